@@ -1,0 +1,509 @@
+//! Every setting, read once at start-up from `MYCLOTHES_*` variables or the matching flags, validated
+//! here and passed down as typed values. The development profile fills in the local stack's addresses
+//! (`scripts/stack.env`); the production profile has no defaults for anything secret.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use infra::db::DbSettings;
+use infra::redis::RedisSettings;
+use secrecy::SecretString;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Profile {
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+/// The settings as given on the command line or in the environment, before validation.
+#[derive(Debug, Args)]
+pub struct Settings {
+    /// `development` supplies the local stack's addresses and keys; `production` requires them all.
+    #[arg(
+        long,
+        env = "MYCLOTHES_PROFILE",
+        value_enum,
+        default_value = "production",
+        global = true
+    )]
+    pub profile: Profile,
+
+    /// Address the HTTP server listens on.
+    #[arg(
+        long,
+        env = "MYCLOTHES_LISTEN",
+        default_value = "127.0.0.1:8000",
+        global = true
+    )]
+    pub listen: String,
+
+    /// PostgreSQL primary URL for the api's writer role (postgres://user:password@host:port/db).
+    #[arg(
+        long,
+        env = "MYCLOTHES_DATABASE_URL",
+        hide_env_values = true,
+        global = true
+    )]
+    pub database_url: Option<String>,
+
+    /// Read-replica URLs for the api's read-only role, comma-separated; empty sends reads to the primary.
+    #[arg(
+        long,
+        env = "MYCLOTHES_REPLICA_URLS",
+        hide_env_values = true,
+        value_delimiter = ',',
+        global = true
+    )]
+    pub replica_urls: Option<Vec<String>>,
+
+    /// PostgreSQL primary URL for the owner role, used only by `migrate`.
+    #[arg(
+        long,
+        env = "MYCLOTHES_OWNER_DATABASE_URL",
+        hide_env_values = true,
+        global = true
+    )]
+    pub owner_database_url: Option<String>,
+
+    /// Redis URL with its password (redis://:password@host:port/db).
+    #[arg(
+        long,
+        env = "MYCLOTHES_REDIS_URL",
+        hide_env_values = true,
+        global = true
+    )]
+    pub redis_url: Option<String>,
+
+    /// Prefix of every Redis key this deployment writes.
+    #[arg(
+        long,
+        env = "MYCLOTHES_REDIS_KEY_PREFIX",
+        default_value = "myclothes:",
+        global = true
+    )]
+    pub redis_key_prefix: String,
+
+    /// JWT keys as `kid:secret` pairs, comma-separated; the first signs, all verify (rotation).
+    /// Secrets are at least 32 bytes.
+    #[arg(
+        long,
+        env = "MYCLOTHES_JWT_KEYS",
+        hide_env_values = true,
+        global = true
+    )]
+    pub jwt_keys: Option<String>,
+
+    /// Connections in the pool to the primary, per instance.
+    #[arg(
+        long,
+        env = "MYCLOTHES_PRIMARY_POOL_SIZE",
+        default_value_t = 16,
+        global = true
+    )]
+    pub primary_pool_size: u32,
+
+    /// Connections in the pool to each replica, per instance.
+    #[arg(
+        long,
+        env = "MYCLOTHES_REPLICA_POOL_SIZE",
+        default_value_t = 16,
+        global = true
+    )]
+    pub replica_pool_size: u32,
+
+    /// Connections in the Redis pool, per instance.
+    #[arg(
+        long,
+        env = "MYCLOTHES_REDIS_POOL_SIZE",
+        default_value_t = 32,
+        global = true
+    )]
+    pub redis_pool_size: u32,
+
+    /// Bound on connecting to PostgreSQL, waiting for a pooled connection, and a health probe.
+    #[arg(long, env = "MYCLOTHES_DB_TIMEOUT", default_value = "2s", value_parser = humantime::parse_duration, global = true)]
+    pub db_timeout: Duration,
+
+    /// Bound on every Redis call, so a Redis outage fails calls fast.
+    #[arg(long, env = "MYCLOTHES_REDIS_TIMEOUT", default_value = "200ms", value_parser = humantime::parse_duration, global = true)]
+    pub redis_timeout: Duration,
+
+    /// How long a replica that failed is skipped at first (doubling on each further failure, up to 30s).
+    #[arg(long, env = "MYCLOTHES_REPLICA_BACKOFF", default_value = "1s", value_parser = humantime::parse_duration, global = true)]
+    pub replica_backoff: Duration,
+
+    /// On SIGTERM, how long readiness reports 503 while still serving, so the load balancer stops
+    /// sending new requests before the listener closes.
+    #[arg(long, env = "MYCLOTHES_SHUTDOWN_DELAY", default_value = "5s", value_parser = humantime::parse_duration, global = true)]
+    pub shutdown_delay: Duration,
+
+    /// After the listener closes, how long in-flight requests may take before they are cut off.
+    #[arg(long, env = "MYCLOTHES_DRAIN_TIMEOUT", default_value = "20s", value_parser = humantime::parse_duration, global = true)]
+    pub drain_timeout: Duration,
+
+    /// Log format; JSON unless the development profile is used.
+    #[arg(long, env = "MYCLOTHES_LOG_FORMAT", value_enum, global = true)]
+    pub log_format: Option<LogFormat>,
+
+    /// Log filter in tracing's EnvFilter syntax.
+    #[arg(long, env = "MYCLOTHES_LOG", default_value = "info", global = true)]
+    pub log: String,
+}
+
+/// A setting that is missing or invalid, named as the operator spells it.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {env} (--{flag}): {message}")]
+pub struct ConfigError {
+    pub env: &'static str,
+    pub flag: &'static str,
+    pub message: String,
+}
+
+impl ConfigError {
+    fn new(env: &'static str, message: impl Into<String>) -> Self {
+        let flag = FLAGS
+            .iter()
+            .find(|(e, _)| *e == env)
+            .map(|(_, f)| *f)
+            .expect("every setting has a flag");
+        Self {
+            env,
+            flag,
+            message: message.into(),
+        }
+    }
+}
+
+const FLAGS: &[(&str, &str)] = &[
+    ("MYCLOTHES_LISTEN", "listen"),
+    ("MYCLOTHES_DATABASE_URL", "database-url"),
+    ("MYCLOTHES_REPLICA_URLS", "replica-urls"),
+    ("MYCLOTHES_OWNER_DATABASE_URL", "owner-database-url"),
+    ("MYCLOTHES_REDIS_URL", "redis-url"),
+    ("MYCLOTHES_REDIS_KEY_PREFIX", "redis-key-prefix"),
+    ("MYCLOTHES_JWT_KEYS", "jwt-keys"),
+    ("MYCLOTHES_PRIMARY_POOL_SIZE", "primary-pool-size"),
+    ("MYCLOTHES_REPLICA_POOL_SIZE", "replica-pool-size"),
+    ("MYCLOTHES_REDIS_POOL_SIZE", "redis-pool-size"),
+];
+
+/// What `myclothes serve` runs with.
+pub struct ServeConfig {
+    pub profile: Profile,
+    pub listen: SocketAddr,
+    pub db: DbSettings,
+    pub redis: RedisSettings,
+    pub jwt_keys: JwtKeys,
+    pub shutdown_delay: Duration,
+    pub drain_timeout: Duration,
+}
+
+/// The keys sessions are signed with: the first signs, every one verifies.
+pub struct JwtKeys(pub Vec<JwtKey>);
+
+pub struct JwtKey {
+    pub kid: String,
+    pub secret: SecretString,
+}
+
+/// The local stack of `scripts/stack`, for the development profile; `scripts/stack.env` is the source.
+mod local_stack {
+    pub const DATABASE_URL: &str =
+        "postgres://myclothes_writer:writer-dev-password@127.0.0.1:55432/myclothes";
+    pub const REPLICA_URL: &str =
+        "postgres://myclothes_reader:reader-dev-password@127.0.0.1:55433/myclothes";
+    pub const OWNER_DATABASE_URL: &str =
+        "postgres://myclothes_owner:owner-dev-password@127.0.0.1:55432/myclothes";
+    pub const REDIS_URL: &str = "redis://:redis-dev-password@127.0.0.1:56379/0";
+    pub const JWT_KEYS: &str = "dev:development-only-signing-key-0123456789";
+}
+
+impl Settings {
+    pub fn serve_config(&self) -> Result<ServeConfig, ConfigError> {
+        let replica_urls = match (&self.replica_urls, self.profile) {
+            (Some(urls), _) => urls
+                .iter()
+                .filter(|u| !u.trim().is_empty())
+                .cloned()
+                .collect(),
+            (None, Profile::Development) => vec![local_stack::REPLICA_URL.to_owned()],
+            (None, Profile::Production) => Vec::new(),
+        };
+        Ok(ServeConfig {
+            profile: self.profile,
+            listen: self.listen.parse().map_err(|e| {
+                ConfigError::new(
+                    "MYCLOTHES_LISTEN",
+                    format!("not an address such as 127.0.0.1:8000 ({e})"),
+                )
+            })?,
+            db: DbSettings {
+                primary_url: self.database_url()?,
+                replica_urls: replica_urls
+                    .iter()
+                    .map(|url| postgres_url("MYCLOTHES_REPLICA_URLS", url))
+                    .collect::<Result<_, _>>()?,
+                primary_pool_size: pool_size(
+                    "MYCLOTHES_PRIMARY_POOL_SIZE",
+                    self.primary_pool_size,
+                )?,
+                replica_pool_size: pool_size(
+                    "MYCLOTHES_REPLICA_POOL_SIZE",
+                    self.replica_pool_size,
+                )?,
+                timeout: self.db_timeout,
+                replica_backoff: self.replica_backoff,
+            },
+            redis: RedisSettings {
+                url: redis_url(self.with_default(
+                    &self.redis_url,
+                    local_stack::REDIS_URL,
+                    "MYCLOTHES_REDIS_URL",
+                )?)?,
+                pool_size: pool_size("MYCLOTHES_REDIS_POOL_SIZE", self.redis_pool_size)? as usize,
+                timeout: self.redis_timeout,
+                key_prefix: key_prefix(&self.redis_key_prefix)?,
+            },
+            jwt_keys: jwt_keys(self.with_default(
+                &self.jwt_keys,
+                local_stack::JWT_KEYS,
+                "MYCLOTHES_JWT_KEYS",
+            )?)?,
+            shutdown_delay: self.shutdown_delay,
+            drain_timeout: self.drain_timeout,
+        })
+    }
+
+    /// The writer role's URL on the primary (for `serve` and `seed`).
+    pub fn database_url(&self) -> Result<SecretString, ConfigError> {
+        let url = self.with_default(
+            &self.database_url,
+            local_stack::DATABASE_URL,
+            "MYCLOTHES_DATABASE_URL",
+        )?;
+        postgres_url("MYCLOTHES_DATABASE_URL", url)
+    }
+
+    /// The owner role's URL on the primary (for `migrate`).
+    pub fn owner_database_url(&self) -> Result<SecretString, ConfigError> {
+        let url = self.with_default(
+            &self.owner_database_url,
+            local_stack::OWNER_DATABASE_URL,
+            "MYCLOTHES_OWNER_DATABASE_URL",
+        )?;
+        postgres_url("MYCLOTHES_OWNER_DATABASE_URL", url)
+    }
+
+    pub fn log_format(&self) -> LogFormat {
+        self.log_format.unwrap_or(match self.profile {
+            Profile::Development => LogFormat::Text,
+            Profile::Production => LogFormat::Json,
+        })
+    }
+
+    fn with_default<'a>(
+        &self,
+        value: &'a Option<String>,
+        development: &'static str,
+        env: &'static str,
+    ) -> Result<&'a str, ConfigError> {
+        match (value, self.profile) {
+            (Some(value), _) => Ok(value),
+            (None, Profile::Development) => Ok(development),
+            (None, Profile::Production) => Err(ConfigError::new(
+                env,
+                "is required in the production profile",
+            )),
+        }
+    }
+}
+
+fn postgres_url(env: &'static str, value: &str) -> Result<SecretString, ConfigError> {
+    let url =
+        url::Url::parse(value).map_err(|e| ConfigError::new(env, format!("not a URL ({e})")))?;
+    if !matches!(url.scheme(), "postgres" | "postgresql") {
+        return Err(ConfigError::new(env, "must start with postgres://"));
+    }
+    if url.host_str().is_none_or(str::is_empty) || url.path().trim_start_matches('/').is_empty() {
+        return Err(ConfigError::new(
+            env,
+            "must name a host and a database, as in postgres://user:password@host:5432/db",
+        ));
+    }
+    Ok(SecretString::from(value))
+}
+
+fn redis_url(value: &str) -> Result<SecretString, ConfigError> {
+    let env = "MYCLOTHES_REDIS_URL";
+    let url =
+        url::Url::parse(value).map_err(|e| ConfigError::new(env, format!("not a URL ({e})")))?;
+    if !matches!(url.scheme(), "redis" | "rediss") || url.host_str().is_none_or(str::is_empty) {
+        return Err(ConfigError::new(
+            env,
+            "must be redis://[:password@]host[:port][/db]",
+        ));
+    }
+    Ok(SecretString::from(value))
+}
+
+fn pool_size(env: &'static str, size: u32) -> Result<u32, ConfigError> {
+    if (1..=1000).contains(&size) {
+        Ok(size)
+    } else {
+        Err(ConfigError::new(env, "must be between 1 and 1000"))
+    }
+}
+
+fn key_prefix(prefix: &str) -> Result<String, ConfigError> {
+    if prefix.is_empty() || prefix.len() > 64 || prefix.contains(char::is_whitespace) {
+        return Err(ConfigError::new(
+            "MYCLOTHES_REDIS_KEY_PREFIX",
+            "must be 1 to 64 characters without spaces",
+        ));
+    }
+    Ok(prefix.to_owned())
+}
+
+fn jwt_keys(value: &str) -> Result<JwtKeys, ConfigError> {
+    let env = "MYCLOTHES_JWT_KEYS";
+    let keys = value
+        .split(',')
+        .map(|pair| {
+            let (kid, secret) = pair
+                .split_once(':')
+                .ok_or_else(|| ConfigError::new(env, "each key is kid:secret"))?;
+            if kid.is_empty()
+                || kid.len() > 64
+                || !kid
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            {
+                return Err(ConfigError::new(
+                    env,
+                    "a kid is 1 to 64 letters, digits, - or _",
+                ));
+            }
+            if secret.len() < 32 {
+                return Err(ConfigError::new(
+                    env,
+                    format!("the secret of kid {kid:?} is shorter than 32 bytes"),
+                ));
+            }
+            Ok(JwtKey {
+                kid: kid.to_owned(),
+                secret: SecretString::from(secret),
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut kids: Vec<_> = keys.iter().map(|k| &k.kid).collect();
+    kids.sort();
+    if kids.windows(2).any(|w| w[0] == w[1]) {
+        return Err(ConfigError::new(env, "two keys share a kid"));
+    }
+    Ok(JwtKeys(keys))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+    use secrecy::ExposeSecret;
+
+    use super::*;
+    use crate::cli::Cli;
+
+    fn settings(args: &[&str]) -> Settings {
+        Cli::try_parse_from(["myclothes"].iter().chain(args).chain(&["schema"]))
+            .expect("arguments parse")
+            .settings
+    }
+
+    #[test]
+    fn development_profile_points_at_the_local_stack() {
+        let config = settings(&["--profile", "development"])
+            .serve_config()
+            .unwrap();
+        assert_eq!(
+            config.db.primary_url.expose_secret(),
+            local_stack::DATABASE_URL
+        );
+        assert_eq!(config.db.replica_urls.len(), 1);
+        assert_eq!(config.jwt_keys.0[0].kid, "dev");
+    }
+
+    #[test]
+    fn production_profile_requires_the_database_url() {
+        let err = settings(&["--profile", "production"])
+            .serve_config()
+            .err()
+            .unwrap();
+        assert_eq!(err.env, "MYCLOTHES_DATABASE_URL");
+        assert!(err.to_string().contains("--database-url"), "{err}");
+    }
+
+    #[test]
+    fn production_profile_requires_redis_and_jwt_keys() {
+        let base = [
+            "--profile",
+            "production",
+            "--database-url",
+            "postgres://u:p@db:5432/shop",
+        ];
+        let err = settings(&base).serve_config().err().unwrap();
+        assert_eq!(err.env, "MYCLOTHES_REDIS_URL");
+        let with_redis = [&base[..], &["--redis-url", "redis://:pw@cache:6379"]].concat();
+        assert_eq!(
+            settings(&with_redis).serve_config().err().unwrap().env,
+            "MYCLOTHES_JWT_KEYS"
+        );
+    }
+
+    #[test]
+    fn malformed_database_url_is_named() {
+        for bad in ["not a url", "mysql://u:p@h/db", "postgres://u:p@h:5432/"] {
+            let err = settings(&["--profile", "development", "--database-url", bad])
+                .serve_config()
+                .err()
+                .unwrap();
+            assert_eq!(err.env, "MYCLOTHES_DATABASE_URL", "{bad}");
+        }
+    }
+
+    #[test]
+    fn replica_urls_are_a_list_and_may_be_empty() {
+        let two = settings(&[
+            "--profile",
+            "development",
+            "--replica-urls",
+            "postgres://r@a/db,postgres://r@b/db",
+        ]);
+        assert_eq!(two.serve_config().unwrap().db.replica_urls.len(), 2);
+        let none = settings(&["--profile", "development", "--replica-urls", ""]);
+        assert!(none.serve_config().unwrap().db.replica_urls.is_empty());
+    }
+
+    #[test]
+    fn jwt_keys_need_long_unique_secrets() {
+        let long = "x".repeat(32);
+        assert!(jwt_keys(&format!("a:{long},b:{long}")).is_ok());
+        assert!(jwt_keys("a:short").is_err());
+        assert!(jwt_keys(&format!("a:{long},a:{long}")).is_err());
+        assert!(jwt_keys(&format!("bad kid:{long}")).is_err());
+        assert!(jwt_keys(&long).is_err());
+    }
+
+    #[test]
+    fn zero_pool_size_is_refused() {
+        let err = settings(&["--profile", "development", "--primary-pool-size", "0"])
+            .serve_config()
+            .err()
+            .unwrap();
+        assert_eq!(err.env, "MYCLOTHES_PRIMARY_POOL_SIZE");
+    }
+}

@@ -1,0 +1,48 @@
+//! The one place service errors become GraphQL errors with an `extensions.code` (BRIEF §7).
+//! Unexpected errors are logged in full and reach the client only as `INTERNAL_SERVER_ERROR`.
+
+use async_graphql::ErrorExtensions;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    BadRequest,
+    ServiceUnavailable,
+    InternalServerError,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::BadRequest => "BAD_REQUEST",
+            Self::ServiceUnavailable => "SERVICE_UNAVAILABLE",
+            Self::InternalServerError => "INTERNAL_SERVER_ERROR",
+        }
+    }
+}
+
+fn error(code: ErrorCode, message: &str) -> async_graphql::Error {
+    async_graphql::Error::new(message).extend_with(|_, ext| ext.set("code", code.as_str()))
+}
+
+/// `.or_graphql()?` in a resolver turns a service error into the GraphQL error clients see.
+pub trait OrGraphql<T> {
+    fn or_graphql(self) -> async_graphql::Result<T>;
+}
+
+impl<T> OrGraphql<T> for Result<T, infra::Error> {
+    fn or_graphql(self) -> async_graphql::Result<T> {
+        self.map_err(|err| match err {
+            infra::Error::DatabaseUnavailable(_) | infra::Error::RedisUnavailable(_) => {
+                tracing::warn!(error = %err, "service unavailable");
+                error(
+                    ErrorCode::ServiceUnavailable,
+                    "a service this request needs is unavailable; retry shortly",
+                )
+            }
+            infra::Error::Unexpected(err) => {
+                tracing::error!(error = ?err, "unexpected error");
+                error(ErrorCode::InternalServerError, "internal error")
+            }
+        })
+    }
+}

@@ -1,0 +1,43 @@
+//! The GraphQL schema, composed from one object per feature (each feature a folder), and the mapping
+//! of service errors to GraphQL errors.
+
+mod errors;
+mod shop;
+
+use std::sync::Arc;
+
+use async_graphql::{EmptyMutation, EmptySubscription, MergedObject, Schema, SchemaBuilder};
+
+pub use errors::ErrorCode;
+
+use crate::services::Services;
+
+#[derive(MergedObject, Default)]
+pub struct Query(shop::ShopQuery);
+
+pub type AppSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+
+pub fn schema(services: Arc<Services>) -> AppSchema {
+    builder().data(services).finish()
+}
+
+/// The schema in SDL; `schema.graphql` at the top of the repository is this text.
+pub fn sdl() -> String {
+    builder().finish().sdl()
+}
+
+fn builder() -> SchemaBuilder<Query, EmptyMutation, EmptySubscription> {
+    Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn schema_graphql_is_up_to_date() {
+        let checked_in = include_str!("../../../schema.graphql");
+        assert!(
+            super::sdl() == checked_in,
+            "schema.graphql is out of date: run `cargo run -p api -- schema > schema.graphql`"
+        );
+    }
+}

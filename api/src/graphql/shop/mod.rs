@@ -1,0 +1,4 @@
+mod query;
+mod types;
+
+pub use query::ShopQuery;

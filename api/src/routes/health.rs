@@ -1,0 +1,104 @@
+//! `/health/live` (the process answers) and `/health/ready` (it can serve: each dependency probed,
+//! 200 when at least one database answers, 503 when none does or the instance is draining).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use infra::db::TargetRole;
+use infra::probe::{Probe, ProbeStatus};
+use poem::http::StatusCode;
+use poem::web::{Data, Json};
+use poem::{IntoResponse, Response, handler};
+use serde::Serialize;
+
+use crate::services::Services;
+
+/// Whether this instance still wants traffic; cleared once on shutdown.
+#[derive(Clone, Default)]
+pub struct Readiness(Arc<AtomicBool>);
+
+impl Readiness {
+    pub fn start_draining(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    fn is_draining(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ReadyReport {
+    status: &'static str,
+    checks: Vec<Check>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Check {
+    name: String,
+    role: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    address: Option<String>,
+    status: &'static str,
+    latency_ms: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+impl Check {
+    fn new(name: String, role: &'static str, address: Option<String>, probe: Probe) -> Self {
+        Self {
+            name,
+            role,
+            address,
+            status: match probe.status {
+                ProbeStatus::Ok => "ok",
+                ProbeStatus::Degraded => "degraded",
+                ProbeStatus::Down => "down",
+            },
+            latency_ms: (probe.latency.as_secs_f64() * 1000.0 * 100.0).round() / 100.0,
+            error: probe.error,
+        }
+    }
+
+    fn is_database(&self) -> bool {
+        self.role != "cache"
+    }
+}
+
+#[handler]
+pub async fn live() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+#[handler]
+pub async fn ready(services: Data<&Arc<Services>>, readiness: Data<&Readiness>) -> Response {
+    let (databases, redis) = tokio::join!(services.db.probe(), services.redis.probe());
+    let mut checks: Vec<Check> = databases
+        .into_iter()
+        .map(|(target, probe)| {
+            let role = match target.role {
+                TargetRole::Primary => "primary",
+                TargetRole::Replica => "replica",
+            };
+            Check::new(target.name, role, Some(target.address), probe)
+        })
+        .collect();
+    checks.push(Check::new("redis".to_owned(), "cache", None, redis));
+
+    let a_database_answers = checks.iter().any(|c| c.is_database() && c.status != "down");
+    let (code, status) = if readiness.is_draining() {
+        (StatusCode::SERVICE_UNAVAILABLE, "draining")
+    } else if !a_database_answers {
+        (StatusCode::SERVICE_UNAVAILABLE, "down")
+    } else if checks.iter().any(|c| c.status != "ok") {
+        (StatusCode::OK, "degraded")
+    } else {
+        (StatusCode::OK, "ok")
+    };
+    Json(ReadyReport { status, checks })
+        .with_status(code)
+        .into_response()
+}

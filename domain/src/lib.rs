@@ -1,0 +1,6 @@
+//! MyClothes types and rules. Every value here can only be built valid ("parse, don't validate"),
+//! so the rest of the code never re-checks one. This crate does no I/O.
+
+pub mod catalog;
+pub mod currency;
+pub mod shop;

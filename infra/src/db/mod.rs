@@ -1,0 +1,33 @@
+//! PostgreSQL: connection settings, the primary/replica router, and the error classification the
+//! router fails over on.
+
+mod router;
+
+pub use router::{DbRouter, DbSettings, TargetRole, TargetStats};
+
+use sea_orm::sqlx;
+use sea_orm::{DbErr, RuntimeErr};
+
+/// Whether `err` says the server could not be reached or is going away, rather than that the
+/// statement was wrong: the first kind is worth retrying on another server.
+pub fn is_unreachable(err: &DbErr) -> bool {
+    match err {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            match e.as_ref() {
+                sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::Protocol(_)
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::WorkerCrashed => true,
+                // Class 08: connection exception; 57P0x: the server is shutting down or starting up.
+                sqlx::Error::Database(db) => db
+                    .code()
+                    .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+                _ => false,
+            }
+        }
+        _ => false,
+    }
+}

@@ -1,0 +1,247 @@
+//! The one place that opens database connections. Commands get the primary (`write`); queries go
+//! round-robin over healthy replicas (`read`), skipping a replica that failed for a backoff period
+//! that doubles with each failure, and fall back to the primary when no replica answers.
+
+use std::future::Future;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
+use secrecy::{ExposeSecret, SecretString};
+
+use super::is_unreachable;
+use crate::probe::Probe;
+
+/// How to reach the databases. URLs carry credentials and so are secrets.
+pub struct DbSettings {
+    pub primary_url: SecretString,
+    pub replica_urls: Vec<SecretString>,
+    pub primary_pool_size: u32,
+    pub replica_pool_size: u32,
+    /// Bounds connecting, taking a connection from a pool, and a health probe.
+    pub timeout: Duration,
+    /// How long a replica that failed is skipped the first time; doubled on each further failure.
+    pub replica_backoff: Duration,
+}
+
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetRole {
+    Primary,
+    Replica,
+}
+
+/// Counters of one database server, for health reports, metrics and tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetStats {
+    pub name: String,
+    pub role: TargetRole,
+    pub address: String,
+    pub reads_served: u64,
+    pub in_backoff: bool,
+}
+
+pub struct DbRouter {
+    primary: Target,
+    replicas: Vec<Target>,
+    next_replica: AtomicUsize,
+    backoff: Duration,
+    probe_timeout: Duration,
+}
+
+struct Target {
+    name: String,
+    role: TargetRole,
+    address: String,
+    conn: DatabaseConnection,
+    reads_served: AtomicU64,
+    health: Mutex<Health>,
+}
+
+#[derive(Default)]
+struct Health {
+    consecutive_failures: u32,
+    skip_until: Option<Instant>,
+}
+
+impl DbRouter {
+    /// Prepares pools to every server without connecting yet, so the api starts (and reports what is
+    /// down) even while a database is unreachable.
+    pub async fn connect(settings: &DbSettings) -> Result<Self, DbErr> {
+        let primary = Target::lazy(
+            "primary",
+            TargetRole::Primary,
+            &settings.primary_url,
+            settings.primary_pool_size,
+            settings.timeout,
+        )
+        .await?;
+        let mut replicas = Vec::with_capacity(settings.replica_urls.len());
+        for (i, url) in settings.replica_urls.iter().enumerate() {
+            let name = format!("replica-{}", i + 1);
+            replicas.push(
+                Target::lazy(
+                    &name,
+                    TargetRole::Replica,
+                    url,
+                    settings.replica_pool_size,
+                    settings.timeout,
+                )
+                .await?,
+            );
+        }
+        Ok(Self {
+            primary,
+            replicas,
+            next_replica: AtomicUsize::new(0),
+            backoff: settings.replica_backoff,
+            probe_timeout: settings.timeout,
+        })
+    }
+
+    /// The primary, for commands. Mutations only ever receive this handle.
+    pub fn write(&self) -> &DatabaseConnection {
+        &self.primary.conn
+    }
+
+    /// Runs the read-only `query` on a healthy replica, round-robin, retrying on the next replica and
+    /// then on the primary when a server cannot be reached. Errors in the query itself are returned
+    /// at once.
+    pub async fn read<T, F, Fut>(&self, query: F) -> Result<T, DbErr>
+    where
+        F: Fn(DatabaseConnection) -> Fut,
+        Fut: Future<Output = Result<T, DbErr>>,
+    {
+        let count = self.replicas.len();
+        let first = self.next_replica.fetch_add(1, Ordering::Relaxed);
+        for replica in (0..count).map(|i| &self.replicas[(first + i) % count]) {
+            if replica.in_backoff() {
+                continue;
+            }
+            match query(replica.conn.clone()).await {
+                Ok(rows) => {
+                    replica.succeeded();
+                    return Ok(rows);
+                }
+                Err(err) if is_unreachable(&err) => {
+                    let skip_for = replica.failed(self.backoff);
+                    tracing::warn!(replica = %replica.name, error = %err, ?skip_for, "replica unreachable; trying the next server");
+                }
+                Err(err) => return Err(err),
+            }
+        }
+        if count > 0 {
+            tracing::debug!("no replica available; reading from the primary");
+        }
+        let rows = query(self.primary.conn.clone()).await?;
+        self.primary.reads_served.fetch_add(1, Ordering::Relaxed);
+        Ok(rows)
+    }
+
+    /// Probes every server at once with `SELECT 1`, primary first.
+    pub async fn probe(&self) -> Vec<(TargetStats, Probe)> {
+        let targets = std::iter::once(&self.primary).chain(&self.replicas);
+        let probes = targets.map(|target| async move {
+            let probe = Probe::run(
+                self.probe_timeout,
+                target.conn.execute_unprepared("SELECT 1"),
+            )
+            .await;
+            (target.stats(), probe)
+        });
+        futures::future::join_all(probes).await
+    }
+
+    pub fn stats(&self) -> Vec<TargetStats> {
+        std::iter::once(&self.primary)
+            .chain(&self.replicas)
+            .map(Target::stats)
+            .collect()
+    }
+}
+
+impl Target {
+    async fn lazy(
+        name: &str,
+        role: TargetRole,
+        url: &SecretString,
+        pool_size: u32,
+        timeout: Duration,
+    ) -> Result<Self, DbErr> {
+        let mut options = ConnectOptions::new(url.expose_secret().to_owned());
+        options
+            .max_connections(pool_size)
+            .min_connections(0)
+            .connect_timeout(timeout)
+            .acquire_timeout(timeout)
+            .test_before_acquire(false)
+            .connect_lazy(true)
+            .sqlx_logging(false);
+        let conn = Database::connect(options).await?;
+        Ok(Self {
+            name: name.to_owned(),
+            role,
+            address: address_of(url),
+            conn,
+            reads_served: AtomicU64::new(0),
+            health: Mutex::new(Health::default()),
+        })
+    }
+
+    fn in_backoff(&self) -> bool {
+        let health = self
+            .health
+            .lock()
+            .expect("health lock is never held across a panic");
+        health
+            .skip_until
+            .is_some_and(|until| Instant::now() < until)
+    }
+
+    fn succeeded(&self) {
+        self.reads_served.fetch_add(1, Ordering::Relaxed);
+        let mut health = self
+            .health
+            .lock()
+            .expect("health lock is never held across a panic");
+        *health = Health::default();
+    }
+
+    fn failed(&self, base: Duration) -> Duration {
+        let mut health = self
+            .health
+            .lock()
+            .expect("health lock is never held across a panic");
+        let skip_for = base
+            .saturating_mul(1 << health.consecutive_failures.min(16))
+            .min(MAX_BACKOFF);
+        health.consecutive_failures += 1;
+        health.skip_until = Some(Instant::now() + skip_for);
+        skip_for
+    }
+
+    fn stats(&self) -> TargetStats {
+        TargetStats {
+            name: self.name.clone(),
+            role: self.role,
+            address: self.address.clone(),
+            reads_served: self.reads_served.load(Ordering::Relaxed),
+            in_backoff: self.in_backoff(),
+        }
+    }
+}
+
+/// `host:port` of a database URL, without credentials.
+fn address_of(url: &SecretString) -> String {
+    url::Url::parse(url.expose_secret())
+        .map(|u| {
+            format!(
+                "{}:{}",
+                u.host_str().unwrap_or("?"),
+                u.port().unwrap_or(5432)
+            )
+        })
+        .unwrap_or_else(|_| "?".to_owned())
+}

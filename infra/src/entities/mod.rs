@@ -1,0 +1,7 @@
+//! sea-orm entities: one module per table, mirroring `migrations/src/sql`.
+
+pub mod brand;
+pub mod category;
+pub mod product;
+pub mod shop;
+pub mod variant;

@@ -1,0 +1,13 @@
+//! Storage and outside services behind small types: the primary/replica router (`db::router`), Redis
+//! (`redis`), repositories (`shop`) and the development seed (`seed`). Only `db::router` opens
+//! database connections and only `redis` opens Redis connections.
+
+pub mod db;
+pub mod entities;
+mod error;
+pub mod probe;
+pub mod redis;
+pub mod seed;
+pub mod shop;
+
+pub use error::Error;

@@ -1,0 +1,4 @@
+DROP TABLE variants;
+DROP TABLE products;
+DROP TABLE categories;
+DROP TABLE brands;
