@@ -1,30 +1,62 @@
 //! `GET /graphql` (queries only; mutations are refused so that a link or an image tag can never
 //! change anything) and GraphiQL. `POST /graphql` is async-graphql-poem's endpoint.
 
+use async_graphql::Variables;
 use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
-use async_graphql_poem::{GraphQLRequest, GraphQLResponse};
+use async_graphql_poem::GraphQLResponse;
 use poem::http::{StatusCode, header};
-use poem::web::{Data, Html};
+use poem::web::{Data, Html, Query};
 use poem::{IntoResponse, Response, handler};
+use serde::Deserialize;
 
 use crate::graphql::{AppSchema, ErrorCode};
 
+/// The GET parameters of the GraphQL-over-HTTP spec; `variables` and `extensions` are JSON texts.
+/// (async-graphql's own parser expects `operation_name`, which standard clients never send.)
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GetParams {
+    query: String,
+    operation_name: Option<String>,
+    variables: Option<String>,
+    extensions: Option<String>,
+}
+
 #[handler]
-pub async fn get_query(schema: Data<&AppSchema>, request: GraphQLRequest) -> Response {
-    let mut request = request.0;
+pub async fn get_query(schema: Data<&AppSchema>, params: Query<GetParams>) -> Response {
+    let mut request = match into_request(params.0) {
+        Ok(request) => request,
+        Err(message) => return error_response(StatusCode::BAD_REQUEST, &message),
+    };
     if selects_mutation(&mut request) {
-        let body = serde_json::json!({ "errors": [{
-            "message": "mutations are only accepted by POST",
-            "extensions": { "code": ErrorCode::BadRequest.as_str() },
-        }]});
-        return Response::builder()
-            .status(StatusCode::METHOD_NOT_ALLOWED)
-            .header(header::ALLOW, "POST")
-            .content_type("application/json")
-            .body(body.to_string());
+        let mut response = error_response(StatusCode::METHOD_NOT_ALLOWED, "mutations are only accepted by POST");
+        response.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+        return response;
     }
     GraphQLResponse::from(schema.execute(request).await).into_response()
+}
+
+fn into_request(params: GetParams) -> Result<async_graphql::Request, String> {
+    let mut request = async_graphql::Request::new(params.query);
+    request.operation_name = params.operation_name;
+    if let Some(variables) = params.variables {
+        let json = serde_json::from_str(&variables).map_err(|e| format!("variables is not JSON: {e}"))?;
+        request.variables = Variables::from_json(json);
+    }
+    if let Some(extensions) = params.extensions {
+        request.extensions = serde_json::from_str(&extensions)
+            .map_err(|e| format!("extensions is not a JSON object: {e}"))?;
+    }
+    Ok(request)
+}
+
+fn error_response(status: StatusCode, message: &str) -> Response {
+    let body = serde_json::json!({ "errors": [{
+        "message": message,
+        "extensions": { "code": ErrorCode::BadRequest.as_str() },
+    }]});
+    Response::builder().status(status).content_type("application/json").body(body.to_string())
 }
 
 /// Whether the operation the request would run is a mutation. A document that does not parse is left
@@ -55,4 +87,24 @@ pub async fn graphiql() -> Html<String> {
             .title("MyClothes GraphiQL")
             .finish(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(query: &str, operation_name: Option<&str>) -> async_graphql::Request {
+        let mut request = async_graphql::Request::new(query);
+        request.operation_name = operation_name.map(str::to_owned);
+        request
+    }
+
+    #[test]
+    fn a_mutation_is_recognised_alone_or_when_chosen_by_name() {
+        assert!(selects_mutation(&mut request("mutation { __typename }", None)));
+        let both = "query A { __typename } mutation B { __typename }";
+        assert!(selects_mutation(&mut request(both, Some("B"))));
+        assert!(!selects_mutation(&mut request(both, Some("A"))));
+        assert!(!selects_mutation(&mut request("{ __typename }", None)));
+    }
 }

@@ -1,0 +1,60 @@
+use std::process::Command;
+
+use crate::support::stack::repo_root;
+
+fn myclothes() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_myclothes"));
+    command.env_clear().env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    command
+}
+
+#[test]
+fn a_malformed_database_url_stops_start_up_with_one_line_naming_it() {
+    let output = myclothes()
+        .args(["serve"])
+        .env("MYCLOTHES_PROFILE", "development")
+        .env("MYCLOTHES_DATABASE_URL", "postgres//missing-colon")
+        .output()
+        .expect("myclothes runs");
+
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("MYCLOTHES_DATABASE_URL"), "{stderr}");
+}
+
+#[test]
+fn production_refuses_to_start_without_explicit_secrets() {
+    let output = myclothes().args(["serve"]).output().expect("myclothes runs");
+
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("MYCLOTHES_DATABASE_URL") && stderr.contains("production"), "{stderr}");
+}
+
+#[test]
+fn help_lists_every_setting_with_its_variable() {
+    let output = myclothes().arg("--help").output().expect("myclothes runs");
+    let help = String::from_utf8(output.stdout).unwrap();
+
+    for variable in [
+        "MYCLOTHES_PROFILE", "MYCLOTHES_LISTEN", "MYCLOTHES_DATABASE_URL", "MYCLOTHES_REPLICA_URLS",
+        "MYCLOTHES_REDIS_URL", "MYCLOTHES_JWT_KEYS", "MYCLOTHES_PRIMARY_POOL_SIZE", "MYCLOTHES_REPLICA_POOL_SIZE",
+        "MYCLOTHES_REDIS_POOL_SIZE", "MYCLOTHES_DB_TIMEOUT", "MYCLOTHES_REDIS_TIMEOUT", "MYCLOTHES_DRAIN_TIMEOUT",
+    ] {
+        assert!(help.contains(variable), "--help does not mention {variable}");
+    }
+}
+
+#[test]
+fn schema_graphql_is_what_myclothes_schema_prints() {
+    let output = myclothes().arg("schema").output().expect("myclothes runs");
+    assert!(output.status.success());
+    let checked_in = std::fs::read_to_string(repo_root().join("schema.graphql")).expect("schema.graphql exists");
+
+    assert!(
+        String::from_utf8(output.stdout).unwrap() == checked_in,
+        "schema.graphql is out of date: run `cargo run -p api -- schema > schema.graphql`"
+    );
+}

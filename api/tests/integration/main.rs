@@ -1,0 +1,10 @@
+//! Integration tests against the real local stack (`scripts/stack up`): PostgreSQL primary and
+//! streaming replica, and Redis. Each test has its own database and Redis key prefix.
+
+mod cli;
+mod health;
+mod replicas;
+mod roles;
+mod shop;
+mod shutdown;
+mod support;

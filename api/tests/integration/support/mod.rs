@@ -1,0 +1,219 @@
+//! The integration-test harness: every test gets its own database, cloned from a migrated template on
+//! the real primary (so the real replica streams it too), its own Redis key prefix, and a real server
+//! on a free port. Tests read like the behaviour they check.
+
+pub mod stack;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use api::cli::Cli;
+use api::services::Services;
+use api::startup::Application;
+use clap::Parser;
+use migrations::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
+use serde_json::{Value, json};
+use tokio::sync::{OnceCell, oneshot};
+
+pub use stack::{Stack, free_port, stack_script};
+
+const TEMPLATE: &str = "mc_template";
+static TEMPLATE_READY: OnceCell<()> = OnceCell::const_new();
+
+/// A database of the test's own on the local stack, cloned from the migrated template.
+pub struct TestDatabase {
+    pub name: String,
+}
+
+impl TestDatabase {
+    pub async fn create() -> Self {
+        TEMPLATE_READY.get_or_init(migrate_template).await;
+        let name = format!("mc_test_{}", uuid::Uuid::new_v4().simple());
+        let admin = connect(&Stack::get().owner_url("postgres")).await;
+        clone_template(&admin, &name).await;
+        admin.close().await.expect("the admin connection closes");
+        wait_until_replica_has(&name).await;
+        Self { name }
+    }
+
+    pub fn writer_url(&self) -> String {
+        Stack::get().writer_url(&self.name)
+    }
+
+    pub fn reader_url(&self) -> String {
+        Stack::get().reader_url(&self.name, Stack::get().replica_port)
+    }
+}
+
+/// Brings the template up to the latest migration, once per test process. An advisory lock keeps
+/// test processes from migrating it at the same time.
+async fn migrate_template() {
+    let admin = connect(&Stack::get().owner_url("postgres")).await;
+    admin.execute_unprepared("SELECT pg_advisory_lock(20261122)").await.expect("the advisory lock is taken");
+    let exists = admin
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            format!("SELECT 1 FROM pg_database WHERE datname = '{TEMPLATE}'"),
+        ))
+        .await
+        .expect("pg_database is readable")
+        .is_some();
+    if !exists {
+        admin.execute_unprepared(&format!("CREATE DATABASE {TEMPLATE}")).await.expect("the template is created");
+    }
+    let template = connect(&Stack::get().owner_url(TEMPLATE)).await;
+    Migrator::up(&template, None).await.expect("the migrations apply to the template");
+    template.close().await.expect("the template connection closes");
+    admin.execute_unprepared("SELECT pg_advisory_unlock(20261122)").await.expect("the advisory lock is released");
+    admin.close().await.expect("the admin connection closes");
+}
+
+async fn clone_template(admin: &DatabaseConnection, name: &str) {
+    for _ in 0..100 {
+        match admin.execute_unprepared(&format!("CREATE DATABASE {name} TEMPLATE {TEMPLATE}")).await {
+            Ok(_) => return,
+            // Another test process is migrating the template right now.
+            Err(err) if err.to_string().contains("is being accessed by other users") => {
+                tokio::time::sleep(Duration::from_millis(100)).await
+            }
+            Err(err) => panic!("cannot clone the template into {name}: {err}"),
+        }
+    }
+    panic!("the template stayed busy for 10 s");
+}
+
+async fn wait_until_replica_has(name: &str) {
+    let stack = Stack::get();
+    let replica = connect(&stack.reader_url("postgres", stack.replica_port)).await;
+    let query = format!("SELECT 1 FROM pg_database WHERE datname = '{name}'");
+    for _ in 0..200 {
+        let found = replica
+            .query_one_raw(sea_orm::Statement::from_string(sea_orm::DbBackend::Postgres, query.clone()))
+            .await
+            .expect("the replica answers");
+        if found.is_some() {
+            replica.close().await.expect("the replica connection closes");
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the replica did not receive database {name} within 5 s");
+}
+
+pub async fn connect(url: &str) -> DatabaseConnection {
+    let mut options = ConnectOptions::new(url.to_owned());
+    options.max_connections(2).sqlx_logging(false);
+    Database::connect(options).await.unwrap_or_else(|e| panic!("cannot connect to {url}: {e}"))
+}
+
+/// The server, running in this process on a free port against the test's own database.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub services: Arc<Services>,
+    _shutdown: oneshot::Sender<()>,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(&[]).await
+    }
+
+    /// Starts the server with `extra` command-line settings after the test's own (later flags win).
+    pub async fn spawn_with(extra: &[&str]) -> Self {
+        Self::spawn_on(TestDatabase::create().await, extra).await
+    }
+
+    /// Starts the server on an existing test database.
+    pub async fn spawn_on(db: TestDatabase, extra: &[&str]) -> Self {
+        let args = serve_args(&db, extra);
+        let cli = Cli::try_parse_from(["myclothes".to_owned()].into_iter().chain(args).chain(["serve".to_owned()]))
+            .expect("the test settings parse");
+        let config = cli.settings.serve_config().expect("the test settings are valid");
+        let app = Application::build(config).await.expect("the application builds");
+        let address = format!("http://{}", app.local_addr());
+        let services = app.services();
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        tokio::spawn(app.run_until(async move {
+            let _ = stopped.await;
+        }));
+        Self { address, client: reqwest::Client::new(), services, _shutdown: shutdown }
+    }
+
+    pub async fn post_graphql(&self, query: &str) -> Value {
+        self.post_graphql_with(json!({ "query": query })).await
+    }
+
+    pub async fn post_graphql_with(&self, body: Value) -> Value {
+        let response = self
+            .client
+            .post(format!("{}/graphql", self.address))
+            .json(&body)
+            .send()
+            .await
+            .expect("the server answers");
+        assert_eq!(response.status(), 200, "POST /graphql");
+        response.json().await.expect("the body is JSON")
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(format!("{}{path}", self.address)).send().await.expect("the server answers")
+    }
+
+    /// Reads served so far by the database server named `name` (`primary`, `replica-1`, …).
+    pub fn reads_served_by(&self, name: &str) -> u64 {
+        self.services
+            .db
+            .stats()
+            .into_iter()
+            .find(|t| t.name == name)
+            .unwrap_or_else(|| panic!("no database server named {name}"))
+            .reads_served
+    }
+}
+
+/// The settings of a server for `db`: the development profile, a free port, small pools, short
+/// timeouts, and a Redis key prefix of its own; each `--flag value` pair of `overrides` replaces the
+/// default of that flag.
+pub fn serve_args(db: &TestDatabase, overrides: &[&str]) -> Vec<String> {
+    let mut args: Vec<[String; 2]> = [
+        "--profile",
+        "development",
+        "--listen",
+        "127.0.0.1:0",
+        "--database-url",
+        &db.writer_url(),
+        "--replica-urls",
+        &db.reader_url(),
+        "--redis-url",
+        &Stack::get().redis_url(),
+        "--redis-key-prefix",
+        &format!("{}:", db.name),
+        "--primary-pool-size",
+        "4",
+        "--replica-pool-size",
+        "4",
+        "--redis-pool-size",
+        "4",
+        "--db-timeout",
+        "1s",
+        "--replica-backoff",
+        "100ms",
+        "--shutdown-delay",
+        "0s",
+        "--log",
+        "warn",
+    ]
+    .chunks(2)
+    .map(|pair| [pair[0].to_owned(), pair[1].to_owned()])
+    .collect();
+    for pair in overrides.chunks(2) {
+        let [flag, value] = pair else { panic!("overrides come in --flag value pairs: {overrides:?}") };
+        match args.iter_mut().find(|[f, _]| f == flag) {
+            Some(existing) => existing[1] = value.to_string(),
+            None => args.push([flag.to_string(), value.to_string()]),
+        }
+    }
+    args.concat()
+}

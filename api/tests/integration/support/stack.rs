@@ -1,0 +1,81 @@
+//! The local stack's addresses and credentials, read from `scripts/stack.env` (the one place they
+//! are written), and the `scripts/stack` command for tests that start or stop services of their own.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::OnceLock;
+
+pub struct Stack {
+    values: HashMap<String, String>,
+    pub primary_port: u16,
+    pub replica_port: u16,
+}
+
+impl Stack {
+    pub fn get() -> &'static Stack {
+        static STACK: OnceLock<Stack> = OnceLock::new();
+        STACK.get_or_init(|| {
+            let path = repo_root().join("scripts/stack.env");
+            let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+            let values: HashMap<String, String> = text
+                .lines()
+                .map(str::trim)
+                .filter(|line| !line.is_empty() && !line.starts_with('#'))
+                .filter_map(|line| line.split_once('='))
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect();
+            let port = |key: &str| values[key].parse().expect("stack.env ports are numbers");
+            Stack { primary_port: port("STACK_PRIMARY_PORT"), replica_port: port("STACK_REPLICA_PORT"), values }
+        })
+    }
+
+    fn value(&self, key: &str) -> &str {
+        self.values.get(key).unwrap_or_else(|| panic!("scripts/stack.env has no {key}"))
+    }
+
+    fn url(&self, role: &str, port: u16, database: &str) -> String {
+        format!(
+            "postgres://{}:{}@127.0.0.1:{port}/{database}",
+            self.value(&format!("STACK_{role}_ROLE")),
+            self.value(&format!("STACK_{role}_PASSWORD"))
+        )
+    }
+
+    pub fn owner_url(&self, database: &str) -> String {
+        self.url("OWNER", self.primary_port, database)
+    }
+
+    pub fn writer_url(&self, database: &str) -> String {
+        self.url("WRITER", self.primary_port, database)
+    }
+
+    pub fn reader_url(&self, database: &str, port: u16) -> String {
+        self.url("READER", port, database)
+    }
+
+    pub fn redis_url(&self) -> String {
+        format!("redis://:{}@127.0.0.1:{}/0", self.value("STACK_REDIS_PASSWORD"), self.value("STACK_REDIS_PORT"))
+    }
+}
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Runs `scripts/stack ARGS…`, panicking with its output when it fails.
+pub fn stack_script(args: &[&str]) {
+    let output = Command::new(repo_root().join("scripts/stack")).args(args).output().expect("scripts/stack runs");
+    assert!(
+        output.status.success(),
+        "scripts/stack {} failed:\n{}{}",
+        args.join(" "),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// A TCP port on 127.0.0.1 that nothing listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port()
+}
