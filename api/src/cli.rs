@@ -12,12 +12,7 @@ use crate::config::{ConfigError, Settings};
 use crate::startup::{Application, shutdown_signal};
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "myclothes",
-    version,
-    about = "The MyClothes GraphQL backend",
-    max_term_width = 110
-)]
+#[command(name = "myclothes", version, about = "The MyClothes GraphQL backend", max_term_width = 110)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -75,9 +70,7 @@ async fn execute(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Serve => {
             let app = Application::build(cli.settings.serve_config()?).await?;
-            app.run_until(shutdown_signal())
-                .await
-                .map_err(anyhow::Error::from)?;
+            app.run_until(shutdown_signal()).await.map_err(anyhow::Error::from)?;
         }
         Command::Migrate => {
             let db = connect(&cli.settings.owner_database_url()?).await?;
@@ -86,10 +79,7 @@ async fn execute(cli: Cli) -> Result<(), Failure> {
         }
         Command::Seed => {
             let db = connect(&cli.settings.database_url()?).await?;
-            match seed::seed_catalog(&db, seed::PRODUCT_COUNT)
-                .await
-                .map_err(anyhow::Error::from)?
-            {
+            match seed::seed_catalog(&db, seed::PRODUCT_COUNT).await.map_err(anyhow::Error::from)? {
                 Some(report) => tracing::info!(?report, "catalogue seeded"),
                 None => tracing::info!("catalogue already has products; seed skipped"),
             }

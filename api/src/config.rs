@@ -26,31 +26,15 @@ pub enum LogFormat {
 #[derive(Debug, Args)]
 pub struct Settings {
     /// `development` supplies the local stack's addresses and keys; `production` requires them all.
-    #[arg(
-        long,
-        env = "MYCLOTHES_PROFILE",
-        value_enum,
-        default_value = "production",
-        global = true
-    )]
+    #[arg(long, env = "MYCLOTHES_PROFILE", value_enum, default_value = "production", global = true)]
     pub profile: Profile,
 
     /// Address the HTTP server listens on.
-    #[arg(
-        long,
-        env = "MYCLOTHES_LISTEN",
-        default_value = "127.0.0.1:8000",
-        global = true
-    )]
+    #[arg(long, env = "MYCLOTHES_LISTEN", default_value = "127.0.0.1:8000", global = true)]
     pub listen: String,
 
     /// PostgreSQL primary URL for the api's writer role (postgres://user:password@host:port/db).
-    #[arg(
-        long,
-        env = "MYCLOTHES_DATABASE_URL",
-        hide_env_values = true,
-        global = true
-    )]
+    #[arg(long, env = "MYCLOTHES_DATABASE_URL", hide_env_values = true, global = true)]
     pub database_url: Option<String>,
 
     /// Read-replica URLs for the api's read-only role, comma-separated; empty sends reads to the primary.
@@ -64,67 +48,32 @@ pub struct Settings {
     pub replica_urls: Option<Vec<String>>,
 
     /// PostgreSQL primary URL for the owner role, used only by `migrate`.
-    #[arg(
-        long,
-        env = "MYCLOTHES_OWNER_DATABASE_URL",
-        hide_env_values = true,
-        global = true
-    )]
+    #[arg(long, env = "MYCLOTHES_OWNER_DATABASE_URL", hide_env_values = true, global = true)]
     pub owner_database_url: Option<String>,
 
     /// Redis URL with its password (redis://:password@host:port/db).
-    #[arg(
-        long,
-        env = "MYCLOTHES_REDIS_URL",
-        hide_env_values = true,
-        global = true
-    )]
+    #[arg(long, env = "MYCLOTHES_REDIS_URL", hide_env_values = true, global = true)]
     pub redis_url: Option<String>,
 
     /// Prefix of every Redis key this deployment writes.
-    #[arg(
-        long,
-        env = "MYCLOTHES_REDIS_KEY_PREFIX",
-        default_value = "myclothes:",
-        global = true
-    )]
+    #[arg(long, env = "MYCLOTHES_REDIS_KEY_PREFIX", default_value = "myclothes:", global = true)]
     pub redis_key_prefix: String,
 
     /// JWT keys as `kid:secret` pairs, comma-separated; the first signs, all verify (rotation).
     /// Secrets are at least 32 bytes.
-    #[arg(
-        long,
-        env = "MYCLOTHES_JWT_KEYS",
-        hide_env_values = true,
-        global = true
-    )]
+    #[arg(long, env = "MYCLOTHES_JWT_KEYS", hide_env_values = true, global = true)]
     pub jwt_keys: Option<String>,
 
     /// Connections in the pool to the primary, per instance.
-    #[arg(
-        long,
-        env = "MYCLOTHES_PRIMARY_POOL_SIZE",
-        default_value_t = 16,
-        global = true
-    )]
+    #[arg(long, env = "MYCLOTHES_PRIMARY_POOL_SIZE", default_value_t = 16, global = true)]
     pub primary_pool_size: u32,
 
     /// Connections in the pool to each replica, per instance.
-    #[arg(
-        long,
-        env = "MYCLOTHES_REPLICA_POOL_SIZE",
-        default_value_t = 16,
-        global = true
-    )]
+    #[arg(long, env = "MYCLOTHES_REPLICA_POOL_SIZE", default_value_t = 16, global = true)]
     pub replica_pool_size: u32,
 
     /// Connections in the Redis pool, per instance.
-    #[arg(
-        long,
-        env = "MYCLOTHES_REDIS_POOL_SIZE",
-        default_value_t = 32,
-        global = true
-    )]
+    #[arg(long, env = "MYCLOTHES_REDIS_POOL_SIZE", default_value_t = 32, global = true)]
     pub redis_pool_size: u32,
 
     /// Bound on connecting to PostgreSQL, waiting for a pooled connection, and a health probe.
@@ -168,16 +117,8 @@ pub struct ConfigError {
 
 impl ConfigError {
     fn new(env: &'static str, message: impl Into<String>) -> Self {
-        let flag = FLAGS
-            .iter()
-            .find(|(e, _)| *e == env)
-            .map(|(_, f)| *f)
-            .expect("every setting has a flag");
-        Self {
-            env,
-            flag,
-            message: message.into(),
-        }
+        let flag = FLAGS.iter().find(|(e, _)| *e == env).map(|(_, f)| *f).expect("every setting has a flag");
+        Self { env, flag, message: message.into() }
     }
 }
 
@@ -217,8 +158,7 @@ pub struct JwtKey {
 mod local_stack {
     pub const DATABASE_URL: &str =
         "postgres://myclothes_writer:writer-dev-password@127.0.0.1:55432/myclothes";
-    pub const REPLICA_URL: &str =
-        "postgres://myclothes_reader:reader-dev-password@127.0.0.1:55433/myclothes";
+    pub const REPLICA_URL: &str = "postgres://myclothes_reader:reader-dev-password@127.0.0.1:55433/myclothes";
     pub const OWNER_DATABASE_URL: &str =
         "postgres://myclothes_owner:owner-dev-password@127.0.0.1:55432/myclothes";
     pub const REDIS_URL: &str = "redis://:redis-dev-password@127.0.0.1:56379/0";
@@ -228,21 +168,14 @@ mod local_stack {
 impl Settings {
     pub fn serve_config(&self) -> Result<ServeConfig, ConfigError> {
         let replica_urls = match (&self.replica_urls, self.profile) {
-            (Some(urls), _) => urls
-                .iter()
-                .filter(|u| !u.trim().is_empty())
-                .cloned()
-                .collect(),
+            (Some(urls), _) => urls.iter().filter(|u| !u.trim().is_empty()).cloned().collect(),
             (None, Profile::Development) => vec![local_stack::REPLICA_URL.to_owned()],
             (None, Profile::Production) => Vec::new(),
         };
         Ok(ServeConfig {
             profile: self.profile,
             listen: self.listen.parse().map_err(|e| {
-                ConfigError::new(
-                    "MYCLOTHES_LISTEN",
-                    format!("not an address such as 127.0.0.1:8000 ({e})"),
-                )
+                ConfigError::new("MYCLOTHES_LISTEN", format!("not an address such as 127.0.0.1:8000 ({e})"))
             })?,
             db: DbSettings {
                 primary_url: self.database_url()?,
@@ -250,14 +183,8 @@ impl Settings {
                     .iter()
                     .map(|url| postgres_url("MYCLOTHES_REPLICA_URLS", url))
                     .collect::<Result<_, _>>()?,
-                primary_pool_size: pool_size(
-                    "MYCLOTHES_PRIMARY_POOL_SIZE",
-                    self.primary_pool_size,
-                )?,
-                replica_pool_size: pool_size(
-                    "MYCLOTHES_REPLICA_POOL_SIZE",
-                    self.replica_pool_size,
-                )?,
+                primary_pool_size: pool_size("MYCLOTHES_PRIMARY_POOL_SIZE", self.primary_pool_size)?,
+                replica_pool_size: pool_size("MYCLOTHES_REPLICA_POOL_SIZE", self.replica_pool_size)?,
                 timeout: self.db_timeout,
                 replica_backoff: self.replica_backoff,
             },
@@ -283,11 +210,8 @@ impl Settings {
 
     /// The writer role's URL on the primary (for `serve` and `seed`).
     pub fn database_url(&self) -> Result<SecretString, ConfigError> {
-        let url = self.with_default(
-            &self.database_url,
-            local_stack::DATABASE_URL,
-            "MYCLOTHES_DATABASE_URL",
-        )?;
+        let url =
+            self.with_default(&self.database_url, local_stack::DATABASE_URL, "MYCLOTHES_DATABASE_URL")?;
         postgres_url("MYCLOTHES_DATABASE_URL", url)
     }
 
@@ -317,17 +241,15 @@ impl Settings {
         match (value, self.profile) {
             (Some(value), _) => Ok(value),
             (None, Profile::Development) => Ok(development),
-            (None, Profile::Production) => Err(ConfigError::new(
-                env,
-                "is required in the production profile",
-            )),
+            (None, Profile::Production) => {
+                Err(ConfigError::new(env, "is required in the production profile"))
+            }
         }
     }
 }
 
 fn postgres_url(env: &'static str, value: &str) -> Result<SecretString, ConfigError> {
-    let url =
-        url::Url::parse(value).map_err(|e| ConfigError::new(env, format!("not a URL ({e})")))?;
+    let url = url::Url::parse(value).map_err(|e| ConfigError::new(env, format!("not a URL ({e})")))?;
     if !matches!(url.scheme(), "postgres" | "postgresql") {
         return Err(ConfigError::new(env, "must start with postgres://"));
     }
@@ -342,13 +264,9 @@ fn postgres_url(env: &'static str, value: &str) -> Result<SecretString, ConfigEr
 
 fn redis_url(value: &str) -> Result<SecretString, ConfigError> {
     let env = "MYCLOTHES_REDIS_URL";
-    let url =
-        url::Url::parse(value).map_err(|e| ConfigError::new(env, format!("not a URL ({e})")))?;
+    let url = url::Url::parse(value).map_err(|e| ConfigError::new(env, format!("not a URL ({e})")))?;
     if !matches!(url.scheme(), "redis" | "rediss") || url.host_str().is_none_or(str::is_empty) {
-        return Err(ConfigError::new(
-            env,
-            "must be redis://[:password@]host[:port][/db]",
-        ));
+        return Err(ConfigError::new(env, "must be redis://[:password@]host[:port][/db]"));
     }
     Ok(SecretString::from(value))
 }
@@ -376,19 +294,13 @@ fn jwt_keys(value: &str) -> Result<JwtKeys, ConfigError> {
     let keys = value
         .split(',')
         .map(|pair| {
-            let (kid, secret) = pair
-                .split_once(':')
-                .ok_or_else(|| ConfigError::new(env, "each key is kid:secret"))?;
+            let (kid, secret) =
+                pair.split_once(':').ok_or_else(|| ConfigError::new(env, "each key is kid:secret"))?;
             if kid.is_empty()
                 || kid.len() > 64
-                || !kid
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                || !kid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
             {
-                return Err(ConfigError::new(
-                    env,
-                    "a kid is 1 to 64 letters, digits, - or _",
-                ));
+                return Err(ConfigError::new(env, "a kid is 1 to 64 letters, digits, - or _"));
             }
             if secret.len() < 32 {
                 return Err(ConfigError::new(
@@ -396,10 +308,7 @@ fn jwt_keys(value: &str) -> Result<JwtKeys, ConfigError> {
                     format!("the secret of kid {kid:?} is shorter than 32 bytes"),
                 ));
             }
-            Ok(JwtKey {
-                kid: kid.to_owned(),
-                secret: SecretString::from(secret),
-            })
+            Ok(JwtKey { kid: kid.to_owned(), secret: SecretString::from(secret) })
         })
         .collect::<Result<Vec<_>, _>>()?;
     let mut kids: Vec<_> = keys.iter().map(|k| &k.kid).collect();
@@ -426,63 +335,41 @@ mod tests {
 
     #[test]
     fn development_profile_points_at_the_local_stack() {
-        let config = settings(&["--profile", "development"])
-            .serve_config()
-            .unwrap();
-        assert_eq!(
-            config.db.primary_url.expose_secret(),
-            local_stack::DATABASE_URL
-        );
+        let config = settings(&["--profile", "development"]).serve_config().unwrap();
+        assert_eq!(config.db.primary_url.expose_secret(), local_stack::DATABASE_URL);
         assert_eq!(config.db.replica_urls.len(), 1);
         assert_eq!(config.jwt_keys.0[0].kid, "dev");
     }
 
     #[test]
     fn production_profile_requires_the_database_url() {
-        let err = settings(&["--profile", "production"])
-            .serve_config()
-            .err()
-            .unwrap();
+        let err = settings(&["--profile", "production"]).serve_config().err().unwrap();
         assert_eq!(err.env, "MYCLOTHES_DATABASE_URL");
         assert!(err.to_string().contains("--database-url"), "{err}");
     }
 
     #[test]
     fn production_profile_requires_redis_and_jwt_keys() {
-        let base = [
-            "--profile",
-            "production",
-            "--database-url",
-            "postgres://u:p@db:5432/shop",
-        ];
+        let base = ["--profile", "production", "--database-url", "postgres://u:p@db:5432/shop"];
         let err = settings(&base).serve_config().err().unwrap();
         assert_eq!(err.env, "MYCLOTHES_REDIS_URL");
         let with_redis = [&base[..], &["--redis-url", "redis://:pw@cache:6379"]].concat();
-        assert_eq!(
-            settings(&with_redis).serve_config().err().unwrap().env,
-            "MYCLOTHES_JWT_KEYS"
-        );
+        assert_eq!(settings(&with_redis).serve_config().err().unwrap().env, "MYCLOTHES_JWT_KEYS");
     }
 
     #[test]
     fn malformed_database_url_is_named() {
         for bad in ["not a url", "mysql://u:p@h/db", "postgres://u:p@h:5432/"] {
-            let err = settings(&["--profile", "development", "--database-url", bad])
-                .serve_config()
-                .err()
-                .unwrap();
+            let err =
+                settings(&["--profile", "development", "--database-url", bad]).serve_config().err().unwrap();
             assert_eq!(err.env, "MYCLOTHES_DATABASE_URL", "{bad}");
         }
     }
 
     #[test]
     fn replica_urls_are_a_list_and_may_be_empty() {
-        let two = settings(&[
-            "--profile",
-            "development",
-            "--replica-urls",
-            "postgres://r@a/db,postgres://r@b/db",
-        ]);
+        let two =
+            settings(&["--profile", "development", "--replica-urls", "postgres://r@a/db,postgres://r@b/db"]);
         assert_eq!(two.serve_config().unwrap().db.replica_urls.len(), 2);
         let none = settings(&["--profile", "development", "--replica-urls", ""]);
         assert!(none.serve_config().unwrap().db.replica_urls.is_empty());
@@ -500,10 +387,8 @@ mod tests {
 
     #[test]
     fn zero_pool_size_is_refused() {
-        let err = settings(&["--profile", "development", "--primary-pool-size", "0"])
-            .serve_config()
-            .err()
-            .unwrap();
+        let err =
+            settings(&["--profile", "development", "--primary-pool-size", "0"]).serve_config().err().unwrap();
         assert_eq!(err.env, "MYCLOTHES_PRIMARY_POOL_SIZE");
     }
 }

@@ -18,15 +18,7 @@ pub struct Services {
 
 impl Services {
     pub async fn connect(config: &ServeConfig) -> anyhow::Result<Self> {
-        let db = Arc::new(
-            DbRouter::connect(&config.db)
-                .await
-                .context("cannot prepare the database pools")?,
-        );
-        Ok(Self {
-            redis: RedisStore::connect(&config.redis)?,
-            shop: ShopRepository::new(db.clone()),
-            db,
-        })
+        let db = Arc::new(DbRouter::connect(&config.db).await.context("cannot prepare the database pools")?);
+        Ok(Self { redis: RedisStore::connect(&config.redis)?, shop: ShopRepository::new(db.clone()), db })
     }
 }

@@ -62,10 +62,7 @@ impl Application {
         let drain = async move {
             shutdown.await;
             readiness.start_draining();
-            tracing::info!(
-                ?shutdown_delay,
-                "shutting down: readiness is 503, still serving"
-            );
+            tracing::info!(?shutdown_delay, "shutting down: readiness is 503, still serving");
             tokio::time::sleep(shutdown_delay).await;
             tracing::info!("listener closed; draining in-flight requests");
         };

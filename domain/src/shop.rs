@@ -39,10 +39,7 @@ mod tests {
 
     #[test]
     fn trims_and_keeps_a_sensible_name() {
-        assert_eq!(
-            ShopName::parse("  MyClothes ").unwrap().as_str(),
-            "MyClothes"
-        );
+        assert_eq!(ShopName::parse("  MyClothes ").unwrap().as_str(), "MyClothes");
     }
 
     #[test]

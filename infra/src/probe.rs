@@ -30,21 +30,11 @@ impl Probe {
         let outcome = tokio::time::timeout(timeout, check).await;
         let latency = started.elapsed();
         match outcome {
-            Ok(Ok(_)) if latency > timeout / 2 => Self {
-                status: ProbeStatus::Degraded,
-                latency,
-                error: None,
-            },
-            Ok(Ok(_)) => Self {
-                status: ProbeStatus::Ok,
-                latency,
-                error: None,
-            },
-            Ok(Err(err)) => Self {
-                status: ProbeStatus::Down,
-                latency,
-                error: Some(err.to_string()),
-            },
+            Ok(Ok(_)) if latency > timeout / 2 => {
+                Self { status: ProbeStatus::Degraded, latency, error: None }
+            }
+            Ok(Ok(_)) => Self { status: ProbeStatus::Ok, latency, error: None },
+            Ok(Err(err)) => Self { status: ProbeStatus::Down, latency, error: Some(err.to_string()) },
             Err(_) => Self {
                 status: ProbeStatus::Down,
                 latency,

@@ -37,14 +37,10 @@ impl RedisStore {
             },
             ..PoolConfig::default()
         });
-        let pool = config.create_pool(Some(Runtime::Tokio1)).map_err(|e| {
-            crate::Error::Unexpected(anyhow::anyhow!("invalid Redis settings: {e}"))
-        })?;
-        Ok(Self {
-            pool,
-            timeout: settings.timeout,
-            key_prefix: settings.key_prefix.clone(),
-        })
+        let pool = config
+            .create_pool(Some(Runtime::Tokio1))
+            .map_err(|e| crate::Error::Unexpected(anyhow::anyhow!("invalid Redis settings: {e}")))?;
+        Ok(Self { pool, timeout: settings.timeout, key_prefix: settings.key_prefix.clone() })
     }
 
     /// The prefix of every key this instance owns.
@@ -56,10 +52,7 @@ impl RedisStore {
     pub async fn probe(&self) -> Probe {
         Probe::run(self.timeout, async {
             let mut conn = self.pool.get().await.map_err(|e| e.to_string())?;
-            redis::cmd("PING")
-                .query_async::<String>(&mut conn)
-                .await
-                .map_err(|e| e.to_string())
+            redis::cmd("PING").query_async::<String>(&mut conn).await.map_err(|e| e.to_string())
         })
         .await
     }

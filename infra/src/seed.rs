@@ -8,9 +8,7 @@ use domain::catalog::{Sku, Slug};
 use rand::seq::{IndexedRandom, SliceRandom};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use sea_orm::{
-    ActiveValue::Set, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait, TransactionTrait,
-};
+use sea_orm::{ActiveValue::Set, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait, TransactionTrait};
 use uuid::Uuid;
 
 use crate::entities::{brand, category, product, variant};
@@ -38,21 +36,13 @@ pub async fn seed_catalog(
     let catalogue = generate(product_count);
     let report = catalogue.report();
     let txn = db.begin().await?;
-    brand::Entity::insert_many(catalogue.brands)
-        .exec(&txn)
-        .await?;
-    category::Entity::insert_many(catalogue.categories)
-        .exec(&txn)
-        .await?;
+    brand::Entity::insert_many(catalogue.brands).exec(&txn).await?;
+    category::Entity::insert_many(catalogue.categories).exec(&txn).await?;
     for chunk in catalogue.products.chunks(500) {
-        product::Entity::insert_many(chunk.to_vec())
-            .exec(&txn)
-            .await?;
+        product::Entity::insert_many(chunk.to_vec()).exec(&txn).await?;
     }
     for chunk in catalogue.variants.chunks(1000) {
-        variant::Entity::insert_many(chunk.to_vec())
-            .exec(&txn)
-            .await?;
+        variant::Entity::insert_many(chunk.to_vec()).exec(&txn).await?;
     }
     txn.commit().await?;
     Ok(Some(report))
@@ -96,13 +86,7 @@ const KINDS: &[Kind] = &[
     Kind {
         department: "Women",
         category: "Dresses",
-        nouns: &[
-            "Midi Dress",
-            "Wrap Dress",
-            "Slip Dress",
-            "Shirt Dress",
-            "Maxi Dress",
-        ],
+        nouns: &["Midi Dress", "Wrap Dress", "Slip Dress", "Shirt Dress", "Maxi Dress"],
         sizes: LETTER_SIZES,
         materials: &["Linen", "Viscose", "Cotton Poplin", "Silk Blend"],
         price: (39, 149),
@@ -126,12 +110,7 @@ const KINDS: &[Kind] = &[
     Kind {
         department: "Women",
         category: "Jeans",
-        nouns: &[
-            "Straight Jeans",
-            "Wide-Leg Jeans",
-            "Mom Jeans",
-            "Skinny Jeans",
-        ],
+        nouns: &["Straight Jeans", "Wide-Leg Jeans", "Mom Jeans", "Skinny Jeans"],
         sizes: WAIST_SIZES,
         materials: &["Rigid Denim", "Stretch Denim", "Organic Denim"],
         price: (45, 119),
@@ -179,12 +158,7 @@ const KINDS: &[Kind] = &[
     Kind {
         department: "Men",
         category: "Jeans",
-        nouns: &[
-            "Slim Jeans",
-            "Straight Jeans",
-            "Tapered Jeans",
-            "Relaxed Jeans",
-        ],
+        nouns: &["Slim Jeans", "Straight Jeans", "Tapered Jeans", "Relaxed Jeans"],
         sizes: MENS_WAIST_SIZES,
         materials: &["Selvedge Denim", "Stretch Denim", "Organic Denim"],
         price: (49, 139),
@@ -200,12 +174,7 @@ const KINDS: &[Kind] = &[
     Kind {
         department: "Men",
         category: "Trousers",
-        nouns: &[
-            "Chinos",
-            "Pleated Trousers",
-            "Cargo Trousers",
-            "Drawstring Trousers",
-        ],
+        nouns: &["Chinos", "Pleated Trousers", "Cargo Trousers", "Drawstring Trousers"],
         sizes: MENS_WAIST_SIZES,
         materials: &["Cotton Twill", "Linen", "Ripstop", "Wool Blend"],
         price: (35, 109),
@@ -290,14 +259,9 @@ const CARE: &[&str] = &[
 
 fn generate(product_count: usize) -> Catalogue {
     let mut rng = ChaCha8Rng::seed_from_u64(0x4d79_436c_6f74_6865); // "MyClothe"
-    let epoch = Utc
-        .with_ymd_and_hms(2025, 1, 1, 9, 0, 0)
-        .single()
-        .expect("a valid fixed date")
-        .fixed_offset();
-    let mut ids = UuidV7s {
-        rng: ChaCha8Rng::seed_from_u64(7),
-    };
+    let epoch =
+        Utc.with_ymd_and_hms(2025, 1, 1, 9, 0, 0).single().expect("a valid fixed date").fixed_offset();
+    let mut ids = UuidV7s { rng: ChaCha8Rng::seed_from_u64(7) };
 
     let brands: Vec<(Uuid, &str)> = BRANDS.iter().map(|name| (ids.at(epoch), *name)).collect();
     let (categories, leaf_ids) = category_tree(&mut ids, epoch);
@@ -310,15 +274,9 @@ fn generate(product_count: usize) -> Catalogue {
         let created_at = epoch + Duration::minutes(97 * number as i64);
         let product_id = ids.at(created_at);
         let (brand_id, brand_name) = *brands.choose(&mut rng).expect("brands are listed");
-        let material = *kind
-            .materials
-            .choose(&mut rng)
-            .expect("every kind lists materials");
+        let material = *kind.materials.choose(&mut rng).expect("every kind lists materials");
         let noun = *kind.nouns.choose(&mut rng).expect("every kind lists nouns");
-        let name = format!(
-            "{} {material} {noun}",
-            STYLES.choose(&mut rng).expect("styles are listed")
-        );
+        let name = format!("{} {material} {noun}", STYLES.choose(&mut rng).expect("styles are listed"));
         let slug = unique_slug(&name, &mut slugs);
 
         let base_price = rng.random_range(kind.price.0..=kind.price.1) * 100 + 99 - 100;
@@ -327,32 +285,20 @@ fn generate(product_count: usize) -> Catalogue {
         colours.shuffle(&mut rng);
         let colours = &colours[..rng.random_range(2..=4)];
 
-        for (position, (colour, size)) in colours
-            .iter()
-            .flat_map(|c| kind.sizes.iter().map(move |s| (*c, *s)))
-            .enumerate()
+        for (position, (colour, size)) in
+            colours.iter().flat_map(|c| kind.sizes.iter().map(move |s| (*c, *s))).enumerate()
         {
-            let sku = Sku::parse(&format!(
-                "MC-{number:05}-{size}-{}",
-                colour.replace(' ', "").to_uppercase()
-            ))
-            .expect("generated SKUs follow the SKU rule");
-            let stock = if rng.random_ratio(1, 8) {
-                0
-            } else {
-                rng.random_range(1..=40)
-            };
+            let sku =
+                Sku::parse(&format!("MC-{number:05}-{size}-{}", colour.replace(' ', "").to_uppercase()))
+                    .expect("generated SKUs follow the SKU rule");
+            let stock = if rng.random_ratio(1, 8) { 0 } else { rng.random_range(1..=40) };
             variants.push(variant::ActiveModel {
                 id: Set(ids.at(created_at)),
                 product_id: Set(product_id),
                 sku: Set(sku.as_str().to_owned()),
                 size: Set(size.to_owned()),
                 colour: Set(colour.to_owned()),
-                price_minor: Set(if on_sale {
-                    base_price * 4 / 5
-                } else {
-                    base_price
-                }),
+                price_minor: Set(if on_sale { base_price * 4 / 5 } else { base_price }),
                 compare_at_minor: Set(on_sale.then_some(base_price)),
                 stock_on_hand: Set(stock),
                 position: Set(position as i32),
@@ -365,10 +311,7 @@ fn generate(product_count: usize) -> Catalogue {
             slug: Set(slug.as_str().to_owned()),
             description: Set(format!(
                 "A {} {} in {}, cut for every day and made to last. Designed by {brand_name}.",
-                STYLES
-                    .choose(&mut rng)
-                    .expect("styles are listed")
-                    .to_lowercase(),
+                STYLES.choose(&mut rng).expect("styles are listed").to_lowercase(),
                 noun.to_lowercase(),
                 material.to_lowercase(),
             )),
@@ -376,14 +319,8 @@ fn generate(product_count: usize) -> Catalogue {
             brand_id: Set(brand_id),
             category_id: Set(leaf_ids[(number - 1) % KINDS.len()]),
             material: Set(Some(material.to_owned())),
-            care: Set(Some(
-                CARE.choose(&mut rng)
-                    .expect("care texts are listed")
-                    .to_string(),
-            )),
-            images: Set((1..=3)
-                .map(|n| format!("/images/products/{slug}/{n}.jpg"))
-                .collect()),
+            care: Set(Some(CARE.choose(&mut rng).expect("care texts are listed").to_string())),
+            images: Set((1..=3).map(|n| format!("/images/products/{slug}/{n}.jpg")).collect()),
             created_at: Set(created_at),
             updated_at: Set(created_at),
             archived_at: Set(None),
@@ -395,10 +332,7 @@ fn generate(product_count: usize) -> Catalogue {
             .into_iter()
             .map(|(id, name)| brand::ActiveModel {
                 id: Set(id),
-                slug: Set(Slug::from_text(name)
-                    .expect("brand names have letters")
-                    .as_str()
-                    .to_owned()),
+                slug: Set(Slug::from_text(name).expect("brand names have letters").as_str().to_owned()),
                 name: Set(name.to_owned()),
             })
             .collect(),
@@ -409,18 +343,12 @@ fn generate(product_count: usize) -> Catalogue {
 }
 
 /// Departments with one leaf category per kind, in `KINDS` order; returns the rows and the leaf ids.
-fn category_tree(
-    ids: &mut UuidV7s,
-    at: DateTime<FixedOffset>,
-) -> (Vec<category::ActiveModel>, Vec<Uuid>) {
+fn category_tree(ids: &mut UuidV7s, at: DateTime<FixedOffset>) -> (Vec<category::ActiveModel>, Vec<Uuid>) {
     let mut rows = Vec::new();
     let mut departments: Vec<(&str, Uuid, String)> = Vec::new();
     let mut leaves = Vec::with_capacity(KINDS.len());
     for kind in KINDS {
-        let department = match departments
-            .iter()
-            .find(|(name, ..)| *name == kind.department)
-        {
+        let department = match departments.iter().find(|(name, ..)| *name == kind.department) {
             Some(found) => found.clone(),
             None => {
                 let slug = Slug::from_text(kind.department).expect("department names have letters");
@@ -458,13 +386,7 @@ fn category_tree(
 fn unique_slug(name: &str, taken: &mut HashSet<String>) -> Slug {
     let base = Slug::from_text(name).expect("generated names have letters");
     let slug = (1..)
-        .map(|n| {
-            if n == 1 {
-                base.to_string()
-            } else {
-                format!("{base}-{n}")
-            }
-        })
+        .map(|n| if n == 1 { base.to_string() } else { format!("{base}-{n}") })
         .find(|candidate| !taken.contains(candidate))
         .expect("some counter is free");
     taken.insert(slug.clone());
@@ -490,23 +412,12 @@ mod tests {
 
     #[test]
     fn the_seed_is_the_same_on_every_run() {
-        let skus = |c: &Catalogue| {
-            c.variants
-                .iter()
-                .map(|v| v.sku.clone().unwrap())
-                .collect::<Vec<_>>()
-        };
+        let skus = |c: &Catalogue| c.variants.iter().map(|v| v.sku.clone().unwrap()).collect::<Vec<_>>();
         let (a, b) = (generate(50), generate(50));
         assert_eq!(skus(&a), skus(&b));
         assert_eq!(
-            a.products
-                .iter()
-                .map(|p| p.id.clone().unwrap())
-                .collect::<Vec<_>>(),
-            b.products
-                .iter()
-                .map(|p| p.id.clone().unwrap())
-                .collect::<Vec<_>>()
+            a.products.iter().map(|p| p.id.clone().unwrap()).collect::<Vec<_>>(),
+            b.products.iter().map(|p| p.id.clone().unwrap()).collect::<Vec<_>>()
         );
     }
 
@@ -514,19 +425,12 @@ mod tests {
     fn every_product_has_sizes_in_several_colours_and_unique_slugs() {
         let catalogue = generate(PRODUCT_COUNT);
         assert_eq!(catalogue.products.len(), PRODUCT_COUNT);
-        let slugs: HashSet<_> = catalogue
-            .products
-            .iter()
-            .map(|p| p.slug.clone().unwrap())
-            .collect();
+        let slugs: HashSet<_> = catalogue.products.iter().map(|p| p.slug.clone().unwrap()).collect();
         assert_eq!(slugs.len(), PRODUCT_COUNT);
         for product in &catalogue.products {
             let id = product.id.clone().unwrap();
-            let variants: Vec<_> = catalogue
-                .variants
-                .iter()
-                .filter(|v| v.product_id.clone().unwrap() == id)
-                .collect();
+            let variants: Vec<_> =
+                catalogue.variants.iter().filter(|v| v.product_id.clone().unwrap() == id).collect();
             let colours: HashSet<_> = variants.iter().map(|v| v.colour.clone().unwrap()).collect();
             assert!(
                 colours.len() >= 2 && variants.len() >= 10,

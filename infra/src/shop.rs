@@ -21,15 +21,11 @@ impl ShopRepository {
 
     /// The shop, read from a replica (or the primary when no replica answers).
     pub async fn get(&self) -> Result<Shop, crate::Error> {
-        let row = self
-            .db
-            .read(|db| async move { shop::Entity::find().one(&db).await })
-            .await?;
+        let row = self.db.read(|db| async move { shop::Entity::find().one(&db).await }).await?;
         let row = row.context("the shop row is missing: run `myclothes migrate`")?;
         Ok(Shop {
             name: ShopName::parse(&row.name).context("the stored shop name is invalid")?,
-            currency: CurrencyCode::parse(&row.currency)
-                .context("the stored shop currency is invalid")?,
+            currency: CurrencyCode::parse(&row.currency).context("the stored shop currency is invalid")?,
         })
     }
 }

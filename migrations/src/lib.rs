@@ -43,19 +43,11 @@ impl MigrationName for SqlMigration {
 #[async_trait::async_trait]
 impl MigrationTrait for SqlMigration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .get_connection()
-            .execute_unprepared(self.up)
-            .await
-            .map(drop)
+        manager.get_connection().execute_unprepared(self.up).await.map(drop)
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .get_connection()
-            .execute_unprepared(self.down)
-            .await
-            .map(drop)
+        manager.get_connection().execute_unprepared(self.down).await.map(drop)
     }
 }
 pub use sea_orm_migration::MigratorTrait;

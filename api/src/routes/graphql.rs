@@ -30,7 +30,8 @@ pub async fn get_query(schema: Data<&AppSchema>, params: Query<GetParams>) -> Re
         Err(message) => return error_response(StatusCode::BAD_REQUEST, &message),
     };
     if selects_mutation(&mut request) {
-        let mut response = error_response(StatusCode::METHOD_NOT_ALLOWED, "mutations are only accepted by POST");
+        let mut response =
+            error_response(StatusCode::METHOD_NOT_ALLOWED, "mutations are only accepted by POST");
         response.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static("POST"));
         return response;
     }
@@ -45,8 +46,8 @@ fn into_request(params: GetParams) -> Result<async_graphql::Request, String> {
         request.variables = Variables::from_json(json);
     }
     if let Some(extensions) = params.extensions {
-        request.extensions = serde_json::from_str(&extensions)
-            .map_err(|e| format!("extensions is not a JSON object: {e}"))?;
+        request.extensions =
+            serde_json::from_str(&extensions).map_err(|e| format!("extensions is not a JSON object: {e}"))?;
     }
     Ok(request)
 }
@@ -70,23 +71,14 @@ fn selects_mutation(request: &mut async_graphql::Request) -> bool {
         DocumentOperations::Single(operation) => operation.node.ty == OperationType::Mutation,
         DocumentOperations::Multiple(operations) => operations
             .iter()
-            .filter(|(name, _)| {
-                operation_name
-                    .as_deref()
-                    .is_none_or(|wanted| name.as_str() == wanted)
-            })
+            .filter(|(name, _)| operation_name.as_deref().is_none_or(|wanted| name.as_str() == wanted))
             .any(|(_, operation)| operation.node.ty == OperationType::Mutation),
     }
 }
 
 #[handler]
 pub async fn graphiql() -> Html<String> {
-    Html(
-        GraphiQLSource::build()
-            .endpoint("/graphql")
-            .title("MyClothes GraphiQL")
-            .finish(),
-    )
+    Html(GraphiQLSource::build().endpoint("/graphql").title("MyClothes GraphiQL").finish())
 }
 
 #[cfg(test)]

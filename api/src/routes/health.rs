@@ -98,7 +98,5 @@ pub async fn ready(services: Data<&Arc<Services>>, readiness: Data<&Readiness>) 
     } else {
         (StatusCode::OK, "ok")
     };
-    Json(ReadyReport { status, checks })
-        .with_status(code)
-        .into_response()
+    Json(ReadyReport { status, checks }).with_status(code).into_response()
 }

@@ -39,9 +39,18 @@ fn help_lists_every_setting_with_its_variable() {
     let help = String::from_utf8(output.stdout).unwrap();
 
     for variable in [
-        "MYCLOTHES_PROFILE", "MYCLOTHES_LISTEN", "MYCLOTHES_DATABASE_URL", "MYCLOTHES_REPLICA_URLS",
-        "MYCLOTHES_REDIS_URL", "MYCLOTHES_JWT_KEYS", "MYCLOTHES_PRIMARY_POOL_SIZE", "MYCLOTHES_REPLICA_POOL_SIZE",
-        "MYCLOTHES_REDIS_POOL_SIZE", "MYCLOTHES_DB_TIMEOUT", "MYCLOTHES_REDIS_TIMEOUT", "MYCLOTHES_DRAIN_TIMEOUT",
+        "MYCLOTHES_PROFILE",
+        "MYCLOTHES_LISTEN",
+        "MYCLOTHES_DATABASE_URL",
+        "MYCLOTHES_REPLICA_URLS",
+        "MYCLOTHES_REDIS_URL",
+        "MYCLOTHES_JWT_KEYS",
+        "MYCLOTHES_PRIMARY_POOL_SIZE",
+        "MYCLOTHES_REPLICA_POOL_SIZE",
+        "MYCLOTHES_REDIS_POOL_SIZE",
+        "MYCLOTHES_DB_TIMEOUT",
+        "MYCLOTHES_REDIS_TIMEOUT",
+        "MYCLOTHES_DRAIN_TIMEOUT",
     ] {
         assert!(help.contains(variable), "--help does not mention {variable}");
     }
@@ -51,7 +60,8 @@ fn help_lists_every_setting_with_its_variable() {
 fn schema_graphql_is_what_myclothes_schema_prints() {
     let output = myclothes().arg("schema").output().expect("myclothes runs");
     assert!(output.status.success());
-    let checked_in = std::fs::read_to_string(repo_root().join("schema.graphql")).expect("schema.graphql exists");
+    let checked_in =
+        std::fs::read_to_string(repo_root().join("schema.graphql")).expect("schema.graphql exists");
 
     assert!(
         String::from_utf8(output.stdout).unwrap() == checked_in,

@@ -11,7 +11,8 @@ async fn a_row_written_on_the_primary_is_read_back_from_the_replica_through_the_
     let app = TestApp::spawn().await;
     let router = &app.services.db;
 
-    let written = shop::ActiveModel { id: Set(true), name: Set("Replicated Threads".to_owned()), ..Default::default() };
+    let written =
+        shop::ActiveModel { id: Set(true), name: Set("Replicated Threads".to_owned()), ..Default::default() };
     written.update(router.write()).await.expect("the writer updates the shop");
 
     let mut seen = String::new();
@@ -75,7 +76,8 @@ async fn a_stopped_replica_is_routed_around_and_used_again_once_back() {
     assert_eq!(ready.status(), 200);
     let report: Value = ready.json().await.unwrap();
     assert_eq!(report["status"], "degraded", "{report}");
-    let replica_check = report["checks"].as_array().unwrap().iter().find(|c| c["name"] == "replica-1").unwrap();
+    let replica_check =
+        report["checks"].as_array().unwrap().iter().find(|c| c["name"] == "replica-1").unwrap();
     assert_eq!(replica_check["status"], "down", "{report}");
 
     replica.restart();

@@ -47,7 +47,11 @@ async fn the_reader_role_cannot_write_even_on_the_primary() {
         .execute_unprepared("BEGIN READ WRITE; UPDATE shop SET name = 'Nope'; COMMIT")
         .await
         .unwrap_err();
-    assert_eq!(sqlstate(sneaky), INSUFFICIENT_PRIVILEGE, "without the read-only default, privileges still refuse");
+    assert_eq!(
+        sqlstate(sneaky),
+        INSUFFICIENT_PRIVILEGE,
+        "without the read-only default, privileges still refuse"
+    );
 }
 
 #[tokio::test]
@@ -56,7 +60,13 @@ async fn the_api_never_connects_as_a_superuser_or_the_owner() {
     let who = "SELECT current_user::text AS name, rolsuper FROM pg_roles WHERE rolname = current_user";
 
     let on_primary = app.services.db.write().query_one_raw(statement(who)).await.unwrap().unwrap();
-    let on_replica = app.services.db.read(|db| async move { db.query_one_raw(statement(who)).await }).await.unwrap().unwrap();
+    let on_replica = app
+        .services
+        .db
+        .read(|db| async move { db.query_one_raw(statement(who)).await })
+        .await
+        .unwrap()
+        .unwrap();
 
     assert_eq!(on_primary.try_get::<String>("", "name").unwrap(), "myclothes_writer");
     assert_eq!(on_replica.try_get::<String>("", "name").unwrap(), "myclothes_reader");

@@ -33,13 +33,15 @@ impl ServerProcess {
     }
 
     fn terminate(&self) {
-        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().expect("kill runs");
+        let status =
+            Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().expect("kill runs");
         assert!(status.success());
     }
 
     async fn ready_status(&self) -> Option<u16> {
         let client = reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
-        let response = client.get(format!("http://127.0.0.1:{}/health/ready", self.port)).send().await.ok()?;
+        let response =
+            client.get(format!("http://127.0.0.1:{}/health/ready", self.port)).send().await.ok()?;
         Some(response.status().as_u16())
     }
 

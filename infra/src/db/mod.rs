@@ -22,9 +22,9 @@ pub fn is_unreachable(err: &DbErr) -> bool {
                 | sqlx::Error::PoolClosed
                 | sqlx::Error::WorkerCrashed => true,
                 // Class 08: connection exception; 57P0x: the server is shutting down or starting up.
-                sqlx::Error::Database(db) => db
-                    .code()
-                    .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+                sqlx::Error::Database(db) => {
+                    db.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P"))
+                }
                 _ => false,
             }
         }

@@ -82,14 +82,8 @@ impl DbRouter {
         for (i, url) in settings.replica_urls.iter().enumerate() {
             let name = format!("replica-{}", i + 1);
             replicas.push(
-                Target::lazy(
-                    &name,
-                    TargetRole::Replica,
-                    url,
-                    settings.replica_pool_size,
-                    settings.timeout,
-                )
-                .await?,
+                Target::lazy(&name, TargetRole::Replica, url, settings.replica_pool_size, settings.timeout)
+                    .await?,
             );
         }
         Ok(Self {
@@ -144,21 +138,14 @@ impl DbRouter {
     pub async fn probe(&self) -> Vec<(TargetStats, Probe)> {
         let targets = std::iter::once(&self.primary).chain(&self.replicas);
         let probes = targets.map(|target| async move {
-            let probe = Probe::run(
-                self.probe_timeout,
-                target.conn.execute_unprepared("SELECT 1"),
-            )
-            .await;
+            let probe = Probe::run(self.probe_timeout, target.conn.execute_unprepared("SELECT 1")).await;
             (target.stats(), probe)
         });
         futures::future::join_all(probes).await
     }
 
     pub fn stats(&self) -> Vec<TargetStats> {
-        std::iter::once(&self.primary)
-            .chain(&self.replicas)
-            .map(Target::stats)
-            .collect()
+        std::iter::once(&self.primary).chain(&self.replicas).map(Target::stats).collect()
     }
 }
 
@@ -191,32 +178,19 @@ impl Target {
     }
 
     fn in_backoff(&self) -> bool {
-        let health = self
-            .health
-            .lock()
-            .expect("health lock is never held across a panic");
-        health
-            .skip_until
-            .is_some_and(|until| Instant::now() < until)
+        let health = self.health.lock().expect("health lock is never held across a panic");
+        health.skip_until.is_some_and(|until| Instant::now() < until)
     }
 
     fn succeeded(&self) {
         self.reads_served.fetch_add(1, Ordering::Relaxed);
-        let mut health = self
-            .health
-            .lock()
-            .expect("health lock is never held across a panic");
+        let mut health = self.health.lock().expect("health lock is never held across a panic");
         *health = Health::default();
     }
 
     fn failed(&self, base: Duration) -> Duration {
-        let mut health = self
-            .health
-            .lock()
-            .expect("health lock is never held across a panic");
-        let skip_for = base
-            .saturating_mul(1 << health.consecutive_failures.min(16))
-            .min(MAX_BACKOFF);
+        let mut health = self.health.lock().expect("health lock is never held across a panic");
+        let skip_for = base.saturating_mul(1 << health.consecutive_failures.min(16)).min(MAX_BACKOFF);
         health.consecutive_failures += 1;
         health.skip_until = Some(Instant::now() + skip_for);
         skip_for
@@ -236,12 +210,6 @@ impl Target {
 /// `host:port` of a database URL, without credentials.
 fn address_of(url: &SecretString) -> String {
     url::Url::parse(url.expose_secret())
-        .map(|u| {
-            format!(
-                "{}:{}",
-                u.host_str().unwrap_or("?"),
-                u.port().unwrap_or(5432)
-            )
-        })
+        .map(|u| format!("{}:{}", u.host_str().unwrap_or("?"), u.port().unwrap_or(5432)))
         .unwrap_or_else(|_| "?".to_owned())
 }

@@ -60,12 +60,18 @@ async fn migrate_template() {
         .expect("pg_database is readable")
         .is_some();
     if !exists {
-        admin.execute_unprepared(&format!("CREATE DATABASE {TEMPLATE}")).await.expect("the template is created");
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {TEMPLATE}"))
+            .await
+            .expect("the template is created");
     }
     let template = connect(&Stack::get().owner_url(TEMPLATE)).await;
     Migrator::up(&template, None).await.expect("the migrations apply to the template");
     template.close().await.expect("the template connection closes");
-    admin.execute_unprepared("SELECT pg_advisory_unlock(20261122)").await.expect("the advisory lock is released");
+    admin
+        .execute_unprepared("SELECT pg_advisory_unlock(20261122)")
+        .await
+        .expect("the advisory lock is released");
     admin.close().await.expect("the admin connection closes");
 }
 
@@ -128,8 +134,9 @@ impl TestApp {
     /// Starts the server on an existing test database.
     pub async fn spawn_on(db: TestDatabase, extra: &[&str]) -> Self {
         let args = serve_args(&db, extra);
-        let cli = Cli::try_parse_from(["myclothes".to_owned()].into_iter().chain(args).chain(["serve".to_owned()]))
-            .expect("the test settings parse");
+        let cli =
+            Cli::try_parse_from(["myclothes".to_owned()].into_iter().chain(args).chain(["serve".to_owned()]))
+                .expect("the test settings parse");
         let config = cli.settings.serve_config().expect("the test settings are valid");
         let app = Application::build(config).await.expect("the application builds");
         let address = format!("http://{}", app.local_addr());

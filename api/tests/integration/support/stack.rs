@@ -17,7 +17,8 @@ impl Stack {
         static STACK: OnceLock<Stack> = OnceLock::new();
         STACK.get_or_init(|| {
             let path = repo_root().join("scripts/stack.env");
-            let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+            let text = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
             let values: HashMap<String, String> = text
                 .lines()
                 .map(str::trim)
@@ -26,7 +27,11 @@ impl Stack {
                 .map(|(k, v)| (k.to_owned(), v.to_owned()))
                 .collect();
             let port = |key: &str| values[key].parse().expect("stack.env ports are numbers");
-            Stack { primary_port: port("STACK_PRIMARY_PORT"), replica_port: port("STACK_REPLICA_PORT"), values }
+            Stack {
+                primary_port: port("STACK_PRIMARY_PORT"),
+                replica_port: port("STACK_REPLICA_PORT"),
+                values,
+            }
         })
     }
 
@@ -55,7 +60,11 @@ impl Stack {
     }
 
     pub fn redis_url(&self) -> String {
-        format!("redis://:{}@127.0.0.1:{}/0", self.value("STACK_REDIS_PASSWORD"), self.value("STACK_REDIS_PORT"))
+        format!(
+            "redis://:{}@127.0.0.1:{}/0",
+            self.value("STACK_REDIS_PASSWORD"),
+            self.value("STACK_REDIS_PORT")
+        )
     }
 }
 
@@ -65,7 +74,8 @@ pub fn repo_root() -> PathBuf {
 
 /// Runs `scripts/stack ARGS…`, panicking with its output when it fails.
 pub fn stack_script(args: &[&str]) {
-    let output = Command::new(repo_root().join("scripts/stack")).args(args).output().expect("scripts/stack runs");
+    let output =
+        Command::new(repo_root().join("scripts/stack")).args(args).output().expect("scripts/stack runs");
     assert!(
         output.status.success(),
         "scripts/stack {} failed:\n{}{}",
