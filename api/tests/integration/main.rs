@@ -7,4 +7,5 @@ mod replicas;
 mod roles;
 mod shop;
 mod shutdown;
+mod stack;
 mod support;
