@@ -113,3 +113,39 @@ mod tests {
         }
     }
 }
+
+/// The order sizes are shown in: letter sizes from XXS to 4XL, then numeric sizes (waists, shoe and
+/// children's sizes such as `32` or `8Y`) from small to large, then anything else alphabetically.
+pub fn size_order(a: &str, b: &str) -> std::cmp::Ordering {
+    size_rank(a).cmp(&size_rank(b))
+}
+
+fn size_rank(size: &str) -> (u8, u64, String) {
+    const LETTERS: &[&str] = &["XXS", "XS", "S", "M", "L", "XL", "XXL", "XXXL", "4XL"];
+    let upper = size.trim().to_uppercase();
+    let upper = match upper.as_str() {
+        "2XL" => "XXL".to_owned(),
+        "3XL" => "XXXL".to_owned(),
+        _ => upper,
+    };
+    if let Some(position) = LETTERS.iter().position(|l| *l == upper) {
+        return (0, position as u64, String::new());
+    }
+    let digits: String = upper.chars().take_while(char::is_ascii_digit).collect();
+    match digits.parse() {
+        Ok(number) => (1, number, upper[digits.len()..].to_owned()),
+        Err(_) => (2, 0, upper),
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    use super::*;
+
+    #[test]
+    fn sizes_sort_naturally() {
+        let mut sizes = vec!["XL", "10Y", "M", "One Size", "34", "XS", "4Y", "S", "2XL", "L", "28"];
+        sizes.sort_by(|a, b| size_order(a, b));
+        assert_eq!(sizes, ["XS", "S", "M", "L", "XL", "2XL", "4Y", "10Y", "28", "34", "One Size"]);
+    }
+}

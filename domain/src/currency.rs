@@ -21,6 +21,16 @@ impl CurrencyCode {
     pub fn as_str(&self) -> &str {
         std::str::from_utf8(&self.0).expect("a currency code holds only ASCII capitals")
     }
+
+    /// Digits after the decimal point of the currency's minor unit (ISO 4217): 2 unless listed.
+    pub fn minor_digits(&self) -> u32 {
+        match self.as_str() {
+            "BIF" | "CLP" | "DJF" | "GNF" | "ISK" | "JPY" | "KMF" | "KRW" | "PYG" | "RWF" | "UGX" | "UYI"
+            | "VND" | "VUV" | "XAF" | "XOF" | "XPF" => 0,
+            "BHD" | "IQD" | "JOD" | "KWD" | "LYD" | "OMR" | "TND" => 3,
+            _ => 2,
+        }
+    }
 }
 
 impl fmt::Display for CurrencyCode {

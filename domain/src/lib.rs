@@ -3,4 +3,7 @@
 
 pub mod catalog;
 pub mod currency;
+pub mod listing;
+pub mod money;
+pub mod paging;
 pub mod shop;

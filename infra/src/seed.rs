@@ -324,6 +324,7 @@ fn generate(product_count: usize) -> Catalogue {
             created_at: Set(created_at),
             updated_at: Set(created_at),
             archived_at: Set(None),
+            price_from_minor: sea_orm::ActiveValue::NotSet,
         });
     }
 

@@ -12,6 +12,7 @@ impl MigratorTrait for Migrator {
             sql_migration!("m20261122_000001_api_role_privileges"),
             sql_migration!("m20261122_000002_shop"),
             sql_migration!("m20261122_000003_catalog"),
+            sql_migration!("m20261122_000004_catalog_listing"),
         ]
     }
 }

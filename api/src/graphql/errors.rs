@@ -6,6 +6,7 @@ use async_graphql::ErrorExtensions;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
     BadRequest,
+    BadUserInput,
     ServiceUnavailable,
     InternalServerError,
 }
@@ -14,6 +15,7 @@ impl ErrorCode {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::BadRequest => "BAD_REQUEST",
+            Self::BadUserInput => "BAD_USER_INPUT",
             Self::ServiceUnavailable => "SERVICE_UNAVAILABLE",
             Self::InternalServerError => "INTERNAL_SERVER_ERROR",
         }
@@ -22,6 +24,11 @@ impl ErrorCode {
 
 fn error(code: ErrorCode, message: &str) -> async_graphql::Error {
     async_graphql::Error::new(message).extend_with(|_, ext| ext.set("code", code.as_str()))
+}
+
+/// An argument the client can correct; `message` says what is wrong with it.
+pub fn bad_user_input(message: &str) -> async_graphql::Error {
+    error(ErrorCode::BadUserInput, message)
 }
 
 /// `.or_graphql()?` in a resolver turns a service error into the GraphQL error clients see.

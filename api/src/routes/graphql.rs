@@ -1,16 +1,21 @@
 //! `GET /graphql` (queries only; mutations are refused so that a link or an image tag can never
-//! change anything) and GraphiQL. `POST /graphql` is async-graphql-poem's endpoint.
+//! change anything), `POST /graphql` (single or batched), and GraphiQL. Each request gets its own
+//! batch loaders.
 
+use std::sync::Arc;
+
+use async_graphql::BatchRequest;
 use async_graphql::Variables;
 use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
-use async_graphql_poem::GraphQLResponse;
+use async_graphql_poem::{GraphQLBatchRequest, GraphQLBatchResponse, GraphQLResponse};
 use poem::http::{StatusCode, header};
 use poem::web::{Data, Html, Query};
 use poem::{IntoResponse, Response, handler};
 use serde::Deserialize;
 
-use crate::graphql::{AppSchema, ErrorCode};
+use crate::graphql::{self, AppSchema, ErrorCode};
+use crate::services::Services;
 
 /// The GET parameters of the GraphQL-over-HTTP spec; `variables` and `extensions` are JSON texts.
 /// (async-graphql's own parser expects `operation_name`, which standard clients never send.)
@@ -24,7 +29,26 @@ pub struct GetParams {
 }
 
 #[handler]
-pub async fn get_query(schema: Data<&AppSchema>, params: Query<GetParams>) -> Response {
+pub async fn post(
+    schema: Data<&AppSchema>,
+    services: Data<&Arc<Services>>,
+    request: GraphQLBatchRequest,
+) -> GraphQLBatchResponse {
+    let batch = match request.0 {
+        BatchRequest::Single(request) => BatchRequest::Single(graphql::prepare(request, &services)),
+        BatchRequest::Batch(requests) => {
+            BatchRequest::Batch(requests.into_iter().map(|r| graphql::prepare(r, &services)).collect())
+        }
+    };
+    GraphQLBatchResponse(schema.execute_batch(batch).await)
+}
+
+#[handler]
+pub async fn get_query(
+    schema: Data<&AppSchema>,
+    services: Data<&Arc<Services>>,
+    params: Query<GetParams>,
+) -> Response {
     let mut request = match into_request(params.0) {
         Ok(request) => request,
         Err(message) => return error_response(StatusCode::BAD_REQUEST, &message),
@@ -35,7 +59,7 @@ pub async fn get_query(schema: Data<&AppSchema>, params: Query<GetParams>) -> Re
         response.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static("POST"));
         return response;
     }
-    GraphQLResponse::from(schema.execute(request).await).into_response()
+    GraphQLResponse::from(schema.execute(graphql::prepare(request, &services)).await).into_response()
 }
 
 fn into_request(params: GetParams) -> Result<async_graphql::Request, String> {

@@ -14,7 +14,7 @@ use crate::services::Services;
 pub fn app(services: Arc<Services>, readiness: Readiness) -> impl Endpoint {
     let schema = crate::graphql::schema(services.clone());
     Route::new()
-        .at("/graphql", get(graphql::get_query).post(async_graphql_poem::GraphQL::new(schema.clone())))
+        .at("/graphql", get(graphql::get_query).post(graphql::post))
         .at("/graphiql", get(graphql::graphiql))
         .at("/health/live", get(health::live))
         .at("/health/ready", get(health::ready))

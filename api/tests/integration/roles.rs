@@ -1,6 +1,6 @@
 use sea_orm::{ConnectionTrait, DbErr};
 
-use crate::support::{Stack, TestApp, TestDatabase, connect};
+use crate::support::{Stack, TestApp, TestDatabase, connect, statement};
 
 /// The SQLSTATE of a failed statement.
 fn sqlstate(err: DbErr) -> String {
@@ -72,8 +72,4 @@ async fn the_api_never_connects_as_a_superuser_or_the_owner() {
     assert_eq!(on_replica.try_get::<String>("", "name").unwrap(), "myclothes_reader");
     assert!(!on_primary.try_get::<bool>("", "rolsuper").unwrap());
     assert!(!on_replica.try_get::<bool>("", "rolsuper").unwrap());
-}
-
-fn statement(sql: &str) -> sea_orm::Statement {
-    sea_orm::Statement::from_string(sea_orm::DbBackend::Postgres, sql.to_owned())
 }

@@ -3,8 +3,8 @@
 //! that doubles with each failure, and fall back to the primary when no replica answers.
 
 use std::future::Future;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
@@ -40,6 +40,8 @@ pub struct TargetStats {
     pub role: TargetRole,
     pub address: String,
     pub reads_served: u64,
+    /// Every statement sent to this server by this instance, reads and writes.
+    pub statements: u64,
     pub in_backoff: bool,
 }
 
@@ -57,6 +59,7 @@ struct Target {
     address: String,
     conn: DatabaseConnection,
     reads_served: AtomicU64,
+    statements: Arc<AtomicU64>,
     health: Mutex<Health>,
 }
 
@@ -166,13 +169,19 @@ impl Target {
             .test_before_acquire(false)
             .connect_lazy(true)
             .sqlx_logging(false);
-        let conn = Database::connect(options).await?;
+        let mut conn = Database::connect(options).await?;
+        let statements = Arc::new(AtomicU64::new(0));
+        let counter = statements.clone();
+        conn.set_metric_callback(move |_| {
+            counter.fetch_add(1, Ordering::Relaxed);
+        });
         Ok(Self {
             name: name.to_owned(),
             role,
             address: address_of(url),
             conn,
             reads_served: AtomicU64::new(0),
+            statements,
             health: Mutex::new(Health::default()),
         })
     }
@@ -202,6 +211,7 @@ impl Target {
             role: self.role,
             address: self.address.clone(),
             reads_served: self.reads_served.load(Ordering::Relaxed),
+            statements: self.statements.load(Ordering::Relaxed),
             in_backoff: self.in_backoff(),
         }
     }

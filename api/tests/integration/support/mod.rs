@@ -2,6 +2,7 @@
 //! the real primary (so the real replica streams it too), its own Redis key prefix, and a real server
 //! on a free port. Tests read like the behaviour they check.
 
+pub mod catalog;
 pub mod stack;
 
 use std::sync::Arc;
@@ -52,10 +53,7 @@ async fn migrate_template() {
     let admin = connect(&Stack::get().owner_url("postgres")).await;
     admin.execute_unprepared("SELECT pg_advisory_lock(20261122)").await.expect("the advisory lock is taken");
     let exists = admin
-        .query_one_raw(sea_orm::Statement::from_string(
-            sea_orm::DbBackend::Postgres,
-            format!("SELECT 1 FROM pg_database WHERE datname = '{TEMPLATE}'"),
-        ))
+        .query_one_raw(statement(&format!("SELECT 1 FROM pg_database WHERE datname = '{TEMPLATE}'")))
         .await
         .expect("pg_database is readable")
         .is_some();
@@ -94,10 +92,7 @@ async fn wait_until_replica_has(name: &str) {
     let replica = connect(&stack.reader_url("postgres", stack.replica_port)).await;
     let query = format!("SELECT 1 FROM pg_database WHERE datname = '{name}'");
     for _ in 0..200 {
-        let found = replica
-            .query_one_raw(sea_orm::Statement::from_string(sea_orm::DbBackend::Postgres, query.clone()))
-            .await
-            .expect("the replica answers");
+        let found = replica.query_one_raw(statement(&query)).await.expect("the replica answers");
         if found.is_some() {
             replica.close().await.expect("the replica connection closes");
             return;
@@ -105,6 +100,10 @@ async fn wait_until_replica_has(name: &str) {
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     panic!("the replica did not receive database {name} within 5 s");
+}
+
+pub fn statement(sql: &str) -> sea_orm::Statement {
+    sea_orm::Statement::from_string(sea_orm::DbBackend::Postgres, sql.to_owned())
 }
 
 pub async fn connect(url: &str) -> DatabaseConnection {
@@ -118,6 +117,7 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub services: Arc<Services>,
+    pub db: TestDatabase,
     _shutdown: oneshot::Sender<()>,
 }
 
@@ -145,7 +145,7 @@ impl TestApp {
         tokio::spawn(app.run_until(async move {
             let _ = stopped.await;
         }));
-        Self { address, client: reqwest::Client::new(), services, _shutdown: shutdown }
+        Self { address, client: reqwest::Client::new(), services, db, _shutdown: shutdown }
     }
 
     pub async fn post_graphql(&self, query: &str) -> Value {
@@ -166,6 +166,32 @@ impl TestApp {
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client.get(format!("{}{path}", self.address)).send().await.expect("the server answers")
+    }
+
+    /// Waits until the test's replica has replayed everything written on the primary so far.
+    pub async fn wait_for_replica(&self) {
+        let primary = self.services.db.write();
+        let lsn = primary
+            .query_one_raw(statement("SELECT pg_current_wal_lsn()::text AS lsn"))
+            .await
+            .unwrap()
+            .unwrap();
+        let lsn: String = lsn.try_get("", "lsn").unwrap();
+        let replica = connect(&self.db.reader_url()).await;
+        let caught_up = format!("SELECT pg_last_wal_replay_lsn() >= '{lsn}'::pg_lsn AS done");
+        for _ in 0..200 {
+            let row = replica.query_one_raw(statement(&caught_up)).await.unwrap().unwrap();
+            if row.try_get::<bool>("", "done").unwrap() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("the replica did not catch up with {lsn} within 2 s");
+    }
+
+    /// Statements this instance has sent to the database server named `name`.
+    pub fn statements_sent_to(&self, name: &str) -> u64 {
+        self.services.db.stats().into_iter().find(|t| t.name == name).expect("a known server").statements
     }
 
     /// Reads served so far by the database server named `name` (`primary`, `replica-1`, …).

@@ -1,0 +1,77 @@
+//! Per-request batch loaders: every product, variant, brand and category a response needs is fetched
+//! in one statement per kind, whatever the page size (no N+1).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
+use infra::entities::{brand, category, product, variant};
+use uuid::Uuid;
+
+use crate::graphql::errors::OrGraphql;
+use crate::services::Services;
+
+pub type CatalogLoader = DataLoader<Catalog, HashMapCache>;
+
+pub fn catalog_loader(services: Arc<Services>) -> CatalogLoader {
+    DataLoader::with_cache(Catalog(services), tokio::spawn, HashMapCache::default())
+}
+
+pub struct Catalog(Arc<Services>);
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ProductKey(pub Uuid);
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct VariantKey(pub Uuid);
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct VariantsOf(pub Uuid);
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct BrandKey(pub Uuid);
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CategoryKey(pub Uuid);
+/// The children of a category; `ChildrenOf(None)` are the top-level categories.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ChildrenOf(pub Option<Uuid>);
+
+/// Loads keys that name one row each by their UUIDs.
+macro_rules! by_id {
+    ($key:ident, $model:ty, $method:ident) => {
+        impl Loader<$key> for Catalog {
+            type Value = $model;
+            type Error = async_graphql::Error;
+
+            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, $model>, Self::Error> {
+                let ids: Vec<Uuid> = keys.iter().map(|key| key.0).collect();
+                let found = self.0.catalog.$method(&ids).await.or_graphql()?;
+                Ok(found.into_iter().map(|(id, row)| ($key(id), row)).collect())
+            }
+        }
+    };
+}
+
+by_id!(ProductKey, product::Model, products);
+by_id!(VariantKey, variant::Model, variants);
+by_id!(BrandKey, brand::Model, brands);
+by_id!(CategoryKey, category::Model, categories);
+
+impl Loader<VariantsOf> for Catalog {
+    type Value = Vec<variant::Model>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[VariantsOf]) -> Result<HashMap<VariantsOf, Self::Value>, Self::Error> {
+        let ids: Vec<Uuid> = keys.iter().map(|key| key.0).collect();
+        let mut found = self.0.catalog.variants_of(&ids).await.or_graphql()?;
+        Ok(keys.iter().map(|key| (*key, found.remove(&key.0).unwrap_or_default())).collect())
+    }
+}
+
+impl Loader<ChildrenOf> for Catalog {
+    type Value = Vec<category::Model>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[ChildrenOf]) -> Result<HashMap<ChildrenOf, Self::Value>, Self::Error> {
+        let parents: Vec<Option<Uuid>> = keys.iter().map(|key| key.0).collect();
+        let mut found = self.0.catalog.category_children(&parents).await.or_graphql()?;
+        Ok(keys.iter().map(|key| (*key, found.remove(&key.0).unwrap_or_default())).collect())
+    }
+}

@@ -1,0 +1,5 @@
+pub mod loaders;
+mod query;
+pub mod types;
+
+pub use query::CatalogQuery;

@@ -1,0 +1,271 @@
+//! The catalogue's query side: listings with keyset pagination, totals and facets, and batched
+//! look-ups for the GraphQL data loaders. Every read goes through `DbRouter::read`.
+
+pub mod cursor;
+mod listing;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use domain::catalog::size_order;
+use domain::listing::{ProductFilter, ProductSort};
+use domain::paging::{Direction, PageRequest};
+use sea_orm::sea_query::ExprTrait;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, Statement,
+};
+use uuid::Uuid;
+
+use self::cursor::ProductCursor;
+use crate::db::DbRouter;
+use crate::entities::{brand, category, product, variant};
+
+/// One page of a listing, in listing order, each product with its cursor.
+#[derive(Debug)]
+pub struct ProductPage {
+    pub products: Vec<(product::Model, ProductCursor)>,
+    pub has_next_page: bool,
+    pub has_previous_page: bool,
+}
+
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Facets {
+    pub sizes: Vec<FacetValue>,
+    pub colours: Vec<FacetValue>,
+    pub brands: Vec<FacetValue>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FacetValue {
+    /// What to filter by: the size, the colour, or the brand's slug.
+    pub value: String,
+    /// What to show: the same, or the brand's name.
+    pub label: String,
+    pub count: i64,
+}
+
+pub struct CatalogRepository {
+    db: Arc<DbRouter>,
+}
+
+impl CatalogRepository {
+    pub fn new(db: Arc<DbRouter>) -> Self {
+        Self { db }
+    }
+
+    /// A page of listed products (not archived, with at least one variant) matching `filter`, sorted by
+    /// the effective `sort`, continuing `cursor` if given (which must belong to that sort).
+    pub async fn list(
+        &self,
+        filter: &ProductFilter,
+        sort: ProductSort,
+        page: &PageRequest,
+        cursor: Option<&ProductCursor>,
+    ) -> Result<ProductPage, crate::Error> {
+        let rows = self.all(listing::page(filter, sort, page, cursor)).await?;
+        let has_more = rows.len() > page.size as usize;
+        let mut products = rows
+            .iter()
+            .take(page.size as usize)
+            .map(|row| {
+                let product = product::Model::from_query_result(row, "")?;
+                let cursor = cursor_of(sort, &product, row)?;
+                Ok((product, cursor))
+            })
+            .collect::<Result<Vec<_>, DbErr>>()?;
+        let continues = cursor.is_some();
+        Ok(match page.direction {
+            Direction::Forward => {
+                ProductPage { products, has_next_page: has_more, has_previous_page: continues }
+            }
+            Direction::Backward => {
+                products.reverse();
+                ProductPage { products, has_next_page: continues, has_previous_page: has_more }
+            }
+        })
+    }
+
+    /// How many products the listing of `filter` has in all.
+    pub async fn count(&self, filter: &ProductFilter) -> Result<i64, crate::Error> {
+        let rows = self.all(listing::count(filter)).await?;
+        let row = rows.first().ok_or_else(|| anyhow::anyhow!("count(*) returned no row"))?;
+        Ok(row.try_get("", "count")?)
+    }
+
+    pub async fn facets(&self, filter: &ProductFilter) -> Result<Facets, crate::Error> {
+        let mut facets = Facets::default();
+        for row in self.all(listing::facets(filter)).await? {
+            let facet: String = row.try_get("", "facet")?;
+            let value = FacetValue {
+                value: row.try_get("", "value")?,
+                label: row.try_get("", "label")?,
+                count: row.try_get("", "count")?,
+            };
+            match facet.as_str() {
+                "size" => facets.sizes.push(value),
+                "colour" => facets.colours.push(value),
+                _ => facets.brands.push(value),
+            }
+        }
+        facets.sizes.sort_by(|a, b| size_order(&a.value, &b.value));
+        Ok(facets)
+    }
+
+    /// Products that are not archived, by id.
+    pub async fn products(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, product::Model>, crate::Error> {
+        let ids = ids.to_vec();
+        let found = self
+            .db
+            .read(|db| {
+                let ids = ids.clone();
+                async move {
+                    product::Entity::find()
+                        .filter(product::Column::Id.is_in(ids))
+                        .filter(product::Column::ArchivedAt.is_null())
+                        .all(&db)
+                        .await
+                }
+            })
+            .await?;
+        Ok(found.into_iter().map(|p| (p.id, p)).collect())
+    }
+
+    /// A product that is not archived, by slug.
+    pub async fn product_by_slug(&self, slug: &str) -> Result<Option<product::Model>, crate::Error> {
+        let slug = slug.to_owned();
+        Ok(self
+            .db
+            .read(|db| {
+                let slug = slug.clone();
+                async move {
+                    product::Entity::find()
+                        .filter(product::Column::Slug.eq(slug))
+                        .filter(product::Column::ArchivedAt.is_null())
+                        .one(&db)
+                        .await
+                }
+            })
+            .await?)
+    }
+
+    /// The variants of each product, in their display order.
+    pub async fn variants_of(
+        &self,
+        product_ids: &[Uuid],
+    ) -> Result<HashMap<Uuid, Vec<variant::Model>>, crate::Error> {
+        let ids = product_ids.to_vec();
+        let variants = self
+            .db
+            .read(|db| {
+                let ids = ids.clone();
+                async move {
+                    variant::Entity::find()
+                        .filter(variant::Column::ProductId.is_in(ids))
+                        .order_by_asc(variant::Column::ProductId)
+                        .order_by_asc(variant::Column::Position)
+                        .all(&db)
+                        .await
+                }
+            })
+            .await?;
+        let mut by_product: HashMap<Uuid, Vec<variant::Model>> = HashMap::new();
+        for variant in variants {
+            by_product.entry(variant.product_id).or_default().push(variant);
+        }
+        Ok(by_product)
+    }
+
+    pub async fn variants(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, variant::Model>, crate::Error> {
+        let ids = ids.to_vec();
+        let found = self
+            .db
+            .read(|db| {
+                let ids = ids.clone();
+                async move { variant::Entity::find().filter(variant::Column::Id.is_in(ids)).all(&db).await }
+            })
+            .await?;
+        Ok(found.into_iter().map(|v| (v.id, v)).collect())
+    }
+
+    pub async fn brands(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, brand::Model>, crate::Error> {
+        let ids = ids.to_vec();
+        let found = self
+            .db
+            .read(|db| {
+                let ids = ids.clone();
+                async move { brand::Entity::find().filter(brand::Column::Id.is_in(ids)).all(&db).await }
+            })
+            .await?;
+        Ok(found.into_iter().map(|b| (b.id, b)).collect())
+    }
+
+    pub async fn categories(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, category::Model>, crate::Error> {
+        let ids = ids.to_vec();
+        let found = self
+            .db
+            .read(|db| {
+                let ids = ids.clone();
+                async move { category::Entity::find().filter(category::Column::Id.is_in(ids)).all(&db).await }
+            })
+            .await?;
+        Ok(found.into_iter().map(|c| (c.id, c)).collect())
+    }
+
+    /// The children of each category, in display order; `None` as a parent means the top level.
+    pub async fn category_children(
+        &self,
+        parent_ids: &[Option<Uuid>],
+    ) -> Result<HashMap<Option<Uuid>, Vec<category::Model>>, crate::Error> {
+        let ids: Vec<Uuid> = parent_ids.iter().flatten().copied().collect();
+        let top_level = parent_ids.contains(&None);
+        let children = self
+            .db
+            .read(|db| {
+                let ids = ids.clone();
+                async move {
+                    let parent = category::Column::ParentId;
+                    let condition =
+                        if top_level { parent.is_in(ids).or(parent.is_null()) } else { parent.is_in(ids) };
+                    category::Entity::find()
+                        .filter(condition)
+                        .order_by_asc(category::Column::Position)
+                        .order_by_asc(category::Column::Name)
+                        .all(&db)
+                        .await
+                }
+            })
+            .await?;
+        let mut by_parent: HashMap<Option<Uuid>, Vec<category::Model>> = HashMap::new();
+        for child in children {
+            by_parent.entry(child.parent_id).or_default().push(child);
+        }
+        Ok(by_parent)
+    }
+
+    async fn all(&self, statement: Statement) -> Result<Vec<sea_orm::QueryResult>, DbErr> {
+        self.db
+            .read(|db| {
+                let statement = statement.clone();
+                async move { db.query_all_raw(statement).await }
+            })
+            .await
+    }
+}
+
+/// The cursor of `product` in a listing sorted by `sort`.
+fn cursor_of(
+    sort: ProductSort,
+    product: &product::Model,
+    row: &sea_orm::QueryResult,
+) -> Result<ProductCursor, DbErr> {
+    let id = product.id;
+    let price =
+        || product.price_from_minor.ok_or_else(|| DbErr::Custom("a listed product has no price".into()));
+    Ok(match sort {
+        ProductSort::Relevance => ProductCursor::Relevance { rank: row.try_get("", "rank")?, id },
+        ProductSort::Newest => ProductCursor::Newest { created_at: product.created_at, id },
+        ProductSort::PriceAsc => ProductCursor::PriceAsc { price: price()?, id },
+        ProductSort::PriceDesc => ProductCursor::PriceDesc { price: price()?, id },
+        ProductSort::Name => ProductCursor::Name { name: product.name.clone(), id },
+    })
+}
