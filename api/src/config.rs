@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
+use infra::cache::CacheSettings;
 use infra::db::DbSettings;
 use infra::redis::RedisSettings;
 use secrecy::SecretString;
@@ -84,6 +85,10 @@ pub struct Settings {
     #[arg(long, env = "MYCLOTHES_REDIS_TIMEOUT", default_value = "200ms", value_parser = humantime::parse_duration, global = true)]
     pub redis_timeout: Duration,
 
+    /// How long catalogue reads stay in the Redis cache (each entry ± 10% at random).
+    #[arg(long, env = "MYCLOTHES_CACHE_TTL", default_value = "60s", value_parser = humantime::parse_duration, global = true)]
+    pub cache_ttl: Duration,
+
     /// How long a replica that failed is skipped at first (doubling on each further failure, up to 30s).
     #[arg(long, env = "MYCLOTHES_REPLICA_BACKOFF", default_value = "1s", value_parser = humantime::parse_duration, global = true)]
     pub replica_backoff: Duration,
@@ -141,6 +146,7 @@ pub struct ServeConfig {
     pub listen: SocketAddr,
     pub db: DbSettings,
     pub redis: RedisSettings,
+    pub cache: CacheSettings,
     pub jwt_keys: JwtKeys,
     pub shutdown_delay: Duration,
     pub drain_timeout: Duration,
@@ -198,6 +204,7 @@ impl Settings {
                 timeout: self.redis_timeout,
                 key_prefix: key_prefix(&self.redis_key_prefix)?,
             },
+            cache: CacheSettings { ttl: self.cache_ttl, jitter: 0.1 },
             jwt_keys: jwt_keys(self.with_default(
                 &self.jwt_keys,
                 local_stack::JWT_KEYS,

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use infra::catalog::CatalogRepository;
+use infra::cache::CatalogCache;
+use infra::catalog::{CachedCatalog, CatalogRepository};
 use infra::db::DbRouter;
 use infra::redis::RedisStore;
 use infra::shop::ShopRepository;
@@ -13,18 +14,25 @@ use crate::config::ServeConfig;
 
 pub struct Services {
     pub db: Arc<DbRouter>,
-    pub redis: RedisStore,
+    pub redis: Arc<RedisStore>,
     pub shop: ShopRepository,
-    pub catalog: CatalogRepository,
+    /// Uncached catalogue reads, for the per-request batch loaders.
+    pub catalog: Arc<CatalogRepository>,
+    /// Catalogue reads through the cache, for the storefront's product and listing queries.
+    pub cached_catalog: CachedCatalog,
 }
 
 impl Services {
     pub async fn connect(config: &ServeConfig) -> anyhow::Result<Self> {
         let db = Arc::new(DbRouter::connect(&config.db).await.context("cannot prepare the database pools")?);
+        let redis = Arc::new(RedisStore::connect(&config.redis)?);
+        let catalog = Arc::new(CatalogRepository::new(db.clone()));
+        let cache = CatalogCache::new(redis.clone(), config.cache.clone());
         Ok(Self {
-            redis: RedisStore::connect(&config.redis)?,
             shop: ShopRepository::new(db.clone()),
-            catalog: CatalogRepository::new(db.clone()),
+            cached_catalog: CachedCatalog::new(catalog.clone(), cache),
+            catalog,
+            redis,
             db,
         })
     }

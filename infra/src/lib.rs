@@ -2,6 +2,7 @@
 //! (`redis`), repositories (`shop`) and the development seed (`seed`). Only `db::router` opens
 //! database connections and only `redis` opens Redis connections.
 
+pub mod cache;
 pub mod catalog;
 pub mod db;
 pub mod entities;

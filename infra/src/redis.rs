@@ -1,9 +1,16 @@
-//! The one place that opens Redis connections.
+//! The one place that opens Redis connections: a shared multiplexed connection that reconnects by
+//! itself, for the hot paths (one round trip per command, no checkout), and a deadpool pool for the
+//! health probe and for commands that need a connection of their own.
 
-use std::time::Duration;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
-use deadpool_redis::{Config, Pool, PoolConfig, Runtime, Timeouts, redis};
+use deadpool_redis::{Config, Pool, PoolConfig, Runtime, Timeouts};
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{Client, RedisError};
 use secrecy::{ExposeSecret, SecretString};
+use tokio::sync::OnceCell;
 
 use crate::probe::Probe;
 
@@ -18,15 +25,28 @@ pub struct RedisSettings {
     pub key_prefix: String,
 }
 
+/// After a failure, calls fail at once for this long instead of each waiting for a timeout; then the
+/// next call tries Redis again.
+const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(1);
+
 pub struct RedisStore {
+    client: Client,
     pool: Pool,
+    shared: OnceCell<ConnectionManager>,
     timeout: Duration,
     key_prefix: String,
+    started: Instant,
+    /// Milliseconds since `started` until which Redis counts as down.
+    down_until_ms: AtomicU64,
 }
 
 impl RedisStore {
-    /// Prepares the pool without connecting, so the api starts while Redis is down.
+    /// Prepares the connections without connecting, so the api starts while Redis is down.
     pub fn connect(settings: &RedisSettings) -> Result<Self, crate::Error> {
+        let invalid = |e: &dyn std::fmt::Display| {
+            crate::Error::Unexpected(anyhow::anyhow!("invalid Redis settings: {e}"))
+        };
+        let client = Client::open(settings.url.expose_secret()).map_err(|e| invalid(&e))?;
         let mut config = Config::from_url(settings.url.expose_secret());
         config.pool = Some(PoolConfig {
             max_size: settings.pool_size,
@@ -37,18 +57,62 @@ impl RedisStore {
             },
             ..PoolConfig::default()
         });
-        let pool = config
-            .create_pool(Some(Runtime::Tokio1))
-            .map_err(|e| crate::Error::Unexpected(anyhow::anyhow!("invalid Redis settings: {e}")))?;
-        Ok(Self { pool, timeout: settings.timeout, key_prefix: settings.key_prefix.clone() })
+        let pool = config.create_pool(Some(Runtime::Tokio1)).map_err(|e| invalid(&e))?;
+        Ok(Self {
+            client,
+            pool,
+            shared: OnceCell::new(),
+            timeout: settings.timeout,
+            key_prefix: settings.key_prefix.clone(),
+            started: Instant::now(),
+            down_until_ms: AtomicU64::new(0),
+        })
     }
 
-    /// The prefix of every key this instance owns.
-    pub fn key_prefix(&self) -> &str {
-        &self.key_prefix
+    /// `key` with this deployment's prefix.
+    pub fn key(&self, key: &str) -> String {
+        format!("{}{key}", self.key_prefix)
     }
 
-    /// `PING`, bounded by the timeout.
+    /// Runs `command` on the shared connection, bounded by the timeout; while Redis is known to be
+    /// down, fails at once with `RedisUnavailable`.
+    pub async fn run<T, F, Fut>(&self, command: F) -> Result<T, crate::Error>
+    where
+        F: FnOnce(ConnectionManager) -> Fut,
+        Fut: Future<Output = Result<T, RedisError>>,
+    {
+        let elapsed = self.started.elapsed().as_millis() as u64;
+        if elapsed < self.down_until_ms.load(Ordering::Relaxed) {
+            return Err(crate::Error::RedisUnavailable("Redis failed moments ago".to_owned()));
+        }
+        let outcome = tokio::time::timeout(self.timeout, async {
+            let connection = self.shared().await?;
+            command(connection).await
+        })
+        .await;
+        let error = match outcome {
+            Ok(Ok(value)) => return Ok(value),
+            Ok(Err(err)) => err.to_string(),
+            Err(_) => format!("no answer within {:?}", self.timeout),
+        };
+        let until = self.started.elapsed() + RETRY_AFTER_FAILURE;
+        self.down_until_ms.store(until.as_millis() as u64, Ordering::Relaxed);
+        tracing::warn!(%error, "Redis call failed");
+        Err(crate::Error::RedisUnavailable(error))
+    }
+
+    async fn shared(&self) -> Result<ConnectionManager, RedisError> {
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(self.timeout))
+            .set_response_timeout(Some(self.timeout))
+            .set_number_of_retries(1);
+        self.shared
+            .get_or_try_init(|| ConnectionManager::new_with_config(self.client.clone(), config))
+            .await
+            .cloned()
+    }
+
+    /// `PING` on a pooled connection, bounded by the timeout.
     pub async fn probe(&self) -> Probe {
         Probe::run(self.timeout, async {
             let mut conn = self.pool.get().await.map_err(|e| e.to_string())?;

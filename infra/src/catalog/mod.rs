@@ -1,8 +1,11 @@
 //! The catalogue's query side: listings with keyset pagination, totals and facets, and batched
 //! look-ups for the GraphQL data loaders. Every read goes through `DbRouter::read`.
 
+mod cached;
 pub mod cursor;
 mod listing;
+
+pub use cached::CachedCatalog;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,28 +17,47 @@ use sea_orm::sea_query::ExprTrait;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, Statement,
 };
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use self::cursor::ProductCursor;
 use crate::db::DbRouter;
 use crate::entities::{brand, category, product, variant};
 
-/// One page of a listing, in listing order, each product with its cursor.
-#[derive(Debug)]
+/// One page of a listing, in listing order, each product with its cursor, and what the page shows of
+/// them.
+#[derive(Debug, Serialize, Deserialize)]
 pub struct ProductPage {
     pub products: Vec<(product::Model, ProductCursor)>,
     pub has_next_page: bool,
     pub has_previous_page: bool,
+    pub related: Related,
 }
 
-#[derive(Debug, Default, PartialEq, Eq)]
+/// A product and what its page shows of it.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ProductDetail {
+    pub product: product::Model,
+    pub related: Related,
+}
+
+/// The rows a page of products shows besides the products: their variants, brands and categories
+/// (with their parents), so a cached page renders without another query.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Related {
+    pub variants: HashMap<Uuid, Vec<variant::Model>>,
+    pub brands: Vec<brand::Model>,
+    pub categories: Vec<category::Model>,
+}
+
+#[derive(Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Facets {
     pub sizes: Vec<FacetValue>,
     pub colours: Vec<FacetValue>,
     pub brands: Vec<FacetValue>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FacetValue {
     /// What to filter by: the size, the colour, or the brand's slug.
     pub value: String,
@@ -74,14 +96,52 @@ impl CatalogRepository {
             })
             .collect::<Result<Vec<_>, DbErr>>()?;
         let continues = cursor.is_some();
-        Ok(match page.direction {
-            Direction::Forward => {
-                ProductPage { products, has_next_page: has_more, has_previous_page: continues }
-            }
+        let (has_next_page, has_previous_page) = match page.direction {
+            Direction::Forward => (has_more, continues),
             Direction::Backward => {
                 products.reverse();
-                ProductPage { products, has_next_page: continues, has_previous_page: has_more }
+                (continues, has_more)
             }
+        };
+        let related = self.related(products.iter().map(|(product, _)| product)).await?;
+        Ok(ProductPage { products, has_next_page, has_previous_page, related })
+    }
+
+    /// `product` with its variants, brand and category.
+    pub async fn detail(&self, product: product::Model) -> Result<ProductDetail, crate::Error> {
+        let related = self.related(std::iter::once(&product)).await?;
+        Ok(ProductDetail { product, related })
+    }
+
+    /// The variants, brands and categories (with parents) of `products`: at most four statements.
+    async fn related<'a>(
+        &self,
+        products: impl Iterator<Item = &'a product::Model>,
+    ) -> Result<Related, crate::Error> {
+        let products: Vec<&product::Model> = products.collect();
+        if products.is_empty() {
+            return Ok(Related::default());
+        }
+        let ids: Vec<Uuid> = products.iter().map(|p| p.id).collect();
+        let brand_ids: Vec<Uuid> = products.iter().map(|p| p.brand_id).collect();
+        let category_ids: Vec<Uuid> = products.iter().map(|p| p.category_id).collect();
+        let (variants, brands, mut categories) = tokio::try_join!(
+            self.variants_of(&ids),
+            self.brands(&brand_ids),
+            self.categories(&category_ids)
+        )?;
+        let parent_ids: Vec<Uuid> = categories
+            .values()
+            .filter_map(|c| c.parent_id)
+            .filter(|id| !categories.contains_key(id))
+            .collect();
+        if !parent_ids.is_empty() {
+            categories.extend(self.categories(&parent_ids).await?);
+        }
+        Ok(Related {
+            variants,
+            brands: brands.into_values().collect(),
+            categories: categories.into_values().collect(),
         })
     }
 

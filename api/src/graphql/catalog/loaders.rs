@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
+use infra::catalog::Related;
 use infra::entities::{brand, category, product, variant};
 use uuid::Uuid;
 
@@ -18,6 +19,15 @@ pub fn catalog_loader(services: Arc<Services>) -> CatalogLoader {
 }
 
 pub struct Catalog(Arc<Services>);
+
+/// Primes `loader` with rows already at hand (from the cache), so resolving them costs no query.
+pub async fn feed(loader: &CatalogLoader, product_ids: impl Iterator<Item = Uuid>, mut related: Related) {
+    let variants: Vec<_> =
+        product_ids.map(|id| (VariantsOf(id), related.variants.remove(&id).unwrap_or_default())).collect();
+    loader.feed_many(variants).await;
+    loader.feed_many(related.brands.into_iter().map(|b| (BrandKey(b.id), b))).await;
+    loader.feed_many(related.categories.into_iter().map(|c| (CategoryKey(c.id), c))).await;
+}
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ProductKey(pub Uuid);

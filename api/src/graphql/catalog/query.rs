@@ -6,8 +6,8 @@ use domain::listing::{ProductFilter, ProductSort};
 use domain::paging::PageRequest;
 use infra::catalog::cursor::ProductCursor;
 
-use super::loaders::{BrandKey, CategoryKey, ChildrenOf, ProductKey, VariantKey};
-use super::types::{Brand, Category, Product, ProductListing, Variant};
+use super::loaders::{BrandKey, CategoryKey, ChildrenOf, ProductKey, VariantKey, feed};
+use super::types::{Brand, Category, Product, ProductListing, Variant, loader};
 use crate::graphql::errors::{OrGraphql, bad_user_input};
 use crate::graphql::node::{Node, NodeKind, parse_global_id};
 use crate::services::Services;
@@ -106,7 +106,10 @@ impl CatalogQuery {
             .map_err(|e| bad_user_input(&e.to_string()))?;
 
         let services = ctx.data_unchecked::<Arc<Services>>();
-        let listing = services.catalog.list(&filter, sort, &page, cursor.as_ref()).await.or_graphql()?;
+        let mut listing =
+            services.cached_catalog.list(&filter, sort, &page, cursor.as_ref()).await.or_graphql()?;
+        let related = std::mem::take(&mut listing.related);
+        feed(loader(ctx), listing.products.iter().map(|(p, _)| p.id), related).await;
 
         let mut connection = ProductConnection::with_additional_fields(
             listing.has_previous_page,
@@ -125,31 +128,30 @@ impl CatalogQuery {
         id: Option<ID>,
         slug: Option<String>,
     ) -> Result<Option<Product>> {
-        match (id, slug) {
+        let catalog = &ctx.data_unchecked::<Arc<Services>>().cached_catalog;
+        let detail = match (id, slug) {
             (Some(id), None) => match parse_global_id(&id) {
-                Some((NodeKind::Product, id)) => {
-                    Ok(super::types::loader(ctx).load_one(ProductKey(id)).await?.map(Product))
-                }
-                _ => Err(bad_user_input("id is not a product ID")),
+                Some((NodeKind::Product, id)) => catalog.product_by_id(id).await,
+                _ => return Err(bad_user_input("id is not a product ID")),
             },
-            (None, Some(slug)) => {
-                let services = ctx.data_unchecked::<Arc<Services>>();
-                Ok(services.catalog.product_by_slug(&slug).await.or_graphql()?.map(Product))
-            }
-            _ => Err(bad_user_input("give exactly one of id and slug")),
-        }
+            (None, Some(slug)) => catalog.product_by_slug(&slug).await,
+            _ => return Err(bad_user_input("give exactly one of id and slug")),
+        };
+        let Some(detail) = detail.or_graphql()? else { return Ok(None) };
+        feed(loader(ctx), std::iter::once(detail.product.id), detail.related).await;
+        Ok(Some(Product(detail.product)))
     }
 
     /// The top-level categories; each has its `children`.
     async fn categories(&self, ctx: &Context<'_>) -> Result<Vec<Category>> {
-        let top = super::types::loader(ctx).load_one(ChildrenOf(None)).await?.unwrap_or_default();
+        let top = loader(ctx).load_one(ChildrenOf(None)).await?.unwrap_or_default();
         Ok(top.into_iter().map(Category).collect())
     }
 
     /// Any object by its global ID; null if it does not exist.
     async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>> {
         let (kind, id) = parse_global_id(&id).ok_or_else(|| bad_user_input("not a global ID of this API"))?;
-        let loader = super::types::loader(ctx);
+        let loader = loader(ctx);
         Ok(match kind {
             NodeKind::Product => loader.load_one(ProductKey(id)).await?.map(|p| Node::Product(Product(p))),
             NodeKind::Variant => loader.load_one(VariantKey(id)).await?.map(|v| Node::Variant(Variant(v))),

@@ -11,7 +11,7 @@ use crate::graphql::money::Money;
 use crate::graphql::node::{NodeKind, global_id};
 use crate::services::Services;
 
-pub(super) fn loader<'a>(ctx: &Context<'a>) -> &'a CatalogLoader {
+pub(crate) fn loader<'a>(ctx: &Context<'a>) -> &'a CatalogLoader {
     ctx.data_unchecked::<CatalogLoader>()
 }
 
@@ -198,7 +198,7 @@ pub struct ProductListing {
 impl ProductListing {
     /// How many products match the filter, on all pages.
     async fn total_count(&self, ctx: &Context<'_>) -> Result<i64> {
-        ctx.data_unchecked::<std::sync::Arc<Services>>().catalog.count(&self.filter).await.or_graphql()
+        ctx.data_unchecked::<std::sync::Arc<Services>>().cached_catalog.count(&self.filter).await.or_graphql()
     }
 
     /// For a filter sidebar: per size, colour and brand, how many products match. Each dimension is
@@ -206,7 +206,7 @@ impl ProductListing {
     async fn facets(&self, ctx: &Context<'_>) -> Result<ProductFacets> {
         let facets = ctx
             .data_unchecked::<std::sync::Arc<Services>>()
-            .catalog
+            .cached_catalog
             .facets(&self.filter)
             .await
             .or_graphql()?;

@@ -1,0 +1,132 @@
+use std::time::Duration;
+
+use deadpool_redis::redis::AsyncCommands;
+use infra::cache::CacheKey;
+use sea_orm::ConnectionTrait;
+use serde_json::{Value, json};
+
+use crate::support::catalog::CatalogFixture;
+use crate::support::redis::{OwnRedis, redis_client};
+use crate::support::{Stack, TestApp};
+
+const PRODUCT: &str = r#"{ product(slug: "harbour-jacket") { name priceFrom { amount } brand { name }
+    category { name parent { name } } variants { sku price { amount } } } }"#;
+
+async fn with_one_product(app: &TestApp) {
+    let mut catalog = CatalogFixture::new(app.services.db.write());
+    let brand = catalog.brand("Harbour").await;
+    let outerwear = catalog.category("Outerwear", None).await;
+    let jackets = catalog.category("Jackets", Some(&outerwear)).await;
+    catalog
+        .product("Harbour Jacket", brand, jackets.0, &[("M", "Olive", 8999, 4), ("L", "Olive", 8999, 2)])
+        .await;
+    app.wait_for_replica().await;
+}
+
+fn price(body: &Value) -> &Value {
+    &body["data"]["product"]["priceFrom"]["amount"]
+}
+
+#[tokio::test]
+async fn a_cached_product_renders_without_a_database_statement() {
+    let app = TestApp::spawn().await;
+    with_one_product(&app).await;
+
+    let first = app.post_graphql(PRODUCT).await;
+    let before = app.statements_sent_to("replica-1");
+    let second = app.post_graphql(PRODUCT).await;
+
+    assert_eq!(first, second);
+    assert_eq!(
+        second["data"]["product"]["category"],
+        json!({ "name": "Jackets", "parent": { "name": "Outerwear" } })
+    );
+    assert_eq!(app.statements_sent_to("replica-1"), before, "the hit cost no statement");
+    let stats = app.services.cached_catalog.cache().stats();
+    assert_eq!((stats.hits, stats.misses), (1, 1));
+}
+
+#[tokio::test]
+async fn a_cached_listing_page_total_and_facets_render_without_a_database_statement() {
+    let app = TestApp::spawn().await;
+    with_one_product(&app).await;
+    let listing = "{ products(first: 10, filter: { sizes: [\"M\"] }) { totalCount edges { node { name brand { name } \
+                   variants { sku } } } facets { sizes { value count } } } }";
+
+    let first = app.post_graphql(listing).await;
+    let before = app.statements_sent_to("replica-1");
+    let second = app.post_graphql(listing).await;
+
+    assert_eq!(first, second);
+    assert_eq!(second["data"]["products"]["totalCount"], 1);
+    assert_eq!(app.statements_sent_to("replica-1"), before);
+}
+
+#[tokio::test]
+async fn a_burst_of_misses_for_one_product_costs_one_database_load() {
+    let app = TestApp::spawn().await;
+    with_one_product(&app).await;
+    // The shop's currency is read once per instance, on the first price shown.
+    app.post_graphql("{ products(first: 1) { edges { node { priceFrom { amount } } } } }").await;
+    let before = app.statements_sent_to("replica-1");
+
+    let burst = (0..20).map(|_| app.post_graphql(PRODUCT));
+    let bodies = futures::future::join_all(burst).await;
+
+    assert!(bodies.iter().all(|b| b["data"]["product"]["name"] == "Harbour Jacket"));
+    // One load: the product, then its variants, brand and category, then the category's parent.
+    assert_eq!(app.statements_sent_to("replica-1") - before, 5);
+}
+
+#[tokio::test]
+async fn invalidation_makes_the_entry_unreachable_and_the_next_read_fresh() {
+    let app = TestApp::spawn().await;
+    with_one_product(&app).await;
+    let cache = app.services.cached_catalog.cache();
+    let mut redis = redis_client(&Stack::get().redis_url()).get_multiplexed_async_connection().await.unwrap();
+    assert_eq!(price(&app.post_graphql(PRODUCT).await), "89.99");
+    let generation: Option<String> = redis.get(cache.generation_key()).await.unwrap();
+    let generation = generation.unwrap_or_else(|| "0".to_owned());
+    let entry = cache.redis_key(&generation, CacheKey::ProductBySlug("harbour-jacket"));
+    assert!(redis.exists::<_, bool>(&entry).await.unwrap(), "the product is cached under {entry}");
+
+    app.services.db.write().execute_unprepared("UPDATE variants SET price_minor = 7999").await.unwrap();
+    app.wait_for_replica().await;
+    assert_eq!(price(&app.post_graphql(PRODUCT).await), "89.99", "until invalidated, the cached price");
+    cache.invalidate(&[CacheKey::ProductBySlug("harbour-jacket")]).await.unwrap();
+
+    assert!(!redis.exists::<_, bool>(&entry).await.unwrap(), "the entry is gone");
+    let new_generation: String = redis.get(cache.generation_key()).await.unwrap();
+    assert_ne!(new_generation, generation);
+    assert_eq!(price(&app.post_graphql(PRODUCT).await), "79.99");
+}
+
+#[tokio::test]
+async fn catalog_reads_bypass_a_stopped_redis_and_use_it_again_once_back() {
+    let mut redis = OwnRedis::start().await;
+    let app = TestApp::spawn_with(&["--redis-url", &redis.url()]).await;
+    with_one_product(&app).await;
+    app.post_graphql(PRODUCT).await;
+    assert_eq!(app.services.cached_catalog.cache().stats().misses, 1);
+
+    redis.stop();
+    for _ in 0..3 {
+        let body = app.post_graphql(PRODUCT).await;
+        assert_eq!(body["data"]["product"]["name"], "Harbour Jacket", "{body}");
+    }
+    assert_eq!(app.services.cached_catalog.cache().stats().bypassed, 3);
+    let listing = app.post_graphql("{ products(first: 5) { totalCount edges { node { name } } } }").await;
+    assert_eq!(listing["data"]["products"]["totalCount"], 1, "{listing}");
+
+    redis.restart().await;
+    let mut cached_again = false;
+    for _ in 0..50 {
+        app.post_graphql(PRODUCT).await;
+        if app.services.cached_catalog.cache().stats().hits > 0 {
+            cached_again = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(cached_again, "the cache was not used again within 5 s of Redis coming back");
+}
