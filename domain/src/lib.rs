@@ -1,9 +1,11 @@
 //! MyClothes types and rules. Every value here can only be built valid ("parse, don't validate"),
 //! so the rest of the code never re-checks one. This crate does no I/O.
 
+pub mod account;
 pub mod catalog;
 pub mod currency;
 pub mod listing;
 pub mod money;
 pub mod paging;
+pub mod session;
 pub mod shop;

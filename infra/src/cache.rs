@@ -29,6 +29,8 @@ pub enum CacheKey<'a> {
     ListingCount(&'a str),
     /// The facet counts of a listing, by the fingerprint of its normalised filter.
     ListingFacets(&'a str),
+    /// A whole GraphQL response to a public catalogue query, by the fingerprint of the request.
+    Response(&'a str),
 }
 
 impl CacheKey<'_> {
@@ -39,6 +41,7 @@ impl CacheKey<'_> {
             Self::ListingPage(fingerprint) => format!("listing:page:{fingerprint}"),
             Self::ListingCount(fingerprint) => format!("listing:count:{fingerprint}"),
             Self::ListingFacets(fingerprint) => format!("listing:facets:{fingerprint}"),
+            Self::Response(fingerprint) => format!("response:{fingerprint}"),
         }
     }
 }
@@ -93,43 +96,59 @@ impl CatalogCache {
         }
     }
 
-    /// The cached value of `key`, or `load`'s, which is then cached.
+    /// The cached value of `key`, or `load`'s, which is then cached. An entry that no longer decodes
+    /// (written by another version) is passed over.
     pub async fn get_or_load<T, F, Fut>(&self, key: CacheKey<'_>, load: F) -> Result<T, crate::Error>
     where
         T: Serialize + DeserializeOwned,
-        F: FnOnce() -> Fut,
+        F: Fn() -> Fut,
         Fut: Future<Output = Result<T, crate::Error>>,
+    {
+        let bytes = self
+            .get_or_render(key, || async {
+                let value = load().await?;
+                Ok((serde_json::to_vec(&value).map_err(anyhow::Error::from)?, true))
+            })
+            .await?;
+        match serde_json::from_slice(&bytes) {
+            Ok(value) => Ok(value),
+            Err(err) => {
+                tracing::warn!(key = %key.suffix(), error = %err, "unreadable cache entry; reading the database");
+                load().await
+            }
+        }
+    }
+
+    /// The cached bytes of `key`, or those `render` makes, which are cached when it says so.
+    pub async fn get_or_render<F, Fut>(&self, key: CacheKey<'_>, render: F) -> Result<Vec<u8>, crate::Error>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<(Vec<u8>, bool), crate::Error>>,
     {
         let suffix = key.suffix();
         let generation = match self.read(&suffix).await {
-            Ok((generation, Some(bytes))) => match serde_json::from_slice(&bytes) {
-                Ok(value) => {
-                    self.hits.fetch_add(1, Ordering::Relaxed);
-                    return Ok(value);
-                }
-                Err(err) => {
-                    tracing::warn!(key = %suffix, error = %err, "unreadable cache entry; reloading");
-                    Some(generation)
-                }
-            },
-            Ok((generation, None)) => Some(generation),
-            Err(_) => None,
-        };
-        match &generation {
-            Some(_) => self.misses.fetch_add(1, Ordering::Relaxed),
-            None => self.bypassed.fetch_add(1, Ordering::Relaxed),
+            Ok((_, Some(bytes))) => {
+                self.hits.fetch_add(1, Ordering::Relaxed);
+                return Ok(bytes);
+            }
+            Ok((generation, None)) => {
+                self.misses.fetch_add(1, Ordering::Relaxed);
+                Some(generation)
+            }
+            Err(_) => {
+                self.bypassed.fetch_add(1, Ordering::Relaxed);
+                None
+            }
         };
         let flight_key = format!("{}:{suffix}", generation.as_deref().unwrap_or("-"));
-        let bytes = self
-            .single_flight(&flight_key, async {
-                let bytes = serde_json::to_vec(&load().await?).map_err(anyhow::Error::from)?;
-                if let Some(generation) = &generation {
-                    self.store(generation, &suffix, &bytes).await;
-                }
-                Ok(bytes)
-            })
-            .await?;
-        Ok(serde_json::from_slice(&bytes).map_err(anyhow::Error::from)?)
+        self.single_flight(&flight_key, async {
+            let (bytes, cacheable) = render().await?;
+            if let (Some(generation), true) = (&generation, cacheable) {
+                self.store(generation, &suffix, &bytes).await;
+            }
+            Ok(bytes)
+        })
+        .await
     }
 
     /// Makes every cached entry unreachable (a new generation) and deletes `keys` of the current one.

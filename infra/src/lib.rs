@@ -10,6 +10,9 @@ mod error;
 pub mod probe;
 pub mod redis;
 pub mod seed;
+pub mod passwords;
 pub mod shop;
+pub mod staff;
+pub mod tokens;
 
 pub use error::Error;

@@ -5,6 +5,7 @@ mod catalog;
 mod errors;
 mod money;
 mod node;
+mod response_cache;
 mod shop;
 
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use std::sync::Arc;
 use async_graphql::{EmptyMutation, EmptySubscription, MergedObject, Schema, SchemaBuilder};
 
 pub use errors::ErrorCode;
+pub use response_cache::respond;
 
 use crate::services::Services;
 

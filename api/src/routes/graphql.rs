@@ -8,7 +8,7 @@ use async_graphql::BatchRequest;
 use async_graphql::Variables;
 use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
-use async_graphql_poem::{GraphQLBatchRequest, GraphQLBatchResponse, GraphQLResponse};
+use async_graphql_poem::{GraphQLBatchRequest, GraphQLBatchResponse};
 use poem::http::{StatusCode, header};
 use poem::web::{Data, Html, Query};
 use poem::{IntoResponse, Response, handler};
@@ -33,14 +33,14 @@ pub async fn post(
     schema: Data<&AppSchema>,
     services: Data<&Arc<Services>>,
     request: GraphQLBatchRequest,
-) -> GraphQLBatchResponse {
-    let batch = match request.0 {
-        BatchRequest::Single(request) => BatchRequest::Single(graphql::prepare(request, &services)),
+) -> Response {
+    match request.0 {
+        BatchRequest::Single(request) => graphql::respond(&schema, &services, request).await,
         BatchRequest::Batch(requests) => {
-            BatchRequest::Batch(requests.into_iter().map(|r| graphql::prepare(r, &services)).collect())
+            let requests = requests.into_iter().map(|r| graphql::prepare(r, &services)).collect();
+            GraphQLBatchResponse(schema.execute_batch(BatchRequest::Batch(requests)).await).into_response()
         }
-    };
-    GraphQLBatchResponse(schema.execute_batch(batch).await)
+    }
 }
 
 #[handler]
@@ -59,7 +59,7 @@ pub async fn get_query(
         response.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static("POST"));
         return response;
     }
-    GraphQLResponse::from(schema.execute(graphql::prepare(request, &services)).await).into_response()
+    graphql::respond(&schema, &services, request).await
 }
 
 fn into_request(params: GetParams) -> Result<async_graphql::Request, String> {

@@ -4,4 +4,5 @@ pub mod brand;
 pub mod category;
 pub mod product;
 pub mod shop;
+pub mod staff;
 pub mod variant;

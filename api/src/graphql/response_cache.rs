@@ -1,0 +1,128 @@
+//! Whole responses to public catalogue queries, cached in Redis under the catalogue's generation and
+//! keyed by the request (document, operation and variables): a hit is one Redis round trip and no
+//! execution. Only a query whose every root field is public qualifies, and only an answer without
+//! errors is kept; everything else is executed as usual.
+
+use std::sync::Arc;
+
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet};
+use infra::cache::CacheKey;
+use poem::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+
+use super::{AppSchema, prepare};
+use crate::services::Services;
+
+/// Root fields whose answers are the same for every caller.
+const PUBLIC_ROOT_FIELDS: &[&str] = &["__typename", "shop", "products", "product", "categories", "node"];
+
+/// Fragments nest at most this deep in a cacheable query.
+const MAX_FRAGMENT_DEPTH: usize = 8;
+
+/// Executes `request`, answering from (and filling) the response cache when it is a public query.
+pub async fn respond(schema: &AppSchema, services: &Arc<Services>, mut request: async_graphql::Request) -> Response {
+    if !is_public(&mut request) {
+        let response = schema.execute(prepare(request, services)).await;
+        return async_graphql_poem::GraphQLResponse::from(response).into_response();
+    }
+    let fingerprint = fingerprint(&request);
+    let rendered = services
+        .cached_catalog
+        .cache()
+        .get_or_render(CacheKey::Response(&fingerprint), || async {
+            let response = schema.execute(prepare(request, services)).await;
+            let cacheable = response.is_ok() && response.http_headers.is_empty();
+            Ok((serde_json::to_vec(&response).map_err(anyhow::Error::from)?, cacheable))
+        })
+        .await;
+    match rendered {
+        Ok(bytes) => Response::builder().content_type("application/json").body(bytes),
+        Err(err) => {
+            tracing::error!(error = ?err, "a response could not be rendered");
+            let body = serde_json::json!({ "errors": [{ "message": "internal error",
+                "extensions": { "code": super::ErrorCode::InternalServerError.as_str() } }] });
+            Response::builder().content_type("application/json").body(body.to_string())
+        }
+    }
+}
+
+/// Whether the operation `request` runs is a query of public root fields only.
+fn is_public(request: &mut async_graphql::Request) -> bool {
+    let operation_name = request.operation_name.clone();
+    let Ok(document) = request.parsed_query() else { return false };
+    let operation = match &document.operations {
+        DocumentOperations::Single(operation) => Some(operation),
+        DocumentOperations::Multiple(operations) => match operation_name {
+            Some(name) => operations.get(name.as_str()),
+            None if operations.len() == 1 => operations.values().next(),
+            None => None,
+        },
+    };
+    operation.is_some_and(|operation| {
+        operation.node.ty == OperationType::Query && all_public(&operation.node.selection_set.node, document, 0)
+    })
+}
+
+fn all_public(selections: &SelectionSet, document: &ExecutableDocument, depth: usize) -> bool {
+    depth <= MAX_FRAGMENT_DEPTH
+        && selections.items.iter().all(|selection| match &selection.node {
+            Selection::Field(field) => PUBLIC_ROOT_FIELDS.contains(&field.node.name.node.as_str()),
+            Selection::InlineFragment(fragment) => all_public(&fragment.node.selection_set.node, document, depth + 1),
+            Selection::FragmentSpread(spread) => document
+                .fragments
+                .get(&spread.node.fragment_name.node)
+                .is_some_and(|fragment| all_public(&fragment.node.selection_set.node, document, depth + 1)),
+        })
+}
+
+fn fingerprint(request: &async_graphql::Request) -> String {
+    let variables = serde_json::to_string(&request.variables).unwrap_or_default();
+    let mut hasher = Sha256::new();
+    for part in [request.query.as_str(), request.operation_name.as_deref().unwrap_or(""), &variables] {
+        hasher.update(part.as_bytes());
+        hasher.update([0]);
+    }
+    hasher.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn public(query: &str, operation: Option<&str>) -> bool {
+        let mut request = async_graphql::Request::new(query);
+        request.operation_name = operation.map(str::to_owned);
+        is_public(&mut request)
+    }
+
+    #[test]
+    fn catalogue_queries_are_public() {
+        assert!(public("{ products { totalCount } shop { name } }", None));
+        assert!(public("query P { ...F } fragment F on Query { product(slug: \"a\") { name } }", None));
+        assert!(public("{ ... on Query { categories { name } } }", None));
+    }
+
+    #[test]
+    fn anything_else_is_not() {
+        assert!(!public("{ products { totalCount } cart { subtotal } }", None));
+        assert!(!public("mutation { startSession { token } }", None));
+        assert!(!public("query A { shop { name } } mutation B { clearCart { userErrors { code } } }", Some("B")));
+        assert!(!public("query A { shop { name } } query B { me { email } }", Some("B")));
+        assert!(!public("query A { shop { name } } query B { shop { name } }", None));
+        assert!(!public("{ ...F } fragment F on Query { me { email } }", None));
+        assert!(!public("{ shop { name ", None));
+    }
+
+    #[test]
+    fn the_fingerprint_covers_document_operation_and_variables() {
+        let base = async_graphql::Request::new("{ shop { name } }");
+        let other_variables = async_graphql::Request::new("{ shop { name } }")
+            .variables(async_graphql::Variables::from_json(serde_json::json!({ "x": 1 })));
+        let other_operation = async_graphql::Request::new("{ shop { name } }").operation_name("X");
+        let fingerprints =
+            [fingerprint(&base), fingerprint(&other_variables), fingerprint(&other_operation)];
+        assert_ne!(fingerprints[0], fingerprints[1]);
+        assert_ne!(fingerprints[0], fingerprints[2]);
+        assert_eq!(fingerprints[0], fingerprint(&async_graphql::Request::new("{ shop { name } }")));
+    }
+}

@@ -1,0 +1,72 @@
+//! Sessions: who is calling. A session id names a cart; a subject and a role come with logging in.
+
+use std::fmt;
+
+/// A session id: 128 random bits as 32 lowercase hex digits.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SessionId(String);
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("a session id is 32 lowercase hex digits")]
+pub struct InvalidSessionId;
+
+impl SessionId {
+    pub fn parse(id: &str) -> Result<Self, InvalidSessionId> {
+        if id.len() == 32 && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+            Ok(Self(id.to_owned()))
+        } else {
+            Err(InvalidSessionId)
+        }
+    }
+
+    /// The id of 16 random bytes.
+    pub fn from_random(bytes: [u8; 16]) -> Self {
+        Self(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    Customer,
+    Admin,
+}
+
+/// A verified session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub id: SessionId,
+    /// Who logged in, as `kind:uuid` (`staff:…`, `customer:…`); none for a guest.
+    pub subject: Option<String>,
+    pub role: Option<Role>,
+}
+
+impl Session {
+    pub fn is_admin(&self) -> bool {
+        self.role == Some(Role::Admin)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_ids_are_32_hex_digits() {
+        let id = SessionId::from_random([0xab; 16]);
+        assert_eq!(id.as_str(), "ab".repeat(16));
+        assert_eq!(SessionId::parse(id.as_str()), Ok(id));
+        for bad in ["", "AB".repeat(16).as_str(), &"a".repeat(31), &"g".repeat(32)] {
+            assert_eq!(SessionId::parse(bad), Err(InvalidSessionId), "{bad:?}");
+        }
+    }
+}

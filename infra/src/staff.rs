@@ -1,0 +1,59 @@
+//! Staff accounts: created from the command line, authenticated on the primary.
+
+use std::sync::Arc;
+
+use domain::account::{Email, Password};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, SqlErr};
+use uuid::Uuid;
+
+use crate::db::DbRouter;
+use crate::entities::staff;
+use crate::passwords;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("a staff account with this email exists already")]
+pub struct EmailTaken;
+
+pub struct StaffRepository {
+    db: Arc<DbRouter>,
+}
+
+impl StaffRepository {
+    pub fn new(db: Arc<DbRouter>) -> Self {
+        Self { db }
+    }
+
+    pub async fn create(&self, email: &Email, password: &Password) -> Result<Result<Uuid, EmailTaken>, crate::Error> {
+        let id = Uuid::now_v7();
+        let account = staff::ActiveModel {
+            id: Set(id),
+            email: Set(email.to_string()),
+            password_hash: Set(passwords::hash(password)?),
+            created_at: Set(chrono::Utc::now().fixed_offset()),
+        };
+        match account.insert(self.db.write()).await {
+            Ok(_) => Ok(Ok(id)),
+            Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => Ok(Err(EmailTaken)),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// The id of the staff account with `email` and `password`. Read on the primary (a login must see
+    /// an account created a moment ago); an unknown email costs the same hashing time as a wrong
+    /// password.
+    pub async fn authenticate(&self, email: &str, password: &str) -> Result<Option<Uuid>, crate::Error> {
+        let Ok(email) = Email::parse(email) else {
+            passwords::verify_nothing(password);
+            return Ok(None);
+        };
+        let account = staff::Entity::find().filter(staff::Column::Email.eq(email.as_str())).one(self.db.write()).await?;
+        Ok(match account {
+            Some(account) if passwords::verify(password, &account.password_hash) => Some(account.id),
+            Some(_) => None,
+            None => {
+                passwords::verify_nothing(password);
+                None
+            }
+        })
+    }
+}

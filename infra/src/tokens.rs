@@ -1,0 +1,186 @@
+//! Signed session tokens: JWTs with HS256 only (a fixed allow-list), a key id (`kid`) in the header
+//! so that keys can be rotated (the first key signs, every configured key verifies), and an expiry.
+//! The token names the session; it never carries the cart.
+
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use domain::session::{Role, Session, SessionId};
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+pub struct TokenKey {
+    pub kid: String,
+    pub secret: SecretString,
+}
+
+pub struct TokenSettings {
+    /// The first key signs; all verify.
+    pub keys: Vec<TokenKey>,
+    pub lifetime: Duration,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TokenError {
+    #[error("the session token is malformed")]
+    Malformed,
+    #[error("the session token is signed with an algorithm that is not allowed")]
+    Algorithm,
+    #[error("the session token names an unknown key")]
+    UnknownKey,
+    #[error("the session token's signature is invalid")]
+    Signature,
+    #[error("the session token has expired")]
+    Expired,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    sid: String,
+    iat: u64,
+    exp: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sub: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    role: Option<ClaimRole>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum ClaimRole {
+    Customer,
+    Admin,
+}
+
+const ALGORITHM: Algorithm = Algorithm::HS256;
+
+pub struct Tokens {
+    signing_kid: String,
+    signing: EncodingKey,
+    verifying: HashMap<String, DecodingKey>,
+    lifetime: Duration,
+}
+
+impl Tokens {
+    pub fn new(settings: &TokenSettings) -> Self {
+        let signing = settings.keys.first().expect("configuration requires at least one key");
+        Self {
+            signing_kid: signing.kid.clone(),
+            signing: EncodingKey::from_secret(signing.secret.expose_secret().as_bytes()),
+            verifying: settings
+                .keys
+                .iter()
+                .map(|k| (k.kid.clone(), DecodingKey::from_secret(k.secret.expose_secret().as_bytes())))
+                .collect(),
+            lifetime: settings.lifetime,
+        }
+    }
+
+    /// A fresh guest session with a random id.
+    pub fn new_session() -> Session {
+        Session { id: SessionId::from_random(rand::random()), subject: None, role: None }
+    }
+
+    /// A signed token for `session`, valid for the configured lifetime from now.
+    pub fn issue(&self, session: &Session) -> Result<String, crate::Error> {
+        let iat = SystemTime::now().duration_since(UNIX_EPOCH).map_err(anyhow::Error::from)?.as_secs();
+        let claims = Claims {
+            sid: session.id.to_string(),
+            iat,
+            exp: iat + self.lifetime.as_secs(),
+            sub: session.subject.clone(),
+            role: session.role.map(|role| match role {
+                Role::Customer => ClaimRole::Customer,
+                Role::Admin => ClaimRole::Admin,
+            }),
+        };
+        let header = Header { kid: Some(self.signing_kid.clone()), ..Header::new(ALGORITHM) };
+        jsonwebtoken::encode(&header, &claims, &self.signing).map_err(|e| anyhow::anyhow!("cannot sign: {e}").into())
+    }
+
+    /// The session `token` names, if its algorithm, key, signature and expiry are all good.
+    pub fn verify(&self, token: &str) -> Result<Session, TokenError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
+        if header.alg != ALGORITHM {
+            return Err(TokenError::Algorithm);
+        }
+        let key = header.kid.as_ref().and_then(|kid| self.verifying.get(kid)).ok_or(TokenError::UnknownKey)?;
+        let mut validation = Validation::new(ALGORITHM);
+        validation.set_required_spec_claims(&["exp", "iat"]);
+        validation.leeway = 5;
+        let claims = jsonwebtoken::decode::<Claims>(token, key, &validation)
+            .map_err(|e| match e.kind() {
+                ErrorKind::ExpiredSignature => TokenError::Expired,
+                ErrorKind::InvalidSignature => TokenError::Signature,
+                ErrorKind::InvalidAlgorithm => TokenError::Algorithm,
+                _ => TokenError::Malformed,
+            })?
+            .claims;
+        Ok(Session {
+            id: SessionId::parse(&claims.sid).map_err(|_| TokenError::Malformed)?,
+            subject: claims.sub,
+            role: claims.role.map(|role| match role {
+                ClaimRole::Customer => Role::Customer,
+                ClaimRole::Admin => Role::Admin,
+            }),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    use super::*;
+
+    fn tokens(keys: &[(&str, &str)], lifetime: Duration) -> Tokens {
+        Tokens::new(&TokenSettings {
+            keys: keys.iter().map(|(kid, secret)| TokenKey { kid: kid.to_string(), secret: SecretString::from(*secret) }).collect(),
+            lifetime,
+        })
+    }
+
+    const OLD: (&str, &str) = ("old", "an-old-secret-of-at-least-32-bytes!!");
+    const NEW: (&str, &str) = ("new", "a-new-secret-of-at-least-32-bytes!!!");
+
+    #[test]
+    fn a_token_round_trips_its_session() {
+        let tokens = tokens(&[NEW], Duration::from_secs(60));
+        let session = Session { subject: Some("staff:1".into()), role: Some(Role::Admin), ..Tokens::new_session() };
+        assert_eq!(tokens.verify(&tokens.issue(&session).unwrap()), Ok(session));
+    }
+
+    #[test]
+    fn a_rotated_out_signing_key_still_verifies_until_removed() {
+        let before = tokens(&[OLD], Duration::from_secs(60));
+        let token = before.issue(&Tokens::new_session()).unwrap();
+        assert!(tokens(&[NEW, OLD], Duration::from_secs(60)).verify(&token).is_ok());
+        assert_eq!(tokens(&[NEW], Duration::from_secs(60)).verify(&token), Err(TokenError::UnknownKey));
+    }
+
+    #[test]
+    fn tampered_expired_and_unsigned_tokens_are_refused() {
+        let tokens_ = tokens(&[NEW], Duration::from_secs(60));
+        let token = tokens_.issue(&Tokens::new_session()).unwrap();
+        let (head, rest) = token.split_once('.').unwrap();
+        let (_, signature) = rest.split_once('.').unwrap();
+        let forged_claims = URL_SAFE_NO_PAD.encode(r#"{"sid":"00000000000000000000000000000000","iat":1,"exp":99999999999,"role":"admin"}"#);
+        assert_eq!(tokens_.verify(&format!("{head}.{forged_claims}.{signature}")), Err(TokenError::Signature));
+
+        let none_header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT","kid":"new"}"#);
+        assert!(tokens_.verify(&format!("{none_header}.{forged_claims}.")).is_err());
+        let hs512 = URL_SAFE_NO_PAD.encode(r#"{"alg":"HS512","typ":"JWT","kid":"new"}"#);
+        assert_eq!(tokens_.verify(&format!("{hs512}.{forged_claims}.{signature}")), Err(TokenError::Algorithm));
+
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+        let stale = Claims { sid: "ab".repeat(16), iat: now - 120, exp: now - 60, sub: None, role: None };
+        let header = Header { kid: Some("new".into()), ..Header::new(ALGORITHM) };
+        let expired = jsonwebtoken::encode(&header, &stale, &EncodingKey::from_secret(NEW.1.as_bytes())).unwrap();
+        assert_eq!(tokens_.verify(&expired), Err(TokenError::Expired));
+        assert_eq!(tokens_.verify("not.a.token"), Err(TokenError::Malformed));
+        assert_eq!(tokens_.verify(""), Err(TokenError::Malformed));
+    }
+}
