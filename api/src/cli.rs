@@ -3,7 +3,12 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use std::sync::Arc;
+
+use domain::account::{Email, Password};
+use infra::db::{DbRouter, DbSettings};
 use infra::seed;
+use infra::staff::StaffRepository;
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, Database};
 use secrecy::{ExposeSecret, SecretString};
@@ -30,6 +35,23 @@ pub enum Command {
     Seed,
     /// Print the GraphQL schema (SDL); `schema.graphql` is this output.
     Schema,
+    /// Manage staff accounts.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create an administrator.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// The password; without it, the first line of standard input.
+        #[arg(long, env = "MYCLOTHES_ADMIN_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
 }
 
 pub fn run() -> ExitCode {
@@ -85,6 +107,36 @@ async fn execute(cli: Cli) -> Result<(), Failure> {
             }
         }
         Command::Schema => print!("{}", crate::graphql::sdl()),
+        Command::Admin { command: AdminCommand::Create { email, password } } => {
+            create_admin(&cli.settings, &email, password).await?
+        }
+    }
+    Ok(())
+}
+
+async fn create_admin(settings: &Settings, email: &str, password: Option<String>) -> Result<(), Failure> {
+    let email = Email::parse(email).map_err(|e| anyhow::anyhow!("--email: {e}"))?;
+    let password = match password {
+        Some(password) => password,
+        None => {
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line).map_err(anyhow::Error::from)?;
+            line.trim_end_matches(['\r', '\n']).to_owned()
+        }
+    };
+    let password = Password::parse(&password).map_err(|e| anyhow::anyhow!("the password: {e}"))?;
+    let db = DbSettings {
+        primary_url: settings.database_url()?,
+        replica_urls: vec![],
+        primary_pool_size: 1,
+        replica_pool_size: 1,
+        timeout: settings.db_timeout,
+        replica_backoff: settings.replica_backoff,
+    };
+    let router = Arc::new(DbRouter::connect(&db).await.map_err(anyhow::Error::from)?);
+    match StaffRepository::new(router).create(&email, &password).await.map_err(anyhow::Error::from)? {
+        Ok(id) => tracing::info!(%email, %id, "administrator created"),
+        Err(taken) => return Err(anyhow::anyhow!("{email}: {taken}").into()),
     }
     Ok(())
 }

@@ -9,6 +9,7 @@ use clap::{Args, ValueEnum};
 use infra::cache::CacheSettings;
 use infra::db::DbSettings;
 use infra::redis::RedisSettings;
+use infra::tokens::{TokenKey, TokenSettings};
 use secrecy::SecretString;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -64,6 +65,10 @@ pub struct Settings {
     /// Secrets are at least 32 bytes.
     #[arg(long, env = "MYCLOTHES_JWT_KEYS", hide_env_values = true, global = true)]
     pub jwt_keys: Option<String>,
+
+    /// How long a session token is valid.
+    #[arg(long, env = "MYCLOTHES_SESSION_LIFETIME", default_value = "30days", value_parser = humantime::parse_duration, global = true)]
+    pub session_lifetime: Duration,
 
     /// Connections in the pool to the primary, per instance.
     #[arg(long, env = "MYCLOTHES_PRIMARY_POOL_SIZE", default_value_t = 16, global = true)]
@@ -147,17 +152,11 @@ pub struct ServeConfig {
     pub db: DbSettings,
     pub redis: RedisSettings,
     pub cache: CacheSettings,
-    pub jwt_keys: JwtKeys,
+    pub tokens: TokenSettings,
+    /// Whether the session cookie is `Secure` (HTTPS only): everywhere but the development profile.
+    pub secure_cookies: bool,
     pub shutdown_delay: Duration,
     pub drain_timeout: Duration,
-}
-
-/// The keys sessions are signed with: the first signs, every one verifies.
-pub struct JwtKeys(pub Vec<JwtKey>);
-
-pub struct JwtKey {
-    pub kid: String,
-    pub secret: SecretString,
 }
 
 /// The local stack of `scripts/stack`, for the development profile; `scripts/stack.env` is the source.
@@ -205,11 +204,15 @@ impl Settings {
                 key_prefix: key_prefix(&self.redis_key_prefix)?,
             },
             cache: CacheSettings { ttl: self.cache_ttl, jitter: 0.1 },
-            jwt_keys: jwt_keys(self.with_default(
-                &self.jwt_keys,
-                local_stack::JWT_KEYS,
-                "MYCLOTHES_JWT_KEYS",
-            )?)?,
+            tokens: TokenSettings {
+                keys: jwt_keys(self.with_default(
+                    &self.jwt_keys,
+                    local_stack::JWT_KEYS,
+                    "MYCLOTHES_JWT_KEYS",
+                )?)?,
+                lifetime: self.session_lifetime,
+            },
+            secure_cookies: self.profile != Profile::Development,
             shutdown_delay: self.shutdown_delay,
             drain_timeout: self.drain_timeout,
         })
@@ -296,7 +299,7 @@ fn key_prefix(prefix: &str) -> Result<String, ConfigError> {
     Ok(prefix.to_owned())
 }
 
-fn jwt_keys(value: &str) -> Result<JwtKeys, ConfigError> {
+fn jwt_keys(value: &str) -> Result<Vec<TokenKey>, ConfigError> {
     let env = "MYCLOTHES_JWT_KEYS";
     let keys = value
         .split(',')
@@ -315,7 +318,7 @@ fn jwt_keys(value: &str) -> Result<JwtKeys, ConfigError> {
                     format!("the secret of kid {kid:?} is shorter than 32 bytes"),
                 ));
             }
-            Ok(JwtKey { kid: kid.to_owned(), secret: SecretString::from(secret) })
+            Ok(TokenKey { kid: kid.to_owned(), secret: SecretString::from(secret) })
         })
         .collect::<Result<Vec<_>, _>>()?;
     let mut kids: Vec<_> = keys.iter().map(|k| &k.kid).collect();
@@ -323,7 +326,7 @@ fn jwt_keys(value: &str) -> Result<JwtKeys, ConfigError> {
     if kids.windows(2).any(|w| w[0] == w[1]) {
         return Err(ConfigError::new(env, "two keys share a kid"));
     }
-    Ok(JwtKeys(keys))
+    Ok(keys)
 }
 
 #[cfg(test)]
@@ -345,7 +348,8 @@ mod tests {
         let config = settings(&["--profile", "development"]).serve_config().unwrap();
         assert_eq!(config.db.primary_url.expose_secret(), local_stack::DATABASE_URL);
         assert_eq!(config.db.replica_urls.len(), 1);
-        assert_eq!(config.jwt_keys.0[0].kid, "dev");
+        assert_eq!(config.tokens.keys[0].kid, "dev");
+        assert!(!config.secure_cookies);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The MyClothes GraphQL server: HTTP (poem) and GraphQL (async-graphql) over the services of `infra`.
 
+mod auth;
 pub mod cli;
 pub mod config;
 pub mod graphql;

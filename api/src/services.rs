@@ -5,10 +5,13 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use infra::cache::CatalogCache;
-use infra::catalog::{CachedCatalog, CatalogRepository};
+use infra::catalog::{CachedCatalog, CatalogRepository, CatalogWriter};
 use infra::db::DbRouter;
 use infra::redis::RedisStore;
 use infra::shop::ShopRepository;
+use infra::staff::StaffRepository;
+use infra::tokens::Tokens;
+use infra::write_positions::WritePositions;
 
 use crate::config::ServeConfig;
 
@@ -20,6 +23,17 @@ pub struct Services {
     pub catalog: Arc<CatalogRepository>,
     /// Catalogue reads through the cache, for the storefront's product and listing queries.
     pub cached_catalog: CachedCatalog,
+    pub catalog_writer: CatalogWriter,
+    pub staff: StaffRepository,
+    pub tokens: Tokens,
+    pub write_positions: WritePositions,
+    pub cookies: CookiePolicy,
+}
+
+/// How the session cookie is set.
+pub struct CookiePolicy {
+    pub secure: bool,
+    pub max_age: std::time::Duration,
 }
 
 impl Services {
@@ -27,10 +41,15 @@ impl Services {
         let db = Arc::new(DbRouter::connect(&config.db).await.context("cannot prepare the database pools")?);
         let redis = Arc::new(RedisStore::connect(&config.redis)?);
         let catalog = Arc::new(CatalogRepository::new(db.clone()));
-        let cache = CatalogCache::new(redis.clone(), config.cache.clone());
+        let cache = Arc::new(CatalogCache::new(redis.clone(), config.cache.clone()));
         Ok(Self {
             shop: ShopRepository::new(db.clone()),
-            cached_catalog: CachedCatalog::new(catalog.clone(), cache),
+            cached_catalog: CachedCatalog::new(catalog.clone(), cache.clone()),
+            catalog_writer: CatalogWriter::new(db.clone(), cache),
+            staff: StaffRepository::new(db.clone()),
+            tokens: Tokens::new(&config.tokens),
+            write_positions: WritePositions::new(redis.clone()),
+            cookies: CookiePolicy { secure: config.secure_cookies, max_age: config.tokens.lifetime },
             catalog,
             redis,
             db,

@@ -17,7 +17,9 @@ impl Email {
         let email = email.trim().to_lowercase();
         let (local, domain) = email.rsplit_once('@').ok_or(InvalidEmail)?;
         let domain_ok = domain.split('.').count() >= 2
-            && domain.split('.').all(|label| !label.is_empty() && label.chars().all(|c| c.is_alphanumeric() || c == '-'));
+            && domain
+                .split('.')
+                .all(|label| !label.is_empty() && label.chars().all(|c| c.is_alphanumeric() || c == '-'));
         let local_ok = !local.is_empty() && !local.contains(char::is_whitespace) && !local.contains('@');
         if email.len() > Self::MAX_LEN || !domain_ok || !local_ok {
             return Err(InvalidEmail);
@@ -92,7 +94,16 @@ mod tests {
 
     #[test]
     fn malformed_emails_are_refused() {
-        for bad in ["", "ada", "ada@", "@example.com", "ada@example", "ada@exa mple.com", "a b@example.com", "ada@.com"] {
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@example",
+            "ada@exa mple.com",
+            "a b@example.com",
+            "ada@.com",
+        ] {
             assert_eq!(Email::parse(bad), Err(InvalidEmail), "{bad:?}");
         }
     }

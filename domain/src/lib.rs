@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod catalog;
+pub mod catalog_edit;
 pub mod currency;
 pub mod listing;
 pub mod money;

@@ -7,12 +7,13 @@ pub mod catalog;
 pub mod db;
 pub mod entities;
 mod error;
+pub mod passwords;
 pub mod probe;
 pub mod redis;
 pub mod seed;
-pub mod passwords;
 pub mod shop;
 pub mod staff;
 pub mod tokens;
+pub mod write_positions;
 
 pub use error::Error;

@@ -23,17 +23,23 @@ impl StaffRepository {
         Self { db }
     }
 
-    pub async fn create(&self, email: &Email, password: &Password) -> Result<Result<Uuid, EmailTaken>, crate::Error> {
+    pub async fn create(
+        &self,
+        email: &Email,
+        password: &Password,
+    ) -> Result<Result<Uuid, EmailTaken>, crate::Error> {
         let id = Uuid::now_v7();
         let account = staff::ActiveModel {
             id: Set(id),
             email: Set(email.to_string()),
-            password_hash: Set(passwords::hash(password)?),
+            password_hash: Set(passwords::hash(password).await?),
             created_at: Set(chrono::Utc::now().fixed_offset()),
         };
         match account.insert(self.db.write()).await {
             Ok(_) => Ok(Ok(id)),
-            Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => Ok(Err(EmailTaken)),
+            Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+                Ok(Err(EmailTaken))
+            }
             Err(err) => Err(err.into()),
         }
     }
@@ -42,18 +48,16 @@ impl StaffRepository {
     /// an account created a moment ago); an unknown email costs the same hashing time as a wrong
     /// password.
     pub async fn authenticate(&self, email: &str, password: &str) -> Result<Option<Uuid>, crate::Error> {
-        let Ok(email) = Email::parse(email) else {
-            passwords::verify_nothing(password);
-            return Ok(None);
-        };
-        let account = staff::Entity::find().filter(staff::Column::Email.eq(email.as_str())).one(self.db.write()).await?;
-        Ok(match account {
-            Some(account) if passwords::verify(password, &account.password_hash) => Some(account.id),
-            Some(_) => None,
-            None => {
-                passwords::verify_nothing(password);
-                None
+        let account = match Email::parse(email) {
+            Ok(email) => {
+                staff::Entity::find()
+                    .filter(staff::Column::Email.eq(email.as_str()))
+                    .one(self.db.write())
+                    .await?
             }
-        })
+            Err(_) => None,
+        };
+        let matches = passwords::verify(password, account.as_ref().map(|a| a.password_hash.as_str())).await;
+        Ok(account.filter(|_| matches).map(|a| a.id))
     }
 }

@@ -97,7 +97,8 @@ impl Tokens {
             }),
         };
         let header = Header { kid: Some(self.signing_kid.clone()), ..Header::new(ALGORITHM) };
-        jsonwebtoken::encode(&header, &claims, &self.signing).map_err(|e| anyhow::anyhow!("cannot sign: {e}").into())
+        jsonwebtoken::encode(&header, &claims, &self.signing)
+            .map_err(|e| anyhow::anyhow!("cannot sign: {e}").into())
     }
 
     /// The session `token` names, if its algorithm, key, signature and expiry are all good.
@@ -106,7 +107,8 @@ impl Tokens {
         if header.alg != ALGORITHM {
             return Err(TokenError::Algorithm);
         }
-        let key = header.kid.as_ref().and_then(|kid| self.verifying.get(kid)).ok_or(TokenError::UnknownKey)?;
+        let key =
+            header.kid.as_ref().and_then(|kid| self.verifying.get(kid)).ok_or(TokenError::UnknownKey)?;
         let mut validation = Validation::new(ALGORITHM);
         validation.set_required_spec_claims(&["exp", "iat"]);
         validation.leeway = 5;
@@ -138,7 +140,10 @@ mod tests {
 
     fn tokens(keys: &[(&str, &str)], lifetime: Duration) -> Tokens {
         Tokens::new(&TokenSettings {
-            keys: keys.iter().map(|(kid, secret)| TokenKey { kid: kid.to_string(), secret: SecretString::from(*secret) }).collect(),
+            keys: keys
+                .iter()
+                .map(|(kid, secret)| TokenKey { kid: kid.to_string(), secret: SecretString::from(*secret) })
+                .collect(),
             lifetime,
         })
     }
@@ -149,7 +154,8 @@ mod tests {
     #[test]
     fn a_token_round_trips_its_session() {
         let tokens = tokens(&[NEW], Duration::from_secs(60));
-        let session = Session { subject: Some("staff:1".into()), role: Some(Role::Admin), ..Tokens::new_session() };
+        let session =
+            Session { subject: Some("staff:1".into()), role: Some(Role::Admin), ..Tokens::new_session() };
         assert_eq!(tokens.verify(&tokens.issue(&session).unwrap()), Ok(session));
     }
 
@@ -167,18 +173,26 @@ mod tests {
         let token = tokens_.issue(&Tokens::new_session()).unwrap();
         let (head, rest) = token.split_once('.').unwrap();
         let (_, signature) = rest.split_once('.').unwrap();
-        let forged_claims = URL_SAFE_NO_PAD.encode(r#"{"sid":"00000000000000000000000000000000","iat":1,"exp":99999999999,"role":"admin"}"#);
-        assert_eq!(tokens_.verify(&format!("{head}.{forged_claims}.{signature}")), Err(TokenError::Signature));
+        let forged_claims = URL_SAFE_NO_PAD
+            .encode(r#"{"sid":"00000000000000000000000000000000","iat":1,"exp":99999999999,"role":"admin"}"#);
+        assert_eq!(
+            tokens_.verify(&format!("{head}.{forged_claims}.{signature}")),
+            Err(TokenError::Signature)
+        );
 
         let none_header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT","kid":"new"}"#);
         assert!(tokens_.verify(&format!("{none_header}.{forged_claims}.")).is_err());
         let hs512 = URL_SAFE_NO_PAD.encode(r#"{"alg":"HS512","typ":"JWT","kid":"new"}"#);
-        assert_eq!(tokens_.verify(&format!("{hs512}.{forged_claims}.{signature}")), Err(TokenError::Algorithm));
+        assert_eq!(
+            tokens_.verify(&format!("{hs512}.{forged_claims}.{signature}")),
+            Err(TokenError::Algorithm)
+        );
 
         let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
         let stale = Claims { sid: "ab".repeat(16), iat: now - 120, exp: now - 60, sub: None, role: None };
         let header = Header { kid: Some("new".into()), ..Header::new(ALGORITHM) };
-        let expired = jsonwebtoken::encode(&header, &stale, &EncodingKey::from_secret(NEW.1.as_bytes())).unwrap();
+        let expired =
+            jsonwebtoken::encode(&header, &stale, &EncodingKey::from_secret(NEW.1.as_bytes())).unwrap();
         assert_eq!(tokens_.verify(&expired), Err(TokenError::Expired));
         assert_eq!(tokens_.verify("not.a.token"), Err(TokenError::Malformed));
         assert_eq!(tokens_.verify(""), Err(TokenError::Malformed));

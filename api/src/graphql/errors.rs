@@ -7,6 +7,8 @@ use async_graphql::ErrorExtensions;
 pub enum ErrorCode {
     BadRequest,
     BadUserInput,
+    Unauthenticated,
+    Forbidden,
     ServiceUnavailable,
     InternalServerError,
 }
@@ -16,13 +18,15 @@ impl ErrorCode {
         match self {
             Self::BadRequest => "BAD_REQUEST",
             Self::BadUserInput => "BAD_USER_INPUT",
+            Self::Unauthenticated => "UNAUTHENTICATED",
+            Self::Forbidden => "FORBIDDEN",
             Self::ServiceUnavailable => "SERVICE_UNAVAILABLE",
             Self::InternalServerError => "INTERNAL_SERVER_ERROR",
         }
     }
 }
 
-fn error(code: ErrorCode, message: &str) -> async_graphql::Error {
+pub fn error(code: ErrorCode, message: &str) -> async_graphql::Error {
     async_graphql::Error::new(message).extend_with(|_, ext| ext.set("code", code.as_str()))
 }
 

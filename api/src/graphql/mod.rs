@@ -3,32 +3,70 @@
 
 mod catalog;
 mod errors;
+mod guards;
 mod money;
 mod node;
 mod response_cache;
+mod session;
 mod shop;
+mod user_error;
 
 use std::sync::Arc;
 
-use async_graphql::{EmptyMutation, EmptySubscription, MergedObject, Schema, SchemaBuilder};
+use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
+use infra::db::Consistency;
 
 pub use errors::ErrorCode;
 pub use response_cache::respond;
 
+use crate::auth::Caller;
 use crate::services::Services;
 
 #[derive(MergedObject, Default)]
 pub struct Query(shop::ShopQuery, catalog::CatalogQuery);
 
-pub type AppSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+#[derive(MergedObject, Default)]
+pub struct Mutation(session::SessionMutation, catalog::CatalogMutation);
+
+pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
 pub fn schema(services: Arc<Services>) -> AppSchema {
     builder().data(services).finish()
 }
 
-/// Gives `request` what it needs for one execution: its own batch loaders.
-pub fn prepare(request: async_graphql::Request, services: &Arc<Services>) -> async_graphql::Request {
-    request.data(catalog::loaders::catalog_loader(services.clone()))
+/// What one execution of a request reads with: mutations answer from the primary; a session that
+/// wrote lately reads at least its own writes; everyone else reads replicas through the cache.
+#[derive(Debug, Clone, Default)]
+pub struct ReadConsistency(pub Consistency);
+
+/// Gives `request` what it needs for one execution: the caller, the consistency of its reads, and
+/// its own batch loaders reading with that consistency.
+pub fn prepare(
+    mut request: async_graphql::Request,
+    services: &Arc<Services>,
+    caller: Caller,
+    consistency: Consistency,
+) -> async_graphql::Request {
+    let consistency = if is_mutation(&mut request) { Consistency::Primary } else { consistency };
+    let loader = catalog::loaders::catalog_loader(services.catalog.reading(consistency.clone()));
+    request.data(loader).data(caller).data(ReadConsistency(consistency))
+}
+
+fn is_mutation(request: &mut async_graphql::Request) -> bool {
+    let operation_name = request.operation_name.clone();
+    let Ok(document) = request.parsed_query() else { return false };
+    match &document.operations {
+        DocumentOperations::Single(operation) => operation.node.ty == OperationType::Mutation,
+        DocumentOperations::Multiple(operations) => match operation_name {
+            Some(name) => {
+                operations.get(name.as_str()).is_some_and(|op| op.node.ty == OperationType::Mutation)
+            }
+            None => {
+                operations.len() == 1 && operations.values().all(|op| op.node.ty == OperationType::Mutation)
+            }
+        },
+    }
 }
 
 /// The schema in SDL; `schema.graphql` at the top of the repository is this text.
@@ -36,6 +74,7 @@ pub fn sdl() -> String {
     builder().finish().sdl()
 }
 
-fn builder() -> SchemaBuilder<Query, EmptyMutation, EmptySubscription> {
-    Schema::build(Query::default(), EmptyMutation, EmptySubscription).register_output_type::<node::Node>()
+fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .register_output_type::<node::Node>()
 }

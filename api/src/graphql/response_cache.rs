@@ -5,12 +5,17 @@
 
 use std::sync::Arc;
 
-use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet};
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
+};
 use infra::cache::CacheKey;
 use poem::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 
+use infra::db::Consistency;
+
 use super::{AppSchema, prepare};
+use crate::auth::Caller;
 use crate::services::Services;
 
 /// Root fields whose answers are the same for every caller.
@@ -19,10 +24,17 @@ const PUBLIC_ROOT_FIELDS: &[&str] = &["__typename", "shop", "products", "product
 /// Fragments nest at most this deep in a cacheable query.
 const MAX_FRAGMENT_DEPTH: usize = 8;
 
-/// Executes `request`, answering from (and filling) the response cache when it is a public query.
-pub async fn respond(schema: &AppSchema, services: &Arc<Services>, mut request: async_graphql::Request) -> Response {
-    if !is_public(&mut request) {
-        let response = schema.execute(prepare(request, services)).await;
+/// Executes `request`, answering from (and filling) the response cache when it is a public query
+/// that may read what the replicas have.
+pub async fn respond(
+    schema: &AppSchema,
+    services: &Arc<Services>,
+    mut request: async_graphql::Request,
+    caller: Caller,
+    consistency: Consistency,
+) -> Response {
+    if consistency != Consistency::Eventual || !is_public(&mut request) {
+        let response = schema.execute(prepare(request, services, caller, consistency)).await;
         return async_graphql_poem::GraphQLResponse::from(response).into_response();
     }
     let fingerprint = fingerprint(&request);
@@ -30,7 +42,7 @@ pub async fn respond(schema: &AppSchema, services: &Arc<Services>, mut request: 
         .cached_catalog
         .cache()
         .get_or_render(CacheKey::Response(&fingerprint), || async {
-            let response = schema.execute(prepare(request, services)).await;
+            let response = schema.execute(prepare(request, services, caller, consistency)).await;
             let cacheable = response.is_ok() && response.http_headers.is_empty();
             Ok((serde_json::to_vec(&response).map_err(anyhow::Error::from)?, cacheable))
         })
@@ -59,7 +71,8 @@ fn is_public(request: &mut async_graphql::Request) -> bool {
         },
     };
     operation.is_some_and(|operation| {
-        operation.node.ty == OperationType::Query && all_public(&operation.node.selection_set.node, document, 0)
+        operation.node.ty == OperationType::Query
+            && all_public(&operation.node.selection_set.node, document, 0)
     })
 }
 
@@ -67,7 +80,9 @@ fn all_public(selections: &SelectionSet, document: &ExecutableDocument, depth: u
     depth <= MAX_FRAGMENT_DEPTH
         && selections.items.iter().all(|selection| match &selection.node {
             Selection::Field(field) => PUBLIC_ROOT_FIELDS.contains(&field.node.name.node.as_str()),
-            Selection::InlineFragment(fragment) => all_public(&fragment.node.selection_set.node, document, depth + 1),
+            Selection::InlineFragment(fragment) => {
+                all_public(&fragment.node.selection_set.node, document, depth + 1)
+            }
             Selection::FragmentSpread(spread) => document
                 .fragments
                 .get(&spread.node.fragment_name.node)
@@ -106,7 +121,10 @@ mod tests {
     fn anything_else_is_not() {
         assert!(!public("{ products { totalCount } cart { subtotal } }", None));
         assert!(!public("mutation { startSession { token } }", None));
-        assert!(!public("query A { shop { name } } mutation B { clearCart { userErrors { code } } }", Some("B")));
+        assert!(!public(
+            "query A { shop { name } } mutation B { clearCart { userErrors { code } } }",
+            Some("B")
+        ));
         assert!(!public("query A { shop { name } } query B { me { email } }", Some("B")));
         assert!(!public("query A { shop { name } } query B { shop { name } }", None));
         assert!(!public("{ ...F } fragment F on Query { me { email } }", None));
@@ -119,8 +137,7 @@ mod tests {
         let other_variables = async_graphql::Request::new("{ shop { name } }")
             .variables(async_graphql::Variables::from_json(serde_json::json!({ "x": 1 })));
         let other_operation = async_graphql::Request::new("{ shop { name } }").operation_name("X");
-        let fingerprints =
-            [fingerprint(&base), fingerprint(&other_variables), fingerprint(&other_operation)];
+        let fingerprints = [fingerprint(&base), fingerprint(&other_variables), fingerprint(&other_operation)];
         assert_ne!(fingerprints[0], fingerprints[1]);
         assert_ne!(fingerprints[0], fingerprints[2]);
         assert_eq!(fingerprints[0], fingerprint(&async_graphql::Request::new("{ shop { name } }")));

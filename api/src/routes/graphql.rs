@@ -9,11 +9,13 @@ use async_graphql::Variables;
 use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql_poem::{GraphQLBatchRequest, GraphQLBatchResponse};
+use infra::db::Consistency;
 use poem::http::{StatusCode, header};
 use poem::web::{Data, Html, Query};
-use poem::{IntoResponse, Response, handler};
+use poem::{IntoResponse, Request, Response, handler};
 use serde::Deserialize;
 
+use crate::auth::{self, Caller};
 use crate::graphql::{self, AppSchema, ErrorCode};
 use crate::services::Services;
 
@@ -30,14 +32,24 @@ pub struct GetParams {
 
 #[handler]
 pub async fn post(
+    http: &Request,
     schema: Data<&AppSchema>,
     services: Data<&Arc<Services>>,
     request: GraphQLBatchRequest,
 ) -> Response {
+    let (caller, consistency) = match request_context(http, &services).await {
+        Ok(context) => context,
+        Err(refusal) => return refusal,
+    };
     match request.0 {
-        BatchRequest::Single(request) => graphql::respond(&schema, &services, request).await,
+        BatchRequest::Single(request) => {
+            graphql::respond(&schema, &services, request, caller, consistency).await
+        }
         BatchRequest::Batch(requests) => {
-            let requests = requests.into_iter().map(|r| graphql::prepare(r, &services)).collect();
+            let requests = requests
+                .into_iter()
+                .map(|r| graphql::prepare(r, &services, caller.clone(), consistency.clone()))
+                .collect();
             GraphQLBatchResponse(schema.execute_batch(BatchRequest::Batch(requests)).await).into_response()
         }
     }
@@ -45,21 +57,46 @@ pub async fn post(
 
 #[handler]
 pub async fn get_query(
+    http: &Request,
     schema: Data<&AppSchema>,
     services: Data<&Arc<Services>>,
     params: Query<GetParams>,
 ) -> Response {
     let mut request = match into_request(params.0) {
         Ok(request) => request,
-        Err(message) => return error_response(StatusCode::BAD_REQUEST, &message),
+        Err(message) => return error_response(StatusCode::BAD_REQUEST, ErrorCode::BadRequest, &message),
     };
     if selects_mutation(&mut request) {
-        let mut response =
-            error_response(StatusCode::METHOD_NOT_ALLOWED, "mutations are only accepted by POST");
+        let mut response = error_response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            ErrorCode::BadRequest,
+            "mutations are only accepted by POST",
+        );
         response.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static("POST"));
         return response;
     }
-    graphql::respond(&schema, &services, request).await
+    match request_context(http, &services).await {
+        Ok((caller, consistency)) => graphql::respond(&schema, &services, request, caller, consistency).await,
+        Err(refusal) => refusal,
+    }
+}
+
+/// Who calls, and what their reads must see: a session that wrote lately reads its own writes. A
+/// session token that does not verify is refused with `UNAUTHENTICATED`.
+async fn request_context(
+    http: &Request,
+    services: &Arc<Services>,
+) -> Result<(Caller, Consistency), Response> {
+    let caller = auth::caller(http, &services.tokens)
+        .map_err(|err| error_response(StatusCode::OK, ErrorCode::Unauthenticated, &err.to_string()))?;
+    let consistency = match &caller.0 {
+        Some(session) => match services.write_positions.last(&session.id).await {
+            Ok(Some(position)) => Consistency::AtLeast(position),
+            _ => Consistency::Eventual,
+        },
+        None => Consistency::Eventual,
+    };
+    Ok((caller, consistency))
 }
 
 fn into_request(params: GetParams) -> Result<async_graphql::Request, String> {
@@ -76,10 +113,10 @@ fn into_request(params: GetParams) -> Result<async_graphql::Request, String> {
     Ok(request)
 }
 
-fn error_response(status: StatusCode, message: &str) -> Response {
+fn error_response(status: StatusCode, code: ErrorCode, message: &str) -> Response {
     let body = serde_json::json!({ "errors": [{
         "message": message,
-        "extensions": { "code": ErrorCode::BadRequest.as_str() },
+        "extensions": { "code": code.as_str() },
     }]});
     Response::builder().status(status).content_type("application/json").body(body.to_string())
 }

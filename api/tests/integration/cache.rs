@@ -46,7 +46,8 @@ async fn a_cached_product_renders_without_a_database_statement() {
     // The first request missed the response and the product detail; the second hit the response.
     assert_eq!((stats.hits, stats.misses), (1, 2));
 
-    let other_document = app.post_graphql(r#"{ product(slug: "harbour-jacket") { name variants { sku } } }"#).await;
+    let other_document =
+        app.post_graphql(r#"{ product(slug: "harbour-jacket") { name variants { sku } } }"#).await;
     assert_eq!(other_document["data"]["product"]["name"], "Harbour Jacket");
     assert_eq!(app.statements_sent_to("replica-1"), before, "another document reuses the cached product");
 }

@@ -1,6 +1,6 @@
 //! The storefront's catalogue reads through the cache: a product with everything its page shows, and
 //! listing pages, totals and facets. A hit is one Redis round trip; a miss costs a bounded number of
-//! statements and fills the cache.
+//! statements and fills the cache. A read that must see the caller's own writes skips the cache.
 
 use std::sync::Arc;
 
@@ -12,14 +12,15 @@ use uuid::Uuid;
 use super::cursor::ProductCursor;
 use super::{CatalogRepository, Facets, ProductDetail, ProductPage};
 use crate::cache::{CacheKey, CatalogCache};
+use crate::db::Consistency;
 
 pub struct CachedCatalog {
     catalog: Arc<CatalogRepository>,
-    cache: CatalogCache,
+    cache: Arc<CatalogCache>,
 }
 
 impl CachedCatalog {
-    pub fn new(catalog: Arc<CatalogRepository>, cache: CatalogCache) -> Self {
+    pub fn new(catalog: Arc<CatalogRepository>, cache: Arc<CatalogCache>) -> Self {
         Self { catalog, cache }
     }
 
@@ -27,26 +28,32 @@ impl CachedCatalog {
         &self.cache
     }
 
-    pub async fn product_by_slug(&self, slug: &str) -> Result<Option<ProductDetail>, crate::Error> {
-        self.cache
-            .get_or_load(CacheKey::ProductBySlug(slug), || async {
-                match self.catalog.product_by_slug(slug).await? {
-                    Some(product) => Ok(Some(self.catalog.detail(product).await?)),
-                    None => Ok(None),
-                }
-            })
-            .await
+    pub async fn product_by_slug(
+        &self,
+        slug: &str,
+        at: &Consistency,
+    ) -> Result<Option<ProductDetail>, crate::Error> {
+        match at {
+            Consistency::Eventual => {
+                self.cache
+                    .get_or_load(CacheKey::ProductBySlug(slug), || detail_by_slug(&self.catalog, slug))
+                    .await
+            }
+            _ => detail_by_slug(&self.catalog.reading(at.clone()), slug).await,
+        }
     }
 
-    pub async fn product_by_id(&self, id: Uuid) -> Result<Option<ProductDetail>, crate::Error> {
-        self.cache
-            .get_or_load(CacheKey::ProductById(id), || async {
-                match self.catalog.products(&[id]).await?.remove(&id) {
-                    Some(product) => Ok(Some(self.catalog.detail(product).await?)),
-                    None => Ok(None),
-                }
-            })
-            .await
+    pub async fn product_by_id(
+        &self,
+        id: Uuid,
+        at: &Consistency,
+    ) -> Result<Option<ProductDetail>, crate::Error> {
+        match at {
+            Consistency::Eventual => {
+                self.cache.get_or_load(CacheKey::ProductById(id), || detail_by_id(&self.catalog, id)).await
+            }
+            _ => detail_by_id(&self.catalog.reading(at.clone()), id).await,
+        }
     }
 
     pub async fn list(
@@ -55,7 +62,11 @@ impl CachedCatalog {
         sort: ProductSort,
         page: &PageRequest,
         cursor: Option<&ProductCursor>,
+        at: &Consistency,
     ) -> Result<ProductPage, crate::Error> {
+        if *at != Consistency::Eventual {
+            return self.catalog.reading(at.clone()).list(filter, sort, page, cursor).await;
+        }
         let fingerprint = fingerprint(&format!("{filter:?}|{sort:?}|{page:?}"));
         self.cache
             .get_or_load(CacheKey::ListingPage(&fingerprint), || {
@@ -64,14 +75,37 @@ impl CachedCatalog {
             .await
     }
 
-    pub async fn count(&self, filter: &ProductFilter) -> Result<i64, crate::Error> {
+    pub async fn count(&self, filter: &ProductFilter, at: &Consistency) -> Result<i64, crate::Error> {
+        if *at != Consistency::Eventual {
+            return self.catalog.reading(at.clone()).count(filter).await;
+        }
         let fingerprint = fingerprint(&format!("{filter:?}"));
         self.cache.get_or_load(CacheKey::ListingCount(&fingerprint), || self.catalog.count(filter)).await
     }
 
-    pub async fn facets(&self, filter: &ProductFilter) -> Result<Facets, crate::Error> {
+    pub async fn facets(&self, filter: &ProductFilter, at: &Consistency) -> Result<Facets, crate::Error> {
+        if *at != Consistency::Eventual {
+            return self.catalog.reading(at.clone()).facets(filter).await;
+        }
         let fingerprint = fingerprint(&format!("{filter:?}"));
         self.cache.get_or_load(CacheKey::ListingFacets(&fingerprint), || self.catalog.facets(filter)).await
+    }
+}
+
+async fn detail_by_slug(
+    catalog: &CatalogRepository,
+    slug: &str,
+) -> Result<Option<ProductDetail>, crate::Error> {
+    match catalog.product_by_slug(slug).await? {
+        Some(product) => Ok(Some(catalog.detail(product).await?)),
+        None => Ok(None),
+    }
+}
+
+async fn detail_by_id(catalog: &CatalogRepository, id: Uuid) -> Result<Option<ProductDetail>, crate::Error> {
+    match catalog.products(&[id]).await?.remove(&id) {
+        Some(product) => Ok(Some(catalog.detail(product).await?)),
+        None => Ok(None),
     }
 }
 

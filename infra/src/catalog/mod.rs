@@ -4,8 +4,10 @@
 mod cached;
 pub mod cursor;
 mod listing;
+mod writes;
 
 pub use cached::CachedCatalog;
+pub use writes::{CatalogWriter, Rejection, Written};
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -21,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use self::cursor::ProductCursor;
-use crate::db::DbRouter;
+use crate::db::{Consistency, DbRouter};
 use crate::entities::{brand, category, product, variant};
 
 /// One page of a listing, in listing order, each product with its cursor, and what the page shows of
@@ -68,11 +70,17 @@ pub struct FacetValue {
 
 pub struct CatalogRepository {
     db: Arc<DbRouter>,
+    consistency: Consistency,
 }
 
 impl CatalogRepository {
     pub fn new(db: Arc<DbRouter>) -> Self {
-        Self { db }
+        Self { db, consistency: Consistency::Eventual }
+    }
+
+    /// The same repository, reading with `consistency`.
+    pub fn reading(&self, consistency: Consistency) -> Self {
+        Self { db: self.db.clone(), consistency }
     }
 
     /// A page of listed products (not archived, with at least one variant) matching `filter`, sorted by
@@ -176,7 +184,7 @@ impl CatalogRepository {
         let ids = ids.to_vec();
         let found = self
             .db
-            .read(|db| {
+            .read_at(&self.consistency, |db| {
                 let ids = ids.clone();
                 async move {
                     product::Entity::find()
@@ -195,7 +203,7 @@ impl CatalogRepository {
         let slug = slug.to_owned();
         Ok(self
             .db
-            .read(|db| {
+            .read_at(&self.consistency, |db| {
                 let slug = slug.clone();
                 async move {
                     product::Entity::find()
@@ -216,7 +224,7 @@ impl CatalogRepository {
         let ids = product_ids.to_vec();
         let variants = self
             .db
-            .read(|db| {
+            .read_at(&self.consistency, |db| {
                 let ids = ids.clone();
                 async move {
                     variant::Entity::find()
@@ -239,7 +247,7 @@ impl CatalogRepository {
         let ids = ids.to_vec();
         let found = self
             .db
-            .read(|db| {
+            .read_at(&self.consistency, |db| {
                 let ids = ids.clone();
                 async move { variant::Entity::find().filter(variant::Column::Id.is_in(ids)).all(&db).await }
             })
@@ -251,7 +259,7 @@ impl CatalogRepository {
         let ids = ids.to_vec();
         let found = self
             .db
-            .read(|db| {
+            .read_at(&self.consistency, |db| {
                 let ids = ids.clone();
                 async move { brand::Entity::find().filter(brand::Column::Id.is_in(ids)).all(&db).await }
             })
@@ -263,7 +271,7 @@ impl CatalogRepository {
         let ids = ids.to_vec();
         let found = self
             .db
-            .read(|db| {
+            .read_at(&self.consistency, |db| {
                 let ids = ids.clone();
                 async move { category::Entity::find().filter(category::Column::Id.is_in(ids)).all(&db).await }
             })
@@ -280,7 +288,7 @@ impl CatalogRepository {
         let top_level = parent_ids.contains(&None);
         let children = self
             .db
-            .read(|db| {
+            .read_at(&self.consistency, |db| {
                 let ids = ids.clone();
                 async move {
                     let parent = category::Column::ParentId;
@@ -304,7 +312,7 @@ impl CatalogRepository {
 
     async fn all(&self, statement: Statement) -> Result<Vec<sea_orm::QueryResult>, DbErr> {
         self.db
-            .read(|db| {
+            .read_at(&self.consistency, |db| {
                 let statement = statement.clone();
                 async move { db.query_all_raw(statement).await }
             })

@@ -3,7 +3,7 @@
 
 mod router;
 
-pub use router::{DbRouter, DbSettings, TargetRole, TargetStats};
+pub use router::{Consistency, DbRouter, DbSettings, TargetRole, TargetStats};
 
 use sea_orm::sqlx;
 use sea_orm::{DbErr, RuntimeErr};

@@ -7,11 +7,23 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, Statement};
 use secrecy::{ExposeSecret, SecretString};
 
 use super::is_unreachable;
 use crate::probe::Probe;
+
+/// What a read must see.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Consistency {
+    /// Whatever a healthy replica has (it may lag behind the primary).
+    #[default]
+    Eventual,
+    /// Every write up to this primary WAL position (such as `0/16B3748`): the caller's own writes.
+    AtLeast(String),
+    /// Everything committed: for the answers of mutations.
+    Primary,
+}
 
 /// How to reach the databases. URLs carry credentials and so are secrets.
 pub struct DbSettings {
@@ -132,6 +144,66 @@ impl DbRouter {
         if count > 0 {
             tracing::debug!("no replica available; reading from the primary");
         }
+        self.read_primary(query).await
+    }
+
+    /// Runs the read-only `query` where it sees every write up to `consistency`: any healthy replica
+    /// for `Eventual`; for `AtLeast(lsn)` a replica that has replayed the primary's WAL up to `lsn`
+    /// (checked with one statement), else the primary; for `Primary`, the primary.
+    pub async fn read_at<T, F, Fut>(&self, consistency: &Consistency, query: F) -> Result<T, DbErr>
+    where
+        F: Fn(DatabaseConnection) -> Fut,
+        Fut: Future<Output = Result<T, DbErr>>,
+    {
+        match consistency {
+            Consistency::Eventual => self.read(query).await,
+            Consistency::Primary => self.read_primary(query).await,
+            Consistency::AtLeast(lsn) => {
+                let check = Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS caught_up",
+                    [lsn.clone().into()],
+                );
+                let count = self.replicas.len();
+                let first = self.next_replica.fetch_add(1, Ordering::Relaxed);
+                for replica in (0..count).map(|i| &self.replicas[(first + i) % count]) {
+                    if replica.in_backoff() {
+                        continue;
+                    }
+                    let caught_up = replica.conn.query_one_raw(check.clone()).await;
+                    if let Ok(Some(row)) = caught_up
+                        && row.try_get::<bool>("", "caught_up").unwrap_or(false)
+                    {
+                        let rows = query(replica.conn.clone()).await?;
+                        replica.succeeded();
+                        return Ok(rows);
+                    }
+                }
+                self.read_primary(query).await
+            }
+        }
+    }
+
+    /// The primary's current WAL position, taken after a write so that the writer's later reads can
+    /// wait for it (`Consistency::AtLeast`).
+    pub async fn write_position(&self) -> Result<String, DbErr> {
+        let row = self
+            .primary
+            .conn
+            .query_one_raw(Statement::from_string(
+                DbBackend::Postgres,
+                "SELECT pg_current_wal_lsn()::text AS lsn",
+            ))
+            .await?
+            .ok_or_else(|| DbErr::Custom("pg_current_wal_lsn() returned no row".into()))?;
+        row.try_get("", "lsn")
+    }
+
+    async fn read_primary<T, F, Fut>(&self, query: F) -> Result<T, DbErr>
+    where
+        F: Fn(DatabaseConnection) -> Fut,
+        Fut: Future<Output = Result<T, DbErr>>,
+    {
         let rows = query(self.primary.conn.clone()).await?;
         self.primary.reads_served.fetch_add(1, Ordering::Relaxed);
         Ok(rows)

@@ -1,24 +1,22 @@
 //! Per-request batch loaders: every product, variant, brand and category a response needs is fetched
 //! in one statement per kind, whatever the page size (no N+1).
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use infra::catalog::Related;
+use infra::catalog::{CatalogRepository, Related};
 use infra::entities::{brand, category, product, variant};
+use std::collections::HashMap;
 use uuid::Uuid;
 
 use crate::graphql::errors::OrGraphql;
-use crate::services::Services;
 
 pub type CatalogLoader = DataLoader<Catalog, HashMapCache>;
 
-pub fn catalog_loader(services: Arc<Services>) -> CatalogLoader {
-    DataLoader::with_cache(Catalog(services), tokio::spawn, HashMapCache::default())
+pub fn catalog_loader(catalog: CatalogRepository) -> CatalogLoader {
+    DataLoader::with_cache(Catalog(catalog), tokio::spawn, HashMapCache::default())
 }
 
-pub struct Catalog(Arc<Services>);
+/// Loads through a repository reading with the request's consistency.
+pub struct Catalog(CatalogRepository);
 
 /// Primes `loader` with rows already at hand (from the cache), so resolving them costs no query.
 pub async fn feed(loader: &CatalogLoader, product_ids: impl Iterator<Item = Uuid>, mut related: Related) {
@@ -52,7 +50,7 @@ macro_rules! by_id {
 
             async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, $model>, Self::Error> {
                 let ids: Vec<Uuid> = keys.iter().map(|key| key.0).collect();
-                let found = self.0.catalog.$method(&ids).await.or_graphql()?;
+                let found = self.0.$method(&ids).await.or_graphql()?;
                 Ok(found.into_iter().map(|(id, row)| ($key(id), row)).collect())
             }
         }
@@ -70,7 +68,7 @@ impl Loader<VariantsOf> for Catalog {
 
     async fn load(&self, keys: &[VariantsOf]) -> Result<HashMap<VariantsOf, Self::Value>, Self::Error> {
         let ids: Vec<Uuid> = keys.iter().map(|key| key.0).collect();
-        let mut found = self.0.catalog.variants_of(&ids).await.or_graphql()?;
+        let mut found = self.0.variants_of(&ids).await.or_graphql()?;
         Ok(keys.iter().map(|key| (*key, found.remove(&key.0).unwrap_or_default())).collect())
     }
 }
@@ -81,7 +79,7 @@ impl Loader<ChildrenOf> for Catalog {
 
     async fn load(&self, keys: &[ChildrenOf]) -> Result<HashMap<ChildrenOf, Self::Value>, Self::Error> {
         let parents: Vec<Option<Uuid>> = keys.iter().map(|key| key.0).collect();
-        let mut found = self.0.catalog.category_children(&parents).await.or_graphql()?;
+        let mut found = self.0.category_children(&parents).await.or_graphql()?;
         Ok(keys.iter().map(|key| (*key, found.remove(&key.0).unwrap_or_default())).collect())
     }
 }

@@ -8,9 +8,14 @@ use infra::catalog::cursor::ProductCursor;
 
 use super::loaders::{BrandKey, CategoryKey, ChildrenOf, ProductKey, VariantKey, feed};
 use super::types::{Brand, Category, Product, ProductListing, Variant, loader};
+use crate::graphql::ReadConsistency;
 use crate::graphql::errors::{OrGraphql, bad_user_input};
 use crate::graphql::node::{Node, NodeKind, parse_global_id};
 use crate::services::Services;
+
+fn consistency<'a>(ctx: &Context<'a>) -> &'a infra::db::Consistency {
+    &ctx.data_unchecked::<ReadConsistency>().0
+}
 
 pub type ProductConnection = Connection<String, Product, ProductListing, EmptyFields>;
 
@@ -106,8 +111,11 @@ impl CatalogQuery {
             .map_err(|e| bad_user_input(&e.to_string()))?;
 
         let services = ctx.data_unchecked::<Arc<Services>>();
-        let mut listing =
-            services.cached_catalog.list(&filter, sort, &page, cursor.as_ref()).await.or_graphql()?;
+        let mut listing = services
+            .cached_catalog
+            .list(&filter, sort, &page, cursor.as_ref(), consistency(ctx))
+            .await
+            .or_graphql()?;
         let related = std::mem::take(&mut listing.related);
         feed(loader(ctx), listing.products.iter().map(|(p, _)| p.id), related).await;
 
@@ -131,10 +139,10 @@ impl CatalogQuery {
         let catalog = &ctx.data_unchecked::<Arc<Services>>().cached_catalog;
         let detail = match (id, slug) {
             (Some(id), None) => match parse_global_id(&id) {
-                Some((NodeKind::Product, id)) => catalog.product_by_id(id).await,
+                Some((NodeKind::Product, id)) => catalog.product_by_id(id, consistency(ctx)).await,
                 _ => return Err(bad_user_input("id is not a product ID")),
             },
-            (None, Some(slug)) => catalog.product_by_slug(&slug).await,
+            (None, Some(slug)) => catalog.product_by_slug(&slug, consistency(ctx)).await,
             _ => return Err(bad_user_input("give exactly one of id and slug")),
         };
         let Some(detail) = detail.or_graphql()? else { return Ok(None) };

@@ -6,6 +6,7 @@ use domain::listing::ProductFilter;
 use infra::entities::{brand, category, product, variant};
 
 use super::loaders::{BrandKey, CatalogLoader, CategoryKey, ChildrenOf, ProductKey, VariantsOf};
+use crate::graphql::ReadConsistency;
 use crate::graphql::errors::OrGraphql;
 use crate::graphql::money::Money;
 use crate::graphql::node::{NodeKind, global_id};
@@ -198,7 +199,11 @@ pub struct ProductListing {
 impl ProductListing {
     /// How many products match the filter, on all pages.
     async fn total_count(&self, ctx: &Context<'_>) -> Result<i64> {
-        ctx.data_unchecked::<std::sync::Arc<Services>>().cached_catalog.count(&self.filter).await.or_graphql()
+        ctx.data_unchecked::<std::sync::Arc<Services>>()
+            .cached_catalog
+            .count(&self.filter, &ctx.data_unchecked::<ReadConsistency>().0)
+            .await
+            .or_graphql()
     }
 
     /// For a filter sidebar: per size, colour and brand, how many products match. Each dimension is
@@ -207,7 +212,7 @@ impl ProductListing {
         let facets = ctx
             .data_unchecked::<std::sync::Arc<Services>>()
             .cached_catalog
-            .facets(&self.filter)
+            .facets(&self.filter, &ctx.data_unchecked::<ReadConsistency>().0)
             .await
             .or_graphql()?;
         let values =

@@ -48,6 +48,29 @@ impl TestDatabase {
     }
 }
 
+impl Drop for TestDatabase {
+    /// Drops the database (and any connection still open to it), so that the cluster stays small for
+    /// the tests that clone it. A thread of its own, because `Drop` cannot wait on the test's runtime.
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        let dropped = std::thread::spawn(move || {
+            let runtime =
+                tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+            runtime.block_on(async {
+                let admin = connect(&Stack::get().owner_url("postgres")).await;
+                let dropped =
+                    admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+                admin.close().await.ok();
+                dropped
+            })
+        })
+        .join();
+        if let Ok(Err(err)) = dropped {
+            eprintln!("could not drop test database {}: {err}", self.name);
+        }
+    }
+}
+
 /// Brings the template up to the latest migration, once per test process. An advisory lock keeps
 /// test processes from migrating it at the same time.
 async fn migrate_template() {

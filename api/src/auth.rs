@@ -1,0 +1,43 @@
+//! Who is calling: the session token from `Authorization: Bearer …` (apps) or the HttpOnly session
+//! cookie (browsers). A token that is present but not valid is refused, never ignored.
+
+use domain::session::Session;
+use infra::tokens::{TokenError, Tokens};
+use poem::Request;
+
+use crate::services::CookiePolicy;
+
+pub const SESSION_COOKIE: &str = "mc_session";
+
+/// The verified session of the request, if it names one; request data for resolvers.
+#[derive(Debug, Clone, Default)]
+pub struct Caller(pub Option<Session>);
+
+/// The caller of `request`: the bearer token if there is one, else the session cookie.
+pub fn caller(request: &Request, tokens: &Tokens) -> Result<Caller, TokenError> {
+    if let Some(authorization) = request.header("authorization") {
+        let token = authorization.strip_prefix("Bearer ").ok_or(TokenError::Malformed)?;
+        return tokens.verify(token.trim()).map(|session| Caller(Some(session)));
+    }
+    let cookie = request
+        .headers()
+        .get_all("cookie")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE);
+    match cookie {
+        Some((_, token)) => tokens.verify(token).map(|session| Caller(Some(session))),
+        None => Ok(Caller(None)),
+    }
+}
+
+/// The `Set-Cookie` value that hands `token` to a browser.
+pub fn session_cookie(token: &str, policy: &CookiePolicy) -> String {
+    let secure = if policy.secure { "; Secure" } else { "" };
+    format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+        policy.max_age.as_secs()
+    )
+}

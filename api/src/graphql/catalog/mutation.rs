@@ -1,0 +1,385 @@
+//! The administrators' catalogue mutations (admin role only). Each validates every field, writes on
+//! the primary, and answers with the written object and `userErrors`.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
+use domain::catalog_edit::{NamedDraft, ProductFields, ProductInput, VariantDraft, check_price};
+use infra::catalog::Written;
+use uuid::Uuid;
+
+use super::types::{Brand, Category, Product, Variant};
+use crate::auth::Caller;
+use crate::graphql::errors::{OrGraphql, bad_user_input};
+use crate::graphql::guards::AdminOnly;
+use crate::graphql::node::{NodeKind, parse_global_id};
+use crate::graphql::user_error::UserError;
+use crate::services::Services;
+
+#[derive(InputObject)]
+pub struct CreateBrandInput {
+    name: String,
+    /// Made from the name when not given.
+    slug: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct CreateCategoryInput {
+    name: String,
+    /// Made from the name when not given.
+    slug: Option<String>,
+    /// The parent category's slug; a top-level category without one.
+    parent: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct UpdateCategoryInput {
+    name: Option<String>,
+    /// Order among its siblings, smallest first.
+    position: Option<i32>,
+}
+
+#[derive(InputObject)]
+pub struct CreateProductInput {
+    name: String,
+    /// Made from the name when not given.
+    slug: Option<String>,
+    description: Option<String>,
+    /// The brand's slug.
+    brand: String,
+    /// The category's slug.
+    category: String,
+    material: Option<String>,
+    care: Option<String>,
+    images: Option<Vec<String>>,
+}
+
+/// Only the given fields change.
+#[derive(InputObject)]
+pub struct UpdateProductInput {
+    name: Option<String>,
+    slug: Option<String>,
+    description: Option<String>,
+    /// The brand's slug.
+    brand: Option<String>,
+    /// The category's slug.
+    category: Option<String>,
+    material: Option<String>,
+    care: Option<String>,
+    images: Option<Vec<String>>,
+}
+
+#[derive(InputObject)]
+pub struct AddVariantInput {
+    sku: String,
+    size: String,
+    colour: String,
+    /// In minor units of the shop's currency.
+    price: i32,
+    /// The higher price it is reduced from, in minor units.
+    compare_at_price: Option<i32>,
+    stock: i32,
+}
+
+/// Only the given fields change.
+#[derive(InputObject)]
+pub struct UpdateVariantInput {
+    sku: Option<String>,
+    size: Option<String>,
+    colour: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct BrandPayload {
+    brand: Option<Brand>,
+    user_errors: Vec<UserError>,
+}
+
+#[derive(SimpleObject)]
+pub struct CategoryPayload {
+    category: Option<Category>,
+    user_errors: Vec<UserError>,
+}
+
+#[derive(SimpleObject)]
+pub struct ProductPayload {
+    product: Option<Product>,
+    user_errors: Vec<UserError>,
+}
+
+#[derive(SimpleObject)]
+pub struct VariantPayload {
+    variant: Option<Variant>,
+    user_errors: Vec<UserError>,
+}
+
+/// The outcome of a write: the object, or the reasons it was not written.
+type Outcome<T> = (Option<T>, Vec<UserError>);
+
+#[derive(Default)]
+pub struct CatalogMutation;
+
+#[Object]
+impl CatalogMutation {
+    #[graphql(guard = "AdminOnly")]
+    async fn create_brand(&self, ctx: &Context<'_>, input: CreateBrandInput) -> Result<BrandPayload> {
+        let (brand, user_errors) = match NamedDraft::parse(&input.name, input.slug.as_deref()) {
+            Ok(draft) => {
+                written(ctx, services(ctx).catalog_writer.create_brand(draft).await, "input.slug", Brand)
+                    .await?
+            }
+            Err(problems) => (None, UserError::from_problems("input", problems)),
+        };
+        Ok(BrandPayload { brand, user_errors })
+    }
+
+    #[graphql(guard = "AdminOnly")]
+    async fn create_category(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateCategoryInput,
+    ) -> Result<CategoryPayload> {
+        let (category, user_errors) = match NamedDraft::parse(&input.name, input.slug.as_deref()) {
+            Ok(draft) => {
+                let outcome =
+                    services(ctx).catalog_writer.create_category(draft, input.parent.as_deref()).await;
+                let field = if matches!(outcome, Ok(Err(infra::catalog::Rejection::UnknownCategory))) {
+                    "input.parent"
+                } else {
+                    "input.slug"
+                };
+                written(ctx, outcome, field, Category).await?
+            }
+            Err(problems) => (None, UserError::from_problems("input", problems)),
+        };
+        Ok(CategoryPayload { category, user_errors })
+    }
+
+    #[graphql(guard = "AdminOnly")]
+    async fn update_category(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateCategoryInput,
+    ) -> Result<CategoryPayload> {
+        let id = uuid_of(&id, NodeKind::Category)?;
+        if let Some(name) = &input.name
+            && let Err(problems) = NamedDraft::parse(name, Some("unchanged"))
+        {
+            return Ok(CategoryPayload {
+                category: None,
+                user_errors: UserError::from_problems("input", problems),
+            });
+        }
+        let name = input.name.map(|n| n.trim().to_owned());
+        let outcome = services(ctx).catalog_writer.update_category(id, name, input.position).await;
+        let (category, user_errors) = written(ctx, outcome, "id", Category).await?;
+        Ok(CategoryPayload { category, user_errors })
+    }
+
+    #[graphql(guard = "AdminOnly")]
+    async fn create_product(&self, ctx: &Context<'_>, input: CreateProductInput) -> Result<ProductPayload> {
+        let fields = ProductFields::parse_new(ProductInput {
+            name: Some(&input.name),
+            slug: input.slug.as_deref(),
+            description: input.description.as_deref(),
+            material: input.material.as_deref(),
+            care: input.care.as_deref(),
+            images: input.images.as_deref(),
+        });
+        let (product, user_errors) = match fields {
+            Ok(fields) => {
+                let outcome =
+                    services(ctx).catalog_writer.create_product(fields, &input.brand, &input.category).await;
+                written(ctx, outcome, "input", Product).await?
+            }
+            Err(problems) => (None, UserError::from_problems("input", problems)),
+        };
+        Ok(ProductPayload { product, user_errors })
+    }
+
+    #[graphql(guard = "AdminOnly")]
+    async fn update_product(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateProductInput,
+    ) -> Result<ProductPayload> {
+        let id = uuid_of(&id, NodeKind::Product)?;
+        let fields = ProductFields::parse_changes(ProductInput {
+            name: input.name.as_deref(),
+            slug: input.slug.as_deref(),
+            description: input.description.as_deref(),
+            material: input.material.as_deref(),
+            care: input.care.as_deref(),
+            images: input.images.as_deref(),
+        });
+        let (product, user_errors) = match fields {
+            Ok(fields) => {
+                let writer = &services(ctx).catalog_writer;
+                let outcome = writer
+                    .update_product(id, fields, input.brand.as_deref(), input.category.as_deref())
+                    .await;
+                written(ctx, outcome, "input", Product).await?
+            }
+            Err(problems) => (None, UserError::from_problems("input", problems)),
+        };
+        Ok(ProductPayload { product, user_errors })
+    }
+
+    /// Takes a product off sale; it stays in past orders.
+    #[graphql(guard = "AdminOnly")]
+    async fn archive_product(&self, ctx: &Context<'_>, id: ID) -> Result<ProductPayload> {
+        let id = uuid_of(&id, NodeKind::Product)?;
+        let outcome = services(ctx).catalog_writer.archive_product(id).await;
+        let (product, user_errors) = written(ctx, outcome, "id", Product).await?;
+        Ok(ProductPayload { product, user_errors })
+    }
+
+    #[graphql(guard = "AdminOnly")]
+    async fn add_variant(
+        &self,
+        ctx: &Context<'_>,
+        product_id: ID,
+        input: AddVariantInput,
+    ) -> Result<VariantPayload> {
+        let product_id = uuid_of(&product_id, NodeKind::Product)?;
+        let draft = VariantDraft::parse(
+            &input.sku,
+            &input.size,
+            &input.colour,
+            input.price.into(),
+            input.compare_at_price.map(i64::from),
+            input.stock,
+        );
+        let (variant, user_errors) = match draft {
+            Ok(draft) => {
+                let outcome = services(ctx).catalog_writer.add_variant(product_id, draft).await;
+                written(ctx, outcome, "input", Variant).await?
+            }
+            Err(problems) => (None, UserError::from_problems("input", problems)),
+        };
+        Ok(VariantPayload { variant, user_errors })
+    }
+
+    #[graphql(guard = "AdminOnly")]
+    async fn update_variant(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateVariantInput,
+    ) -> Result<VariantPayload> {
+        let id = uuid_of(&id, NodeKind::Variant)?;
+        // Checked as a draft with the other fields at valid placeholders, so only given fields can fail.
+        let check = VariantDraft::parse(
+            input.sku.as_deref().unwrap_or("SKU"),
+            input.size.as_deref().unwrap_or("M"),
+            input.colour.as_deref().unwrap_or("Black"),
+            0,
+            None,
+            0,
+        );
+        if let Err(problems) = check {
+            return Ok(VariantPayload {
+                variant: None,
+                user_errors: UserError::from_problems("input", problems),
+            });
+        }
+        let trimmed = |value: Option<String>| value.map(|v| v.trim().to_owned());
+        let outcome = services(ctx)
+            .catalog_writer
+            .update_variant(id, trimmed(input.sku), trimmed(input.size), trimmed(input.colour))
+            .await;
+        let (variant, user_errors) = written(ctx, outcome, "input", Variant).await?;
+        Ok(VariantPayload { variant, user_errors })
+    }
+
+    /// Sets a variant's price and the optional higher price it is reduced from, in minor units.
+    #[graphql(guard = "AdminOnly")]
+    async fn set_price(
+        &self,
+        ctx: &Context<'_>,
+        variant_id: ID,
+        price: i32,
+        compare_at_price: Option<i32>,
+    ) -> Result<VariantPayload> {
+        let id = uuid_of(&variant_id, NodeKind::Variant)?;
+        let (price, compare_at) = (i64::from(price), compare_at_price.map(i64::from));
+        let (variant, user_errors) = match check_price(price, compare_at) {
+            Ok(()) => {
+                written(
+                    ctx,
+                    services(ctx).catalog_writer.set_price(id, price, compare_at).await,
+                    "variantId",
+                    Variant,
+                )
+                .await?
+            }
+            Err(problems) => {
+                (None, UserError::from_problems("", problems).into_iter().map(unprefixed).collect())
+            }
+        };
+        Ok(VariantPayload { variant, user_errors })
+    }
+
+    /// Adds `delta` units to a variant's stock (negative to remove); stock never goes below zero.
+    #[graphql(guard = "AdminOnly")]
+    async fn adjust_stock(&self, ctx: &Context<'_>, variant_id: ID, delta: i32) -> Result<VariantPayload> {
+        let id = uuid_of(&variant_id, NodeKind::Variant)?;
+        let outcome = services(ctx).catalog_writer.adjust_stock(id, delta).await;
+        let field = if matches!(outcome, Ok(Err(infra::catalog::Rejection::InsufficientStock))) {
+            "delta"
+        } else {
+            "variantId"
+        };
+        let (variant, user_errors) = written(ctx, outcome, field, Variant).await?;
+        Ok(VariantPayload { variant, user_errors })
+    }
+}
+
+fn services<'a>(ctx: &Context<'a>) -> &'a Arc<Services> {
+    ctx.data_unchecked::<Arc<Services>>()
+}
+
+fn uuid_of(id: &ID, kind: NodeKind) -> Result<Uuid> {
+    match parse_global_id(id) {
+        Some((found, uuid)) if found == kind => Ok(uuid),
+        _ => Err(bad_user_input(&format!("not an ID of a {kind:?}"))),
+    }
+}
+
+/// `field` of a problem reported without an input object: `.price` → `price`.
+fn unprefixed(mut error: UserError) -> UserError {
+    error.field = error.field.map(|f| f.trim_start_matches('.').to_owned());
+    error
+}
+
+/// The payload parts of a write; a successful write is remembered for the session's next reads.
+async fn written<M, T>(
+    ctx: &Context<'_>,
+    outcome: Written<M>,
+    field: &str,
+    wrap: impl FnOnce(M) -> T,
+) -> Result<Outcome<T>> {
+    match outcome.or_graphql()? {
+        Ok(model) => {
+            remember_write(ctx).await;
+            Ok((Some(wrap(model)), vec![]))
+        }
+        Err(rejection) => Ok((None, vec![UserError::rejected(field, rejection)])),
+    }
+}
+
+/// Keeps the primary's WAL position for the calling session, so that its next reads see this write
+/// even on a lagging replica. Best effort: without Redis, later reads may be as stale as the lag.
+async fn remember_write(ctx: &Context<'_>) {
+    let Some(session) = &ctx.data_unchecked::<Caller>().0 else { return };
+    let services = services(ctx);
+    let remembered = match services.db.write_position().await {
+        Ok(position) => services.write_positions.record(&session.id, position).await,
+        Err(err) => Err(err.into()),
+    };
+    if let Err(err) = remembered {
+        tracing::warn!(error = %err, "could not remember a session's write position");
+    }
+}

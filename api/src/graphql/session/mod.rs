@@ -1,0 +1,3 @@
+mod mutation;
+
+pub use mutation::SessionMutation;

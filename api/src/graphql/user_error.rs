@@ -1,0 +1,68 @@
+//! Expected business outcomes of mutations, returned in the payload's `userErrors` (BRIEF §7).
+
+use async_graphql::{Enum, SimpleObject};
+use domain::catalog_edit::{FieldProblem, Problem};
+use infra::catalog::Rejection;
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq, Debug)]
+pub enum UserErrorCode {
+    /// A field is empty, too long or not of the required form.
+    InvalidValue,
+    InvalidPrice,
+    InvalidStock,
+    SlugTaken,
+    SkuTaken,
+    /// The product already has a variant of this size and colour.
+    VariantTaken,
+    UnknownBrand,
+    UnknownCategory,
+    UnknownProduct,
+    UnknownVariant,
+    InvalidCredentials,
+}
+
+#[derive(SimpleObject, Clone, Debug)]
+pub struct UserError {
+    /// The argument or input field at fault, such as `input.price`; null when it is the whole call.
+    pub field: Option<String>,
+    pub code: UserErrorCode,
+    pub message: String,
+}
+
+impl UserError {
+    pub fn new(field: Option<&str>, code: UserErrorCode, message: impl Into<String>) -> Self {
+        Self { field: field.map(str::to_owned), code, message: message.into() }
+    }
+
+    /// Problems with the fields of the input argument `input`.
+    pub fn from_problems(input: &str, problems: Vec<FieldProblem>) -> Vec<Self> {
+        problems
+            .into_iter()
+            .map(|p| {
+                let code = match p.problem {
+                    Problem::InvalidValue => UserErrorCode::InvalidValue,
+                    Problem::InvalidPrice => UserErrorCode::InvalidPrice,
+                    Problem::InvalidStock => UserErrorCode::InvalidStock,
+                };
+                Self::new(Some(&format!("{input}.{}", p.field)), code, p.message)
+            })
+            .collect()
+    }
+
+    /// A refused write, blamed on `field`.
+    pub fn rejected(field: &str, rejection: Rejection) -> Self {
+        let (code, message) = match rejection {
+            Rejection::SlugTaken => (UserErrorCode::SlugTaken, "another item has this slug"),
+            Rejection::SkuTaken => (UserErrorCode::SkuTaken, "another variant has this SKU"),
+            Rejection::VariantTaken => {
+                (UserErrorCode::VariantTaken, "the product has a variant of this size and colour")
+            }
+            Rejection::UnknownBrand => (UserErrorCode::UnknownBrand, "no brand has this slug"),
+            Rejection::UnknownCategory => (UserErrorCode::UnknownCategory, "no such category"),
+            Rejection::UnknownProduct => (UserErrorCode::UnknownProduct, "no such product"),
+            Rejection::UnknownVariant => (UserErrorCode::UnknownVariant, "no such variant"),
+            Rejection::InsufficientStock => (UserErrorCode::InvalidStock, "stock cannot go below zero"),
+        };
+        Self::new(Some(field), code, message)
+    }
+}
