@@ -1,8 +1,10 @@
 //! Cache-aside for catalogue reads in Redis. Every key is one `CacheKey` (the only place a cache key
 //! is spelled), stored under the catalogue's current *generation*: a write bumps the generation, so
-//! every entry cached before it, or filled by a reader that raced it, is never served again. The
-//! generation and the entry are read in one round trip. Misses of one key within an instance share one
-//! load (single flight). While Redis is down, reads go straight to the loader.
+//! every entry cached before it is never served again. The generation keeps the primary's WAL position
+//! of the write that made it, and a miss fills the cache only with data read at least that far (from
+//! a replica that has replayed it, or else the primary), so a lagging replica cannot put the old data
+//! back. The generation and the entry are read in one round trip. Misses of one key within an instance
+//! share one load (single flight). While Redis is down, reads go straight to the loader.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -16,6 +18,7 @@ use serde::de::DeserializeOwned;
 use tokio::sync::OnceCell;
 use uuid::Uuid;
 
+use crate::db::Consistency;
 use crate::redis::RedisStore;
 
 /// Everything the catalogue caches.
@@ -71,16 +74,20 @@ pub struct CatalogCache {
     bypassed: AtomicU64,
 }
 
-/// KEYS[1] the generation; ARGV[1] the prefix of entry keys, ARGV[2] the entry's suffix.
+/// KEYS[1] the generation, KEYS[2] its write position; ARGV[1] the prefix of entry keys, ARGV[2] the
+/// entry's suffix. Returns the generation, its position ('' for none) and the entry (nil on a miss).
 const READ: &str = r"
 local generation = redis.call('GET', KEYS[1]) or '0'
-return {generation, redis.call('GET', ARGV[1] .. generation .. ':' .. ARGV[2])}
+local position = redis.call('GET', KEYS[2]) or ''
+return {generation, position, redis.call('GET', ARGV[1] .. generation .. ':' .. ARGV[2])}
 ";
 
-/// KEYS[1] the generation; ARGV[1] the prefix of entry keys, ARGV[2…] suffixes to delete.
+/// KEYS[1] the generation, KEYS[2] its write position; ARGV[1] the write's position, ARGV[2] the
+/// prefix of entry keys, ARGV[3…] suffixes to delete.
 const INVALIDATE: &str = r"
 local generation = redis.call('GET', KEYS[1]) or '0'
-for i = 2, #ARGV do redis.call('DEL', ARGV[1] .. generation .. ':' .. ARGV[i]) end
+for i = 3, #ARGV do redis.call('DEL', ARGV[2] .. generation .. ':' .. ARGV[i]) end
+redis.call('SET', KEYS[2], ARGV[1])
 return redis.call('INCR', KEYS[1])
 ";
 
@@ -96,17 +103,17 @@ impl CatalogCache {
         }
     }
 
-    /// The cached value of `key`, or `load`'s, which is then cached. An entry that no longer decodes
-    /// (written by another version) is passed over.
+    /// The cached value of `key`, or `load`'s, which is then cached. `load` reads with the consistency
+    /// it is given. An entry that no longer decodes (written by another version) is passed over.
     pub async fn get_or_load<T, F, Fut>(&self, key: CacheKey<'_>, load: F) -> Result<T, crate::Error>
     where
         T: Serialize + DeserializeOwned,
-        F: Fn() -> Fut,
+        F: Fn(Consistency) -> Fut,
         Fut: Future<Output = Result<T, crate::Error>>,
     {
         let bytes = self
-            .get_or_render(key, || async {
-                let value = load().await?;
+            .get_or_render(key, |at| async {
+                let value = load(at).await?;
                 Ok((serde_json::to_vec(&value).map_err(anyhow::Error::from)?, true))
             })
             .await?;
@@ -114,35 +121,38 @@ impl CatalogCache {
             Ok(value) => Ok(value),
             Err(err) => {
                 tracing::warn!(key = %key.suffix(), error = %err, "unreadable cache entry; reading the database");
-                load().await
+                load(Consistency::Eventual).await
             }
         }
     }
 
-    /// The cached bytes of `key`, or those `render` makes, which are cached when it says so.
+    /// The cached bytes of `key`, or those `render` makes (reading with the consistency it is given),
+    /// which are cached when it says so.
     pub async fn get_or_render<F, Fut>(&self, key: CacheKey<'_>, render: F) -> Result<Vec<u8>, crate::Error>
     where
-        F: FnOnce() -> Fut,
+        F: FnOnce(Consistency) -> Fut,
         Fut: Future<Output = Result<(Vec<u8>, bool), crate::Error>>,
     {
         let suffix = key.suffix();
-        let generation = match self.read(&suffix).await {
-            Ok((_, Some(bytes))) => {
+        let (generation, at) = match self.read(&suffix).await {
+            Ok((_, _, Some(bytes))) => {
                 self.hits.fetch_add(1, Ordering::Relaxed);
                 return Ok(bytes);
             }
-            Ok((generation, None)) => {
+            Ok((generation, position, None)) => {
                 self.misses.fetch_add(1, Ordering::Relaxed);
-                Some(generation)
+                let at =
+                    if position.is_empty() { Consistency::Eventual } else { Consistency::AtLeast(position) };
+                (Some(generation), at)
             }
             Err(_) => {
                 self.bypassed.fetch_add(1, Ordering::Relaxed);
-                None
+                (None, Consistency::Eventual)
             }
         };
         let flight_key = format!("{}:{suffix}", generation.as_deref().unwrap_or("-"));
         self.single_flight(&flight_key, async {
-            let (bytes, cacheable) = render().await?;
+            let (bytes, cacheable) = render(at).await?;
             if let (Some(generation), true) = (&generation, cacheable) {
                 self.store(generation, &suffix, &bytes).await;
             }
@@ -151,14 +161,19 @@ impl CatalogCache {
         .await
     }
 
-    /// Makes every cached entry unreachable (a new generation) and deletes `keys` of the current one.
-    pub async fn invalidate(&self, keys: &[CacheKey<'_>]) -> Result<(), crate::Error> {
-        let (generation_key, prefix) = (self.generation_key(), self.entry_prefix());
+    /// Makes every cached entry unreachable (a new generation, whose entries are read at least at the
+    /// write's `position`) and deletes `keys` of the current one.
+    pub async fn invalidate(&self, keys: &[CacheKey<'_>], position: &str) -> Result<(), crate::Error> {
+        let (generation_key, position_key, prefix) =
+            (self.generation_key(), self.position_key(), self.entry_prefix());
         let suffixes: Vec<String> = keys.iter().map(CacheKey::suffix).collect();
+        let position = position.to_owned();
         self.redis
             .run(|mut connection| async move {
                 Script::new(INVALIDATE)
                     .key(generation_key)
+                    .key(position_key)
+                    .arg(position)
                     .arg(prefix)
                     .arg(suffixes)
                     .invoke_async::<i64>(&mut connection)
@@ -185,17 +200,22 @@ impl CatalogCache {
         self.redis.key("catalog:generation")
     }
 
+    fn position_key(&self) -> String {
+        self.redis.key("catalog:generation:position")
+    }
+
     fn entry_prefix(&self) -> String {
         self.redis.key("catalog:")
     }
 
-    async fn read(&self, suffix: &str) -> Result<(String, Option<Vec<u8>>), crate::Error> {
-        let (generation_key, prefix, suffix) =
-            (self.generation_key(), self.entry_prefix(), suffix.to_owned());
+    async fn read(&self, suffix: &str) -> Result<(String, String, Option<Vec<u8>>), crate::Error> {
+        let (generation_key, position_key) = (self.generation_key(), self.position_key());
+        let (prefix, suffix) = (self.entry_prefix(), suffix.to_owned());
         self.redis
             .run(|mut connection| async move {
                 Script::new(READ)
                     .key(generation_key)
+                    .key(position_key)
                     .arg(prefix)
                     .arg(suffix)
                     .invoke_async(&mut connection)

@@ -41,8 +41,8 @@ pub async fn respond(
     let rendered = services
         .cached_catalog
         .cache()
-        .get_or_render(CacheKey::Response(&fingerprint), || async {
-            let response = schema.execute(prepare(request, services, caller, consistency)).await;
+        .get_or_render(CacheKey::Response(&fingerprint), |at| async {
+            let response = schema.execute(prepare(request, services, caller, at)).await;
             let cacheable = response.is_ok() && response.http_headers.is_empty();
             Ok((serde_json::to_vec(&response).map_err(anyhow::Error::from)?, cacheable))
         })

@@ -99,7 +99,8 @@ async fn invalidation_makes_the_entry_unreachable_and_the_next_read_fresh() {
     app.services.db.write().execute_unprepared("UPDATE variants SET price_minor = 7999").await.unwrap();
     app.wait_for_replica().await;
     assert_eq!(price(&app.post_graphql(PRODUCT).await), "89.99", "until invalidated, the cached price");
-    cache.invalidate(&[CacheKey::ProductBySlug("harbour-jacket")]).await.unwrap();
+    let position = app.services.db.write_position().await.unwrap();
+    cache.invalidate(&[CacheKey::ProductBySlug("harbour-jacket")], &position).await.unwrap();
 
     assert!(!redis.exists::<_, bool>(&entry).await.unwrap(), "the entry is gone");
     let new_generation: String = redis.get(cache.generation_key()).await.unwrap();

@@ -68,3 +68,34 @@ fn schema_graphql_is_what_myclothes_schema_prints() {
         "schema.graphql is out of date: run `cargo run -p api -- schema > schema.graphql`"
     );
 }
+
+#[tokio::test]
+async fn admin_create_makes_an_administrator_who_can_sign_in() {
+    let db = crate::support::TestDatabase::create().await;
+    let create = |password: &str| {
+        myclothes()
+            .args(["--profile", "development", "--database-url", &db.writer_url()])
+            .args(["admin", "create", "--email", "Boss@MyClothes.test"])
+            .env("MYCLOTHES_ADMIN_PASSWORD", password)
+            .output()
+            .expect("myclothes runs")
+    };
+
+    let weak = create("short");
+    assert!(!weak.status.success());
+    assert!(String::from_utf8_lossy(&weak.stderr).contains("password"));
+    assert!(create("a very long password").status.success());
+    let again = create("a very long password");
+    assert!(!again.status.success(), "the same email twice");
+    assert!(String::from_utf8_lossy(&again.stderr).contains("exists already"));
+
+    let app = crate::support::TestApp::spawn_on(db, &[]).await;
+    let login = app
+        .post_graphql(r#"mutation { staffLogin(input: { email: "boss@myclothes.test", password: "a very long password" }) { token } }"#)
+        .await;
+    let token = login["data"]["staffLogin"]["token"].as_str().expect("the administrator signs in");
+    let created = app
+        .post_graphql_as(token, r#"mutation { createBrand(input: { name: "Bossware" }) { brand { slug } } }"#)
+        .await;
+    assert_eq!(created["data"]["createBrand"]["brand"]["slug"], "bossware");
+}

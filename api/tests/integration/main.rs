@@ -1,12 +1,14 @@
 //! Integration tests against the real local stack (`scripts/stack up`): PostgreSQL primary and
 //! streaming replica, and Redis. Each test has its own database and Redis key prefix.
 
+mod admin;
 mod cache;
 mod catalog;
 mod cli;
 mod health;
 mod replicas;
 mod roles;
+mod sessions;
 mod shop;
 mod shutdown;
 mod stack;

@@ -35,9 +35,8 @@ impl CachedCatalog {
     ) -> Result<Option<ProductDetail>, crate::Error> {
         match at {
             Consistency::Eventual => {
-                self.cache
-                    .get_or_load(CacheKey::ProductBySlug(slug), || detail_by_slug(&self.catalog, slug))
-                    .await
+                let load = |at| async move { detail_by_slug(&self.catalog.reading(at), slug).await };
+                self.cache.get_or_load(CacheKey::ProductBySlug(slug), load).await
             }
             _ => detail_by_slug(&self.catalog.reading(at.clone()), slug).await,
         }
@@ -50,7 +49,8 @@ impl CachedCatalog {
     ) -> Result<Option<ProductDetail>, crate::Error> {
         match at {
             Consistency::Eventual => {
-                self.cache.get_or_load(CacheKey::ProductById(id), || detail_by_id(&self.catalog, id)).await
+                let load = |at| async move { detail_by_id(&self.catalog.reading(at), id).await };
+                self.cache.get_or_load(CacheKey::ProductById(id), load).await
             }
             _ => detail_by_id(&self.catalog.reading(at.clone()), id).await,
         }
@@ -68,11 +68,8 @@ impl CachedCatalog {
             return self.catalog.reading(at.clone()).list(filter, sort, page, cursor).await;
         }
         let fingerprint = fingerprint(&format!("{filter:?}|{sort:?}|{page:?}"));
-        self.cache
-            .get_or_load(CacheKey::ListingPage(&fingerprint), || {
-                self.catalog.list(filter, sort, page, cursor)
-            })
-            .await
+        let load = |at| async move { self.catalog.reading(at).list(filter, sort, page, cursor).await };
+        self.cache.get_or_load(CacheKey::ListingPage(&fingerprint), load).await
     }
 
     pub async fn count(&self, filter: &ProductFilter, at: &Consistency) -> Result<i64, crate::Error> {
@@ -80,7 +77,8 @@ impl CachedCatalog {
             return self.catalog.reading(at.clone()).count(filter).await;
         }
         let fingerprint = fingerprint(&format!("{filter:?}"));
-        self.cache.get_or_load(CacheKey::ListingCount(&fingerprint), || self.catalog.count(filter)).await
+        let load = |at| async move { self.catalog.reading(at).count(filter).await };
+        self.cache.get_or_load(CacheKey::ListingCount(&fingerprint), load).await
     }
 
     pub async fn facets(&self, filter: &ProductFilter, at: &Consistency) -> Result<Facets, crate::Error> {
@@ -88,7 +86,8 @@ impl CachedCatalog {
             return self.catalog.reading(at.clone()).facets(filter).await;
         }
         let fingerprint = fingerprint(&format!("{filter:?}"));
-        self.cache.get_or_load(CacheKey::ListingFacets(&fingerprint), || self.catalog.facets(filter)).await
+        let load = |at| async move { self.catalog.reading(at).facets(filter).await };
+        self.cache.get_or_load(CacheKey::ListingFacets(&fingerprint), load).await
     }
 }
 

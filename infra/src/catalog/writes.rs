@@ -329,10 +329,15 @@ impl CatalogWriter {
         self.invalidate(&keys).await;
     }
 
-    /// A new cache generation. When Redis is down nothing is served from the cache, and entries
-    /// written before the outage expire within their TTL.
+    /// A new cache generation, filled only from data at least as new as this write. When Redis is
+    /// down nothing is served from the cache, and entries written before the outage expire within
+    /// their TTL.
     async fn invalidate(&self, keys: &[CacheKey<'_>]) {
-        if let Err(err) = self.cache.invalidate(keys).await {
+        let invalidated = match self.db.write_position().await {
+            Ok(position) => self.cache.invalidate(keys, &position).await,
+            Err(err) => Err(err.into()),
+        };
+        if let Err(err) = invalidated {
             tracing::warn!(error = %err, "the catalogue cache could not be invalidated");
         }
     }

@@ -72,6 +72,8 @@ struct Target {
     conn: DatabaseConnection,
     reads_served: AtomicU64,
     statements: Arc<AtomicU64>,
+    /// How far this replica is known to have replayed the primary's WAL; it only grows.
+    replayed: AtomicU64,
     health: Mutex<Health>,
 }
 
@@ -158,22 +160,12 @@ impl DbRouter {
         match consistency {
             Consistency::Eventual => self.read(query).await,
             Consistency::Primary => self.read_primary(query).await,
-            Consistency::AtLeast(lsn) => {
-                let check = Statement::from_sql_and_values(
-                    DbBackend::Postgres,
-                    "SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS caught_up",
-                    [lsn.clone().into()],
-                );
+            Consistency::AtLeast(position) => {
+                let Some(required) = parse_lsn(position) else { return self.read_primary(query).await };
                 let count = self.replicas.len();
                 let first = self.next_replica.fetch_add(1, Ordering::Relaxed);
                 for replica in (0..count).map(|i| &self.replicas[(first + i) % count]) {
-                    if replica.in_backoff() {
-                        continue;
-                    }
-                    let caught_up = replica.conn.query_one_raw(check.clone()).await;
-                    if let Ok(Some(row)) = caught_up
-                        && row.try_get::<bool>("", "caught_up").unwrap_or(false)
-                    {
+                    if !replica.in_backoff() && replica.has_replayed(required).await {
                         let rows = query(replica.conn.clone()).await?;
                         replica.succeeded();
                         return Ok(rows);
@@ -254,8 +246,26 @@ impl Target {
             conn,
             reads_served: AtomicU64::new(0),
             statements,
+            replayed: AtomicU64::new(0),
             health: Mutex::new(Health::default()),
         })
+    }
+
+    /// Whether this replica has replayed the WAL up to `position`, asking it only when what is
+    /// already known falls short.
+    async fn has_replayed(&self, position: u64) -> bool {
+        if self.replayed.load(Ordering::Relaxed) >= position {
+            return true;
+        }
+        let asked =
+            Statement::from_string(DbBackend::Postgres, "SELECT pg_last_wal_replay_lsn()::text AS replayed");
+        let replayed = match self.conn.query_one_raw(asked).await {
+            Ok(Some(row)) => row.try_get::<String>("", "replayed").ok().as_deref().and_then(parse_lsn),
+            _ => None,
+        };
+        let replayed = replayed.unwrap_or(0);
+        self.replayed.fetch_max(replayed, Ordering::Relaxed);
+        replayed >= position
     }
 
     fn in_backoff(&self) -> bool {
@@ -289,9 +299,28 @@ impl Target {
     }
 }
 
+/// A WAL position such as `16/B374D848` as one number.
+fn parse_lsn(text: &str) -> Option<u64> {
+    let (high, low) = text.split_once('/')?;
+    Some((u64::from_str_radix(high, 16).ok()? << 32) | u64::from_str_radix(low, 16).ok()?)
+}
+
 /// `host:port` of a database URL, without credentials.
 fn address_of(url: &SecretString) -> String {
     url::Url::parse(url.expose_secret())
         .map(|u| format!("{}:{}", u.host_str().unwrap_or("?"), u.port().unwrap_or(5432)))
         .unwrap_or_else(|_| "?".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_lsn;
+
+    #[test]
+    fn wal_positions_compare_as_numbers() {
+        assert_eq!(parse_lsn("0/16B3748"), Some(0x16B3748));
+        assert!(parse_lsn("1/0").unwrap() > parse_lsn("0/FFFFFFFF").unwrap());
+        assert_eq!(parse_lsn("nonsense"), None);
+        assert_eq!(parse_lsn("0/XYZ"), None);
+    }
 }

@@ -194,23 +194,53 @@ impl TestApp {
 
     /// Waits until the test's replica has replayed everything written on the primary so far.
     pub async fn wait_for_replica(&self) {
-        let primary = self.services.db.write();
-        let lsn = primary
-            .query_one_raw(statement("SELECT pg_current_wal_lsn()::text AS lsn"))
-            .await
-            .unwrap()
-            .unwrap();
-        let lsn: String = lsn.try_get("", "lsn").unwrap();
-        let replica = connect(&self.db.reader_url()).await;
+        self.wait_for_replica_on(Stack::get().replica_port).await;
+    }
+
+    /// Waits until the replica on `port` has replayed everything written on the primary so far.
+    pub async fn wait_for_replica_on(&self, port: u16) {
+        let lsn = self.services.db.write_position().await.expect("the primary answers");
+        let replica = connect(&Stack::get().reader_url(&self.db.name, port)).await;
         let caught_up = format!("SELECT pg_last_wal_replay_lsn() >= '{lsn}'::pg_lsn AS done");
-        for _ in 0..200 {
+        for _ in 0..1000 {
             let row = replica.query_one_raw(statement(&caught_up)).await.unwrap().unwrap();
             if row.try_get::<bool>("", "done").unwrap() {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        panic!("the replica did not catch up with {lsn} within 2 s");
+        panic!("the replica on port {port} did not catch up with {lsn} within 10 s");
+    }
+
+    /// A token of a signed-in administrator (a staff account made for the test).
+    pub async fn admin_token(&self) -> String {
+        let email = domain::account::Email::parse("admin@myclothes.test").unwrap();
+        let password = domain::account::Password::parse("a long admin password").unwrap();
+        let _ = infra::staff::StaffRepository::new(self.services.db.clone())
+            .create(&email, &password)
+            .await
+            .unwrap();
+        let body = self
+            .post_graphql(r#"mutation { staffLogin(input: { email: "admin@myclothes.test", password: "a long admin password" }) { token userErrors { code } } }"#)
+            .await;
+        body["data"]["staffLogin"]["token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("the admin logs in: {body}"))
+            .to_owned()
+    }
+
+    /// POSTs `query` with `Authorization: Bearer token`.
+    pub async fn post_graphql_as(&self, token: &str, query: &str) -> Value {
+        let response = self
+            .client
+            .post(format!("{}/graphql", self.address))
+            .bearer_auth(token)
+            .json(&json!({ "query": query }))
+            .send()
+            .await
+            .expect("the server answers");
+        assert_eq!(response.status(), 200, "POST /graphql");
+        response.json().await.expect("the body is JSON")
     }
 
     /// Statements this instance has sent to the database server named `name`.

@@ -1,0 +1,121 @@
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Value, json};
+
+use crate::support::TestApp;
+
+async fn start_session(app: &TestApp) -> (String, String) {
+    let response = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .json(&json!({ "query": "mutation { startSession { token } }" }))
+        .send()
+        .await
+        .unwrap();
+    let cookie = response.headers()["set-cookie"].to_str().unwrap().to_owned();
+    let body: Value = response.json().await.unwrap();
+    (body["data"]["startSession"]["token"].as_str().unwrap().to_owned(), cookie)
+}
+
+async fn code_with_header(app: &TestApp, name: &str, value: &str) -> Value {
+    let response = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .header(name, value)
+        .json(&json!({ "query": "{ shop { name } }" }))
+        .send()
+        .await
+        .unwrap();
+    let body: Value = response.json().await.unwrap();
+    assert!(body["data"].is_null(), "{body}");
+    body["errors"][0]["extensions"]["code"].clone()
+}
+
+#[tokio::test]
+async fn a_session_token_comes_in_the_payload_and_an_http_only_cookie() {
+    let app = TestApp::spawn().await;
+
+    let (token, cookie) = start_session(&app).await;
+
+    assert!(cookie.starts_with(&format!("mc_session={token};")), "{cookie}");
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age="] {
+        assert!(cookie.contains(attribute), "{cookie} lacks {attribute}");
+    }
+    assert!(!cookie.contains("Secure"), "the development profile serves plain HTTP: {cookie}");
+    let claims: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(token.split('.').nth(1).unwrap()).unwrap()).unwrap();
+    assert_eq!(claims["sid"].as_str().unwrap().len(), 32);
+    assert!(claims.get("cart").is_none());
+
+    let as_bearer = app.post_graphql_as(&token, "{ shop { name } }").await;
+    assert_eq!(as_bearer["data"]["shop"]["name"], "MyClothes");
+    let as_cookie = code_or_data(&app, "cookie", &format!("theme=dark; mc_session={token}")).await;
+    assert_eq!(as_cookie["data"]["shop"]["name"], "MyClothes");
+}
+
+async fn code_or_data(app: &TestApp, name: &str, value: &str) -> Value {
+    let response = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .header(name, value)
+        .json(&json!({ "query": "{ shop { name } }" }))
+        .send()
+        .await
+        .unwrap();
+    response.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_bad_token_is_unauthenticated_never_a_new_session() {
+    let app = TestApp::spawn().await;
+    let (token, _) = start_session(&app).await;
+    let [header, claims, signature]: [&str; 3] = token.split('.').collect::<Vec<_>>().try_into().unwrap();
+    let forged_claims = URL_SAFE_NO_PAD
+        .encode(r#"{"sid":"00000000000000000000000000000000","iat":1,"exp":99999999999,"role":"admin"}"#);
+    let none_header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT","kid":"dev"}"#);
+    let unknown_kid = URL_SAFE_NO_PAD.encode(r#"{"alg":"HS256","typ":"JWT","kid":"elsewhere"}"#);
+
+    for bad in [
+        "garbage".to_owned(),
+        format!("{header}.{forged_claims}.{signature}"),
+        format!("{none_header}.{forged_claims}."),
+        format!("{unknown_kid}.{claims}.{signature}"),
+        format!("{header}.{claims}.{}", URL_SAFE_NO_PAD.encode("wrong signature")),
+    ] {
+        assert_eq!(
+            code_with_header(&app, "authorization", &format!("Bearer {bad}")).await,
+            "UNAUTHENTICATED",
+            "{bad}"
+        );
+        assert_eq!(
+            code_with_header(&app, "cookie", &format!("mc_session={bad}")).await,
+            "UNAUTHENTICATED",
+            "{bad}"
+        );
+    }
+    assert_eq!(code_with_header(&app, "authorization", &format!("Basic {token}")).await, "UNAUTHENTICATED");
+}
+
+#[tokio::test]
+async fn staff_login_answers_a_wrong_password_and_an_unknown_email_alike() {
+    let app = TestApp::spawn().await;
+    app.admin_token().await;
+    let login = |email: &str, password: &str| {
+        format!(
+            r#"mutation {{ staffLogin(input: {{ email: "{email}", password: "{password}" }}) {{ token userErrors {{ field code message }} }} }}"#
+        )
+    };
+
+    let wrong_password = app.post_graphql(&login("admin@myclothes.test", "not the password")).await;
+    let unknown_email = app.post_graphql(&login("nobody@myclothes.test", "not the password")).await;
+    let malformed_email = app.post_graphql(&login("nobody", "not the password")).await;
+
+    assert_eq!(wrong_password, unknown_email);
+    assert_eq!(wrong_password, malformed_email);
+    assert_eq!(
+        wrong_password["data"]["staffLogin"],
+        json!({ "token": null, "userErrors": [{ "field": null, "code": "INVALID_CREDENTIALS", "message": "the email or the password is wrong" }] })
+    );
+    let right = app.post_graphql(&login(" Admin@MyClothes.test ", "a long admin password")).await;
+    assert!(right["data"]["staffLogin"]["token"].is_string(), "{right}");
+}
