@@ -3,7 +3,7 @@
 //! health probe and for commands that need a connection of their own.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use deadpool_redis::{Config, Pool, PoolConfig, Runtime, Timeouts};
@@ -25,8 +25,8 @@ pub struct RedisSettings {
     pub key_prefix: String,
 }
 
-/// After a failure, calls fail at once for this long instead of each waiting for a timeout; then the
-/// next call tries Redis again.
+/// After a failure, calls fail at once for this long instead of each waiting for a timeout; then one
+/// call at a time tries Redis again (the others still fail at once) until one succeeds.
 const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(1);
 
 pub struct RedisStore {
@@ -36,8 +36,10 @@ pub struct RedisStore {
     timeout: Duration,
     key_prefix: String,
     started: Instant,
-    /// Milliseconds since `started` until which Redis counts as down.
+    /// Milliseconds since `started` until which Redis counts as down; 0 while it is up.
     down_until_ms: AtomicU64,
+    /// Whether a call is trying Redis again after a failure.
+    probing: AtomicBool,
 }
 
 impl RedisStore {
@@ -66,6 +68,7 @@ impl RedisStore {
             key_prefix: settings.key_prefix.clone(),
             started: Instant::now(),
             down_until_ms: AtomicU64::new(0),
+            probing: AtomicBool::new(false),
         })
     }
 
@@ -81,17 +84,34 @@ impl RedisStore {
         F: FnOnce(ConnectionManager) -> Fut,
         Fut: Future<Output = Result<T, RedisError>>,
     {
-        let elapsed = self.started.elapsed().as_millis() as u64;
-        if elapsed < self.down_until_ms.load(Ordering::Relaxed) {
+        let down_until = self.down_until_ms.load(Ordering::Relaxed);
+        if down_until == 0 {
+            return self.attempt(command).await;
+        }
+        let now = self.started.elapsed().as_millis() as u64;
+        if now < down_until || self.probing.swap(true, Ordering::Acquire) {
             return Err(crate::Error::RedisUnavailable("Redis failed moments ago".to_owned()));
         }
+        let outcome = self.attempt(command).await;
+        self.probing.store(false, Ordering::Release);
+        outcome
+    }
+
+    async fn attempt<T, F, Fut>(&self, command: F) -> Result<T, crate::Error>
+    where
+        F: FnOnce(ConnectionManager) -> Fut,
+        Fut: Future<Output = Result<T, RedisError>>,
+    {
         let outcome = tokio::time::timeout(self.timeout, async {
             let connection = self.shared().await?;
             command(connection).await
         })
         .await;
         let error = match outcome {
-            Ok(Ok(value)) => return Ok(value),
+            Ok(Ok(value)) => {
+                self.down_until_ms.store(0, Ordering::Relaxed);
+                return Ok(value);
+            }
             Ok(Err(err)) => err.to_string(),
             Err(_) => format!("no answer within {:?}", self.timeout),
         };
@@ -105,7 +125,7 @@ impl RedisStore {
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(self.timeout))
             .set_response_timeout(Some(self.timeout))
-            .set_number_of_retries(1);
+            .set_number_of_retries(0);
         self.shared
             .get_or_try_init(|| ConnectionManager::new_with_config(self.client.clone(), config))
             .await

@@ -133,24 +133,12 @@ impl CatalogRepository {
         let ids: Vec<Uuid> = products.iter().map(|p| p.id).collect();
         let brand_ids: Vec<Uuid> = products.iter().map(|p| p.brand_id).collect();
         let category_ids: Vec<Uuid> = products.iter().map(|p| p.category_id).collect();
-        let (variants, brands, mut categories) = tokio::try_join!(
+        let (variants, brands, categories) = tokio::try_join!(
             self.variants_of(&ids),
             self.brands(&brand_ids),
-            self.categories(&category_ids)
+            self.categories_with_parents(&category_ids)
         )?;
-        let parent_ids: Vec<Uuid> = categories
-            .values()
-            .filter_map(|c| c.parent_id)
-            .filter(|id| !categories.contains_key(id))
-            .collect();
-        if !parent_ids.is_empty() {
-            categories.extend(self.categories(&parent_ids).await?);
-        }
-        Ok(Related {
-            variants,
-            brands: brands.into_values().collect(),
-            categories: categories.into_values().collect(),
-        })
+        Ok(Related { variants, brands: brands.into_values().collect(), categories })
     }
 
     /// How many products the listing of `filter` has in all.
@@ -277,6 +265,18 @@ impl CatalogRepository {
             })
             .await?;
         Ok(found.into_iter().map(|c| (c.id, c)).collect())
+    }
+
+    /// The categories with these ids and their parents, in one statement.
+    async fn categories_with_parents(&self, ids: &[Uuid]) -> Result<Vec<category::Model>, crate::Error> {
+        let statement = Statement::from_sql_and_values(
+            sea_orm::DbBackend::Postgres,
+            "SELECT * FROM categories WHERE id = ANY($1) \
+             OR id IN (SELECT parent_id FROM categories WHERE id = ANY($1))",
+            [ids.to_vec().into()],
+        );
+        let rows = self.all(statement).await?;
+        Ok(rows.iter().map(|row| category::Model::from_query_result(row, "")).collect::<Result<_, _>>()?)
     }
 
     /// The children of each category, in display order; `None` as a parent means the top level.
