@@ -226,21 +226,7 @@ impl CatalogCache {
 
     async fn store(&self, generation: &str, suffix: &str, bytes: &[u8]) {
         let key = format!("{}{generation}:{suffix}", self.entry_prefix());
-        let ttl = self.ttl_with_jitter();
-        let bytes = bytes.to_vec();
-        let stored = self
-            .redis
-            .run(|mut connection| async move {
-                redis::cmd("SET")
-                    .arg(key)
-                    .arg(bytes)
-                    .arg("PX")
-                    .arg(ttl.as_millis() as u64)
-                    .query_async::<()>(&mut connection)
-                    .await
-            })
-            .await;
-        if let Err(err) = stored {
+        if let Err(err) = self.redis.set_expiring(key, bytes, self.ttl_with_jitter()).await {
             tracing::debug!(error = %err, "could not fill the cache");
         }
     }

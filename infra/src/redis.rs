@@ -121,6 +121,25 @@ impl RedisStore {
         Err(crate::Error::RedisUnavailable(error))
     }
 
+    /// `SET key value PX ttl`.
+    pub async fn set_expiring(
+        &self,
+        key: String,
+        value: impl redis::ToRedisArgs + Send,
+        ttl: Duration,
+    ) -> Result<(), crate::Error> {
+        self.run(|mut connection| async move {
+            redis::cmd("SET")
+                .arg(key)
+                .arg(value)
+                .arg("PX")
+                .arg(ttl.as_millis() as u64)
+                .query_async(&mut connection)
+                .await
+        })
+        .await
+    }
+
     async fn shared(&self) -> Result<ConnectionManager, RedisError> {
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(self.timeout))

@@ -21,18 +21,7 @@ impl WritePositions {
     }
 
     pub async fn record(&self, session: &SessionId, position: String) -> Result<(), crate::Error> {
-        let key = self.key(session);
-        self.redis
-            .run(|mut connection| async move {
-                redis::cmd("SET")
-                    .arg(key)
-                    .arg(position)
-                    .arg("PX")
-                    .arg(REMEMBER_FOR.as_millis() as u64)
-                    .query_async::<()>(&mut connection)
-                    .await
-            })
-            .await
+        self.redis.set_expiring(self.key(session), position, REMEMBER_FOR).await
     }
 
     /// The position of `session`'s last write, if it wrote lately.

@@ -18,15 +18,7 @@ async fn start_session(app: &TestApp) -> (String, String) {
 }
 
 async fn code_with_header(app: &TestApp, name: &str, value: &str) -> Value {
-    let response = app
-        .client
-        .post(format!("{}/graphql", app.address))
-        .header(name, value)
-        .json(&json!({ "query": "{ shop { name } }" }))
-        .send()
-        .await
-        .unwrap();
-    let body: Value = response.json().await.unwrap();
+    let body = shop_with_header(app, name, value).await;
     assert!(body["data"].is_null(), "{body}");
     body["errors"][0]["extensions"]["code"].clone()
 }
@@ -49,11 +41,12 @@ async fn a_session_token_comes_in_the_payload_and_an_http_only_cookie() {
 
     let as_bearer = app.post_graphql_as(&token, "{ shop { name } }").await;
     assert_eq!(as_bearer["data"]["shop"]["name"], "MyClothes");
-    let as_cookie = code_or_data(&app, "cookie", &format!("theme=dark; mc_session={token}")).await;
+    let as_cookie = shop_with_header(&app, "cookie", &format!("theme=dark; mc_session={token}")).await;
     assert_eq!(as_cookie["data"]["shop"]["name"], "MyClothes");
 }
 
-async fn code_or_data(app: &TestApp, name: &str, value: &str) -> Value {
+/// `{ shop { name } }` sent with the header `name: value`.
+async fn shop_with_header(app: &TestApp, name: &str, value: &str) -> Value {
     let response = app
         .client
         .post(format!("{}/graphql", app.address))

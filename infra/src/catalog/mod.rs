@@ -169,21 +169,8 @@ impl CatalogRepository {
 
     /// Products that are not archived, by id.
     pub async fn products(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, product::Model>, crate::Error> {
-        let ids = ids.to_vec();
-        let found = self
-            .db
-            .read_at(&self.consistency, |db| {
-                let ids = ids.clone();
-                async move {
-                    product::Entity::find()
-                        .filter(product::Column::Id.is_in(ids))
-                        .filter(product::Column::ArchivedAt.is_null())
-                        .all(&db)
-                        .await
-                }
-            })
-            .await?;
-        Ok(found.into_iter().map(|p| (p.id, p)).collect())
+        let found = self.find_in::<product::Entity>(product::Column::Id, ids).await?;
+        Ok(found.into_iter().filter(|p| p.archived_at.is_none()).map(|p| (p.id, p)).collect())
     }
 
     /// A product that is not archived, by slug.
@@ -232,39 +219,33 @@ impl CatalogRepository {
     }
 
     pub async fn variants(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, variant::Model>, crate::Error> {
-        let ids = ids.to_vec();
-        let found = self
-            .db
-            .read_at(&self.consistency, |db| {
-                let ids = ids.clone();
-                async move { variant::Entity::find().filter(variant::Column::Id.is_in(ids)).all(&db).await }
-            })
-            .await?;
+        let found = self.find_in::<variant::Entity>(variant::Column::Id, ids).await?;
         Ok(found.into_iter().map(|v| (v.id, v)).collect())
     }
 
     pub async fn brands(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, brand::Model>, crate::Error> {
-        let ids = ids.to_vec();
-        let found = self
-            .db
-            .read_at(&self.consistency, |db| {
-                let ids = ids.clone();
-                async move { brand::Entity::find().filter(brand::Column::Id.is_in(ids)).all(&db).await }
-            })
-            .await?;
+        let found = self.find_in::<brand::Entity>(brand::Column::Id, ids).await?;
         Ok(found.into_iter().map(|b| (b.id, b)).collect())
     }
 
     pub async fn categories(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, category::Model>, crate::Error> {
+        let found = self.find_in::<category::Entity>(category::Column::Id, ids).await?;
+        Ok(found.into_iter().map(|c| (c.id, c)).collect())
+    }
+
+    /// The rows of `E` whose `column` is one of `ids`, in one statement.
+    async fn find_in<E>(&self, column: E::Column, ids: &[Uuid]) -> Result<Vec<E::Model>, DbErr>
+    where
+        E: EntityTrait,
+        E::Model: Send + Sync,
+    {
         let ids = ids.to_vec();
-        let found = self
-            .db
+        self.db
             .read_at(&self.consistency, |db| {
                 let ids = ids.clone();
-                async move { category::Entity::find().filter(category::Column::Id.is_in(ids)).all(&db).await }
+                async move { E::find().filter(column.is_in(ids)).all(&db).await }
             })
-            .await?;
-        Ok(found.into_iter().map(|c| (c.id, c)).collect())
+            .await
     }
 
     /// The categories with these ids and their parents, in one statement.
