@@ -66,6 +66,10 @@ pub struct Settings {
     #[arg(long, env = "MYCLOTHES_JWT_KEYS", hide_env_values = true, global = true)]
     pub jwt_keys: Option<String>,
 
+    /// A cart expires this long after its last change.
+    #[arg(long, env = "MYCLOTHES_CART_EXPIRY", default_value = "30days", value_parser = humantime::parse_duration, global = true)]
+    pub cart_expiry: Duration,
+
     /// How long a session token is valid.
     #[arg(long, env = "MYCLOTHES_SESSION_LIFETIME", default_value = "30days", value_parser = humantime::parse_duration, global = true)]
     pub session_lifetime: Duration,
@@ -153,6 +157,7 @@ pub struct ServeConfig {
     pub redis: RedisSettings,
     pub cache: CacheSettings,
     pub tokens: TokenSettings,
+    pub cart_expiry: Duration,
     /// Whether the session cookie is `Secure` (HTTPS only): everywhere but the development profile.
     pub secure_cookies: bool,
     pub shutdown_delay: Duration,
@@ -213,6 +218,7 @@ impl Settings {
                 lifetime: self.session_lifetime,
             },
             secure_cookies: self.profile != Profile::Development,
+            cart_expiry: self.cart_expiry,
             shutdown_delay: self.shutdown_delay,
             drain_timeout: self.drain_timeout,
         })

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use infra::cache::CatalogCache;
+use infra::cart_store::CartStore;
 use infra::catalog::{CachedCatalog, CatalogRepository, CatalogWriter};
 use infra::db::DbRouter;
 use infra::redis::RedisStore;
@@ -27,6 +28,7 @@ pub struct Services {
     pub staff: StaffRepository,
     pub tokens: Tokens,
     pub write_positions: WritePositions,
+    pub carts: CartStore,
     pub cookies: CookiePolicy,
 }
 
@@ -49,6 +51,7 @@ impl Services {
             staff: StaffRepository::new(db.clone()),
             tokens: Tokens::new(&config.tokens),
             write_positions: WritePositions::new(redis.clone()),
+            carts: CartStore::new(redis.clone(), config.cart_expiry),
             cookies: CookiePolicy { secure: config.secure_cookies, max_age: config.tokens.lifetime },
             catalog,
             redis,

@@ -34,6 +34,8 @@ pub enum CacheKey<'a> {
     ListingFacets(&'a str),
     /// A whole GraphQL response to a public catalogue query, by the fingerprint of the request.
     Response(&'a str),
+    /// Variants with their products, by the fingerprint of the set of ids (a cart's contents).
+    Variants(&'a str),
 }
 
 impl CacheKey<'_> {
@@ -45,6 +47,7 @@ impl CacheKey<'_> {
             Self::ListingCount(fingerprint) => format!("listing:count:{fingerprint}"),
             Self::ListingFacets(fingerprint) => format!("listing:facets:{fingerprint}"),
             Self::Response(fingerprint) => format!("response:{fingerprint}"),
+            Self::Variants(fingerprint) => format!("variants:{fingerprint}"),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! database connections and only `redis` opens Redis connections.
 
 pub mod cache;
+pub mod cart_store;
 pub mod catalog;
 pub mod db;
 pub mod entities;

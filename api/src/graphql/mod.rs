@@ -1,6 +1,7 @@
 //! The GraphQL schema, composed from one object per feature (each feature a folder), and the mapping
 //! of service errors to GraphQL errors.
 
+mod cart;
 mod catalog;
 mod errors;
 mod guards;
@@ -24,10 +25,10 @@ use crate::auth::Caller;
 use crate::services::Services;
 
 #[derive(MergedObject, Default)]
-pub struct Query(shop::ShopQuery, catalog::CatalogQuery);
+pub struct Query(shop::ShopQuery, catalog::CatalogQuery, cart::CartQuery);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(session::SessionMutation, catalog::CatalogMutation);
+pub struct Mutation(session::SessionMutation, cart::CartMutation, catalog::CatalogMutation);
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 

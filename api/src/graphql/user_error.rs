@@ -19,6 +19,11 @@ pub enum UserErrorCode {
     UnknownProduct,
     UnknownVariant,
     InvalidCredentials,
+    /// A cart line holds 1 to 99.
+    InvalidQuantity,
+    /// A cart holds at most 100 lines.
+    CartLimit,
+    OutOfStock,
 }
 
 #[derive(SimpleObject, Clone, Debug)]

@@ -3,6 +3,7 @@
 
 mod admin;
 mod cache;
+mod carts;
 mod catalog;
 mod cli;
 mod health;

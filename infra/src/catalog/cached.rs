@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::cursor::ProductCursor;
-use super::{CatalogRepository, Facets, ProductDetail, ProductPage};
+use super::{CatalogRepository, Facets, ProductDetail, ProductPage, VariantsForSale};
 use crate::cache::{CacheKey, CatalogCache};
 use crate::db::Consistency;
 
@@ -88,6 +88,21 @@ impl CachedCatalog {
         let fingerprint = fingerprint(&format!("{filter:?}"));
         let load = |at| async move { self.catalog.reading(at).facets(filter).await };
         self.cache.get_or_load(CacheKey::ListingFacets(&fingerprint), load).await
+    }
+}
+
+impl CachedCatalog {
+    /// The variants with these ids and their products, cached per set of ids (a cart's contents).
+    pub async fn variants_for_sale(&self, ids: &[Uuid]) -> Result<VariantsForSale, crate::Error> {
+        let mut ids = ids.to_vec();
+        ids.sort();
+        ids.dedup();
+        let fingerprint = fingerprint(&format!("{ids:?}"));
+        let load = |at| {
+            let ids = ids.clone();
+            async move { self.catalog.reading(at).variants_for_sale(&ids).await }
+        };
+        self.cache.get_or_load(CacheKey::Variants(&fingerprint), load).await
     }
 }
 

@@ -36,6 +36,13 @@ pub struct ProductPage {
     pub related: Related,
 }
 
+/// Variants with their products (archived ones too, so a cart can say a line is unavailable).
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct VariantsForSale {
+    pub variants: Vec<variant::Model>,
+    pub products: Vec<product::Model>,
+}
+
 /// A product and what its page shows of it.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct ProductDetail {
@@ -231,6 +238,14 @@ impl CatalogRepository {
     pub async fn categories(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, category::Model>, crate::Error> {
         let found = self.find_in::<category::Entity>(category::Column::Id, ids).await?;
         Ok(found.into_iter().map(|c| (c.id, c)).collect())
+    }
+
+    /// The variants with these ids and their products, archived or not: two statements.
+    pub async fn variants_for_sale(&self, ids: &[Uuid]) -> Result<VariantsForSale, crate::Error> {
+        let variants = self.find_in::<variant::Entity>(variant::Column::Id, ids).await?;
+        let product_ids: Vec<Uuid> = variants.iter().map(|v| v.product_id).collect();
+        let products = self.find_in::<product::Entity>(product::Column::Id, &product_ids).await?;
+        Ok(VariantsForSale { variants, products })
     }
 
     /// The rows of `E` whose `column` is one of `ids`, in one statement.

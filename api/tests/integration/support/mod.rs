@@ -3,6 +3,7 @@
 //! on a free port. Tests read like the behaviour they check.
 
 pub mod catalog;
+pub mod process;
 pub mod redis;
 pub mod stack;
 

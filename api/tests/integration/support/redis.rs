@@ -1,5 +1,6 @@
 //! A Redis server of the test's own, for tests that stop Redis.
 
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -8,13 +9,25 @@ use super::free_port;
 pub struct OwnRedis {
     pub port: u16,
     child: Option<Child>,
+    /// Where its append-only file lives, when it keeps one.
+    dir: Option<PathBuf>,
 }
 
 const PASSWORD: &str = "own-redis-password";
 
 impl OwnRedis {
+    /// A Redis that keeps nothing on disk.
     pub async fn start() -> Self {
-        let mut redis = Self { port: free_port(), child: None };
+        let mut redis = Self { port: free_port(), child: None, dir: None };
+        redis.restart().await;
+        redis
+    }
+
+    /// A Redis with the stack's persistence: an append-only file synced every second.
+    pub async fn start_persistent() -> Self {
+        let dir = std::env::temp_dir().join(format!("mc-redis-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).expect("a folder for the append-only file");
+        let mut redis = Self { port: free_port(), child: None, dir: Some(dir) };
         redis.restart().await;
         redis
     }
@@ -23,6 +36,7 @@ impl OwnRedis {
         format!("redis://:{PASSWORD}@127.0.0.1:{}/0", self.port)
     }
 
+    /// `kill -9`.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
@@ -30,15 +44,24 @@ impl OwnRedis {
         }
     }
 
-    /// Starts it (again) on the same port, and waits until it answers.
+    /// SIGTERM: Redis writes out what it has and exits, as on a planned restart.
+    pub fn shut_down(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it (again) on the same port and files, and waits until it answers.
     pub async fn restart(&mut self) {
-        let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--requirepass", PASSWORD])
-            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("redis-server starts");
-        self.child = Some(child);
+        let mut command = Command::new("redis-server");
+        command.args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--requirepass", PASSWORD]);
+        command.args(["--save", "", "--daemonize", "no"]);
+        match &self.dir {
+            Some(dir) => command.args(["--appendonly", "yes", "--appendfsync", "everysec", "--dir"]).arg(dir),
+            None => command.args(["--appendonly", "no"]),
+        };
+        self.child = Some(command.stdout(Stdio::null()).spawn().expect("redis-server starts"));
         let client = redis_client(&self.url());
         for _ in 0..100 {
             if let Ok(mut conn) = client.get_multiplexed_async_connection().await
@@ -55,6 +78,9 @@ impl OwnRedis {
 impl Drop for OwnRedis {
     fn drop(&mut self) {
         self.stop();
+        if let Some(dir) = &self.dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
 

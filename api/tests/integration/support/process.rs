@@ -1,0 +1,85 @@
+//! `myclothes serve` as a child process of the test.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+
+use super::{TestDatabase, free_port, serve_args};
+
+/// `myclothes serve` as a child process, so that it can be sent a real SIGTERM.
+pub struct ServerProcess {
+    child: Child,
+    pub port: u16,
+}
+
+impl ServerProcess {
+    pub async fn start(db: &TestDatabase, overrides: &[&str]) -> Self {
+        let port = free_port();
+        let listen = format!("127.0.0.1:{port}");
+        let child = Command::new(env!("CARGO_BIN_EXE_myclothes"))
+            .args(serve_args(db, &[&["--listen", listen.as_str()], overrides].concat()))
+            .arg("serve")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("myclothes starts");
+        let server = Self { child, port };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(&listen).await.is_err() {
+            assert!(Instant::now() < deadline, "the server did not listen within 10 s");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        server
+    }
+
+    pub fn terminate(&self) {
+        let status =
+            Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().expect("kill runs");
+        assert!(status.success());
+    }
+
+    pub async fn ready_status(&self) -> Option<u16> {
+        let client = reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
+        let response =
+            client.get(format!("http://127.0.0.1:{}/health/ready", self.port)).send().await.ok()?;
+        Some(response.status().as_u16())
+    }
+
+    pub async fn wait_for_exit(&mut self, within: Duration) -> std::process::ExitStatus {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("the child can be waited on") {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "the server did not exit within {within:?}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl ServerProcess {
+    /// `kill -9`: gone at once, nothing finished.
+    pub fn kill(&mut self) {
+        self.child.kill().expect("the server can be killed");
+        self.child.wait().expect("the killed server is reaped");
+    }
+
+    pub async fn post_graphql(&self, token: Option<&str>, query: &str) -> Value {
+        let mut request = reqwest::Client::new()
+            .post(format!("http://127.0.0.1:{}/graphql", self.port))
+            .json(&json!({ "query": query }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.expect("the server answers").json().await.expect("the body is JSON")
+    }
+}

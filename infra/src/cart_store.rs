@@ -1,0 +1,244 @@
+//! Carts in Redis, keyed by the session id: one hash per cart, a field per variant holding
+//! `quantity|unit price when added|added at (µs)`. Every change is one Lua script, so it is atomic (two
+//! tabs adding at once never lose an update), checks the limits, renews the sliding expiry, and returns
+//! the whole cart in the same round trip. The append-only file keeps carts across Redis restarts.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use domain::cart::{MAX_LINES, Quantity};
+use domain::session::SessionId;
+use redis::Script;
+use uuid::Uuid;
+
+use crate::redis::RedisStore;
+
+/// One line as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredLine {
+    pub variant_id: Uuid,
+    pub quantity: u32,
+    /// The unit price when the line was added, in minor units, to tell the shopper if it changed.
+    pub price_when_added: i64,
+    /// Microseconds since the epoch; lines are listed in the order they were added.
+    pub added_at: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoredCart {
+    pub lines: Vec<StoredLine>,
+}
+
+/// Why a cart change was refused; the cart is unchanged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CartRejection {
+    /// The line would hold more than `Quantity::MAX`.
+    QuantityLimit,
+    /// The cart has `MAX_LINES` lines already.
+    LineLimit,
+}
+
+pub type CartChange = Result<Result<StoredCart, CartRejection>, crate::Error>;
+
+/// Parses a stored line; shared by the scripts below.
+const LINE: &str = r"
+local function line(value)
+  local quantity, price, added = string.match(value, '^(%d+)|(%-?%d+)|(%d+)$')
+  return tonumber(quantity), price, added
+end
+local function now()
+  local time = redis.call('TIME')
+  return time[1] .. string.format('%06d', tonumber(time[2]))
+end
+";
+
+/// KEYS[1] the cart; ARGV variant, quantity, unit price, most per line, most lines, expiry (ms).
+const ADD: &str = r"
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if current then
+  local quantity, price, added = line(current)
+  local total = quantity + tonumber(ARGV[2])
+  if total > tonumber(ARGV[4]) then return {'QUANTITY_LIMIT', redis.call('HGETALL', KEYS[1])} end
+  redis.call('HSET', KEYS[1], ARGV[1], total .. '|' .. price .. '|' .. added)
+else
+  if redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[5]) then return {'LINE_LIMIT', redis.call('HGETALL', KEYS[1])} end
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. '|' .. ARGV[3] .. '|' .. now())
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[6])
+return {'OK', redis.call('HGETALL', KEYS[1])}
+";
+
+/// KEYS[1] the cart; ARGV variant, quantity (0 removes the line), unit price, most lines, expiry (ms).
+const SET_QUANTITY: &str = r"
+if ARGV[2] == '0' then
+  redis.call('HDEL', KEYS[1], ARGV[1])
+else
+  local current = redis.call('HGET', KEYS[1], ARGV[1])
+  if current then
+    local _, price, added = line(current)
+    redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. '|' .. price .. '|' .. added)
+  else
+    if redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[4]) then return {'LINE_LIMIT', redis.call('HGETALL', KEYS[1])} end
+    redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. '|' .. ARGV[3] .. '|' .. now())
+  end
+end
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[5]) end
+return {'OK', redis.call('HGETALL', KEYS[1])}
+";
+
+/// KEYS[1] the cart that goes, KEYS[2] the cart that stays; ARGV most per line, most lines, expiry.
+/// Quantities add up to the limit; lines beyond the line limit are dropped.
+const MERGE: &str = r"
+local from = redis.call('HGETALL', KEYS[1])
+for i = 1, #from, 2 do
+  local variant, value = from[i], from[i + 1]
+  local current = redis.call('HGET', KEYS[2], variant)
+  if current then
+    local quantity, price, added = line(current)
+    local total = math.min(quantity + line(value), tonumber(ARGV[1]))
+    redis.call('HSET', KEYS[2], variant, total .. '|' .. price .. '|' .. added)
+  elseif redis.call('HLEN', KEYS[2]) < tonumber(ARGV[2]) then
+    redis.call('HSET', KEYS[2], variant, value)
+  end
+end
+redis.call('DEL', KEYS[1])
+if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[3]) end
+return {'OK', redis.call('HGETALL', KEYS[2])}
+";
+
+pub struct CartStore {
+    redis: Arc<RedisStore>,
+    /// A cart expires this long after its last change.
+    expiry: Duration,
+}
+
+impl CartStore {
+    pub fn new(redis: Arc<RedisStore>, expiry: Duration) -> Self {
+        Self { redis, expiry }
+    }
+
+    pub async fn get(&self, session: &SessionId) -> Result<StoredCart, crate::Error> {
+        let key = self.key(session);
+        let fields: Vec<String> = self
+            .redis
+            .run(|mut c| async move { redis::cmd("HGETALL").arg(key).query_async(&mut c).await })
+            .await?;
+        parse_cart(&fields)
+    }
+
+    /// Adds `quantity` of a variant priced `price` now; an existing line grows.
+    pub async fn add(
+        &self,
+        session: &SessionId,
+        variant: Uuid,
+        quantity: Quantity,
+        price: i64,
+    ) -> CartChange {
+        let args =
+            [variant.to_string(), quantity.get().to_string(), price.to_string(), Quantity::MAX.to_string()];
+        let args = [&args[..], &[MAX_LINES.to_string(), self.expiry_ms()]].concat();
+        self.change(ADD, vec![self.key(session)], args).await
+    }
+
+    /// Sets a line's quantity (0 removes it); a variant not in the cart is added at `price`.
+    pub async fn set_quantity(
+        &self,
+        session: &SessionId,
+        variant: Uuid,
+        quantity: u32,
+        price: i64,
+    ) -> CartChange {
+        if quantity > Quantity::MAX {
+            return Ok(Err(CartRejection::QuantityLimit));
+        }
+        let args = vec![
+            variant.to_string(),
+            quantity.to_string(),
+            price.to_string(),
+            MAX_LINES.to_string(),
+            self.expiry_ms(),
+        ];
+        self.change(SET_QUANTITY, vec![self.key(session)], args).await
+    }
+
+    pub async fn remove(&self, session: &SessionId, variant: Uuid) -> Result<StoredCart, crate::Error> {
+        let args = vec![
+            variant.to_string(),
+            "0".to_owned(),
+            "0".to_owned(),
+            MAX_LINES.to_string(),
+            self.expiry_ms(),
+        ];
+        let changed = self.change(SET_QUANTITY, vec![self.key(session)], args).await?;
+        Ok(changed.expect("removing a line is never refused"))
+    }
+
+    pub async fn clear(&self, session: &SessionId) -> Result<StoredCart, crate::Error> {
+        let key = self.key(session);
+        self.redis
+            .run(|mut c| async move { redis::cmd("DEL").arg(key).query_async::<()>(&mut c).await })
+            .await?;
+        Ok(StoredCart::default())
+    }
+
+    /// Moves the cart of `from` into the cart of `into` in one atomic step: quantities add up to the
+    /// limit, lines beyond the line limit are dropped, and `from`'s cart is gone.
+    pub async fn merge(&self, from: &SessionId, into: &SessionId) -> Result<StoredCart, crate::Error> {
+        let args = vec![Quantity::MAX.to_string(), MAX_LINES.to_string(), self.expiry_ms()];
+        let merged = self.change(MERGE, vec![self.key(from), self.key(into)], args).await?;
+        Ok(merged.expect("a merge is never refused"))
+    }
+
+    async fn change(&self, body: &str, keys: Vec<String>, args: Vec<String>) -> CartChange {
+        let script = format!("{LINE}{body}");
+        let (status, fields): (String, Vec<String>) = self
+            .redis
+            .run(|mut connection| async move {
+                let script = Script::new(&script);
+                let mut invocation = script.prepare_invoke();
+                for key in keys {
+                    invocation.key(key);
+                }
+                for arg in args {
+                    invocation.arg(arg);
+                }
+                invocation.invoke_async(&mut connection).await
+            })
+            .await?;
+        let cart = parse_cart(&fields)?;
+        Ok(match status.as_str() {
+            "OK" => Ok(cart),
+            "QUANTITY_LIMIT" => Err(CartRejection::QuantityLimit),
+            _ => Err(CartRejection::LineLimit),
+        })
+    }
+
+    fn key(&self, session: &SessionId) -> String {
+        self.redis.key(&format!("cart:{session}"))
+    }
+
+    fn expiry_ms(&self) -> String {
+        self.expiry.as_millis().to_string()
+    }
+}
+
+/// The cart in a `HGETALL` answer, lines in the order they were added.
+fn parse_cart(fields: &[String]) -> Result<StoredCart, crate::Error> {
+    let mut lines = fields
+        .chunks(2)
+        .map(|pair| {
+            let bad = || anyhow::anyhow!("a stored cart line is malformed: {pair:?}");
+            let [variant, value] = pair else { return Err(bad()) };
+            let mut parts = value.split('|');
+            let mut next = || parts.next().ok_or_else(bad);
+            Ok(StoredLine {
+                variant_id: Uuid::parse_str(variant).map_err(|_| bad())?,
+                quantity: next()?.parse().map_err(|_| bad())?,
+                price_when_added: next()?.parse().map_err(|_| bad())?,
+                added_at: next()?.parse().map_err(|_| bad())?,
+            })
+        })
+        .collect::<Result<Vec<_>, anyhow::Error>>()?;
+    lines.sort_by_key(|line| (line.added_at, line.variant_id));
+    Ok(StoredCart { lines })
+}
