@@ -1,7 +1,12 @@
--- wrk script: POSTs the GraphQL document in the environment variable QUERY to /graphql. When it
--- contains %d, each request gets its own number there (distinct per thread), so every request is a
--- different query: a cache miss.
+-- wrk script: POSTs the GraphQL document in the environment variable QUERY to /graphql.
+-- - When QUERY contains %d, each request gets its own number there (distinct per thread), so every
+--   request is a different query: a cache miss.
+-- - TOKEN, when set, is sent as the bearer session token.
+-- - RESET_QUERY, when set, is sent instead of QUERY on every RESET_EVERY-th request of a thread.
 local query = os.getenv("QUERY")
+local token = os.getenv("TOKEN")
+local reset_query = os.getenv("RESET_QUERY")
+local reset_every = tonumber(os.getenv("RESET_EVERY") or "0")
 local counter = 0
 local thread_offset = 0
 local next_thread = 0
@@ -11,17 +16,22 @@ function setup(thread)
   thread:set("thread_offset", next_thread * 100000000)
 end
 
-local function body()
-  local document = query
-  if string.find(query, "%%d") then
-    counter = counter + 1
-    document = string.format(query, thread_offset + counter)
-  end
+local function json_body(document)
   return '{"query":' .. string.format("%q", document):gsub("\\\n", "\\n") .. '}'
 end
 
+local headers = { ["Content-Type"] = "application/json" }
+if token and token ~= "" then headers["Authorization"] = "Bearer " .. token end
+
 function request()
-  return wrk.format("POST", "/graphql", { ["Content-Type"] = "application/json" }, body())
+  counter = counter + 1
+  local document = query
+  if reset_query and reset_every > 0 and counter % reset_every == 0 then
+    document = reset_query
+  elseif string.find(query, "%%d") then
+    document = string.format(query, thread_offset + counter)
+  end
+  return wrk.format("POST", "/graphql", headers, json_body(document))
 end
 
 function done(summary, latency, requests)

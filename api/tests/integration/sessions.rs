@@ -112,3 +112,21 @@ async fn staff_login_answers_a_wrong_password_and_an_unknown_email_alike() {
     let right = app.post_graphql(&login(" Admin@MyClothes.test ", "a long admin password")).await;
     assert!(right["data"]["staffLogin"]["token"].is_string(), "{right}");
 }
+
+#[tokio::test]
+async fn a_token_of_a_rotated_out_key_is_accepted_while_the_key_is_still_listed() {
+    let old = "old:an-old-secret-of-at-least-32-bytes!!";
+    let new = "new:a-new-secret-of-at-least-32-bytes!!!";
+    let before = TestApp::spawn_with(&["--jwt-keys", old]).await;
+    let (token, _) = start_session(&before).await;
+
+    let rotated = TestApp::spawn_with(&["--jwt-keys", &format!("{new},{old}")]).await;
+    let accepted = rotated.post_graphql_as(&token, "{ shop { name } }").await;
+    assert_eq!(accepted["data"]["shop"]["name"], "MyClothes", "{accepted}");
+    let (fresh, _) = start_session(&rotated).await;
+    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(fresh.split('.').next().unwrap()).unwrap()).unwrap();
+    assert_eq!(header["kid"], "new", "the first key signs");
+
+    let retired = TestApp::spawn_with(&["--jwt-keys", new]).await;
+    assert_eq!(code_with_header(&retired, "authorization", &format!("Bearer {token}")).await, "UNAUTHENTICATED");
+}
