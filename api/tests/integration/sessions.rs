@@ -124,9 +124,13 @@ async fn a_token_of_a_rotated_out_key_is_accepted_while_the_key_is_still_listed(
     let accepted = rotated.post_graphql_as(&token, "{ shop { name } }").await;
     assert_eq!(accepted["data"]["shop"]["name"], "MyClothes", "{accepted}");
     let (fresh, _) = start_session(&rotated).await;
-    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(fresh.split('.').next().unwrap()).unwrap()).unwrap();
+    let header: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(fresh.split('.').next().unwrap()).unwrap()).unwrap();
     assert_eq!(header["kid"], "new", "the first key signs");
 
     let retired = TestApp::spawn_with(&["--jwt-keys", new]).await;
-    assert_eq!(code_with_header(&retired, "authorization", &format!("Bearer {token}")).await, "UNAUTHENTICATED");
+    assert_eq!(
+        code_with_header(&retired, "authorization", &format!("Bearer {token}")).await,
+        "UNAUTHENTICATED"
+    );
 }
