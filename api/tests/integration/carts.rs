@@ -355,3 +355,31 @@ async fn merging_adds_quantities_caps_them_and_loses_no_concurrent_add() {
     assert_eq!(quantity(nearly_full), Some(domain::cart::Quantity::MAX), "capped at the line limit");
     assert!(store.get(&guest).await.unwrap().lines.is_empty(), "the guest cart is gone");
 }
+
+#[tokio::test]
+async fn every_change_renews_the_carts_expiry() {
+    let app = TestApp::spawn().await;
+    let store = CartStore::new(app.services.redis.clone(), Duration::from_secs(3));
+    let session = SessionId::from_random(rand_bytes());
+    let key = format!("{}:cart:{session}", app.db.name);
+    let mut redis = crate::support::redis::redis_client(&crate::support::Stack::get().redis_url())
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let ttl = |redis: &mut deadpool_redis::redis::aio::MultiplexedConnection| {
+        let key = key.clone();
+        let mut redis = redis.clone();
+        async move { deadpool_redis::redis::cmd("PTTL").arg(key).query_async::<i64>(&mut redis).await.unwrap() }
+    };
+    let one = domain::cart::Quantity::parse(1).unwrap();
+    let variant = Uuid::now_v7();
+
+    store.add(&session, variant, one, 100).await.unwrap().unwrap();
+    assert!((2000..=3000).contains(&ttl(&mut redis).await));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(ttl(&mut redis).await <= 1600, "the expiry runs down");
+    store.add(&session, variant, one, 100).await.unwrap().unwrap();
+    assert!(ttl(&mut redis).await > 2000, "a change renews it");
+    tokio::time::sleep(Duration::from_millis(3200)).await;
+    assert!(store.get(&session).await.unwrap().lines.is_empty(), "an untouched cart expires");
+}

@@ -134,3 +134,15 @@ async fn a_token_of_a_rotated_out_key_is_accepted_while_the_key_is_still_listed(
         "UNAUTHENTICATED"
     );
 }
+
+#[tokio::test]
+async fn an_expired_token_is_unauthenticated() {
+    let app = TestApp::spawn_with(&["--session-lifetime", "1s"]).await;
+    let (token, _) = start_session(&app).await;
+    assert_eq!(app.post_graphql_as(&token, "{ shop { name } }").await["data"]["shop"]["name"], "MyClothes");
+
+    // Past the lifetime and the 5 s allowance for clock skew between instances.
+    tokio::time::sleep(std::time::Duration::from_millis(6500)).await;
+
+    assert_eq!(code_with_header(&app, "authorization", &format!("Bearer {token}")).await, "UNAUTHENTICATED");
+}
