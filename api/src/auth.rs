@@ -1,6 +1,8 @@
 //! Who is calling: the session token from `Authorization: Bearer …` (apps) or the HttpOnly session
 //! cookie (browsers). A token that is present but not valid is refused, never ignored.
 
+use std::net::IpAddr;
+
 use domain::session::Session;
 use infra::tokens::{TokenError, Tokens};
 use poem::Request;
@@ -9,15 +11,24 @@ use crate::services::CookiePolicy;
 
 pub const SESSION_COOKIE: &str = "mc_session";
 
-/// The verified session of the request, if it names one; request data for resolvers.
+/// Who calls: the verified session of the request, if it names one, and the client's address;
+/// request data for resolvers.
 #[derive(Debug, Clone, Default)]
-pub struct Caller(pub Option<Session>);
+pub struct Caller {
+    pub session: Option<Session>,
+    pub ip: Option<IpAddr>,
+}
 
 /// The caller of `request`: the bearer token if there is one, else the session cookie.
 pub fn caller(request: &Request, tokens: &Tokens) -> Result<Caller, TokenError> {
+    let ip = request.remote_addr().as_socket_addr().map(|addr| addr.ip());
+    session(request, tokens).map(|session| Caller { session, ip })
+}
+
+fn session(request: &Request, tokens: &Tokens) -> Result<Option<Session>, TokenError> {
     if let Some(authorization) = request.header("authorization") {
         let token = authorization.strip_prefix("Bearer ").ok_or(TokenError::Malformed)?;
-        return tokens.verify(token.trim()).map(|session| Caller(Some(session)));
+        return tokens.verify(token.trim()).map(Some);
     }
     let cookie = request
         .headers()
@@ -27,10 +38,13 @@ pub fn caller(request: &Request, tokens: &Tokens) -> Result<Caller, TokenError> 
         .flat_map(|value| value.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(name, _)| *name == SESSION_COOKIE);
-    match cookie {
-        Some((_, token)) => tokens.verify(token).map(|session| Caller(Some(session))),
-        None => Ok(Caller(None)),
-    }
+    cookie.map(|(_, token)| tokens.verify(token)).transpose()
+}
+
+/// The `Set-Cookie` value that makes a browser forget its session.
+pub fn expired_session_cookie(policy: &CookiePolicy) -> String {
+    let secure = if policy.secure { "; Secure" } else { "" };
+    format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}")
 }
 
 /// The `Set-Cookie` value that hands `token` to a browser.

@@ -7,12 +7,14 @@ use anyhow::Context;
 use infra::cache::CatalogCache;
 use infra::cart_store::CartStore;
 use infra::catalog::{CachedCatalog, CatalogRepository, CatalogWriter};
+use infra::customers::CustomerRepository;
 use infra::db::DbRouter;
+use infra::login_limits::LoginLimits;
 use infra::redis::RedisStore;
+use infra::session_registry::SessionRegistry;
 use infra::shop::ShopRepository;
 use infra::staff::StaffRepository;
 use infra::tokens::Tokens;
-use infra::write_positions::WritePositions;
 
 use crate::config::ServeConfig;
 
@@ -27,7 +29,9 @@ pub struct Services {
     pub catalog_writer: CatalogWriter,
     pub staff: StaffRepository,
     pub tokens: Tokens,
-    pub write_positions: WritePositions,
+    pub sessions: SessionRegistry,
+    pub customers: CustomerRepository,
+    pub login_limits: LoginLimits,
     pub carts: CartStore,
     pub cookies: CookiePolicy,
 }
@@ -50,7 +54,9 @@ impl Services {
             catalog_writer: CatalogWriter::new(db.clone(), cache),
             staff: StaffRepository::new(db.clone()),
             tokens: Tokens::new(&config.tokens),
-            write_positions: WritePositions::new(redis.clone()),
+            sessions: SessionRegistry::new(redis.clone(), config.tokens.lifetime),
+            customers: CustomerRepository::new(db.clone()),
+            login_limits: LoginLimits::new(redis.clone()),
             carts: CartStore::new(redis.clone(), config.cart_expiry),
             cookies: CookiePolicy { secure: config.secure_cookies, max_age: config.tokens.lifetime },
             catalog,

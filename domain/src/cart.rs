@@ -1,4 +1,27 @@
-//! Cart rules: how much of a variant one line may hold and how many lines a cart may have.
+//! Cart rules: whose cart it is, how much of a variant one line may hold and how many lines a cart
+//! may have.
+
+use std::fmt;
+
+use uuid::Uuid;
+
+use crate::session::SessionId;
+
+/// Whose cart: a guest's is the session's; a customer's follows the customer to every device.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum CartOwner {
+    Guest(SessionId),
+    Customer(Uuid),
+}
+
+impl fmt::Display for CartOwner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Guest(session) => write!(f, "session:{session}"),
+            Self::Customer(id) => write!(f, "customer:{id}"),
+        }
+    }
+}
 
 /// A line's quantity: 1 to `MAX`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -2,6 +2,10 @@
 
 use std::fmt;
 
+use uuid::Uuid;
+
+use crate::cart::CartOwner;
+
 /// A session id: 128 random bits as 32 lowercase hex digits.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SessionId(String);
@@ -54,11 +58,47 @@ impl Session {
     pub fn is_admin(&self) -> bool {
         self.role == Some(Role::Admin)
     }
+
+    /// The customer signed in to this session, if one is.
+    pub fn customer(&self) -> Option<Uuid> {
+        let id = self.subject.as_deref()?.strip_prefix(CUSTOMER_SUBJECT)?;
+        (self.role == Some(Role::Customer)).then(|| Uuid::parse_str(id).ok()).flatten()
+    }
+
+    /// A session `id` (new, so that a session id known before the login grants nothing after it) of
+    /// `customer` signed in.
+    pub fn of_customer(id: SessionId, customer: Uuid) -> Self {
+        Self { id, subject: Some(format!("{CUSTOMER_SUBJECT}{customer}")), role: Some(Role::Customer) }
+    }
+
+    /// Whose cart this session shows: the signed-in customer's, else the session's own.
+    pub fn cart_owner(&self) -> CartOwner {
+        match self.customer() {
+            Some(customer) => CartOwner::Customer(customer),
+            None => CartOwner::Guest(self.id.clone()),
+        }
+    }
 }
+
+const CUSTOMER_SUBJECT: &str = "customer:";
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_customer_session_names_the_customer_and_owns_their_cart() {
+        let customer = Uuid::now_v7();
+        let session = Session::of_customer(SessionId::from_random([1; 16]), customer);
+        assert_eq!(session.customer(), Some(customer));
+        assert_eq!(session.cart_owner(), CartOwner::Customer(customer));
+        let guest = Session { id: SessionId::from_random([2; 16]), subject: None, role: None };
+        assert_eq!(guest.customer(), None);
+        assert_eq!(guest.cart_owner(), CartOwner::Guest(guest.id.clone()));
+        let staff =
+            Session { subject: Some(format!("customer:{customer}")), role: Some(Role::Admin), ..guest };
+        assert_eq!(staff.customer(), None, "only the customer role names a customer");
+    }
 
     #[test]
     fn session_ids_are_32_hex_digits() {

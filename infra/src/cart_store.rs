@@ -1,4 +1,4 @@
-//! Carts in Redis, keyed by the session id: one hash per cart, a field per variant holding
+//! Carts in Redis, keyed by their owner (a guest session or a customer): one hash per cart, a field per variant holding
 //! `quantity|unit price when added|added at (µs)`. Every change is one Lua script, so it is atomic (two
 //! tabs adding at once never lose an update), checks the limits, renews the sliding expiry, and returns
 //! the whole cart in the same round trip. The append-only file keeps carts across Redis restarts.
@@ -6,8 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use domain::cart::{MAX_LINES, Quantity};
-use domain::session::SessionId;
+use domain::cart::{CartOwner, MAX_LINES, Quantity};
 use redis::Script;
 use uuid::Uuid;
 
@@ -117,8 +116,8 @@ impl CartStore {
         Self { redis, expiry }
     }
 
-    pub async fn get(&self, session: &SessionId) -> Result<StoredCart, crate::Error> {
-        let key = self.key(session);
+    pub async fn get(&self, owner: &CartOwner) -> Result<StoredCart, crate::Error> {
+        let key = self.key(owner);
         let fields: Vec<String> = self
             .redis
             .run(|mut c| async move { redis::cmd("HGETALL").arg(key).query_async(&mut c).await })
@@ -127,23 +126,17 @@ impl CartStore {
     }
 
     /// Adds `quantity` of a variant priced `price` now; an existing line grows.
-    pub async fn add(
-        &self,
-        session: &SessionId,
-        variant: Uuid,
-        quantity: Quantity,
-        price: i64,
-    ) -> CartChange {
+    pub async fn add(&self, owner: &CartOwner, variant: Uuid, quantity: Quantity, price: i64) -> CartChange {
         let args =
             [variant.to_string(), quantity.get().to_string(), price.to_string(), Quantity::MAX.to_string()];
         let args = [&args[..], &[MAX_LINES.to_string(), self.expiry_ms()]].concat();
-        self.change(ADD, vec![self.key(session)], args).await
+        self.change(ADD, vec![self.key(owner)], args).await
     }
 
     /// Sets a line's quantity (0 removes it); a variant not in the cart is added at `price`.
     pub async fn set_quantity(
         &self,
-        session: &SessionId,
+        owner: &CartOwner,
         variant: Uuid,
         quantity: u32,
         price: i64,
@@ -158,10 +151,10 @@ impl CartStore {
             MAX_LINES.to_string(),
             self.expiry_ms(),
         ];
-        self.change(SET_QUANTITY, vec![self.key(session)], args).await
+        self.change(SET_QUANTITY, vec![self.key(owner)], args).await
     }
 
-    pub async fn remove(&self, session: &SessionId, variant: Uuid) -> Result<StoredCart, crate::Error> {
+    pub async fn remove(&self, owner: &CartOwner, variant: Uuid) -> Result<StoredCart, crate::Error> {
         let args = vec![
             variant.to_string(),
             "0".to_owned(),
@@ -169,12 +162,12 @@ impl CartStore {
             MAX_LINES.to_string(),
             self.expiry_ms(),
         ];
-        let changed = self.change(SET_QUANTITY, vec![self.key(session)], args).await?;
+        let changed = self.change(SET_QUANTITY, vec![self.key(owner)], args).await?;
         Ok(changed.expect("removing a line is never refused"))
     }
 
-    pub async fn clear(&self, session: &SessionId) -> Result<StoredCart, crate::Error> {
-        let key = self.key(session);
+    pub async fn clear(&self, owner: &CartOwner) -> Result<StoredCart, crate::Error> {
+        let key = self.key(owner);
         self.redis
             .run(|mut c| async move { redis::cmd("DEL").arg(key).query_async::<()>(&mut c).await })
             .await?;
@@ -183,7 +176,7 @@ impl CartStore {
 
     /// Moves the cart of `from` into the cart of `into` in one atomic step: quantities add up to the
     /// limit, lines beyond the line limit are dropped, and `from`'s cart is gone.
-    pub async fn merge(&self, from: &SessionId, into: &SessionId) -> Result<StoredCart, crate::Error> {
+    pub async fn merge(&self, from: &CartOwner, into: &CartOwner) -> Result<StoredCart, crate::Error> {
         let args = vec![Quantity::MAX.to_string(), MAX_LINES.to_string(), self.expiry_ms()];
         let merged = self.change(MERGE, vec![self.key(from), self.key(into)], args).await?;
         Ok(merged.expect("a merge is never refused"))
@@ -213,8 +206,8 @@ impl CartStore {
         })
     }
 
-    fn key(&self, session: &SessionId) -> String {
-        self.redis.key(&format!("cart:{session}"))
+    fn key(&self, owner: &CartOwner) -> String {
+        self.redis.key(&format!("cart:{owner}"))
     }
 
     fn expiry_ms(&self) -> String {

@@ -5,16 +5,18 @@
 pub mod cache;
 pub mod cart_store;
 pub mod catalog;
+pub mod customers;
 pub mod db;
 pub mod entities;
 mod error;
+pub mod login_limits;
 pub mod passwords;
 pub mod probe;
 pub mod redis;
 pub mod seed;
+pub mod session_registry;
 pub mod shop;
 pub mod staff;
 pub mod tokens;
-pub mod write_positions;
 
 pub use error::Error;

@@ -14,6 +14,7 @@ impl MigratorTrait for Migrator {
             sql_migration!("m20261122_000003_catalog"),
             sql_migration!("m20261122_000004_catalog_listing"),
             sql_migration!("m20261122_000005_staff"),
+            sql_migration!("m20261122_000006_customers"),
         ]
     }
 }

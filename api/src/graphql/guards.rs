@@ -10,7 +10,7 @@ pub struct AdminOnly;
 
 impl Guard for AdminOnly {
     async fn check(&self, ctx: &Context<'_>) -> Result<()> {
-        match &ctx.data_unchecked::<Caller>().0 {
+        match &ctx.data_unchecked::<Caller>().session {
             None => Err(error(ErrorCode::Unauthenticated, "sign in as staff to do this")),
             Some(session) if !session.is_admin() => {
                 Err(error(ErrorCode::Forbidden, "this needs the admin role"))

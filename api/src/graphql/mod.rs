@@ -3,6 +3,7 @@
 
 mod cart;
 mod catalog;
+mod customer;
 mod errors;
 mod guards;
 mod money;
@@ -25,10 +26,15 @@ use crate::auth::Caller;
 use crate::services::Services;
 
 #[derive(MergedObject, Default)]
-pub struct Query(shop::ShopQuery, catalog::CatalogQuery, cart::CartQuery);
+pub struct Query(shop::ShopQuery, catalog::CatalogQuery, cart::CartQuery, customer::CustomerQuery);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(session::SessionMutation, cart::CartMutation, catalog::CatalogMutation);
+pub struct Mutation(
+    session::SessionMutation,
+    customer::CustomerMutation,
+    cart::CartMutation,
+    catalog::CatalogMutation,
+);
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 

@@ -14,6 +14,8 @@ pub enum NodeKind {
     Variant,
     Brand,
     Category,
+    /// Not fetchable with `node(id:)`: a customer is only ever `me`.
+    Customer,
 }
 
 impl NodeKind {
@@ -23,6 +25,7 @@ impl NodeKind {
             Self::Variant => "Variant",
             Self::Brand => "Brand",
             Self::Category => "Category",
+            Self::Customer => "Customer",
         }
     }
 }

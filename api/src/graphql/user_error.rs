@@ -24,6 +24,10 @@ pub enum UserErrorCode {
     /// A cart holds at most 100 lines.
     CartLimit,
     OutOfStock,
+    EmailTaken,
+    WeakPassword,
+    /// Too many failed logins for the account or from the address; wait and try again.
+    TooManyAttempts,
 }
 
 #[derive(SimpleObject, Clone, Debug)]

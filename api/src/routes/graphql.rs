@@ -82,20 +82,21 @@ pub async fn get_query(
 }
 
 /// Who calls, and what their reads must see: a session that wrote lately reads its own writes. A
-/// session token that does not verify is refused with `UNAUTHENTICATED`.
+/// session token that does not verify, or whose session was logged out, is refused with
+/// `UNAUTHENTICATED`.
 async fn request_context(
     http: &Request,
     services: &Arc<Services>,
 ) -> Result<(Caller, Consistency), Response> {
     let caller = auth::caller(http, &services.tokens)
         .map_err(|err| error_response(StatusCode::OK, ErrorCode::Unauthenticated, &err.to_string()))?;
-    let consistency = match &caller.0 {
-        Some(session) => match services.write_positions.last(&session.id).await {
-            Ok(Some(position)) => Consistency::AtLeast(position),
-            _ => Consistency::Eventual,
-        },
-        None => Consistency::Eventual,
-    };
+    let Some(session) = &caller.session else { return Ok((caller, Consistency::Eventual)) };
+    // Without Redis a session reads like any other, and a logout cannot be checked (its cookie is gone).
+    let state = services.sessions.state(&session.id).await.unwrap_or_default();
+    if state.revoked {
+        return Err(error_response(StatusCode::OK, ErrorCode::Unauthenticated, "the session was logged out"));
+    }
+    let consistency = state.last_write.map_or(Consistency::Eventual, Consistency::AtLeast);
     Ok((caller, consistency))
 }
 

@@ -1,5 +1,6 @@
 use std::time::{Duration, Instant};
 
+use domain::cart::CartOwner;
 use domain::session::SessionId;
 use infra::cart_store::CartStore;
 use sea_orm::ConnectionTrait;
@@ -179,7 +180,7 @@ fn urlencode(text: &str) -> String {
 async fn a_cart_holds_at_most_100_lines() {
     let app = TestApp::spawn().await;
     let store = CartStore::new(app.services.redis.clone(), Duration::from_secs(60));
-    let session = SessionId::from_random(rand_bytes());
+    let session = CartOwner::Guest(SessionId::from_random(rand_bytes()));
     let quantity = domain::cart::Quantity::parse(1).unwrap();
     for _ in 0..100 {
         store.add(&session, Uuid::now_v7(), quantity, 100).await.unwrap().unwrap();
@@ -334,7 +335,8 @@ async fn with_redis_down_cart_calls_fail_fast_and_work_again_when_it_returns() {
 async fn merging_adds_quantities_caps_them_and_loses_no_concurrent_add() {
     let app = TestApp::spawn().await;
     let store = CartStore::new(app.services.redis.clone(), Duration::from_secs(60));
-    let (guest, customer) = (SessionId::from_random(rand_bytes()), SessionId::from_random(rand_bytes()));
+    let (guest, customer) =
+        (CartOwner::Guest(SessionId::from_random(rand_bytes())), CartOwner::Customer(Uuid::now_v7()));
     let (shared, guest_only, nearly_full) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
     let q = |n| domain::cart::Quantity::parse(n).unwrap();
     store.add(&guest, shared, q(2), 100).await.unwrap().unwrap();
@@ -360,8 +362,9 @@ async fn merging_adds_quantities_caps_them_and_loses_no_concurrent_add() {
 async fn every_change_renews_the_carts_expiry() {
     let app = TestApp::spawn().await;
     let store = CartStore::new(app.services.redis.clone(), Duration::from_secs(3));
-    let session = SessionId::from_random(rand_bytes());
+    let session = CartOwner::Guest(SessionId::from_random(rand_bytes()));
     let key = format!("{}:cart:{session}", app.db.name);
+    assert!(key.contains(":cart:session:"), "{key}");
     let mut redis = crate::support::redis::redis_client(&crate::support::Stack::get().redis_url())
         .get_multiplexed_async_connection()
         .await

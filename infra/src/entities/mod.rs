@@ -2,6 +2,7 @@
 
 pub mod brand;
 pub mod category;
+pub mod customer;
 pub mod product;
 pub mod shop;
 pub mod staff;

@@ -44,7 +44,7 @@ impl CartMutation {
             Ok(price) => price,
             Err(error) => return refused(ctx, &session, token, error).await,
         };
-        let change = services(ctx).carts.add(&session.id, variant, quantity, price).await;
+        let change = services(ctx).carts.add(&session.cart_owner(), variant, quantity, price).await;
         changed(ctx, &session, token, change).await
     }
 
@@ -58,7 +58,7 @@ impl CartMutation {
         let variant = variant_uuid(&variant_id)?;
         let (session, token) = session_for_cart(ctx)?;
         if quantity == 0 {
-            let cart = services(ctx).carts.remove(&session.id, variant).await.or_graphql()?;
+            let cart = services(ctx).carts.remove(&session.cart_owner(), variant).await.or_graphql()?;
             return payload(ctx, cart, vec![], token).await;
         }
         let Ok(quantity) = Quantity::parse(quantity) else {
@@ -68,22 +68,23 @@ impl CartMutation {
             Ok(price) => price,
             Err(error) => return refused(ctx, &session, token, error).await,
         };
-        let change = services(ctx).carts.set_quantity(&session.id, variant, quantity.get(), price).await;
+        let change =
+            services(ctx).carts.set_quantity(&session.cart_owner(), variant, quantity.get(), price).await;
         changed(ctx, &session, token, change).await
     }
 
     async fn remove_from_cart(&self, ctx: &Context<'_>, variant_id: ID) -> Result<CartPayload> {
         let variant = variant_uuid(&variant_id)?;
-        let cart = match &ctx.data_unchecked::<Caller>().0 {
-            Some(session) => services(ctx).carts.remove(&session.id, variant).await.or_graphql()?,
+        let cart = match &ctx.data_unchecked::<Caller>().session {
+            Some(session) => services(ctx).carts.remove(&session.cart_owner(), variant).await.or_graphql()?,
             None => StoredCart::default(),
         };
         payload(ctx, cart, vec![], None).await
     }
 
     async fn clear_cart(&self, ctx: &Context<'_>) -> Result<CartPayload> {
-        let cart = match &ctx.data_unchecked::<Caller>().0 {
-            Some(session) => services(ctx).carts.clear(&session.id).await.or_graphql()?,
+        let cart = match &ctx.data_unchecked::<Caller>().session {
+            Some(session) => services(ctx).carts.clear(&session.cart_owner()).await.or_graphql()?,
             None => StoredCart::default(),
         };
         payload(ctx, cart, vec![], None).await
@@ -99,7 +100,7 @@ fn variant_uuid(id: &ID) -> Result<Uuid> {
 
 /// The caller's session, or a new one (whose token goes into the payload and the session cookie).
 fn session_for_cart(ctx: &Context<'_>) -> Result<(Session, Option<String>)> {
-    if let Some(session) = &ctx.data_unchecked::<Caller>().0 {
+    if let Some(session) = &ctx.data_unchecked::<Caller>().session {
         return Ok((session.clone(), None));
     }
     let services = services(ctx);
@@ -166,7 +167,7 @@ async fn refused(
 ) -> Result<CartPayload> {
     let cart = match token {
         Some(_) => StoredCart::default(),
-        None => services(ctx).carts.get(&session.id).await.or_graphql()?,
+        None => services(ctx).carts.get(&session.cart_owner()).await.or_graphql()?,
     };
     payload(ctx, cart, vec![error], token).await
 }

@@ -11,8 +11,10 @@ pub struct CartQuery;
 impl CartQuery {
     /// The caller's cart, priced from the live catalogue; empty without a session.
     async fn cart(&self, ctx: &Context<'_>) -> Result<Cart> {
-        let stored = match &ctx.data_unchecked::<Caller>().0 {
-            Some(session) => super::types::services(ctx).carts.get(&session.id).await.or_graphql()?,
+        let stored = match &ctx.data_unchecked::<Caller>().session {
+            Some(session) => {
+                super::types::services(ctx).carts.get(&session.cart_owner()).await.or_graphql()?
+            }
             None => Default::default(),
         };
         Cart::price(ctx, stored).await

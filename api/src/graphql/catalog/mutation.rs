@@ -373,10 +373,10 @@ async fn written<M, T>(
 /// Keeps the primary's WAL position for the calling session, so that its next reads see this write
 /// even on a lagging replica. Best effort: without Redis, later reads may be as stale as the lag.
 async fn remember_write(ctx: &Context<'_>) {
-    let Some(session) = &ctx.data_unchecked::<Caller>().0 else { return };
+    let Some(session) = &ctx.data_unchecked::<Caller>().session else { return };
     let services = services(ctx);
     let remembered = match services.db.write_position().await {
-        Ok(position) => services.write_positions.record(&session.id, position).await,
+        Ok(position) => services.sessions.record_write(&session.id, position).await,
         Err(err) => Err(err.into()),
     };
     if let Err(err) = remembered {

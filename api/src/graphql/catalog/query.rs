@@ -167,6 +167,7 @@ impl CatalogQuery {
             NodeKind::Category => {
                 loader.load_one(CategoryKey(id)).await?.map(|c| Node::Category(Category(c)))
             }
+            NodeKind::Customer => None,
         })
     }
 }

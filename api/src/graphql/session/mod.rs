@@ -1,3 +1,3 @@
 mod mutation;
 
-pub use mutation::SessionMutation;
+pub use mutation::{LoginInput, SessionMutation, hand_out};

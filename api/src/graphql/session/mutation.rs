@@ -11,8 +11,8 @@ use crate::services::Services;
 
 #[derive(InputObject)]
 pub struct LoginInput {
-    email: String,
-    password: String,
+    pub email: String,
+    pub password: String,
 }
 
 #[derive(SimpleObject)]
@@ -64,7 +64,7 @@ impl SessionMutation {
 }
 
 /// Signs `session` and sets it as the session cookie too.
-fn hand_out(ctx: &Context<'_>, session: &Session) -> Result<String> {
+pub fn hand_out(ctx: &Context<'_>, session: &Session) -> Result<String> {
     let services = ctx.data_unchecked::<Arc<Services>>();
     let token = services.tokens.issue(session).or_graphql()?;
     ctx.append_http_header("set-cookie", session_cookie(&token, &services.cookies));
