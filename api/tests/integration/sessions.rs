@@ -141,8 +141,9 @@ async fn an_expired_token_is_unauthenticated() {
     let (token, _) = start_session(&app).await;
     assert_eq!(app.post_graphql_as(&token, "{ shop { name } }").await["data"]["shop"]["name"], "MyClothes");
 
-    // Past the lifetime and the 5 s allowance for clock skew between instances.
-    tokio::time::sleep(std::time::Duration::from_millis(6500)).await;
+    // Past the lifetime and the 5 s allowance for clock skew between instances. Claims count whole
+    // seconds and a token is refused only once `exp + leeway` is strictly behind, hence 1 + 5 + 1 and a margin.
+    tokio::time::sleep(std::time::Duration::from_millis(7500)).await;
 
     assert_eq!(code_with_header(&app, "authorization", &format!("Bearer {token}")).await, "UNAUTHENTICATED");
 }
