@@ -14,15 +14,15 @@ use crate::support::{TestApp, TestDatabase};
 
 /// Global variant IDs of a shop with a tee (S, M, L; M has 200 in stock), a sold-out cap and an
 /// archived bag.
-struct Shop {
-    tee_s: String,
-    tee_m: String,
-    tee_l: String,
-    cap: String,
-    bag: String,
+pub struct Shop {
+    pub tee_s: String,
+    pub tee_m: String,
+    pub tee_l: String,
+    pub cap: String,
+    pub bag: String,
 }
 
-async fn shop(app: &TestApp) -> Shop {
+pub async fn shop(app: &TestApp) -> Shop {
     let mut catalog = CatalogFixture::new(app.services.db.write());
     let (brand, category) = (catalog.brand("Loom").await, catalog.category("Basics", None).await);
     let tee = [("S", "White", 1500, 5), ("M", "White", 1500, 200), ("L", "White", 1700, 5)];
@@ -67,16 +67,16 @@ fn base64_global_id(kind: &str, id: Uuid) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{kind}:{id}"))
 }
 
-const CART: &str = "cart { lines { variant { sku product { name } } quantity unitPrice { amount } lineTotal { amount } \
+pub const CART: &str = "cart { lines { variant { sku product { name } } quantity unitPrice { amount } lineTotal { amount } \
                     warnings { code } } totalQuantity subtotal { amount currencyCode } }";
 
-fn add(variant: &str, quantity: i32) -> String {
+pub fn add(variant: &str, quantity: i32) -> String {
     format!(
         r#"mutation {{ addToCart(variantId: "{variant}", quantity: {quantity}) {{ token {CART} userErrors {{ field code }} }} }}"#
     )
 }
 
-fn lines(cart: &Value) -> Vec<(String, i64)> {
+pub fn lines(cart: &Value) -> Vec<(String, i64)> {
     cart["lines"]
         .as_array()
         .unwrap()
@@ -85,7 +85,7 @@ fn lines(cart: &Value) -> Vec<(String, i64)> {
         .collect()
 }
 
-fn codes(payload: &Value) -> Vec<String> {
+pub fn codes(payload: &Value) -> Vec<String> {
     payload["userErrors"].as_array().unwrap().iter().map(|e| e["code"].as_str().unwrap().to_owned()).collect()
 }
 

@@ -6,6 +6,7 @@ mod cache;
 mod carts;
 mod catalog;
 mod cli;
+mod customers;
 mod health;
 mod replicas;
 mod roles;
