@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use infra::cache::CatalogCache;
+use infra::addresses::AddressBook;
+use infra::cache::ReadCache;
 use infra::cart_store::CartStore;
 use infra::catalog::{CachedCatalog, CatalogRepository, CatalogWriter};
 use infra::customers::CustomerRepository;
@@ -30,7 +31,8 @@ pub struct Services {
     pub staff: StaffRepository,
     pub tokens: Tokens,
     pub sessions: SessionRegistry,
-    pub customers: CustomerRepository,
+    pub customers: Arc<CustomerRepository>,
+    pub addresses: AddressBook,
     pub login_limits: LoginLimits,
     pub carts: CartStore,
     pub cookies: CookiePolicy,
@@ -47,15 +49,17 @@ impl Services {
         let db = Arc::new(DbRouter::connect(&config.db).await.context("cannot prepare the database pools")?);
         let redis = Arc::new(RedisStore::connect(&config.redis)?);
         let catalog = Arc::new(CatalogRepository::new(db.clone()));
-        let cache = Arc::new(CatalogCache::new(redis.clone(), config.cache.clone()));
+        let cache = Arc::new(ReadCache::new(redis.clone(), config.cache.clone()));
+        let customers = Arc::new(CustomerRepository::new(db.clone(), cache.clone()));
         Ok(Self {
             shop: ShopRepository::new(db.clone()),
             cached_catalog: CachedCatalog::new(catalog.clone(), cache.clone()),
             catalog_writer: CatalogWriter::new(db.clone(), cache),
+            addresses: AddressBook::new(db.clone(), customers.clone()),
+            customers,
             staff: StaffRepository::new(db.clone()),
             tokens: Tokens::new(&config.tokens),
             sessions: SessionRegistry::new(redis.clone(), config.tokens.lifetime),
-            customers: CustomerRepository::new(db.clone()),
             login_limits: LoginLimits::new(redis.clone()),
             carts: CartStore::new(redis.clone(), config.cart_expiry),
             cookies: CookiePolicy { secure: config.secure_cookies, max_age: config.tokens.lifetime },

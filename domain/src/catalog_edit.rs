@@ -21,14 +21,14 @@ pub struct FieldProblem {
 }
 
 #[derive(Default)]
-struct Problems(Vec<FieldProblem>);
+pub(crate) struct Problems(Vec<FieldProblem>);
 
 impl Problems {
-    fn add(&mut self, field: &'static str, problem: Problem, message: impl Into<String>) {
+    pub(crate) fn add(&mut self, field: &'static str, problem: Problem, message: impl Into<String>) {
         self.0.push(FieldProblem { field, problem, message: message.into() });
     }
 
-    fn text(&mut self, field: &'static str, value: &str, max_chars: usize) -> String {
+    pub(crate) fn text(&mut self, field: &'static str, value: &str, max_chars: usize) -> String {
         let value = value.trim();
         if value.is_empty() || value.chars().count() > max_chars {
             self.add(field, Problem::InvalidValue, format!("must have 1 to {max_chars} characters"));
@@ -51,7 +51,7 @@ impl Problems {
         minor
     }
 
-    fn finish<T>(self, value: impl FnOnce() -> T) -> Result<T, Vec<FieldProblem>> {
+    pub(crate) fn finish<T>(self, value: impl FnOnce() -> T) -> Result<T, Vec<FieldProblem>> {
         if self.0.is_empty() { Ok(value()) } else { Err(self.0) }
     }
 }

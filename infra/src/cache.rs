@@ -1,6 +1,7 @@
-//! Cache-aside for catalogue reads in Redis. Every key is one `CacheKey` (the only place a cache key
-//! is spelled), stored under the catalogue's current *generation*: a write bumps the generation, so
-//! every entry cached before it is never served again. The generation keeps the primary's WAL position
+//! Cache-aside in Redis for catalogue reads and customer profiles. Every key is one `CacheKey` (the
+//! only place a cache key is spelled), stored under the current *generation* of its `Scope` (the whole
+//! catalogue, or one customer's profile): a write bumps the generation, so every entry of the scope
+//! cached before it is never served again. The generation keeps the primary's WAL position
 //! of the write that made it, and a miss fills the cache only with data read at least that far (from
 //! a replica that has replayed it, or else the primary), so a lagging replica cannot put the old data
 //! back. The generation and the entry are read in one round trip. Misses of one key within an instance
@@ -21,7 +22,23 @@ use uuid::Uuid;
 use crate::db::Consistency;
 use crate::redis::RedisStore;
 
-/// Everything the catalogue caches.
+/// What one write makes stale: the whole catalogue, or one customer's profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Catalog,
+    Profile(Uuid),
+}
+
+impl Scope {
+    fn name(&self) -> String {
+        match self {
+            Self::Catalog => "catalog".to_owned(),
+            Self::Profile(customer) => format!("profile:{customer}"),
+        }
+    }
+}
+
+/// Everything that is cached.
 #[derive(Debug, Clone, Copy)]
 pub enum CacheKey<'a> {
     ProductBySlug(&'a str),
@@ -36,9 +53,18 @@ pub enum CacheKey<'a> {
     Response(&'a str),
     /// Variants with their products, by the fingerprint of the set of ids (a cart's contents).
     Variants(&'a str),
+    /// A customer's profile with their address book.
+    Profile(Uuid),
 }
 
 impl CacheKey<'_> {
+    pub fn scope(&self) -> Scope {
+        match self {
+            Self::Profile(customer) => Scope::Profile(*customer),
+            _ => Scope::Catalog,
+        }
+    }
+
     fn suffix(&self) -> String {
         match self {
             Self::ProductBySlug(slug) => format!("product:slug:{slug}"),
@@ -48,6 +74,7 @@ impl CacheKey<'_> {
             Self::ListingFacets(fingerprint) => format!("listing:facets:{fingerprint}"),
             Self::Response(fingerprint) => format!("response:{fingerprint}"),
             Self::Variants(fingerprint) => format!("variants:{fingerprint}"),
+            Self::Profile(_) => "profile".to_owned(),
         }
     }
 }
@@ -68,7 +95,7 @@ pub struct CacheStats {
     pub bypassed: u64,
 }
 
-pub struct CatalogCache {
+pub struct ReadCache {
     redis: Arc<RedisStore>,
     settings: CacheSettings,
     in_flight: Mutex<HashMap<String, Arc<OnceCell<Vec<u8>>>>>,
@@ -94,7 +121,7 @@ redis.call('SET', KEYS[2], ARGV[1])
 return redis.call('INCR', KEYS[1])
 ";
 
-impl CatalogCache {
+impl ReadCache {
     pub fn new(redis: Arc<RedisStore>, settings: CacheSettings) -> Self {
         Self {
             redis,
@@ -136,8 +163,7 @@ impl CatalogCache {
         F: FnOnce(Consistency) -> Fut,
         Fut: Future<Output = Result<(Vec<u8>, bool), crate::Error>>,
     {
-        let suffix = key.suffix();
-        let (generation, at) = match self.read(&suffix).await {
+        let (generation, at) = match self.read(key).await {
             Ok((_, _, Some(bytes))) => {
                 self.hits.fetch_add(1, Ordering::Relaxed);
                 return Ok(bytes);
@@ -153,22 +179,28 @@ impl CatalogCache {
                 (None, Consistency::Eventual)
             }
         };
-        let flight_key = format!("{}:{suffix}", generation.as_deref().unwrap_or("-"));
+        let flight_key = self.redis_key(generation.as_deref().unwrap_or("-"), key);
         self.single_flight(&flight_key, async {
             let (bytes, cacheable) = render(at).await?;
             if let (Some(generation), true) = (&generation, cacheable) {
-                self.store(generation, &suffix, &bytes).await;
+                self.store(generation, key, &bytes).await;
             }
             Ok(bytes)
         })
         .await
     }
 
-    /// Makes every cached entry unreachable (a new generation, whose entries are read at least at the
-    /// write's `position`) and deletes `keys` of the current one.
-    pub async fn invalidate(&self, keys: &[CacheKey<'_>], position: &str) -> Result<(), crate::Error> {
+    /// Makes every cached entry of `scope` unreachable (a new generation, whose entries are read at
+    /// least at the write's `position`) and deletes `keys` of the current one. Returns the new generation.
+    pub async fn invalidate(
+        &self,
+        scope: Scope,
+        keys: &[CacheKey<'_>],
+        position: &str,
+    ) -> Result<String, crate::Error> {
+        debug_assert!(keys.iter().all(|key| key.scope() == scope));
         let (generation_key, position_key, prefix) =
-            (self.generation_key(), self.position_key(), self.entry_prefix());
+            (self.generation_key(scope), self.position_key(scope), self.entry_prefix(scope));
         let suffixes: Vec<String> = keys.iter().map(CacheKey::suffix).collect();
         let position = position.to_owned();
         self.redis
@@ -183,7 +215,26 @@ impl CatalogCache {
                     .await
             })
             .await
-            .map(drop)
+            .map(|generation| generation.to_string())
+    }
+
+    /// After a write at `position`: a new generation of `key`'s scope, holding at once the value
+    /// `load` then reads from the primary. A later write's generation supersedes it, so a value that
+    /// raced with a newer write is never served.
+    pub async fn write_through<T, Fut>(
+        &self,
+        key: CacheKey<'_>,
+        position: &str,
+        load: impl FnOnce(Consistency) -> Fut,
+    ) -> Result<(), crate::Error>
+    where
+        T: Serialize,
+        Fut: Future<Output = Result<T, crate::Error>>,
+    {
+        let generation = self.invalidate(key.scope(), &[], position).await?;
+        let value = load(Consistency::Primary).await?;
+        self.store(&generation, key, &serde_json::to_vec(&value).map_err(anyhow::Error::from)?).await;
+        Ok(())
     }
 
     pub fn stats(&self) -> CacheStats {
@@ -194,26 +245,27 @@ impl CatalogCache {
         }
     }
 
-    /// The Redis key an entry of the current `generation` has (for tests and operators).
+    /// The Redis key an entry of `generation` has (for tests and operators).
     pub fn redis_key(&self, generation: &str, key: CacheKey<'_>) -> String {
-        format!("{}{generation}:{}", self.entry_prefix(), key.suffix())
+        format!("{}{generation}:{}", self.entry_prefix(key.scope()), key.suffix())
     }
 
-    pub fn generation_key(&self) -> String {
-        self.redis.key("catalog:generation")
+    pub fn generation_key(&self, scope: Scope) -> String {
+        self.redis.key(&format!("{}:generation", scope.name()))
     }
 
-    fn position_key(&self) -> String {
-        self.redis.key("catalog:generation:position")
+    fn position_key(&self, scope: Scope) -> String {
+        self.redis.key(&format!("{}:generation:position", scope.name()))
     }
 
-    fn entry_prefix(&self) -> String {
-        self.redis.key("catalog:")
+    fn entry_prefix(&self, scope: Scope) -> String {
+        self.redis.key(&format!("{}:", scope.name()))
     }
 
-    async fn read(&self, suffix: &str) -> Result<(String, String, Option<Vec<u8>>), crate::Error> {
-        let (generation_key, position_key) = (self.generation_key(), self.position_key());
-        let (prefix, suffix) = (self.entry_prefix(), suffix.to_owned());
+    async fn read(&self, key: CacheKey<'_>) -> Result<(String, String, Option<Vec<u8>>), crate::Error> {
+        let (generation_key, position_key) =
+            (self.generation_key(key.scope()), self.position_key(key.scope()));
+        let (prefix, suffix) = (self.entry_prefix(key.scope()), key.suffix());
         self.redis
             .run(|mut connection| async move {
                 Script::new(READ)
@@ -227,8 +279,8 @@ impl CatalogCache {
             .await
     }
 
-    async fn store(&self, generation: &str, suffix: &str, bytes: &[u8]) {
-        let key = format!("{}{generation}:{suffix}", self.entry_prefix());
+    async fn store(&self, generation: &str, key: CacheKey<'_>, bytes: &[u8]) {
+        let key = self.redis_key(generation, key);
         if let Err(err) = self.redis.set_expiring(key, bytes, self.ttl_with_jitter()).await {
             tracing::debug!(error = %err, "could not fill the cache");
         }

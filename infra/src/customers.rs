@@ -1,17 +1,32 @@
-//! Customer accounts: registration, authentication (on the primary) and profile reads.
+//! Customer accounts: registration, authentication (on the primary), and profiles (the account with
+//! its address book) read through the cache, which every profile write updates (write-through).
 
 use std::sync::Arc;
 
-use chrono::Utc;
+use chrono::{DateTime, FixedOffset, Utc};
 use domain::account::{Email, Password};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, SqlErr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+    SqlErr,
 };
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::cache::{CacheKey, ReadCache};
 use crate::db::{Consistency, DbRouter};
-use crate::entities::customer;
+use crate::entities::{address, customer};
 use crate::passwords;
+
+/// What a customer sees of their account: never the password hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Profile {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub created_at: DateTime<FixedOffset>,
+    /// Oldest first.
+    pub addresses: Vec<address::Model>,
+}
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("an account with this email exists already")]
@@ -23,11 +38,12 @@ pub struct WrongPassword;
 
 pub struct CustomerRepository {
     db: Arc<DbRouter>,
+    cache: Arc<ReadCache>,
 }
 
 impl CustomerRepository {
-    pub fn new(db: Arc<DbRouter>) -> Self {
-        Self { db }
+    pub fn new(db: Arc<DbRouter>, cache: Arc<ReadCache>) -> Self {
+        Self { db, cache }
     }
 
     pub async fn register(
@@ -46,7 +62,10 @@ impl CustomerRepository {
             updated_at: Set(now),
         };
         match account.insert(self.db.write()).await {
-            Ok(customer) => Ok(Ok(customer)),
+            Ok(customer) => {
+                self.profile_written(customer.id).await;
+                Ok(Ok(customer))
+            }
             Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
                 Ok(Err(EmailTaken))
             }
@@ -69,8 +88,53 @@ impl CustomerRepository {
         Ok(account.filter(|_| matches))
     }
 
-    pub async fn get(&self, id: Uuid, at: &Consistency) -> Result<Option<customer::Model>, crate::Error> {
-        Ok(self.db.read_at(at, |db| async move { customer::Entity::find_by_id(id).one(&db).await }).await?)
+    /// The profile of customer `id`, from the cache or else read with consistency `at` (or stricter).
+    pub async fn profile(&self, id: Uuid, at: &Consistency) -> Result<Option<Profile>, crate::Error> {
+        self.cache
+            .get_or_load(CacheKey::Profile(id), |cache_at| {
+                let at = if matches!(at, Consistency::Eventual) { cache_at } else { at.clone() };
+                self.load_profile(id, at)
+            })
+            .await
+    }
+
+    /// After a write to customer `id`'s profile on the primary: the cache holds the written profile.
+    /// When Redis cannot be told, the old entry lives out its TTL; the write stands.
+    pub async fn profile_written(&self, id: Uuid) {
+        let refreshed = match self.db.write_position().await {
+            Ok(position) => {
+                self.cache
+                    .write_through(CacheKey::Profile(id), &position, |at| self.load_profile(id, at))
+                    .await
+            }
+            Err(err) => Err(err.into()),
+        };
+        if let Err(err) = refreshed {
+            tracing::warn!(error = %err, "the profile cache could not be updated");
+        }
+    }
+
+    async fn load_profile(&self, id: Uuid, at: Consistency) -> Result<Option<Profile>, crate::Error> {
+        let (account, addresses) = self
+            .db
+            .read_at(&at, |db| async move {
+                let account = customer::Entity::find_by_id(id).one(&db).await?;
+                let addresses = address::Entity::find()
+                    .filter(address::Column::CustomerId.eq(id))
+                    .order_by_asc(address::Column::CreatedAt)
+                    .order_by_asc(address::Column::Id)
+                    .all(&db)
+                    .await?;
+                Ok((account, addresses))
+            })
+            .await?;
+        Ok(account.map(|account| Profile {
+            id: account.id,
+            email: account.email,
+            name: account.name,
+            created_at: account.created_at,
+            addresses,
+        }))
     }
 
     pub async fn change_password(

@@ -2,6 +2,7 @@
 //! (`redis`), repositories (`shop`) and the development seed (`seed`). Only `db::router` opens
 //! database connections and only `redis` opens Redis connections.
 
+pub mod addresses;
 pub mod cache;
 pub mod cart_store;
 pub mod catalog;

@@ -8,6 +8,7 @@ mod errors;
 mod guards;
 mod money;
 mod node;
+mod read_your_writes;
 mod response_cache;
 mod session;
 mod shop;
@@ -32,6 +33,7 @@ pub struct Query(shop::ShopQuery, catalog::CatalogQuery, cart::CartQuery, custom
 pub struct Mutation(
     session::SessionMutation,
     customer::CustomerMutation,
+    customer::AddressMutation,
     cart::CartMutation,
     catalog::CatalogMutation,
 );

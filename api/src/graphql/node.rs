@@ -7,6 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use uuid::Uuid;
 
 use super::catalog::types::{Brand, Category, Product, Variant};
+use super::errors::bad_user_input;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NodeKind {
@@ -16,9 +17,23 @@ pub enum NodeKind {
     Category,
     /// Not fetchable with `node(id:)`: a customer is only ever `me`.
     Customer,
+    /// Not fetchable with `node(id:)`: addresses are only seen in their owner's profile.
+    Address,
+    /// Not fetchable with `node(id:)`: orders are only seen by number, by their customer.
+    Order,
 }
 
 impl NodeKind {
+    const ALL: [Self; 7] = [
+        Self::Product,
+        Self::Variant,
+        Self::Brand,
+        Self::Category,
+        Self::Customer,
+        Self::Address,
+        Self::Order,
+    ];
+
     fn name(self) -> &'static str {
         match self {
             Self::Product => "Product",
@@ -26,6 +41,8 @@ impl NodeKind {
             Self::Brand => "Brand",
             Self::Category => "Category",
             Self::Customer => "Customer",
+            Self::Address => "Address",
+            Self::Order => "Order",
         }
     }
 }
@@ -38,10 +55,16 @@ pub fn global_id(kind: NodeKind, id: Uuid) -> ID {
 pub fn parse_global_id(id: &str) -> Option<(NodeKind, Uuid)> {
     let text = String::from_utf8(URL_SAFE_NO_PAD.decode(id).ok()?).ok()?;
     let (name, uuid) = text.split_once(':')?;
-    let kind = [NodeKind::Product, NodeKind::Variant, NodeKind::Brand, NodeKind::Category]
-        .into_iter()
-        .find(|kind| kind.name() == name)?;
+    let kind = NodeKind::ALL.into_iter().find(|kind| kind.name() == name)?;
     Some((kind, Uuid::parse_str(uuid).ok()?))
+}
+
+/// The UUID of global ID `id` of a `kind`; any other ID is bad input.
+pub fn uuid_of(id: &ID, kind: NodeKind) -> async_graphql::Result<Uuid> {
+    match parse_global_id(id) {
+        Some((found, uuid)) if found == kind => Ok(uuid),
+        _ => Err(bad_user_input(&format!("not an ID of a {kind:?}"))),
+    }
 }
 
 /// An object with a global ID, fetchable with `node(id:)`.
@@ -64,7 +87,7 @@ mod tests {
         let encoded = global_id(NodeKind::Variant, id);
         assert_eq!(parse_global_id(&encoded), Some((NodeKind::Variant, id)));
         assert_eq!(parse_global_id("garbage"), None);
-        assert_eq!(parse_global_id(&URL_SAFE_NO_PAD.encode(format!("Order:{id}"))), None);
+        assert_eq!(parse_global_id(&URL_SAFE_NO_PAD.encode(format!("Shirt:{id}"))), None);
         assert_eq!(parse_global_id(&URL_SAFE_NO_PAD.encode("Product:not-a-uuid")), None);
     }
 }

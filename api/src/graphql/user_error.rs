@@ -28,6 +28,9 @@ pub enum UserErrorCode {
     WeakPassword,
     /// Too many failed logins for the account or from the address; wait and try again.
     TooManyAttempts,
+    /// The address book is full.
+    AddressLimit,
+    UnknownAddress,
 }
 
 #[derive(SimpleObject, Clone, Debug)]

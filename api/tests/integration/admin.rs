@@ -1,12 +1,12 @@
 use std::time::{Duration, Instant};
 
 use deadpool_redis::redis::AsyncCommands;
-use infra::cache::CacheKey;
+use infra::cache::{CacheKey, Scope};
 use serde_json::{Value, json};
 
 use crate::support::catalog::CatalogFixture;
 use crate::support::redis::redis_client;
-use crate::support::{Stack, TestApp, TestDatabase, free_port, stack_script};
+use crate::support::{Stack, TestApp};
 
 /// The payload of mutation `name` in `body`.
 fn payload<'a>(body: &'a Value, name: &str) -> &'a Value {
@@ -174,7 +174,8 @@ async fn an_admin_write_removes_the_cached_entry() {
     let variant_id = product["data"]["product"]["variants"][0]["id"].as_str().unwrap().to_owned();
     let cache = app.services.cached_catalog.cache();
     let mut redis = redis_client(&Stack::get().redis_url()).get_multiplexed_async_connection().await.unwrap();
-    let generation: String = redis.get(cache.generation_key()).await.unwrap_or_else(|_| "0".into());
+    let generation: String =
+        redis.get(cache.generation_key(Scope::Catalog)).await.unwrap_or_else(|_| "0".into());
     let entry = cache.redis_key(&generation, CacheKey::ProductBySlug("bucket-hat"));
     assert!(redis.exists::<_, bool>(&entry).await.unwrap());
 
@@ -186,7 +187,7 @@ async fn an_admin_write_removes_the_cached_entry() {
     .await;
 
     assert!(!redis.exists::<_, bool>(&entry).await.unwrap(), "{entry} is gone");
-    let new_generation: String = redis.get(cache.generation_key()).await.unwrap();
+    let new_generation: String = redis.get(cache.generation_key(Scope::Catalog)).await.unwrap();
     assert_ne!(new_generation, generation);
     let fresh = app.post_graphql(r#"{ product(slug: "bucket-hat") { priceFrom { amount } } }"#).await;
     assert_eq!(fresh["data"]["product"]["priceFrom"]["amount"], "19.99");
@@ -194,12 +195,8 @@ async fn an_admin_write_removes_the_cached_entry() {
 
 #[tokio::test]
 async fn the_writer_reads_its_write_at_once_while_the_replica_lags_two_seconds() {
-    let db = TestDatabase::create().await;
-    let (name, port) = (format!("d{}", uuid::Uuid::new_v4().simple()), free_port());
-    stack_script(&["replica", "up", &name, &port.to_string(), "2s"]);
-    let _replica = DelayedReplica(name);
-    let delayed = Stack::get().reader_url(&db.name, port);
-    let app = TestApp::spawn_on(db, &["--replica-urls", &delayed]).await;
+    let (app, replica) = TestApp::spawn_with_delayed_replica("2s").await;
+    let port = replica.port;
     let mut catalog = CatalogFixture::new(app.services.db.write());
     let (brand, category) = (catalog.brand("Kite").await, catalog.category("Hats", None).await);
     catalog.product("Bucket Hat", brand, category.0, &[("M", "Sand", 2500, 3)]).await;
@@ -249,12 +246,4 @@ async fn the_writer_reads_its_write_at_once_while_the_replica_lags_two_seconds()
     .await;
     app.wait_for_replica_on(port).await;
     assert_eq!(replica_read().await, 1999);
-}
-
-struct DelayedReplica(String);
-
-impl Drop for DelayedReplica {
-    fn drop(&mut self) {
-        stack_script(&["replica", "rm", &self.0]);
-    }
 }

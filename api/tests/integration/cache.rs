@@ -1,7 +1,7 @@
 use std::time::Duration;
 
 use deadpool_redis::redis::AsyncCommands;
-use infra::cache::CacheKey;
+use infra::cache::{CacheKey, Scope};
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
@@ -91,7 +91,7 @@ async fn invalidation_makes_the_entry_unreachable_and_the_next_read_fresh() {
     let cache = app.services.cached_catalog.cache();
     let mut redis = redis_client(&Stack::get().redis_url()).get_multiplexed_async_connection().await.unwrap();
     assert_eq!(price(&app.post_graphql(PRODUCT).await), "89.99");
-    let generation: Option<String> = redis.get(cache.generation_key()).await.unwrap();
+    let generation: Option<String> = redis.get(cache.generation_key(Scope::Catalog)).await.unwrap();
     let generation = generation.unwrap_or_else(|| "0".to_owned());
     let entry = cache.redis_key(&generation, CacheKey::ProductBySlug("harbour-jacket"));
     assert!(redis.exists::<_, bool>(&entry).await.unwrap(), "the product is cached under {entry}");
@@ -100,10 +100,10 @@ async fn invalidation_makes_the_entry_unreachable_and_the_next_read_fresh() {
     app.wait_for_replica().await;
     assert_eq!(price(&app.post_graphql(PRODUCT).await), "89.99", "until invalidated, the cached price");
     let position = app.services.db.write_position().await.unwrap();
-    cache.invalidate(&[CacheKey::ProductBySlug("harbour-jacket")], &position).await.unwrap();
+    cache.invalidate(Scope::Catalog, &[CacheKey::ProductBySlug("harbour-jacket")], &position).await.unwrap();
 
     assert!(!redis.exists::<_, bool>(&entry).await.unwrap(), "the entry is gone");
-    let new_generation: String = redis.get(cache.generation_key()).await.unwrap();
+    let new_generation: String = redis.get(cache.generation_key(Scope::Catalog)).await.unwrap();
     assert_ne!(new_generation, generation);
     assert_eq!(price(&app.post_graphql(PRODUCT).await), "79.99");
 }

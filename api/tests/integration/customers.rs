@@ -174,3 +174,131 @@ async fn logging_in_merges_the_guest_cart_into_the_cart_that_follows_the_custome
     let left_behind = app.post_graphql_as(&guest, &format!("{{ {CART} }}")).await;
     assert_eq!(left_behind["data"]["cart"]["lines"], json!([]), "the guest cart was emptied into hers");
 }
+
+fn address(name: &str, country: &str) -> String {
+    format!(
+        r#"{{ name: "{name}", line1: "12 Rue de la Paix", city: "Paris", postalCode: "75002", country: "{country}" }}"#
+    )
+}
+
+const ADDRESS: &str =
+    "address { id name country isDefaultShipping isDefaultBilling } userErrors { field code }";
+
+fn create_address(address: &str, extra: &str) -> String {
+    format!("mutation {{ createAddress(address: {address}{extra}) {{ {ADDRESS} }} }}")
+}
+
+#[tokio::test]
+async fn the_address_book_keeps_one_default_of_each_kind() {
+    let app = TestApp::spawn().await;
+    let token = registered(&app, "ada@example.com").await;
+
+    let home = app.post_graphql_as(&token, &create_address(&address("Home", "fr"), "")).await;
+    let home = &home["data"]["createAddress"]["address"];
+    assert_eq!(
+        (&home["country"], &home["isDefaultShipping"], &home["isDefaultBilling"]),
+        (&json!("FR"), &json!(true), &json!(true)),
+        "the first address is the default"
+    );
+    let work =
+        app.post_graphql_as(&token, &create_address(&address("Work", "FR"), ", defaultShipping: true")).await;
+    let work_id = work["data"]["createAddress"]["address"]["id"].as_str().unwrap().to_owned();
+    let renamed = app
+        .post_graphql_as(&token, &format!(r#"mutation {{ updateAddress(id: "{work_id}", address: {}, defaultBilling: true) {{ {ADDRESS} }} }}"#, address("Office", "DE")))
+        .await;
+    assert_eq!(renamed["data"]["updateAddress"]["address"]["name"], "Office", "{renamed}");
+
+    let me = app
+        .post_graphql_as(
+            &token,
+            "{ me { addresses { name } defaultShippingAddress { name } defaultBillingAddress { name } } }",
+        )
+        .await;
+    assert_eq!(
+        me["data"]["me"],
+        json!({ "addresses": [{ "name": "Home" }, { "name": "Office" }], "defaultShippingAddress": { "name": "Office" }, "defaultBillingAddress": { "name": "Office" } })
+    );
+    let deleted = app
+        .post_graphql_as(
+            &token,
+            &format!(
+                r#"mutation {{ deleteAddress(id: "{work_id}") {{ deletedId userErrors {{ code }} }} }}"#
+            ),
+        )
+        .await;
+    assert_eq!(deleted["data"]["deleteAddress"]["deletedId"], work_id);
+    let me =
+        app.post_graphql_as(&token, "{ me { addresses { name } defaultShippingAddress { name } } }").await;
+    assert_eq!(
+        me["data"]["me"],
+        json!({ "addresses": [{ "name": "Home" }], "defaultShippingAddress": null })
+    );
+}
+
+#[tokio::test]
+async fn addresses_are_checked_capped_and_private() {
+    let app = TestApp::spawn().await;
+    let ada = registered(&app, "ada@example.com").await;
+    let grace = registered(&app, "grace@example.com").await;
+
+    let bad = app.post_graphql_as(&ada, &create_address(&address("Home", "XX"), "")).await;
+    assert_eq!(
+        bad["data"]["createAddress"]["userErrors"],
+        json!([{ "field": "address.country", "code": "INVALID_VALUE" }])
+    );
+    for n in 0..20 {
+        let created =
+            app.post_graphql_as(&ada, &create_address(&address(&format!("Home {n}"), "GB"), "")).await;
+        assert_eq!(created["data"]["createAddress"]["userErrors"], json!([]), "{created}");
+    }
+    let full = app.post_graphql_as(&ada, &create_address(&address("One too many", "GB"), "")).await;
+    assert_eq!(
+        full["data"]["createAddress"]["userErrors"],
+        json!([{ "field": null, "code": "ADDRESS_LIMIT" }])
+    );
+
+    let hers =
+        app.post_graphql_as(&ada, "{ me { addresses { id } } }").await["data"]["me"]["addresses"][0]["id"]
+            .clone();
+    let stolen = app
+        .post_graphql_as(
+            &grace,
+            &format!(
+                r#"mutation {{ deleteAddress(id: {hers}) {{ deletedId userErrors {{ field code }} }} }}"#
+            ),
+        )
+        .await;
+    assert_eq!(
+        stolen["data"]["deleteAddress"],
+        json!({ "deletedId": null, "userErrors": [{ "field": "id", "code": "UNKNOWN_ADDRESS" }] })
+    );
+    let guest = app.post_graphql(&create_address(&address("Home", "GB"), "")).await;
+    assert_eq!(guest["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
+    assert_eq!(
+        app.post_graphql_as(&ada, "{ me { addresses { id } } }").await["data"]["me"]["addresses"]
+            .as_array()
+            .unwrap()
+            .len(),
+        20
+    );
+}
+
+#[tokio::test]
+async fn a_profile_write_reaches_the_customers_other_devices_at_once_through_the_cache() {
+    let (app, _replica) = TestApp::spawn_with_delayed_replica("2s").await;
+    let laptop = registered(&app, "ada@example.com").await;
+    let phone = token_of(&app.post_graphql(&login("ada@example.com", PASSWORD)).await["data"]["login"]);
+    assert_eq!(
+        app.post_graphql_as(&phone, "{ me { addresses { name } } }").await["data"]["me"]["addresses"],
+        json!([])
+    );
+    let written_at = std::time::Instant::now();
+
+    app.post_graphql_as(&laptop, &create_address(&address("Home", "FR"), "")).await;
+
+    // The phone's session never wrote, so it may read the lagging replica: only the cache, written
+    // through by the laptop's write, can show it the new address before the replica replays it.
+    let on_phone = app.post_graphql_as(&phone, "{ me { addresses { name } } }").await;
+    assert!(written_at.elapsed() < std::time::Duration::from_secs(2), "the check ran within the lag");
+    assert_eq!(on_phone["data"]["me"]["addresses"], json!([{ "name": "Home" }]));
+}

@@ -11,20 +11,20 @@ use uuid::Uuid;
 
 use super::cursor::ProductCursor;
 use super::{CatalogRepository, Facets, ProductDetail, ProductPage, VariantsForSale};
-use crate::cache::{CacheKey, CatalogCache};
+use crate::cache::{CacheKey, ReadCache};
 use crate::db::Consistency;
 
 pub struct CachedCatalog {
     catalog: Arc<CatalogRepository>,
-    cache: Arc<CatalogCache>,
+    cache: Arc<ReadCache>,
 }
 
 impl CachedCatalog {
-    pub fn new(catalog: Arc<CatalogRepository>, cache: Arc<CatalogCache>) -> Self {
+    pub fn new(catalog: Arc<CatalogRepository>, cache: Arc<ReadCache>) -> Self {
         Self { catalog, cache }
     }
 
-    pub fn cache(&self) -> &CatalogCache {
+    pub fn cache(&self) -> &ReadCache {
         &self.cache
     }
 

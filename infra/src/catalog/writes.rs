@@ -12,7 +12,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::cache::{CacheKey, CatalogCache};
+use crate::cache::{CacheKey, ReadCache, Scope};
 use crate::db::DbRouter;
 use crate::entities::{brand, category, product, variant};
 
@@ -35,11 +35,11 @@ pub type Written<T> = Result<Result<T, Rejection>, crate::Error>;
 
 pub struct CatalogWriter {
     db: Arc<DbRouter>,
-    cache: Arc<CatalogCache>,
+    cache: Arc<ReadCache>,
 }
 
 impl CatalogWriter {
-    pub fn new(db: Arc<DbRouter>, cache: Arc<CatalogCache>) -> Self {
+    pub fn new(db: Arc<DbRouter>, cache: Arc<ReadCache>) -> Self {
         Self { db, cache }
     }
 
@@ -334,7 +334,7 @@ impl CatalogWriter {
     /// their TTL.
     async fn invalidate(&self, keys: &[CacheKey<'_>]) {
         let invalidated = match self.db.write_position().await {
-            Ok(position) => self.cache.invalidate(keys, &position).await,
+            Ok(position) => self.cache.invalidate(Scope::Catalog, keys, &position).await.map(drop),
             Err(err) => Err(err.into()),
         };
         if let Err(err) = invalidated {

@@ -1,5 +1,6 @@
 //! sea-orm entities: one module per table, mirroring `migrations/src/sql`.
 
+pub mod address;
 pub mod brand;
 pub mod category;
 pub mod customer;

@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 use super::types::{Cart, services};
 use crate::auth::{Caller, session_cookie};
-use crate::graphql::errors::{OrGraphql, bad_user_input};
-use crate::graphql::node::{NodeKind, parse_global_id};
+use crate::graphql::errors::OrGraphql;
+use crate::graphql::node::{NodeKind, uuid_of};
 use crate::graphql::user_error::{UserError, UserErrorCode};
 
 #[derive(SimpleObject)]
@@ -35,7 +35,7 @@ impl CartMutation {
         variant_id: ID,
         #[graphql(default = 1)] quantity: i32,
     ) -> Result<CartPayload> {
-        let variant = variant_uuid(&variant_id)?;
+        let variant = uuid_of(&variant_id, NodeKind::Variant)?;
         let (session, token) = session_for_cart(ctx)?;
         let Ok(quantity) = Quantity::parse(quantity) else {
             return refused(ctx, &session, token, invalid_quantity()).await;
@@ -55,7 +55,7 @@ impl CartMutation {
         variant_id: ID,
         quantity: i32,
     ) -> Result<CartPayload> {
-        let variant = variant_uuid(&variant_id)?;
+        let variant = uuid_of(&variant_id, NodeKind::Variant)?;
         let (session, token) = session_for_cart(ctx)?;
         if quantity == 0 {
             let cart = services(ctx).carts.remove(&session.cart_owner(), variant).await.or_graphql()?;
@@ -74,7 +74,7 @@ impl CartMutation {
     }
 
     async fn remove_from_cart(&self, ctx: &Context<'_>, variant_id: ID) -> Result<CartPayload> {
-        let variant = variant_uuid(&variant_id)?;
+        let variant = uuid_of(&variant_id, NodeKind::Variant)?;
         let cart = match &ctx.data_unchecked::<Caller>().session {
             Some(session) => services(ctx).carts.remove(&session.cart_owner(), variant).await.or_graphql()?,
             None => StoredCart::default(),
@@ -88,13 +88,6 @@ impl CartMutation {
             None => StoredCart::default(),
         };
         payload(ctx, cart, vec![], None).await
-    }
-}
-
-fn variant_uuid(id: &ID) -> Result<Uuid> {
-    match parse_global_id(id) {
-        Some((NodeKind::Variant, uuid)) => Ok(uuid),
-        _ => Err(bad_user_input("variantId is not a variant ID")),
     }
 }
 

@@ -6,13 +6,12 @@ use std::sync::Arc;
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 use domain::catalog_edit::{NamedDraft, ProductFields, ProductInput, VariantDraft, check_price};
 use infra::catalog::Written;
-use uuid::Uuid;
 
 use super::types::{Brand, Category, Product, Variant};
-use crate::auth::Caller;
-use crate::graphql::errors::{OrGraphql, bad_user_input};
+use crate::graphql::errors::OrGraphql;
 use crate::graphql::guards::AdminOnly;
-use crate::graphql::node::{NodeKind, parse_global_id};
+use crate::graphql::node::{NodeKind, uuid_of};
+use crate::graphql::read_your_writes::remember_write;
 use crate::graphql::user_error::UserError;
 use crate::services::Services;
 
@@ -341,13 +340,6 @@ fn services<'a>(ctx: &Context<'a>) -> &'a Arc<Services> {
     ctx.data_unchecked::<Arc<Services>>()
 }
 
-fn uuid_of(id: &ID, kind: NodeKind) -> Result<Uuid> {
-    match parse_global_id(id) {
-        Some((found, uuid)) if found == kind => Ok(uuid),
-        _ => Err(bad_user_input(&format!("not an ID of a {kind:?}"))),
-    }
-}
-
 /// `field` of a problem reported without an input object: `.price` → `price`.
 fn unprefixed(mut error: UserError) -> UserError {
     error.field = error.field.map(|f| f.trim_start_matches('.').to_owned());
@@ -367,19 +359,5 @@ async fn written<M, T>(
             Ok((Some(wrap(model)), vec![]))
         }
         Err(rejection) => Ok((None, vec![UserError::rejected(field, rejection)])),
-    }
-}
-
-/// Keeps the primary's WAL position for the calling session, so that its next reads see this write
-/// even on a lagging replica. Best effort: without Redis, later reads may be as stale as the lag.
-async fn remember_write(ctx: &Context<'_>) {
-    let Some(session) = &ctx.data_unchecked::<Caller>().session else { return };
-    let services = services(ctx);
-    let remembered = match services.db.write_position().await {
-        Ok(position) => services.sessions.record_write(&session.id, position).await,
-        Err(err) => Err(err.into()),
-    };
-    if let Err(err) = remembered {
-        tracing::warn!(error = %err, "could not remember a session's write position");
     }
 }

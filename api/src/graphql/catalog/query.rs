@@ -167,7 +167,7 @@ impl CatalogQuery {
             NodeKind::Category => {
                 loader.load_one(CategoryKey(id)).await?.map(|c| Node::Category(Category(c)))
             }
-            NodeKind::Customer => None,
+            NodeKind::Customer | NodeKind::Address | NodeKind::Order => None,
         })
     }
 }

@@ -1,6 +1,8 @@
+mod address;
 mod mutation;
 mod query;
 mod types;
 
+pub use address::AddressMutation;
 pub use mutation::CustomerMutation;
 pub use query::CustomerQuery;

@@ -8,6 +8,7 @@ use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
 use domain::account::{Email, Password};
 use domain::cart::CartOwner;
 use domain::session::Session;
+use infra::db::Consistency;
 use infra::tokens::Tokens;
 
 use super::types::Customer;
@@ -197,6 +198,7 @@ async fn sign_in(
         let position = services.db.write_position().await.map_err(infra::Error::from).or_graphql()?;
         services.sessions.record_write(&session.id, position).await.or_graphql()?;
     }
+    let profile = services.customers.profile(customer.id, &Consistency::Primary).await.or_graphql()?;
     let token = hand_out(ctx, &session)?;
-    Ok(AuthPayload { token: Some(token), customer: Some(Customer(customer)), user_errors: vec![] })
+    Ok(AuthPayload { token: Some(token), customer: profile.map(Customer), user_errors: vec![] })
 }

@@ -19,7 +19,7 @@ impl CustomerQuery {
             return Ok(None);
         };
         let at = &ctx.data_unchecked::<ReadConsistency>().0;
-        let customer = ctx.data_unchecked::<Arc<Services>>().customers.get(id, at).await.or_graphql()?;
-        Ok(customer.map(Customer))
+        let profile = ctx.data_unchecked::<Arc<Services>>().customers.profile(id, at).await.or_graphql()?;
+        Ok(profile.map(Customer))
     }
 }

@@ -19,7 +19,7 @@ use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
 use serde_json::{Value, json};
 use tokio::sync::{OnceCell, oneshot};
 
-pub use stack::{Stack, free_port, stack_script};
+pub use stack::{DelayedReplica, Stack, free_port, stack_script};
 
 const TEMPLATE: &str = "mc_template";
 static TEMPLATE_READY: OnceCell<()> = OnceCell::const_new();
@@ -154,6 +154,14 @@ impl TestApp {
     /// Starts the server with `extra` command-line settings after the test's own (later flags win).
     pub async fn spawn_with(extra: &[&str]) -> Self {
         Self::spawn_on(TestDatabase::create().await, extra).await
+    }
+
+    /// Starts the server with a replica of its own, replaying `delay` behind the primary, as its only one.
+    pub async fn spawn_with_delayed_replica(delay: &str) -> (Self, DelayedReplica) {
+        let db = TestDatabase::create().await;
+        let replica = DelayedReplica::start(delay);
+        let delayed = Stack::get().reader_url(&db.name, replica.port);
+        (Self::spawn_on(db, &["--replica-urls", &delayed]).await, replica)
     }
 
     /// Starts the server on an existing test database.

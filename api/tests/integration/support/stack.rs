@@ -89,3 +89,23 @@ pub fn stack_script(args: &[&str]) {
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port()
 }
+
+/// A streaming replica of its own that replays `delay` (such as `2s`) behind the primary; removed on drop.
+pub struct DelayedReplica {
+    name: String,
+    pub port: u16,
+}
+
+impl DelayedReplica {
+    pub fn start(delay: &str) -> Self {
+        let (name, port) = (format!("d{}", uuid::Uuid::new_v4().simple()), free_port());
+        stack_script(&["replica", "up", &name, &port.to_string(), delay]);
+        Self { name, port }
+    }
+}
+
+impl Drop for DelayedReplica {
+    fn drop(&mut self) {
+        stack_script(&["replica", "rm", &self.name]);
+    }
+}
