@@ -8,9 +8,12 @@ use infra::addresses::AddressBook;
 use infra::cache::ReadCache;
 use infra::cart_store::CartStore;
 use infra::catalog::{CachedCatalog, CatalogRepository, CatalogWriter};
+use infra::checkout::Checkout;
 use infra::customers::CustomerRepository;
 use infra::db::DbRouter;
 use infra::login_limits::LoginLimits;
+use infra::orders::OrderRepository;
+use infra::payments::TestPaymentProvider;
 use infra::redis::RedisStore;
 use infra::session_registry::SessionRegistry;
 use infra::shop::ShopRepository;
@@ -34,7 +37,11 @@ pub struct Services {
     pub customers: Arc<CustomerRepository>,
     pub addresses: AddressBook,
     pub login_limits: LoginLimits,
-    pub carts: CartStore,
+    pub carts: Arc<CartStore>,
+    /// The built-in sandbox payment provider (see `infra::payments`).
+    pub payments: Arc<TestPaymentProvider>,
+    pub checkout: Checkout,
+    pub orders: OrderRepository,
     pub cookies: CookiePolicy,
 }
 
@@ -51,6 +58,8 @@ impl Services {
         let catalog = Arc::new(CatalogRepository::new(db.clone()));
         let cache = Arc::new(ReadCache::new(redis.clone(), config.cache.clone()));
         let customers = Arc::new(CustomerRepository::new(db.clone(), cache.clone()));
+        let carts = Arc::new(CartStore::new(redis.clone(), config.cart_expiry));
+        let payments = Arc::new(TestPaymentProvider::default());
         Ok(Self {
             shop: ShopRepository::new(db.clone()),
             cached_catalog: CachedCatalog::new(catalog.clone(), cache.clone()),
@@ -61,7 +70,10 @@ impl Services {
             tokens: Tokens::new(&config.tokens),
             sessions: SessionRegistry::new(redis.clone(), config.tokens.lifetime),
             login_limits: LoginLimits::new(redis.clone()),
-            carts: CartStore::new(redis.clone(), config.cart_expiry),
+            checkout: Checkout::new(db.clone(), carts.clone(), payments.clone()),
+            orders: OrderRepository::new(db.clone()),
+            carts,
+            payments,
             cookies: CookiePolicy { secure: config.secure_cookies, max_age: config.tokens.lifetime },
             catalog,
             redis,

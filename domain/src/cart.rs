@@ -14,6 +14,15 @@ pub enum CartOwner {
     Customer(Uuid),
 }
 
+impl CartOwner {
+    pub fn customer(&self) -> Option<Uuid> {
+        match self {
+            Self::Guest(_) => None,
+            Self::Customer(id) => Some(*id),
+        }
+    }
+}
+
 impl fmt::Display for CartOwner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

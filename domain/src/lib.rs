@@ -9,6 +9,7 @@ pub mod catalog_edit;
 pub mod currency;
 pub mod listing;
 pub mod money;
+pub mod order;
 pub mod paging;
 pub mod session;
 pub mod shop;

@@ -105,6 +105,25 @@ if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[3
 return {'OK', redis.call('HGETALL', KEYS[2])}
 ";
 
+/// KEYS[1] the cart; ARGV[1] the expiry (ms), then pairs of variant and quantity to take out. A line
+/// keeps what was added to it beyond the quantity taken.
+const TAKE: &str = r"
+for i = 2, #ARGV, 2 do
+  local current = redis.call('HGET', KEYS[1], ARGV[i])
+  if current then
+    local quantity, price, added = line(current)
+    local left = quantity - tonumber(ARGV[i + 1])
+    if left > 0 then
+      redis.call('HSET', KEYS[1], ARGV[i], left .. '|' .. price .. '|' .. added)
+    else
+      redis.call('HDEL', KEYS[1], ARGV[i])
+    end
+  end
+end
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return {'OK', redis.call('HGETALL', KEYS[1])}
+";
+
 pub struct CartStore {
     redis: Arc<RedisStore>,
     /// A cart expires this long after its last change.
@@ -180,6 +199,15 @@ impl CartStore {
         let args = vec![Quantity::MAX.to_string(), MAX_LINES.to_string(), self.expiry_ms()];
         let merged = self.change(MERGE, vec![self.key(from), self.key(into)], args).await?;
         Ok(merged.expect("a merge is never refused"))
+    }
+
+    /// Takes `lines` (variant, quantity) out of the cart in one atomic step, as an order took them:
+    /// whatever was added meanwhile stays.
+    pub async fn take(&self, owner: &CartOwner, lines: &[(Uuid, u32)]) -> Result<StoredCart, crate::Error> {
+        let mut args = vec![self.expiry_ms()];
+        args.extend(lines.iter().flat_map(|(variant, quantity)| [variant.to_string(), quantity.to_string()]));
+        let taken = self.change(TAKE, vec![self.key(owner)], args).await?;
+        Ok(taken.expect("taking lines out is never refused"))
     }
 
     async fn change(&self, body: &str, keys: Vec<String>, args: Vec<String>) -> CartChange {

@@ -8,6 +8,7 @@ mod errors;
 mod guards;
 mod money;
 mod node;
+mod order;
 mod read_your_writes;
 mod response_cache;
 mod session;
@@ -27,7 +28,13 @@ use crate::auth::Caller;
 use crate::services::Services;
 
 #[derive(MergedObject, Default)]
-pub struct Query(shop::ShopQuery, catalog::CatalogQuery, cart::CartQuery, customer::CustomerQuery);
+pub struct Query(
+    shop::ShopQuery,
+    catalog::CatalogQuery,
+    cart::CartQuery,
+    customer::CustomerQuery,
+    order::OrderQuery,
+);
 
 #[derive(MergedObject, Default)]
 pub struct Mutation(
@@ -35,6 +42,7 @@ pub struct Mutation(
     customer::CustomerMutation,
     customer::AddressMutation,
     cart::CartMutation,
+    order::OrderMutation,
     catalog::CatalogMutation,
 );
 

@@ -1,6 +1,6 @@
 //! Expected business outcomes of mutations, returned in the payload's `userErrors` (BRIEF §7).
 
-use async_graphql::{Enum, SimpleObject};
+use async_graphql::{Enum, ID, SimpleObject};
 use domain::catalog_edit::{FieldProblem, Problem};
 use infra::catalog::Rejection;
 
@@ -31,6 +31,15 @@ pub enum UserErrorCode {
     /// The address book is full.
     AddressLimit,
     UnknownAddress,
+    EmptyCart,
+    PaymentDeclined,
+    /// The payment provider could not be reached; nothing was charged, try again.
+    PaymentUnavailable,
+    /// The idempotency key already placed an order for another cart.
+    IdempotencyConflict,
+    UnknownOrder,
+    /// The order's status cannot move to the one asked for.
+    InvalidTransition,
 }
 
 #[derive(SimpleObject, Clone, Debug)]
@@ -39,11 +48,17 @@ pub struct UserError {
     pub field: Option<String>,
     pub code: UserErrorCode,
     pub message: String,
+    /// The variant at fault, for errors about a cart line.
+    pub variant_id: Option<ID>,
 }
 
 impl UserError {
     pub fn new(field: Option<&str>, code: UserErrorCode, message: impl Into<String>) -> Self {
-        Self { field: field.map(str::to_owned), code, message: message.into() }
+        Self { field: field.map(str::to_owned), code, message: message.into(), variant_id: None }
+    }
+
+    pub fn for_variant(self, variant_id: ID) -> Self {
+        Self { variant_id: Some(variant_id), ..self }
     }
 
     /// Problems with the fields of the input argument `input`.

@@ -62,7 +62,7 @@ async fn variant_id_of(app: &TestApp, slug: &str) -> String {
     base64_global_id("Variant", variant.id)
 }
 
-fn base64_global_id(kind: &str, id: Uuid) -> String {
+pub fn base64_global_id(kind: &str, id: Uuid) -> String {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{kind}:{id}"))
 }

@@ -5,6 +5,7 @@ mod admin;
 mod cache;
 mod carts;
 mod catalog;
+mod checkout;
 mod cli;
 mod customers;
 mod health;

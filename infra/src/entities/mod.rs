@@ -4,6 +4,8 @@ pub mod address;
 pub mod brand;
 pub mod category;
 pub mod customer;
+pub mod order;
+pub mod order_line;
 pub mod product;
 pub mod shop;
 pub mod staff;

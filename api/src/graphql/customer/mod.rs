@@ -3,6 +3,6 @@ mod mutation;
 mod query;
 mod types;
 
-pub use address::AddressMutation;
+pub use address::{AddressInput, AddressMutation};
 pub use mutation::CustomerMutation;
 pub use query::CustomerQuery;

@@ -1,0 +1,225 @@
+use std::sync::Arc;
+
+use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
+use domain::account::Email;
+use domain::order::{IdempotencyKey, OrderNumber};
+use infra::checkout::{CheckoutRejection, CheckoutRequest, Shipping};
+use infra::payments::PaymentFailure;
+
+use super::types::{Order, OrderStatusValue};
+use crate::auth::Caller;
+use crate::graphql::customer::AddressInput;
+use crate::graphql::errors::OrGraphql;
+use crate::graphql::guards::AdminOnly;
+use crate::graphql::node::{NodeKind, global_id, uuid_of};
+use crate::graphql::read_your_writes::remember_write;
+use crate::graphql::user_error::{UserError, UserErrorCode};
+use crate::services::Services;
+
+/// Give exactly one of `shippingAddress` and `shippingAddressId` (a signed-in customer's saved
+/// address). Guests give their `email`. Send the same `idempotencyKey` when retrying a checkout.
+#[derive(InputObject)]
+pub struct CheckoutInput {
+    email: Option<String>,
+    shipping_address: Option<AddressInput>,
+    shipping_address_id: Option<ID>,
+    /// The test provider's tokens: `tok_visa` succeeds, `tok_declined` is declined,
+    /// `tok_unavailable` fails as if the provider were down.
+    payment_token: String,
+    idempotency_key: String,
+}
+
+#[derive(SimpleObject)]
+pub struct CheckoutPayload {
+    order: Option<Order>,
+    user_errors: Vec<UserError>,
+}
+
+#[derive(SimpleObject)]
+pub struct OrderPayload {
+    order: Option<Order>,
+    user_errors: Vec<UserError>,
+}
+
+#[derive(Default)]
+pub struct OrderMutation;
+
+#[Object]
+impl OrderMutation {
+    /// Turns the caller's cart into an order: reserves the stock, takes the payment, and takes the
+    /// ordered lines out of the cart. A declined payment changes nothing.
+    async fn checkout(&self, ctx: &Context<'_>, input: CheckoutInput) -> Result<CheckoutPayload> {
+        let request = match checkout_request(ctx, &input) {
+            Ok(request) => request,
+            Err(user_errors) => return Ok(CheckoutPayload { order: None, user_errors }),
+        };
+        let services = services(ctx);
+        let currency = services.shop.currency().await.or_graphql()?;
+        match services.checkout.place(request, currency).await.or_graphql()? {
+            Ok(order) => {
+                remember_write(ctx).await;
+                Ok(CheckoutPayload { order: Some(Order(order)), user_errors: vec![] })
+            }
+            Err(rejection) => Ok(CheckoutPayload { order: None, user_errors: refused(rejection) }),
+        }
+    }
+
+    /// Moves an order along its status machine; cancelling returns its stock.
+    #[graphql(guard = "AdminOnly")]
+    async fn set_order_status(
+        &self,
+        ctx: &Context<'_>,
+        number: String,
+        status: OrderStatusValue,
+    ) -> Result<OrderPayload> {
+        let unknown = || OrderPayload {
+            order: None,
+            user_errors: vec![UserError::new(
+                Some("number"),
+                UserErrorCode::UnknownOrder,
+                "no order has this number",
+            )],
+        };
+        let Ok(number) = OrderNumber::parse(&number) else { return Ok(unknown()) };
+        match services(ctx).orders.transition(number, status.into()).await.or_graphql()? {
+            None => Ok(unknown()),
+            Some(Ok(order)) => {
+                remember_write(ctx).await;
+                Ok(OrderPayload { order: Some(Order(order)), user_errors: vec![] })
+            }
+            Some(Err(invalid)) => Ok(OrderPayload {
+                order: None,
+                user_errors: vec![UserError::new(
+                    Some("status"),
+                    UserErrorCode::InvalidTransition,
+                    invalid.to_string(),
+                )],
+            }),
+        }
+    }
+}
+
+fn services<'a>(ctx: &Context<'a>) -> &'a Arc<Services> {
+    ctx.data_unchecked::<Arc<Services>>()
+}
+
+/// The checked request, or a user error for each bad field.
+fn checkout_request(ctx: &Context<'_>, input: &CheckoutInput) -> Result<CheckoutRequest, Vec<UserError>> {
+    let Some(session) = &ctx.data_unchecked::<Caller>().session else {
+        return Err(vec![empty_cart()]);
+    };
+    let mut problems = Vec::new();
+    let email = match input.email.as_deref().map(Email::parse).transpose() {
+        Ok(email) => email,
+        Err(invalid) => {
+            problems.push(UserError::new(
+                Some("input.email"),
+                UserErrorCode::InvalidValue,
+                invalid.to_string(),
+            ));
+            None
+        }
+    };
+    let shipping = match (&input.shipping_address, &input.shipping_address_id) {
+        (Some(address), None) => address
+            .parse("input.shippingAddress")
+            .map(Shipping::To)
+            .map_err(|mut errors| problems.append(&mut errors))
+            .ok(),
+        (None, Some(id)) => match uuid_of(id, NodeKind::Address) {
+            Ok(id) => Some(Shipping::Saved(id)),
+            Err(_) => {
+                problems.push(UserError::new(
+                    Some("input.shippingAddressId"),
+                    UserErrorCode::UnknownAddress,
+                    "not an address ID",
+                ));
+                None
+            }
+        },
+        _ => {
+            let message = "give exactly one of shippingAddress and shippingAddressId";
+            problems.push(UserError::new(
+                Some("input.shippingAddress"),
+                UserErrorCode::InvalidValue,
+                message,
+            ));
+            None
+        }
+    };
+    let idempotency_key = IdempotencyKey::parse(&input.idempotency_key)
+        .map_err(|e| {
+            problems.push(UserError::new(
+                Some("input.idempotencyKey"),
+                UserErrorCode::InvalidValue,
+                e.to_string(),
+            ))
+        })
+        .ok();
+    match (shipping, idempotency_key) {
+        (Some(shipping), Some(idempotency_key)) if problems.is_empty() => Ok(CheckoutRequest {
+            owner: session.cart_owner(),
+            email,
+            shipping,
+            payment_token: input.payment_token.clone(),
+            idempotency_key,
+        }),
+        _ => Err(problems),
+    }
+}
+
+fn empty_cart() -> UserError {
+    UserError::new(None, UserErrorCode::EmptyCart, "the cart is empty")
+}
+
+fn refused(rejection: CheckoutRejection) -> Vec<UserError> {
+    let one = |field: Option<&str>, code, message: &str| vec![UserError::new(field, code, message)];
+    match rejection {
+        CheckoutRejection::EmptyCart => vec![empty_cart()],
+        CheckoutRejection::IdempotencyConflict => one(
+            Some("input.idempotencyKey"),
+            UserErrorCode::IdempotencyConflict,
+            "this key already placed an order for another cart; use a new key",
+        ),
+        CheckoutRejection::EmailRequired => {
+            one(Some("input.email"), UserErrorCode::InvalidValue, "guests give an email for their order")
+        }
+        CheckoutRejection::UnknownAddress => one(
+            Some("input.shippingAddressId"),
+            UserErrorCode::UnknownAddress,
+            "you have no address with this id",
+        ),
+        CheckoutRejection::Unavailable(variants) => variants
+            .into_iter()
+            .map(|variant| {
+                UserError::new(
+                    None,
+                    UserErrorCode::UnknownVariant,
+                    "a variant in the cart is no longer for sale",
+                )
+                .for_variant(global_id(NodeKind::Variant, variant))
+            })
+            .collect(),
+        CheckoutRejection::OutOfStock(shortages) => shortages
+            .into_iter()
+            .map(|short| {
+                let message = match short.available {
+                    0 => format!("{} is out of stock", short.sku),
+                    left => format!("only {left} of {} left", short.sku),
+                };
+                UserError::new(None, UserErrorCode::OutOfStock, message)
+                    .for_variant(global_id(NodeKind::Variant, short.variant_id))
+            })
+            .collect(),
+        CheckoutRejection::Payment(PaymentFailure::Declined) => one(
+            Some("input.paymentToken"),
+            UserErrorCode::PaymentDeclined,
+            "the payment was declined; nothing was charged",
+        ),
+        CheckoutRejection::Payment(PaymentFailure::Unavailable) => one(
+            Some("input.paymentToken"),
+            UserErrorCode::PaymentUnavailable,
+            "the payment provider is unavailable; nothing was charged, try again",
+        ),
+    }
+}

@@ -1,0 +1,168 @@
+//! Orders: their human-friendly numbers, their status machine, and what makes a checkout idempotent.
+
+use std::fmt;
+
+use uuid::Uuid;
+
+/// An order's number as people read it: `MC-000123`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct OrderNumber(i64);
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("not an order number such as MC-000123")]
+pub struct InvalidOrderNumber;
+
+impl OrderNumber {
+    pub fn new(number: i64) -> Self {
+        Self(number)
+    }
+
+    /// Accepts `MC-000123` in any case, with or without the leading zeros.
+    pub fn parse(text: &str) -> Result<Self, InvalidOrderNumber> {
+        let text = text.trim();
+        let digits = text.get(..3).filter(|p| p.eq_ignore_ascii_case("MC-")).map(|_| &text[3..]);
+        match digits.filter(|d| !d.is_empty() && d.len() <= 18 && d.bytes().all(|b| b.is_ascii_digit())) {
+            Some(digits) => digits.parse().map(Self).map_err(|_| InvalidOrderNumber),
+            None => Err(InvalidOrderNumber),
+        }
+    }
+
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
+impl fmt::Display for OrderNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "MC-{:06}", self.0)
+    }
+}
+
+/// placed → paid → fulfilled; placed or paid → cancelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderStatus {
+    Placed,
+    Paid,
+    Fulfilled,
+    Cancelled,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("an order that is {from} cannot become {to}")]
+pub struct InvalidTransition {
+    pub from: OrderStatus,
+    pub to: OrderStatus,
+}
+
+impl OrderStatus {
+    pub const ALL: [Self; 4] = [Self::Placed, Self::Paid, Self::Fulfilled, Self::Cancelled];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Placed => "placed",
+            Self::Paid => "paid",
+            Self::Fulfilled => "fulfilled",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|status| status.as_str() == text)
+    }
+
+    /// The statuses an order may move to `to` from.
+    pub fn sources_of(to: Self) -> &'static [Self] {
+        match to {
+            Self::Placed => &[],
+            Self::Paid => &[Self::Placed],
+            Self::Fulfilled => &[Self::Paid],
+            Self::Cancelled => &[Self::Placed, Self::Paid],
+        }
+    }
+
+    pub fn check_transition(self, to: Self) -> Result<(), InvalidTransition> {
+        if Self::sources_of(to).contains(&self) { Ok(()) } else { Err(InvalidTransition { from: self, to }) }
+    }
+}
+
+impl fmt::Display for OrderStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The key a client sends with a checkout, so that a retry never makes a second order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey(String);
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("must have 1 to 100 visible ASCII characters, such as a UUID")]
+pub struct InvalidIdempotencyKey;
+
+impl IdempotencyKey {
+    pub fn parse(key: &str) -> Result<Self, InvalidIdempotencyKey> {
+        if (1..=100).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic()) {
+            Ok(Self(key.to_owned()))
+        } else {
+            Err(InvalidIdempotencyKey)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What a cart held, independent of line order: tells a retried checkout from another cart under a
+/// reused idempotency key.
+pub fn cart_fingerprint(lines: &[(Uuid, u32)]) -> String {
+    let mut lines = lines.to_vec();
+    lines.sort();
+    lines
+        .iter()
+        .map(|(variant, quantity)| format!("{}x{quantity}", variant.simple()))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn order_numbers_read_like_mc_000123() {
+        assert_eq!(OrderNumber::new(123).to_string(), "MC-000123");
+        assert_eq!(OrderNumber::new(1_234_567).to_string(), "MC-1234567");
+        assert_eq!(OrderNumber::parse(" mc-000123 "), Ok(OrderNumber::new(123)));
+        assert_eq!(OrderNumber::parse("MC-123"), Ok(OrderNumber::new(123)));
+        for bad in ["123", "MC-", "MC-12a", "MC--1", "XX-000123", "MC-9999999999999999999"] {
+            assert_eq!(OrderNumber::parse(bad), Err(InvalidOrderNumber), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_status_machine_moves_forward_or_cancels_before_fulfilment() {
+        use OrderStatus::*;
+        let allowed = [(Placed, Paid), (Paid, Fulfilled), (Placed, Cancelled), (Paid, Cancelled)];
+        for from in OrderStatus::ALL {
+            for to in OrderStatus::ALL {
+                assert_eq!(from.check_transition(to).is_ok(), allowed.contains(&(from, to)), "{from} → {to}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_fingerprint_ignores_line_order() {
+        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+        assert_eq!(cart_fingerprint(&[(a, 1), (b, 2)]), cart_fingerprint(&[(b, 2), (a, 1)]));
+        assert_ne!(cart_fingerprint(&[(a, 1)]), cart_fingerprint(&[(a, 2)]));
+    }
+
+    #[test]
+    fn idempotency_keys_are_short_visible_ascii() {
+        assert!(IdempotencyKey::parse("0f8c7e9a-checkout-1").is_ok());
+        assert_eq!(IdempotencyKey::parse(""), Err(InvalidIdempotencyKey));
+        assert_eq!(IdempotencyKey::parse("has space"), Err(InvalidIdempotencyKey));
+        assert_eq!(IdempotencyKey::parse(&"k".repeat(101)), Err(InvalidIdempotencyKey));
+    }
+}

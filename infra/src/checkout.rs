@@ -1,0 +1,302 @@
+//! Checkout: a cart becomes an order in one transaction on the primary. It re-prices the cart from the
+//! primary, reserves stock with conditional updates in variant-id order (so two checkouts never
+//! deadlock and stock never goes below zero), authorises the payment, records the order with copies of
+//! its prices and address and an outbox event, and commits; then the ordered lines leave the cart.
+//!
+//! One order per idempotency key and cart owner: checkouts with the same key queue on an advisory
+//! lock, and the later ones find the first one's order instead of charging again.
+
+use std::sync::Arc;
+
+use domain::account::Email;
+use domain::address::Address;
+use domain::cart::CartOwner;
+use domain::currency::CurrencyCode;
+use domain::order::{IdempotencyKey, OrderStatus, cart_fingerprint};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend,
+    EntityTrait, IntoActiveModel, QueryFilter, Statement, TransactionTrait,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::cart_store::CartStore;
+use crate::db::DbRouter;
+use crate::entities::{address, customer, order, order_line};
+use crate::orders::{PlacedOrder, ShippingAddress, with_lines};
+use crate::payments::{PaymentFailure, PaymentProvider, PaymentRequest};
+
+pub struct CheckoutRequest {
+    /// Whose cart is checked out: the customer's, or the guest session's.
+    pub owner: CartOwner,
+    /// For guests; a customer's orders go to their account's email.
+    pub email: Option<Email>,
+    pub shipping: Shipping,
+    pub payment_token: String,
+    pub idempotency_key: IdempotencyKey,
+}
+
+pub enum Shipping {
+    To(Address),
+    /// An address of the customer's address book.
+    Saved(Uuid),
+}
+
+/// A line that cannot be ordered as it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shortage {
+    pub variant_id: Uuid,
+    pub sku: String,
+    /// What is left; zero when the variant is out of stock.
+    pub available: i32,
+}
+
+/// Why no order was placed; nothing was charged and neither stock nor cart changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckoutRejection {
+    EmptyCart,
+    /// This key already placed an order for another cart.
+    IdempotencyConflict,
+    /// Guests must give an email.
+    EmailRequired,
+    UnknownAddress,
+    /// Variants in the cart that are no longer for sale.
+    Unavailable(Vec<Uuid>),
+    OutOfStock(Vec<Shortage>),
+    Payment(PaymentFailure),
+}
+
+pub type CheckedOut = Result<Result<PlacedOrder, CheckoutRejection>, crate::Error>;
+
+pub struct Checkout {
+    db: Arc<DbRouter>,
+    carts: Arc<CartStore>,
+    payments: Arc<dyn PaymentProvider>,
+}
+
+/// A cart line as reserved on the primary, with its price and names at this moment.
+struct Reserved {
+    variant_id: Uuid,
+    quantity: i32,
+    sku: String,
+    product_name: String,
+    size: String,
+    colour: String,
+    price_minor: i64,
+}
+
+impl Checkout {
+    pub fn new(db: Arc<DbRouter>, carts: Arc<CartStore>, payments: Arc<dyn PaymentProvider>) -> Self {
+        Self { db, carts, payments }
+    }
+
+    /// Places the order for `request` in `currency`, or returns the order its idempotency key placed.
+    pub async fn place(&self, request: CheckoutRequest, currency: CurrencyCode) -> CheckedOut {
+        let cart = self.carts.get(&request.owner).await?;
+        let mut lines: Vec<(Uuid, u32)> = cart.lines.iter().map(|l| (l.variant_id, l.quantity)).collect();
+        lines.sort();
+        let fingerprint = cart_fingerprint(&lines);
+        let owner = request.owner.to_string();
+
+        let txn = self.db.write().begin().await?;
+        lock_key(&txn, &owner, &request.idempotency_key).await?;
+        if let Some(existing) = placed_with_key(&txn, &owner, &request.idempotency_key).await? {
+            let existing = with_lines(&txn, vec![existing]).await?.remove(0);
+            txn.commit().await?;
+            // A retry after the order was placed finds the ordered lines gone from the cart.
+            let retried = lines.is_empty() || existing.order.cart_fingerprint == fingerprint;
+            return Ok(if retried { Ok(existing) } else { Err(CheckoutRejection::IdempotencyConflict) });
+        }
+        if lines.is_empty() {
+            return Ok(Err(CheckoutRejection::EmptyCart));
+        }
+        let customer = request.owner.customer();
+        let email = match (customer, &request.email) {
+            (Some(customer), _) => account_email(&txn, customer).await?,
+            (None, Some(email)) => email.to_string(),
+            (None, None) => return Ok(Err(CheckoutRejection::EmailRequired)),
+        };
+        let shipping = match (&request.shipping, customer) {
+            (Shipping::To(address), _) => ShippingAddress::from(address),
+            (Shipping::Saved(id), Some(customer)) => match saved_address(&txn, customer, *id).await? {
+                Some(address) => address,
+                None => return Ok(Err(CheckoutRejection::UnknownAddress)),
+            },
+            (Shipping::Saved(_), None) => return Ok(Err(CheckoutRejection::UnknownAddress)),
+        };
+        let reserved = match reserve(&txn, &lines).await? {
+            Ok(reserved) => reserved,
+            Err(rejection) => return Ok(Err(rejection)),
+        };
+        let subtotal: i64 = reserved.iter().map(|line| line.price_minor * i64::from(line.quantity)).sum();
+        let payment = PaymentRequest {
+            token: request.payment_token.clone(),
+            amount_minor: subtotal,
+            currency: currency.as_str().to_owned(),
+        };
+        let authorization = match self.payments.authorize(&payment).await {
+            Ok(authorization) => authorization,
+            Err(failure) => return Ok(Err(CheckoutRejection::Payment(failure))),
+        };
+        let recorded = async {
+            let order = order::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                customer_id: Set(customer),
+                email: Set(email),
+                status: Set(OrderStatus::Placed.as_str().to_owned()),
+                currency: Set(currency.as_str().to_owned()),
+                subtotal_minor: Set(subtotal),
+                total_minor: Set(subtotal),
+                shipping_address: Set(serde_json::to_value(&shipping).map_err(anyhow::Error::from)?),
+                payment_authorization: Set(authorization.clone()),
+                checkout_owner: Set(owner.clone()),
+                idempotency_key: Set(request.idempotency_key.as_str().to_owned()),
+                cart_fingerprint: Set(fingerprint),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await?;
+            let lines = record_lines(&txn, order.id, reserved).await?;
+            announce(&txn, "order.placed", &order).await?;
+            txn.commit().await?;
+            Ok::<_, crate::Error>(PlacedOrder { order, lines })
+        }
+        .await;
+        let order = match recorded {
+            Ok(order) => order,
+            Err(err) => {
+                self.payments.void(&authorization).await;
+                return Err(err);
+            }
+        };
+        if let Err(err) = self.carts.take(&request.owner, &lines).await {
+            tracing::warn!(order = %order.number(), error = %err, "the ordered lines stay in the cart");
+        }
+        Ok(Ok(order))
+    }
+}
+
+/// Queues checkouts with the same key for the same owner behind each other until their transactions end.
+async fn lock_key(txn: &DatabaseTransaction, owner: &str, key: &IdempotencyKey) -> Result<(), crate::Error> {
+    let lock = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))";
+    let values = [format!("checkout:{owner}:{}", key.as_str()).into()];
+    txn.execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, lock, values)).await?;
+    Ok(())
+}
+
+async fn placed_with_key(
+    txn: &DatabaseTransaction,
+    owner: &str,
+    key: &IdempotencyKey,
+) -> Result<Option<order::Model>, crate::Error> {
+    Ok(order::Entity::find()
+        .filter(order::Column::CheckoutOwner.eq(owner))
+        .filter(order::Column::IdempotencyKey.eq(key.as_str()))
+        .one(txn)
+        .await?)
+}
+
+async fn account_email(txn: &DatabaseTransaction, customer: Uuid) -> Result<String, crate::Error> {
+    let account = customer::Entity::find_by_id(customer).one(txn).await?;
+    Ok(account.ok_or_else(|| anyhow::anyhow!("the signed-in customer {customer} has no account"))?.email)
+}
+
+async fn saved_address(
+    txn: &DatabaseTransaction,
+    customer: Uuid,
+    id: Uuid,
+) -> Result<Option<ShippingAddress>, crate::Error> {
+    let found =
+        address::Entity::find_by_id(id).filter(address::Column::CustomerId.eq(customer)).one(txn).await?;
+    Ok(found.as_ref().map(ShippingAddress::from))
+}
+
+/// Takes each line's quantity off the stock of its variant, in the order of `lines` (sorted by
+/// variant id), with its price and names as they are now. Every line that cannot be had is reported.
+async fn reserve(
+    txn: &DatabaseTransaction,
+    lines: &[(Uuid, u32)],
+) -> Result<Result<Vec<Reserved>, CheckoutRejection>, crate::Error> {
+    const TAKE: &str = "UPDATE variants v SET stock_on_hand = v.stock_on_hand - $2, updated_at = now() \
+        FROM products p WHERE v.id = $1 AND p.id = v.product_id AND p.archived_at IS NULL \
+        AND v.stock_on_hand >= $2 RETURNING v.sku, v.size, v.colour, v.price_minor, p.name";
+    const LEFT: &str = "SELECT v.sku, v.stock_on_hand FROM variants v JOIN products p ON p.id = v.product_id \
+        WHERE v.id = $1 AND p.archived_at IS NULL";
+    let (mut reserved, mut unavailable, mut short) = (Vec::new(), Vec::new(), Vec::new());
+    for &(variant_id, quantity) in lines {
+        let quantity = i32::try_from(quantity).map_err(anyhow::Error::from)?;
+        let take =
+            Statement::from_sql_and_values(DbBackend::Postgres, TAKE, [variant_id.into(), quantity.into()]);
+        if let Some(row) = txn.query_one_raw(take).await? {
+            reserved.push(Reserved {
+                variant_id,
+                quantity,
+                sku: row.try_get("", "sku")?,
+                product_name: row.try_get("", "name")?,
+                size: row.try_get("", "size")?,
+                colour: row.try_get("", "colour")?,
+                price_minor: row.try_get("", "price_minor")?,
+            });
+            continue;
+        }
+        let left = Statement::from_sql_and_values(DbBackend::Postgres, LEFT, [variant_id.into()]);
+        match txn.query_one_raw(left).await? {
+            Some(row) => short.push(Shortage {
+                variant_id,
+                sku: row.try_get("", "sku")?,
+                available: row.try_get("", "stock_on_hand")?,
+            }),
+            None => unavailable.push(variant_id),
+        }
+    }
+    Ok(if !unavailable.is_empty() {
+        Err(CheckoutRejection::Unavailable(unavailable))
+    } else if !short.is_empty() {
+        Err(CheckoutRejection::OutOfStock(short))
+    } else {
+        Ok(reserved)
+    })
+}
+
+async fn record_lines(
+    txn: &DatabaseTransaction,
+    order_id: Uuid,
+    lines: Vec<Reserved>,
+) -> Result<Vec<order_line::Model>, crate::Error> {
+    let lines: Vec<order_line::Model> = lines
+        .into_iter()
+        .zip(0..)
+        .map(|(line, position)| order_line::Model {
+            order_id,
+            position,
+            variant_id: line.variant_id,
+            sku: line.sku,
+            product_name: line.product_name,
+            size: line.size,
+            colour: line.colour,
+            unit_price_minor: line.price_minor,
+            quantity: line.quantity,
+        })
+        .collect();
+    order_line::Entity::insert_many(lines.iter().cloned().map(IntoActiveModel::into_active_model))
+        .exec(txn)
+        .await?;
+    Ok(lines)
+}
+
+/// Writes an outbox event about `order` in the transaction that changes it.
+pub(crate) async fn announce(
+    txn: &DatabaseTransaction,
+    event_type: &str,
+    order: &order::Model,
+) -> Result<(), crate::Error> {
+    let payload = json!({ "orderId": order.id, "number": order.number, "status": order.status });
+    let insert = "INSERT INTO outbox (event_type, payload) VALUES ($1, $2)";
+    txn.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        insert,
+        [event_type.into(), payload.into()],
+    ))
+    .await?;
+    Ok(())
+}

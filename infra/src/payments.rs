@@ -1,0 +1,91 @@
+//! Taking payment. Checkout talks to a `PaymentProvider`; the built-in `TestPaymentProvider` behaves
+//! like a card processor's sandbox, with documented tokens: `tok_visa` is authorised, `tok_declined`
+//! is declined, `tok_unavailable` fails as if the provider were down; any other token is declined.
+
+use std::sync::Mutex;
+
+use futures::future::BoxFuture;
+
+/// An authorisation to request: `amount_minor` of `currency`, paid with the client's `token`.
+#[derive(Debug, Clone)]
+pub struct PaymentRequest {
+    pub token: String,
+    pub amount_minor: i64,
+    pub currency: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PaymentFailure {
+    #[error("the payment was declined")]
+    Declined,
+    #[error("the payment provider is unavailable; nothing was charged, try again")]
+    Unavailable,
+}
+
+pub trait PaymentProvider: Send + Sync {
+    /// The provider's reference of the authorisation.
+    fn authorize<'a>(&'a self, request: &'a PaymentRequest) -> BoxFuture<'a, Result<String, PaymentFailure>>;
+
+    /// Releases an authorisation that will not be captured (its order was never recorded).
+    fn void<'a>(&'a self, authorization: &'a str) -> BoxFuture<'a, ()>;
+}
+
+/// The sandbox provider. It keeps the references of its authorisations in memory, so that tests can
+/// count every charge.
+#[derive(Default)]
+pub struct TestPaymentProvider {
+    authorizations: Mutex<Vec<String>>,
+}
+
+impl TestPaymentProvider {
+    /// How many distinct authorisations it has granted (and not voided).
+    pub fn authorizations(&self) -> usize {
+        self.authorizations.lock().expect("never poisoned").len()
+    }
+}
+
+impl PaymentProvider for TestPaymentProvider {
+    fn authorize<'a>(&'a self, request: &'a PaymentRequest) -> BoxFuture<'a, Result<String, PaymentFailure>> {
+        Box::pin(async move {
+            match request.token.as_str() {
+                "tok_visa" => {
+                    let reference = format!("auth_{}", uuid::Uuid::now_v7().simple());
+                    self.authorizations.lock().expect("never poisoned").push(reference.clone());
+                    Ok(reference)
+                }
+                "tok_unavailable" => Err(PaymentFailure::Unavailable),
+                _ => Err(PaymentFailure::Declined),
+            }
+        })
+    }
+
+    fn void<'a>(&'a self, authorization: &'a str) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            self.authorizations
+                .lock()
+                .expect("never poisoned")
+                .retain(|reference| reference != authorization);
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(token: &str) -> PaymentRequest {
+        PaymentRequest { token: token.into(), amount_minor: 1500, currency: "EUR".into() }
+    }
+
+    #[tokio::test]
+    async fn the_documented_tokens_succeed_decline_or_fail() {
+        let provider = TestPaymentProvider::default();
+        let first = provider.authorize(&request("tok_visa")).await.unwrap();
+        assert_eq!(provider.authorize(&request("tok_declined")).await, Err(PaymentFailure::Declined));
+        assert_eq!(provider.authorize(&request("tok_unavailable")).await, Err(PaymentFailure::Unavailable));
+        assert_eq!(provider.authorize(&request("tok_made_up")).await, Err(PaymentFailure::Declined));
+        assert_eq!(provider.authorizations(), 1);
+        provider.void(&first).await;
+        assert_eq!(provider.authorizations(), 0);
+    }
+}

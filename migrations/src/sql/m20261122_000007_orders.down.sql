@@ -1,0 +1,3 @@
+DROP TABLE outbox;
+DROP TABLE order_lines;
+DROP TABLE orders;
