@@ -1,4 +1,4 @@
-//! The `myclothes` command: `serve`, `migrate`, `seed`, `schema`.
+//! The `myclothes` command: `serve`, `worker`, `migrate`, `seed`, `schema`, `admin`.
 
 use std::process::ExitCode;
 
@@ -7,13 +7,17 @@ use std::sync::Arc;
 
 use domain::account::{Email, Password};
 use infra::db::{DbRouter, DbSettings};
+use infra::order_events::OrderEvents;
+use infra::payments::TestPaymentProvider;
+use infra::redis::RedisStore;
 use infra::seed;
 use infra::staff::StaffRepository;
+use infra::worker::Worker;
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, Database};
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::config::{ConfigError, Settings};
+use crate::config::{ConfigError, Settings, WorkerConfig};
 use crate::startup::{Application, shutdown_signal};
 
 #[derive(Debug, Parser)]
@@ -29,6 +33,9 @@ pub struct Cli {
 pub enum Command {
     /// Serve the GraphQL API until SIGTERM or Ctrl-C, then drain and exit.
     Serve,
+    /// Relay outbox events through the Redis stream and handle them (order follow-up) until SIGTERM
+    /// or Ctrl-C.
+    Worker,
     /// Apply pending database migrations as the owner role.
     Migrate,
     /// Fill an empty catalogue with the generated development catalogue.
@@ -94,6 +101,7 @@ async fn execute(cli: Cli) -> Result<(), Failure> {
             let app = Application::build(cli.settings.serve_config()?).await?;
             app.run_until(shutdown_signal()).await.map_err(anyhow::Error::from)?;
         }
+        Command::Worker => run_worker(cli.settings.worker_config()?).await?,
         Command::Migrate => {
             let db = connect(&cli.settings.owner_database_url()?).await?;
             Migrator::up(&db, None).await.map_err(anyhow::Error::from)?;
@@ -111,6 +119,16 @@ async fn execute(cli: Cli) -> Result<(), Failure> {
             create_admin(&cli.settings, &email, password).await?
         }
     }
+    Ok(())
+}
+
+async fn run_worker(config: WorkerConfig) -> Result<(), Failure> {
+    let db = Arc::new(DbRouter::connect(&config.db).await.map_err(anyhow::Error::from)?);
+    let redis = Arc::new(RedisStore::connect(&config.redis).map_err(anyhow::Error::from)?);
+    let events = OrderEvents::new(db.clone(), Arc::new(TestPaymentProvider::default()), config.alerts);
+    tracing::info!(name = %config.worker.name, "worker started");
+    Worker::new(db, redis, events, config.worker).run_until(shutdown_signal()).await;
+    tracing::info!("worker stopped");
     Ok(())
 }
 

@@ -6,10 +6,13 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
+use domain::account::Email;
 use infra::cache::CacheSettings;
 use infra::db::DbSettings;
+use infra::order_events::StockAlerts;
 use infra::redis::RedisSettings;
 use infra::tokens::{TokenKey, TokenSettings};
+use infra::worker::WorkerSettings;
 use secrecy::SecretString;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -111,6 +114,28 @@ pub struct Settings {
     #[arg(long, env = "MYCLOTHES_DRAIN_TIMEOUT", default_value = "20s", value_parser = humantime::parse_duration, global = true)]
     pub drain_timeout: Duration,
 
+    /// `worker`: this worker's name in the consumer group, unique among running workers (default
+    /// `worker-<pid>`).
+    #[arg(long, env = "MYCLOTHES_WORKER_NAME", global = true)]
+    pub worker_name: Option<String>,
+
+    /// `worker`: an event another worker read but did not finish within this time is taken over.
+    #[arg(long, env = "MYCLOTHES_CLAIM_AFTER", default_value = "30s", value_parser = humantime::parse_duration, global = true)]
+    pub claim_after: Duration,
+
+    /// `worker`: a variant with this many or fewer left after an order gets a low-stock notice.
+    #[arg(long, env = "MYCLOTHES_LOW_STOCK_LEVEL", default_value_t = 3, global = true)]
+    pub low_stock_level: i32,
+
+    /// `worker`: who low-stock notices go to.
+    #[arg(
+        long,
+        env = "MYCLOTHES_STOCK_ALERT_EMAIL",
+        default_value = "stock-alerts@myclothes.localhost",
+        global = true
+    )]
+    pub stock_alert_email: String,
+
     /// Log format; JSON unless the development profile is used.
     #[arg(long, env = "MYCLOTHES_LOG_FORMAT", value_enum, global = true)]
     pub log_format: Option<LogFormat>,
@@ -147,6 +172,7 @@ const FLAGS: &[(&str, &str)] = &[
     ("MYCLOTHES_PRIMARY_POOL_SIZE", "primary-pool-size"),
     ("MYCLOTHES_REPLICA_POOL_SIZE", "replica-pool-size"),
     ("MYCLOTHES_REDIS_POOL_SIZE", "redis-pool-size"),
+    ("MYCLOTHES_STOCK_ALERT_EMAIL", "stock-alert-email"),
 ];
 
 /// What `myclothes serve` runs with.
@@ -162,6 +188,14 @@ pub struct ServeConfig {
     pub secure_cookies: bool,
     pub shutdown_delay: Duration,
     pub drain_timeout: Duration,
+}
+
+/// What `myclothes worker` runs with.
+pub struct WorkerConfig {
+    pub db: DbSettings,
+    pub redis: RedisSettings,
+    pub worker: WorkerSettings,
+    pub alerts: StockAlerts,
 }
 
 /// The local stack of `scripts/stack`, for the development profile; `scripts/stack.env` is the source.
@@ -198,16 +232,7 @@ impl Settings {
                 timeout: self.db_timeout,
                 replica_backoff: self.replica_backoff,
             },
-            redis: RedisSettings {
-                url: redis_url(self.with_default(
-                    &self.redis_url,
-                    local_stack::REDIS_URL,
-                    "MYCLOTHES_REDIS_URL",
-                )?)?,
-                pool_size: pool_size("MYCLOTHES_REDIS_POOL_SIZE", self.redis_pool_size)? as usize,
-                timeout: self.redis_timeout,
-                key_prefix: key_prefix(&self.redis_key_prefix)?,
-            },
+            redis: self.redis_settings()?,
             cache: CacheSettings { ttl: self.cache_ttl, jitter: 0.1 },
             tokens: TokenSettings {
                 keys: jwt_keys(self.with_default(
@@ -221,6 +246,43 @@ impl Settings {
             cart_expiry: self.cart_expiry,
             shutdown_delay: self.shutdown_delay,
             drain_timeout: self.drain_timeout,
+        })
+    }
+
+    pub fn worker_config(&self) -> Result<WorkerConfig, ConfigError> {
+        Ok(WorkerConfig {
+            db: DbSettings {
+                primary_url: self.database_url()?,
+                replica_urls: vec![],
+                primary_pool_size: pool_size("MYCLOTHES_PRIMARY_POOL_SIZE", self.primary_pool_size)?,
+                replica_pool_size: 1,
+                timeout: self.db_timeout,
+                replica_backoff: self.replica_backoff,
+            },
+            redis: self.redis_settings()?,
+            worker: WorkerSettings {
+                name: self.worker_name.clone().unwrap_or_else(|| format!("worker-{}", std::process::id())),
+                claim_after: self.claim_after,
+            },
+            alerts: StockAlerts {
+                level: self.low_stock_level,
+                recipient: Email::parse(&self.stock_alert_email)
+                    .map_err(|e| ConfigError::new("MYCLOTHES_STOCK_ALERT_EMAIL", e.to_string()))?
+                    .to_string(),
+            },
+        })
+    }
+
+    fn redis_settings(&self) -> Result<RedisSettings, ConfigError> {
+        Ok(RedisSettings {
+            url: redis_url(self.with_default(
+                &self.redis_url,
+                local_stack::REDIS_URL,
+                "MYCLOTHES_REDIS_URL",
+            )?)?,
+            pool_size: pool_size("MYCLOTHES_REDIS_POOL_SIZE", self.redis_pool_size)? as usize,
+            timeout: self.redis_timeout,
+            key_prefix: key_prefix(&self.redis_key_prefix)?,
         })
     }
 

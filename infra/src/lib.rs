@@ -12,6 +12,7 @@ pub mod db;
 pub mod entities;
 mod error;
 pub mod login_limits;
+pub mod order_events;
 pub mod orders;
 pub mod passwords;
 pub mod payments;
@@ -22,5 +23,6 @@ pub mod session_registry;
 pub mod shop;
 pub mod staff;
 pub mod tokens;
+pub mod worker;
 
 pub use error::Error;

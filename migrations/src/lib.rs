@@ -16,6 +16,7 @@ impl MigratorTrait for Migrator {
             sql_migration!("m20261122_000005_staff"),
             sql_migration!("m20261122_000006_customers"),
             sql_migration!("m20261122_000007_orders"),
+            sql_migration!("m20261122_000008_mail"),
         ]
     }
 }

@@ -13,7 +13,7 @@ const ADDRESS: &str = r#"{ name: "Ada Lovelace", line1: "12 Rue de la Paix", cit
 
 /// A shop selling one tee in two sizes, `stock` of each, at 20.00 and 22.00; their global variant IDs.
 /// The default replica has replayed it.
-async fn drop_tee(app: &TestApp, stock: i32) -> (String, String) {
+pub async fn drop_tee(app: &TestApp, stock: i32) -> (String, String) {
     let mut catalog = CatalogFixture::new(app.services.db.write());
     let (brand, category) = (catalog.brand("Drop").await, catalog.category("Tees", None).await);
     let sizes = [("M", "Black", 2000, stock), ("L", "Black", 2200, stock)];
@@ -37,12 +37,12 @@ fn checkout(extra: &str, token: &str, key: &str) -> String {
     )
 }
 
-fn guest_checkout(token: &str, key: &str) -> String {
+pub fn guest_checkout(token: &str, key: &str) -> String {
     checkout(&format!(r#"email: "Guest@Example.com", shippingAddress: {ADDRESS},"#), token, key)
 }
 
 /// A guest session with `quantity` of `variant` in its cart.
-async fn guest_with(app: &TestApp, variant: &str, quantity: i32) -> String {
+pub async fn guest_with(app: &TestApp, variant: &str, quantity: i32) -> String {
     let body = app.post_graphql(&add(variant, quantity)).await;
     body["data"]["addToCart"]["token"].as_str().unwrap_or_else(|| panic!("a guest cart: {body}")).to_owned()
 }
@@ -61,7 +61,7 @@ async fn stock_of(app: &TestApp, sku: &str) -> i64 {
     row.try_get("", "n").unwrap()
 }
 
-async fn count(app: &TestApp, sql: &str) -> i64 {
+pub async fn count(app: &TestApp, sql: &str) -> i64 {
     let row = app.services.db.write().query_one_raw(statement(sql)).await.unwrap().unwrap();
     row.try_get("", "n").unwrap()
 }

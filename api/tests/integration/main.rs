@@ -16,3 +16,4 @@ mod shop;
 mod shutdown;
 mod stack;
 mod support;
+mod worker;

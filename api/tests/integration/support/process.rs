@@ -1,4 +1,4 @@
-//! `myclothes serve` as a child process of the test.
+//! `myclothes serve` and `myclothes worker` as child processes of the test.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -81,5 +81,36 @@ impl ServerProcess {
             request = request.bearer_auth(token);
         }
         request.send().await.expect("the server answers").json().await.expect("the body is JSON")
+    }
+}
+
+/// `myclothes worker` as a child process, so that it can be killed with `kill -9`.
+pub struct WorkerProcess {
+    child: Child,
+}
+
+impl WorkerProcess {
+    pub fn start(db: &TestDatabase, name: &str, overrides: &[&str]) -> Self {
+        let child = Command::new(env!("CARGO_BIN_EXE_myclothes"))
+            .args(serve_args(db, &[&["--worker-name", name], overrides].concat()))
+            .arg("worker")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("myclothes worker starts");
+        Self { child }
+    }
+
+    /// `kill -9`: gone at once, nothing finished.
+    pub fn kill(&mut self) {
+        self.child.kill().expect("the worker can be killed");
+        self.child.wait().expect("the killed worker is reaped");
+    }
+}
+
+impl Drop for WorkerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

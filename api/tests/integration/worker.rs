@@ -1,0 +1,131 @@
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use infra::order_events::{OrderEvents, StockAlerts};
+use infra::payments::TestPaymentProvider;
+use infra::worker::{Worker, WorkerSettings};
+use sea_orm::{ConnectionTrait, TransactionTrait};
+
+use crate::checkout::{count, drop_tee, guest_checkout, guest_with};
+use crate::support::process::WorkerProcess;
+use crate::support::redis::redis_client;
+use crate::support::{Stack, TestApp, statement};
+
+/// A worker in this process, on the app's database and Redis key prefix.
+fn worker(app: &TestApp, name: &str) -> Worker {
+    let services = &app.services;
+    let alerts = StockAlerts { level: 3, recipient: "stock@example.com".to_owned() };
+    let events = OrderEvents::new(services.db.clone(), Arc::new(TestPaymentProvider::default()), alerts);
+    let settings = WorkerSettings { name: name.to_owned(), claim_after: Duration::from_secs(30) };
+    Worker::new(services.db.clone(), services.redis.clone(), events, settings)
+}
+
+/// Works until there is nothing left to do (at most 50 rounds).
+async fn work_off(worker: &Worker) {
+    for _ in 0..50 {
+        if worker.work_once().await.unwrap() == 0 {
+            return;
+        }
+    }
+    panic!("the worker never ran out of work");
+}
+
+/// A guest order of 2 tees out of `stock`; its number.
+async fn order(app: &TestApp, stock: i32, key: &str) -> String {
+    let (medium, _) = drop_tee(app, stock).await;
+    let guest = guest_with(app, &medium, 2).await;
+    let body = app.post_graphql_as(&guest, &guest_checkout("tok_visa", key)).await;
+    body["data"]["checkout"]["order"]["number"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned()
+}
+
+async fn order_status(app: &TestApp) -> String {
+    let row =
+        app.services.db.write().query_one_raw(statement("SELECT status FROM orders")).await.unwrap().unwrap();
+    row.try_get("", "status").unwrap()
+}
+
+#[tokio::test]
+async fn a_placed_order_is_confirmed_paid_and_its_low_stock_noticed_once_even_when_relayed_twice() {
+    let app = TestApp::spawn().await;
+    let number = order(&app, 4, "k").await;
+    let worker = worker(&app, "w1");
+
+    work_off(&worker).await;
+    // The relay repeats itself, as after a crash between writing to the stream and marking the rows.
+    app.services.db.write().execute_unprepared("UPDATE outbox SET relayed_at = NULL").await.unwrap();
+    work_off(&worker).await;
+
+    assert_eq!(count(&app, "SELECT count(*) AS n FROM mail WHERE key LIKE 'order-confirmation:%' AND recipient = 'guest@example.com'").await, 1);
+    let subject = app
+        .services
+        .db
+        .write()
+        .query_one_raw(statement("SELECT subject FROM mail WHERE key LIKE 'order-confirmation:%'"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(subject.try_get::<String>("", "subject").unwrap(), format!("Your MyClothes order {number}"));
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) AS n FROM mail WHERE key LIKE 'low-stock:%' AND recipient = 'stock@example.com'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(order_status(&app).await, "paid");
+    assert_eq!(count(&app, "SELECT count(*) AS n FROM outbox WHERE event_type = 'order.paid'").await, 1);
+    assert_eq!(
+        count(&app, "SELECT count(*) AS n FROM outbox WHERE relayed_at IS NULL").await,
+        0,
+        "order.paid was relayed too"
+    );
+}
+
+#[tokio::test]
+async fn an_event_of_a_worker_killed_before_acknowledging_is_finished_by_another_exactly_once() {
+    let app = TestApp::spawn().await;
+    order(&app, 10, "k").await;
+    let stream = format!("{}:events", app.db.name);
+    let redis = redis_client(&Stack::get().redis_url()).get_multiplexed_async_connection().await.unwrap();
+    let pending = |consumer: &'static str| {
+        let (stream, mut redis) = (stream.clone(), redis.clone());
+        async move {
+            // [count, first id, last id, [[consumer, count]…]], or an error before the group exists.
+            type Summary = (i64, Option<String>, Option<String>, Option<Vec<(String, String)>>);
+            let summary: Option<Summary> = deadpool_redis::redis::cmd("XPENDING")
+                .arg(&stream)
+                .arg("workers")
+                .query_async(&mut redis)
+                .await
+                .ok();
+            summary.and_then(|s| s.3).unwrap_or_default().iter().any(|(name, _)| name == consumer)
+        }
+    };
+    // Holding the order's row makes the first worker stop inside the event, after reading it.
+    let hold = app.services.db.write().begin().await.unwrap();
+    hold.execute_unprepared("SELECT 1 FROM orders FOR UPDATE").await.unwrap();
+    let mut first = WorkerProcess::start(&app.db, "first", &["--claim-after", "1s"]);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !pending("first").await {
+        assert!(Instant::now() < deadline, "the first worker never read the event");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    first.kill();
+    let _second = WorkerProcess::start(&app.db, "second", &["--claim-after", "1s"]);
+    hold.rollback().await.unwrap();
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while order_status(&app).await != "paid" {
+        assert!(Instant::now() < deadline, "the second worker never finished the event");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let confirmations = "SELECT count(*) AS n FROM mail WHERE key LIKE 'order-confirmation:%'";
+    assert_eq!(count(&app, confirmations).await, 1);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while pending("first").await || pending("second").await {
+        assert!(Instant::now() < deadline, "the event was never acknowledged");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

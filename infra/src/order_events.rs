@@ -1,0 +1,131 @@
+//! What the worker does when an order is placed, in one transaction on the primary: the confirmation
+//! message into the mail sink, the payment captured and the order marked paid, and a notice for each
+//! ordered variant whose stock ran low. Handling the same event again has the effect of once: each
+//! message has a key of what it is about, and only a placed order is captured and marked paid.
+
+use std::sync::Arc;
+
+use domain::currency::CurrencyCode;
+use domain::money::Money;
+use domain::order::{OrderNumber, OrderStatus};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait, QueryFilter, QuerySelect,
+    Statement, TransactionTrait,
+};
+use uuid::Uuid;
+
+use crate::checkout::announce;
+use crate::db::DbRouter;
+use crate::entities::{order, order_line};
+use crate::payments::PaymentProvider;
+
+pub struct StockAlerts {
+    /// A variant with this many or fewer left after an order gets a notice.
+    pub level: i32,
+    pub recipient: String,
+}
+
+pub struct OrderEvents {
+    db: Arc<DbRouter>,
+    payments: Arc<dyn PaymentProvider>,
+    alerts: StockAlerts,
+}
+
+impl OrderEvents {
+    pub fn new(db: Arc<DbRouter>, payments: Arc<dyn PaymentProvider>, alerts: StockAlerts) -> Self {
+        Self { db, payments, alerts }
+    }
+
+    /// Handles one event; the others are of no concern to the worker.
+    pub async fn handle(&self, event_type: &str, payload: &serde_json::Value) -> Result<(), crate::Error> {
+        if event_type != "order.placed" {
+            return Ok(());
+        }
+        let order_id = payload["orderId"]
+            .as_str()
+            .and_then(|id| Uuid::parse_str(id).ok())
+            .ok_or_else(|| anyhow::anyhow!("an order.placed event without an order id: {payload}"))?;
+        self.order_placed(order_id).await
+    }
+
+    async fn order_placed(&self, order_id: Uuid) -> Result<(), crate::Error> {
+        let txn = self.db.write().begin().await?;
+        let Some(order) = order::Entity::find_by_id(order_id).lock_exclusive().one(&txn).await? else {
+            tracing::warn!(%order_id, "an event names an order that does not exist");
+            return Ok(());
+        };
+        let lines =
+            order_line::Entity::find().filter(order_line::Column::OrderId.eq(order_id)).all(&txn).await?;
+        send(&txn, &format!("order-confirmation:{order_id}"), &order.email, &confirmation(&order, &lines)?)
+            .await?;
+        if order.status == OrderStatus::Placed.as_str() {
+            self.payments
+                .capture(&order.payment_authorization)
+                .await
+                .map_err(|failure| anyhow::anyhow!("capturing the payment of order {order_id}: {failure}"))?;
+            let paid = order::Model { status: OrderStatus::Paid.as_str().to_owned(), ..order.clone() };
+            let update = "UPDATE orders SET status = 'paid', updated_at = now() WHERE id = $1";
+            txn.execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, update, [order_id.into()]))
+                .await?;
+            announce(&txn, "order.paid", &paid).await?;
+        }
+        self.alert_low_stock(&txn, &order, &lines).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    async fn alert_low_stock(
+        &self,
+        txn: &DatabaseTransaction,
+        order: &order::Model,
+        lines: &[order_line::Model],
+    ) -> Result<(), crate::Error> {
+        let variants: Vec<Uuid> = lines.iter().map(|line| line.variant_id).collect();
+        let low = "SELECT id, sku, stock_on_hand FROM variants WHERE id = ANY($1) AND stock_on_hand <= $2";
+        let query = Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            low,
+            [variants.into(), self.alerts.level.into()],
+        );
+        for row in txn.query_all_raw(query).await? {
+            let (variant, sku, left): (Uuid, String, i32) =
+                (row.try_get("", "id")?, row.try_get("", "sku")?, row.try_get("", "stock_on_hand")?);
+            let message = Message {
+                subject: format!("Low stock: {sku}"),
+                body: format!("{sku} has {left} left after order {}.\r\n", OrderNumber::new(order.number)),
+            };
+            send(txn, &format!("low-stock:{variant}:{}", order.id), &self.alerts.recipient, &message).await?;
+        }
+        Ok(())
+    }
+}
+
+struct Message {
+    subject: String,
+    body: String,
+}
+
+fn confirmation(order: &order::Model, lines: &[order_line::Model]) -> Result<Message, crate::Error> {
+    let number = OrderNumber::new(order.number);
+    let mut body = format!("Thank you for your order {number}.\r\n\r\n");
+    for line in lines {
+        body += &format!("{} × {} ({}, {})\r\n", line.quantity, line.product_name, line.size, line.colour);
+    }
+    let currency = CurrencyCode::parse(&order.currency).map_err(anyhow::Error::from)?;
+    let total = Money::new(order.total_minor, currency);
+    body += &format!("\r\nTotal: {} {}\r\n", total.decimal_string(), currency.as_str());
+    Ok(Message { subject: format!("Your MyClothes order {number}"), body })
+}
+
+/// Puts a message into the mail sink, unless one with `key` is there already.
+async fn send(
+    txn: &DatabaseTransaction,
+    key: &str,
+    recipient: &str,
+    message: &Message,
+) -> Result<(), crate::Error> {
+    let insert = "INSERT INTO mail (key, recipient, subject, body) VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO NOTHING";
+    let values = [key.into(), recipient.into(), message.subject.clone().into(), message.body.clone().into()];
+    txn.execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, insert, values)).await?;
+    Ok(())
+}
