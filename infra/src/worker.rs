@@ -147,8 +147,7 @@ impl Worker {
 
     async fn ensure_group(&self) -> Result<(), crate::Error> {
         let stream = self.stream_key();
-        let created = self
-            .redis
+        self.redis
             .run(|mut c| async move {
                 redis::cmd("XGROUP")
                     .arg("CREATE")
@@ -160,8 +159,7 @@ impl Worker {
                     .await
                     .or_else(|err| if err.code() == Some("BUSYGROUP") { Ok(()) } else { Err(err) })
             })
-            .await;
-        created
+            .await
     }
 
     async fn read_new(&self) -> Result<Vec<Delivery>, crate::Error> {
