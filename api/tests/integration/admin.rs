@@ -247,3 +247,25 @@ async fn the_writer_reads_its_write_at_once_while_the_replica_lags_two_seconds()
     app.wait_for_replica_on(port).await;
     assert_eq!(replica_read().await, 1999);
 }
+
+#[tokio::test]
+async fn five_failed_staff_logins_lock_the_account_out() {
+    let app = TestApp::spawn().await;
+    app.admin_token().await;
+    let login = |password: &str| {
+        format!(
+            r#"mutation {{ staffLogin(input: {{ email: "admin@myclothes.test", password: "{password}" }}) {{ token userErrors {{ code }} }} }}"#
+        )
+    };
+
+    for _ in 0..5 {
+        let wrong = app.post_graphql(&login("not the password")).await;
+        assert_eq!(wrong["data"]["staffLogin"]["userErrors"], json!([{ "code": "INVALID_CREDENTIALS" }]));
+    }
+    let locked = app.post_graphql(&login("a long admin password")).await;
+
+    assert_eq!(
+        locked["data"]["staffLogin"],
+        json!({ "token": null, "userErrors": [{ "code": "TOO_MANY_ATTEMPTS" }] })
+    );
+}

@@ -14,7 +14,7 @@ use infra::tokens::Tokens;
 use super::types::Customer;
 use crate::auth::{Caller, expired_session_cookie};
 use crate::graphql::errors::{ErrorCode, OrGraphql, error};
-use crate::graphql::session::{LoginInput, hand_out};
+use crate::graphql::session::{LoginInput, hand_out, limited_login};
 use crate::graphql::user_error::{UserError, UserErrorCode};
 use crate::services::Services;
 
@@ -97,29 +97,18 @@ impl CustomerMutation {
     /// one account or from one address lock further attempts out for a while.
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<AuthPayload> {
         let services = ctx.data_unchecked::<Arc<Services>>();
-        let ip = ctx.data_unchecked::<Caller>().ip;
-        let account = input.email.trim().to_lowercase();
-        if !services.login_limits.allowed(&account, ip).await.or_graphql()? {
-            let message = "too many failed logins; try again in 15 minutes";
-            return Ok(failed(vec![UserError::new(None, UserErrorCode::TooManyAttempts, message)]));
-        }
-        let customer = match Email::parse(&input.email) {
-            Ok(email) => services.customers.authenticate(&email, &input.password).await.or_graphql()?,
-            Err(_) => {
-                infra::passwords::verify(&input.password, None).await;
-                None
+        let attempt = async {
+            match Email::parse(&input.email) {
+                Ok(email) => services.customers.authenticate(&email, &input.password).await,
+                Err(_) => {
+                    infra::passwords::verify(&input.password, None).await;
+                    Ok(None)
+                }
             }
         };
-        match customer {
-            Some(customer) => {
-                services.login_limits.succeeded(&account).await.or_graphql()?;
-                sign_in(ctx, customer, false).await
-            }
-            None => {
-                services.login_limits.failed(&account, ip).await.or_graphql()?;
-                let message = "the email or the password is wrong";
-                Ok(failed(vec![UserError::new(None, UserErrorCode::InvalidCredentials, message)]))
-            }
+        match limited_login(ctx, "customer", &input.email, attempt).await? {
+            Ok(customer) => sign_in(ctx, customer, false).await,
+            Err(refused) => Ok(failed(vec![refused])),
         }
     }
 

@@ -1,3 +1,3 @@
 mod mutation;
 
-pub use mutation::{LoginInput, SessionMutation, hand_out};
+pub use mutation::{LoginInput, SessionMutation, hand_out, limited_login};

@@ -4,7 +4,7 @@ use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
 use domain::session::{Role, Session};
 use infra::tokens::Tokens;
 
-use crate::auth::session_cookie;
+use crate::auth::{Caller, session_cookie};
 use crate::graphql::errors::OrGraphql;
 use crate::graphql::user_error::{UserError, UserErrorCode};
 use crate::services::Services;
@@ -39,11 +39,12 @@ impl SessionMutation {
         Ok(StartSessionPayload { token: hand_out(ctx, &Tokens::new_session())? })
     }
 
-    /// Signs a staff member in: a new session with the admin role.
+    /// Signs a staff member in: a new session with the admin role. Failures lock out like customers'.
     async fn staff_login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<StaffLoginPayload> {
         let services = ctx.data_unchecked::<Arc<Services>>();
-        match services.staff.authenticate(&input.email, &input.password).await.or_graphql()? {
-            Some(id) => {
+        let attempt = services.staff.authenticate(&input.email, &input.password);
+        match limited_login(ctx, "staff", &input.email, attempt).await? {
+            Ok(id) => {
                 let session = Session {
                     subject: Some(format!("staff:{id}")),
                     role: Some(Role::Admin),
@@ -51,14 +52,39 @@ impl SessionMutation {
                 };
                 Ok(StaffLoginPayload { token: Some(hand_out(ctx, &session)?), user_errors: vec![] })
             }
-            None => Ok(StaffLoginPayload {
-                token: None,
-                user_errors: vec![UserError::new(
-                    None,
-                    UserErrorCode::InvalidCredentials,
-                    "the email or the password is wrong",
-                )],
-            }),
+            Err(refused) => Ok(StaffLoginPayload { token: None, user_errors: vec![refused] }),
+        }
+    }
+}
+
+/// Runs a login `attempt` for `email` of a `kind` of account unless too many attempts failed lately
+/// for the account or from the caller's address; counts the outcome. Wrong emails and wrong passwords
+/// get the same answer.
+pub async fn limited_login<T>(
+    ctx: &Context<'_>,
+    kind: &str,
+    email: &str,
+    attempt: impl Future<Output = Result<Option<T>, infra::Error>>,
+) -> Result<Result<T, UserError>> {
+    let services = ctx.data_unchecked::<Arc<Services>>();
+    let ip = ctx.data_unchecked::<Caller>().ip;
+    let account = format!("{kind}:{}", email.trim().to_lowercase());
+    if !services.login_limits.allowed(&account, ip).await.or_graphql()? {
+        let message = "too many failed logins; try again in 15 minutes";
+        return Ok(Err(UserError::new(None, UserErrorCode::TooManyAttempts, message)));
+    }
+    match attempt.await.or_graphql()? {
+        Some(signed_in) => {
+            services.login_limits.succeeded(&account).await.or_graphql()?;
+            Ok(Ok(signed_in))
+        }
+        None => {
+            services.login_limits.failed(&account, ip).await.or_graphql()?;
+            Ok(Err(UserError::new(
+                None,
+                UserErrorCode::InvalidCredentials,
+                "the email or the password is wrong",
+            )))
         }
     }
 }
