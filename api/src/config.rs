@@ -13,6 +13,8 @@ use infra::order_events::StockAlerts;
 use infra::redis::RedisSettings;
 use infra::tokens::{TokenKey, TokenSettings};
 use infra::worker::WorkerSettings;
+
+use crate::graphql::QueryLimits;
 use secrecy::SecretString;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -114,6 +116,26 @@ pub struct Settings {
     #[arg(long, env = "MYCLOTHES_DRAIN_TIMEOUT", default_value = "20s", value_parser = humantime::parse_duration, global = true)]
     pub drain_timeout: Duration,
 
+    /// Deepest field nesting a query may have.
+    #[arg(long, env = "MYCLOTHES_MAX_DEPTH", default_value_t = 15, global = true)]
+    pub max_depth: usize,
+
+    /// Most a query may cost: each field costs 1, a list field its `first`/`last` times what it selects.
+    #[arg(long, env = "MYCLOTHES_MAX_COMPLEXITY", default_value_t = 5000, global = true)]
+    pub max_complexity: usize,
+
+    /// Largest GraphQL document, in bytes.
+    #[arg(long, env = "MYCLOTHES_MAX_DOCUMENT_BYTES", default_value_t = 32 * 1024, global = true)]
+    pub max_document_bytes: usize,
+
+    /// Most aliases in one document.
+    #[arg(long, env = "MYCLOTHES_MAX_ALIASES", default_value_t = 30, global = true)]
+    pub max_aliases: usize,
+
+    /// Most operations in one batched request (an array of requests); 1 turns batching off.
+    #[arg(long, env = "MYCLOTHES_MAX_BATCH", default_value_t = 10, global = true)]
+    pub max_batch: usize,
+
     /// `worker`: this worker's name in the consumer group, unique among running workers (default
     /// `worker-<pid>`).
     #[arg(long, env = "MYCLOTHES_WORKER_NAME", global = true)]
@@ -186,6 +208,7 @@ pub struct ServeConfig {
     pub cart_expiry: Duration,
     /// Whether the session cookie is `Secure` (HTTPS only): everywhere but the development profile.
     pub secure_cookies: bool,
+    pub limits: QueryLimits,
     pub shutdown_delay: Duration,
     pub drain_timeout: Duration,
 }
@@ -243,6 +266,13 @@ impl Settings {
                 lifetime: self.session_lifetime,
             },
             secure_cookies: self.profile != Profile::Development,
+            limits: QueryLimits {
+                depth: self.max_depth,
+                complexity: self.max_complexity,
+                document_bytes: self.max_document_bytes,
+                aliases: self.max_aliases,
+                batch: self.max_batch.max(1),
+            },
             cart_expiry: self.cart_expiry,
             shutdown_delay: self.shutdown_delay,
             drain_timeout: self.drain_timeout,

@@ -11,6 +11,7 @@ use poem::Server;
 use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
 
 use crate::config::ServeConfig;
+use crate::graphql::QueryLimits;
 use crate::routes::{self, Readiness};
 use crate::services::Services;
 
@@ -19,6 +20,7 @@ pub struct Application {
     local_addr: SocketAddr,
     services: Arc<Services>,
     readiness: Readiness,
+    limits: QueryLimits,
     shutdown_delay: Duration,
     drain_timeout: Duration,
 }
@@ -40,6 +42,7 @@ impl Application {
             local_addr,
             services,
             readiness: Readiness::default(),
+            limits: config.limits,
             shutdown_delay: config.shutdown_delay,
             drain_timeout: config.drain_timeout,
         })
@@ -66,7 +69,7 @@ impl Application {
             tokio::time::sleep(shutdown_delay).await;
             tracing::info!("listener closed; draining in-flight requests");
         };
-        let app = routes::app(self.services, self.readiness);
+        let app = routes::app(self.services, self.readiness, self.limits);
         tracing::info!(addr = %self.local_addr, "serving");
         Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(app, drain, Some(self.drain_timeout))

@@ -6,6 +6,7 @@ mod catalog;
 mod customer;
 mod errors;
 mod guards;
+pub(crate) mod limits;
 mod money;
 mod node;
 mod order;
@@ -22,6 +23,8 @@ use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 use infra::db::Consistency;
 
 pub use errors::ErrorCode;
+pub use limits::{LimitExceeded, QueryLimits};
+
 pub use response_cache::respond;
 
 use crate::auth::Caller;
@@ -48,8 +51,13 @@ pub struct Mutation(
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
-pub fn schema(services: Arc<Services>) -> AppSchema {
-    builder().data(services).finish()
+pub fn schema(services: Arc<Services>, limits: QueryLimits) -> AppSchema {
+    builder()
+        .limit_depth(limits.depth)
+        .limit_complexity(limits.complexity)
+        .extension(limits)
+        .data(services)
+        .finish()
 }
 
 /// What one execution of a request reads with: mutations answer from the primary; a session that

@@ -16,7 +16,7 @@ use poem::{IntoResponse, Request, Response, handler};
 use serde::Deserialize;
 
 use crate::auth::{self, Caller};
-use crate::graphql::{self, AppSchema, ErrorCode};
+use crate::graphql::{self, AppSchema, ErrorCode, LimitExceeded, QueryLimits};
 use crate::services::Services;
 
 /// The GET parameters of the GraphQL-over-HTTP spec; `variables` and `extensions` are JSON texts.
@@ -35,8 +35,14 @@ pub async fn post(
     http: &Request,
     schema: Data<&AppSchema>,
     services: Data<&Arc<Services>>,
+    limits: Data<&QueryLimits>,
     request: GraphQLBatchRequest,
 ) -> Response {
+    if let BatchRequest::Batch(requests) = &request.0
+        && let Err(exceeded) = limits.check_batch(requests.len())
+    {
+        return limit_response(exceeded);
+    }
     let (caller, consistency) = match request_context(http, &services).await {
         Ok(context) => context,
         Err(refusal) => return refusal,
@@ -112,6 +118,14 @@ fn into_request(params: GetParams) -> Result<async_graphql::Request, String> {
             serde_json::from_str(&extensions).map_err(|e| format!("extensions is not a JSON object: {e}"))?;
     }
     Ok(request)
+}
+
+fn limit_response(exceeded: LimitExceeded) -> Response {
+    let body = serde_json::json!({ "errors": [exceeded.into_server_error()] });
+    Response::builder()
+        .status(StatusCode::BAD_REQUEST)
+        .content_type("application/json")
+        .body(body.to_string())
 }
 
 fn error_response(status: StatusCode, code: ErrorCode, message: &str) -> Response {

@@ -9,6 +9,7 @@ mod checkout;
 mod cli;
 mod customers;
 mod health;
+mod limits;
 mod replicas;
 mod roles;
 mod sessions;

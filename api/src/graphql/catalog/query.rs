@@ -10,6 +10,7 @@ use super::loaders::{BrandKey, CategoryKey, ChildrenOf, ProductKey, VariantKey, 
 use super::types::{Brand, Category, Product, ProductListing, Variant, loader};
 use crate::graphql::ReadConsistency;
 use crate::graphql::errors::{OrGraphql, bad_user_input};
+use crate::graphql::limits::page_cost;
 use crate::graphql::node::{Node, NodeKind, parse_global_id};
 use crate::services::Services;
 
@@ -89,6 +90,7 @@ impl CatalogQuery {
     /// Products for sale, a page at a time (`first`/`after` forward, `last`/`before` backward; at most
     /// 100 per page). Cursors are opaque and only continue the sort they came from.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "page_cost(first.or(last), child_complexity)")]
     async fn products(
         &self,
         ctx: &Context<'_>,

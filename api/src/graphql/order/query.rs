@@ -11,6 +11,7 @@ use super::types::Order;
 use crate::auth::Caller;
 use crate::graphql::ReadConsistency;
 use crate::graphql::errors::{ErrorCode, OrGraphql, bad_user_input, error};
+use crate::graphql::limits::page_cost;
 use crate::services::Services;
 
 pub type OrderConnection = Connection<String, Order, EmptyFields, EmptyFields>;
@@ -21,6 +22,7 @@ pub struct OrderQuery;
 #[Object]
 impl OrderQuery {
     /// The signed-in customer's orders, newest first. Right after a checkout, the new order is there.
+    #[graphql(complexity = "page_cost(first, child_complexity)")]
     async fn orders(
         &self,
         ctx: &Context<'_>,

@@ -1,0 +1,144 @@
+//! Bounds on what one request may ask (BRIEF §6): the document's size and aliases and the batch's
+//! length, checked before the document is validated; its depth and complexity (a list field costs
+//! its `first`/`last` times what it selects), checked by validation. A request over a bound is refused
+//! before any resolver runs, with the code `BAD_REQUEST` and `extensions.limit` naming the bound.
+
+use std::sync::Arc;
+
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation,
+};
+use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
+use async_graphql::{ServerError, ServerResult, ValidationResult, Variables};
+
+use super::errors::ErrorCode;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueryLimits {
+    pub depth: usize,
+    pub complexity: usize,
+    pub document_bytes: usize,
+    pub aliases: usize,
+    pub batch: usize,
+}
+
+/// A request over one of the bounds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LimitExceeded {
+    /// `depth`, `complexity`, `documentBytes`, `aliases` or `batch`.
+    pub limit: &'static str,
+    pub message: String,
+}
+
+impl LimitExceeded {
+    pub fn into_server_error(self) -> ServerError {
+        let mut error = ServerError::new(self.message, None);
+        let extensions = error.extensions.get_or_insert_with(Default::default);
+        extensions.set("code", ErrorCode::BadRequest.as_str());
+        extensions.set("limit", self.limit);
+        error
+    }
+}
+
+impl QueryLimits {
+    pub fn check_batch(&self, operations: usize) -> Result<(), LimitExceeded> {
+        if operations > self.batch {
+            let message =
+                format!("a batch holds at most {} operations; this one has {operations}", self.batch);
+            return Err(LimitExceeded { limit: "batch", message });
+        }
+        Ok(())
+    }
+
+    fn check_size(&self, query: &str) -> Result<(), LimitExceeded> {
+        if query.len() > self.document_bytes {
+            let message =
+                format!("a document has at most {} bytes; this one has {}", self.document_bytes, query.len());
+            return Err(LimitExceeded { limit: "documentBytes", message });
+        }
+        Ok(())
+    }
+
+    fn check_aliases(&self, document: &ExecutableDocument) -> Result<(), LimitExceeded> {
+        let operations = document.operations.iter().map(|(_, operation)| &operation.node.selection_set.node);
+        let fragments = document.fragments.values().map(|fragment| &fragment.node.selection_set.node);
+        let aliases: usize = operations.chain(fragments).map(aliases_in).sum();
+        if aliases > self.aliases {
+            let message = format!("a document has at most {} aliases; this one has {aliases}", self.aliases);
+            return Err(LimitExceeded { limit: "aliases", message });
+        }
+        Ok(())
+    }
+}
+
+fn aliases_in(selections: &SelectionSet) -> usize {
+    selections
+        .items
+        .iter()
+        .map(|selection| match &selection.node {
+            Selection::Field(field) => {
+                usize::from(field.node.alias.is_some()) + aliases_in(&field.node.selection_set.node)
+            }
+            Selection::InlineFragment(fragment) => aliases_in(&fragment.node.selection_set.node),
+            Selection::FragmentSpread(_) => 0,
+        })
+        .sum()
+}
+
+impl ExtensionFactory for QueryLimits {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(*self)
+    }
+}
+
+#[async_trait::async_trait]
+impl Extension for QueryLimits {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<async_graphql::parser::types::ExecutableDocument> {
+        self.check_size(query).map_err(LimitExceeded::into_server_error)?;
+        let document = next.run(ctx, query, variables).await?;
+        self.check_aliases(&document).map_err(LimitExceeded::into_server_error)?;
+        Ok(document)
+    }
+
+    /// Names the bound in the depth and complexity refusals of async-graphql's validation.
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        next.run(ctx).await.map_err(|errors| {
+            errors
+                .into_iter()
+                .map(|error| match error.message.as_str() {
+                    "Query is nested too deep." => LimitExceeded {
+                        limit: "depth",
+                        message: format!("a query is at most {} fields deep", self.depth),
+                    }
+                    .into_server_error(),
+                    "Query is too complex." => LimitExceeded {
+                        limit: "complexity",
+                        message: format!(
+                            "a query costs at most {} (a list field costs its first or last times what it selects)",
+                            self.complexity
+                        ),
+                    }
+                    .into_server_error(),
+                    _ => error,
+                })
+                .collect()
+        })
+    }
+}
+
+/// The complexity of a page of `size` items (the default page size when not given), each costing
+/// `child_complexity`.
+pub fn page_cost(size: Option<i32>, child_complexity: usize) -> usize {
+    let size = size.map_or(domain::paging::DEFAULT_PAGE_SIZE as usize, |size| size.clamp(1, 100) as usize);
+    size.saturating_mul(child_complexity)
+}
