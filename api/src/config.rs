@@ -116,6 +116,11 @@ pub struct Settings {
     #[arg(long, env = "MYCLOTHES_DRAIN_TIMEOUT", default_value = "20s", value_parser = humantime::parse_duration, global = true)]
     pub drain_timeout: Duration,
 
+    /// Browser origins (`https://shop.example.com`) allowed to call the API from another site, with
+    /// credentials, comma-separated; none by default (same-origin only).
+    #[arg(long, env = "MYCLOTHES_CORS_ORIGINS", value_delimiter = ',', global = true)]
+    pub cors_origins: Option<Vec<String>>,
+
     /// Deepest field nesting a query may have.
     #[arg(long, env = "MYCLOTHES_MAX_DEPTH", default_value_t = 15, global = true)]
     pub max_depth: usize,
@@ -195,6 +200,7 @@ const FLAGS: &[(&str, &str)] = &[
     ("MYCLOTHES_REPLICA_POOL_SIZE", "replica-pool-size"),
     ("MYCLOTHES_REDIS_POOL_SIZE", "redis-pool-size"),
     ("MYCLOTHES_STOCK_ALERT_EMAIL", "stock-alert-email"),
+    ("MYCLOTHES_CORS_ORIGINS", "cors-origins"),
 ];
 
 /// What `myclothes serve` runs with.
@@ -209,6 +215,8 @@ pub struct ServeConfig {
     /// Whether the session cookie is `Secure` (HTTPS only): everywhere but the development profile.
     pub secure_cookies: bool,
     pub limits: QueryLimits,
+    /// Origins allowed by CORS; empty for same-origin only.
+    pub cors_origins: Vec<String>,
     pub shutdown_delay: Duration,
     pub drain_timeout: Duration,
 }
@@ -266,6 +274,7 @@ impl Settings {
                 lifetime: self.session_lifetime,
             },
             secure_cookies: self.profile != Profile::Development,
+            cors_origins: self.cors_origins()?,
             limits: QueryLimits {
                 depth: self.max_depth,
                 complexity: self.max_complexity,
@@ -301,6 +310,26 @@ impl Settings {
                     .to_string(),
             },
         })
+    }
+
+    fn cors_origins(&self) -> Result<Vec<String>, ConfigError> {
+        let origins = self.cors_origins.iter().flatten().map(|o| o.trim()).filter(|o| !o.is_empty());
+        origins
+            .map(|origin| match url::Url::parse(origin) {
+                Ok(url)
+                    if matches!(url.scheme(), "http" | "https")
+                        && url.host().is_some()
+                        && url.path() == "/"
+                        && !origin.ends_with('/') =>
+                {
+                    Ok(origin.to_owned())
+                }
+                _ => Err(ConfigError::new(
+                    "MYCLOTHES_CORS_ORIGINS",
+                    format!("{origin} is not an origin such as https://shop.example.com"),
+                )),
+            })
+            .collect()
     }
 
     fn redis_settings(&self) -> Result<RedisSettings, ConfigError> {

@@ -21,6 +21,7 @@ pub struct Application {
     services: Arc<Services>,
     readiness: Readiness,
     limits: QueryLimits,
+    cors_origins: Vec<String>,
     shutdown_delay: Duration,
     drain_timeout: Duration,
 }
@@ -43,6 +44,7 @@ impl Application {
             services,
             readiness: Readiness::default(),
             limits: config.limits,
+            cors_origins: config.cors_origins,
             shutdown_delay: config.shutdown_delay,
             drain_timeout: config.drain_timeout,
         })
@@ -69,7 +71,7 @@ impl Application {
             tokio::time::sleep(shutdown_delay).await;
             tracing::info!("listener closed; draining in-flight requests");
         };
-        let app = routes::app(self.services, self.readiness, self.limits);
+        let app = routes::app(self.services, self.readiness, self.limits, self.cors_origins);
         tracing::info!(addr = %self.local_addr, "serving");
         Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(app, drain, Some(self.drain_timeout))

@@ -12,7 +12,7 @@ use async_graphql_poem::{GraphQLBatchRequest, GraphQLBatchResponse};
 use infra::db::Consistency;
 use poem::http::{StatusCode, header};
 use poem::web::{Data, Html, Query};
-use poem::{IntoResponse, Request, Response, handler};
+use poem::{Endpoint, IntoResponse, Request, Response, handler};
 use serde::Deserialize;
 
 use crate::auth::{self, Caller};
@@ -59,6 +59,23 @@ pub async fn post(
             GraphQLBatchResponse(schema.execute_batch(BatchRequest::Batch(requests)).await).into_response()
         }
     }
+}
+
+/// Refuses a POST whose body is not JSON. Browsers send text/plain and form bodies across sites
+/// without asking first (no CORS preflight), with the session cookie; a JSON body needs a preflight,
+/// which only allowed origins pass. So no other site can make a shopper's browser run a mutation.
+pub async fn json_only<E: Endpoint>(next: Arc<E>, request: Request) -> poem::Result<Response> {
+    let media_type = request.content_type().and_then(|t| t.split(';').next()).map(str::trim);
+    if !media_type.is_some_and(|t| t.eq_ignore_ascii_case("application/json")) {
+        let mut refused = error_response(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::BadRequest,
+            "POST /graphql takes a JSON body (Content-Type: application/json)",
+        );
+        refused.headers_mut().insert(header::ACCEPT, header::HeaderValue::from_static("application/json"));
+        return Ok(refused);
+    }
+    Ok(next.call(request).await?.into_response())
 }
 
 #[handler]

@@ -5,7 +5,8 @@ mod health;
 
 use std::sync::Arc;
 
-use poem::middleware::SizeLimit;
+use poem::http::Method;
+use poem::middleware::{Cors, SizeLimit};
 use poem::{Endpoint, EndpointExt, Route, get};
 
 pub use health::Readiness;
@@ -13,12 +14,21 @@ pub use health::Readiness;
 use crate::graphql::QueryLimits;
 use crate::services::Services;
 
-pub fn app(services: Arc<Services>, readiness: Readiness, limits: QueryLimits) -> impl Endpoint {
+pub fn app(
+    services: Arc<Services>,
+    readiness: Readiness,
+    limits: QueryLimits,
+    cors_origins: Vec<String>,
+) -> impl Endpoint {
     let schema = crate::graphql::schema(services.clone(), limits);
     // Room for the largest batch of the largest documents, with their variables.
     let body_limit = limits.batch * (limits.document_bytes + 64 * 1024);
     Route::new()
-        .at("/graphql", get(graphql::get_query).post(graphql::post.with(SizeLimit::new(body_limit))))
+        .at(
+            "/graphql",
+            get(graphql::get_query)
+                .post(graphql::post.with(SizeLimit::new(body_limit)).around(graphql::json_only)),
+        )
         .at("/graphiql", get(graphql::graphiql))
         .at("/health/live", get(health::live))
         .at("/health/ready", get(health::ready))
@@ -26,4 +36,15 @@ pub fn app(services: Arc<Services>, readiness: Readiness, limits: QueryLimits) -
         .data(services)
         .data(readiness)
         .data(limits)
+        .with_if(!cors_origins.is_empty(), cors(&cors_origins))
+}
+
+/// Cross-origin calls from the configured origins only, with the session cookie.
+fn cors(origins: &[String]) -> Cors {
+    Cors::new()
+        .allow_origins(origins.iter().map(String::as_str))
+        .allow_credentials(true)
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers(["content-type", "authorization", "x-request-id"])
+        .max_age(600)
 }

@@ -7,6 +7,7 @@ mod carts;
 mod catalog;
 mod checkout;
 mod cli;
+mod csrf;
 mod customers;
 mod health;
 mod limits;
