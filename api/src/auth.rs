@@ -7,6 +7,7 @@ use domain::session::Session;
 use infra::tokens::{TokenError, Tokens};
 use poem::Request;
 
+use crate::client_ip::TrustedProxies;
 use crate::services::CookiePolicy;
 
 pub const SESSION_COOKIE: &str = "mc_session";
@@ -19,9 +20,11 @@ pub struct Caller {
     pub ip: Option<IpAddr>,
 }
 
-/// The caller of `request`: the bearer token if there is one, else the session cookie.
-pub fn caller(request: &Request, tokens: &Tokens) -> Result<Caller, TokenError> {
-    let ip = request.remote_addr().as_socket_addr().map(|addr| addr.ip());
+/// The caller of `request`: the bearer token if there is one, else the session cookie; the address
+/// as the trusted proxies forward it.
+pub fn caller(request: &Request, tokens: &Tokens, proxies: &TrustedProxies) -> Result<Caller, TokenError> {
+    let peer = request.remote_addr().as_socket_addr().map(|addr| addr.ip());
+    let ip = peer.map(|peer| proxies.client(peer, request.header("x-forwarded-for")));
     session(request, tokens).map(|session| Caller { session, ip })
 }
 

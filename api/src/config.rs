@@ -14,6 +14,9 @@ use infra::redis::RedisSettings;
 use infra::tokens::{TokenKey, TokenSettings};
 use infra::worker::WorkerSettings;
 
+use infra::rate_limits::Rate;
+
+use crate::client_ip::{Network, TrustedProxies};
 use crate::graphql::QueryLimits;
 use secrecy::SecretString;
 
@@ -121,6 +124,23 @@ pub struct Settings {
     #[arg(long, env = "MYCLOTHES_CORS_ORIGINS", value_delimiter = ',', global = true)]
     pub cors_origins: Option<Vec<String>>,
 
+    /// Load balancers and proxies whose `X-Forwarded-For` names the client: addresses or networks
+    /// (`10.0.0.0/8`), comma-separated. Nobody else's is believed.
+    #[arg(long, env = "MYCLOTHES_TRUSTED_PROXIES", value_delimiter = ',', global = true)]
+    pub trusted_proxies: Option<Vec<String>>,
+
+    /// Requests per client address, shared by all instances: `N/s` or `N/min`, and `:burst`.
+    #[arg(long, env = "MYCLOTHES_IP_RATE_LIMIT", default_value = "100/s:200", global = true)]
+    pub ip_rate_limit: String,
+
+    /// Requests per session, shared by all instances.
+    #[arg(long, env = "MYCLOTHES_SESSION_RATE_LIMIT", default_value = "30/s:60", global = true)]
+    pub session_rate_limit: String,
+
+    /// Sign-in attempts (login, register, staffLogin) per client address.
+    #[arg(long, env = "MYCLOTHES_LOGIN_RATE_LIMIT", default_value = "10/min:10", global = true)]
+    pub login_rate_limit: String,
+
     /// Deepest field nesting a query may have.
     #[arg(long, env = "MYCLOTHES_MAX_DEPTH", default_value_t = 15, global = true)]
     pub max_depth: usize,
@@ -201,6 +221,10 @@ const FLAGS: &[(&str, &str)] = &[
     ("MYCLOTHES_REDIS_POOL_SIZE", "redis-pool-size"),
     ("MYCLOTHES_STOCK_ALERT_EMAIL", "stock-alert-email"),
     ("MYCLOTHES_CORS_ORIGINS", "cors-origins"),
+    ("MYCLOTHES_TRUSTED_PROXIES", "trusted-proxies"),
+    ("MYCLOTHES_IP_RATE_LIMIT", "ip-rate-limit"),
+    ("MYCLOTHES_SESSION_RATE_LIMIT", "session-rate-limit"),
+    ("MYCLOTHES_LOGIN_RATE_LIMIT", "login-rate-limit"),
 ];
 
 /// What `myclothes serve` runs with.
@@ -217,8 +241,37 @@ pub struct ServeConfig {
     pub limits: QueryLimits,
     /// Origins allowed by CORS; empty for same-origin only.
     pub cors_origins: Vec<String>,
+    pub trusted_proxies: TrustedProxies,
+    pub rates: RateLimits,
     pub shutdown_delay: Duration,
     pub drain_timeout: Duration,
+}
+
+/// The rate limits of `serve`, each shared by all instances through Redis.
+#[derive(Debug, Clone, Copy)]
+pub struct RateLimits {
+    pub per_ip: Rate,
+    pub per_session: Rate,
+    /// Sign-in attempts per client address.
+    pub login: Rate,
+}
+
+/// `N/s` or `N/min`, then `:burst` (the burst defaults to `N`).
+fn rate(env: &'static str, text: &str) -> Result<Rate, ConfigError> {
+    let invalid = || ConfigError::new(env, format!("{text} is not a rate such as 100/s:200 or 10/min"));
+    let (rate, burst) = text.trim().split_once(':').map_or((text.trim(), None), |(r, b)| (r, Some(b)));
+    let (requests, unit) = rate.split_once('/').ok_or_else(invalid)?;
+    let requests: u32 = requests.trim().parse().ok().filter(|n| *n > 0).ok_or_else(invalid)?;
+    let period = match unit.trim() {
+        "s" => Duration::from_secs(1),
+        "min" => Duration::from_secs(60),
+        _ => return Err(invalid()),
+    };
+    let burst = match burst {
+        Some(burst) => burst.trim().parse().ok().filter(|n| *n > 0).ok_or_else(invalid)?,
+        None => requests,
+    };
+    Ok(Rate { requests, period, burst })
 }
 
 /// What `myclothes worker` runs with.
@@ -275,6 +328,12 @@ impl Settings {
             },
             secure_cookies: self.profile != Profile::Development,
             cors_origins: self.cors_origins()?,
+            trusted_proxies: self.trusted_proxies()?,
+            rates: RateLimits {
+                per_ip: rate("MYCLOTHES_IP_RATE_LIMIT", &self.ip_rate_limit)?,
+                per_session: rate("MYCLOTHES_SESSION_RATE_LIMIT", &self.session_rate_limit)?,
+                login: rate("MYCLOTHES_LOGIN_RATE_LIMIT", &self.login_rate_limit)?,
+            },
             limits: QueryLimits {
                 depth: self.max_depth,
                 complexity: self.max_complexity,
@@ -310,6 +369,21 @@ impl Settings {
                     .to_string(),
             },
         })
+    }
+
+    fn trusted_proxies(&self) -> Result<TrustedProxies, ConfigError> {
+        let networks = self.trusted_proxies.iter().flatten().filter(|n| !n.trim().is_empty());
+        networks
+            .map(|network| {
+                Network::parse(network).ok_or_else(|| {
+                    ConfigError::new(
+                        "MYCLOTHES_TRUSTED_PROXIES",
+                        format!("{network} is not an address or a network such as 10.0.0.0/8"),
+                    )
+                })
+            })
+            .collect::<Result<_, _>>()
+            .map(TrustedProxies)
     }
 
     fn cors_origins(&self) -> Result<Vec<String>, ConfigError> {
@@ -468,6 +542,23 @@ mod tests {
         Cli::try_parse_from(["myclothes"].iter().chain(args).chain(&["schema"]))
             .expect("arguments parse")
             .settings
+    }
+
+    #[test]
+    fn rates_read_like_requests_per_period_and_a_burst() {
+        let second = Duration::from_secs(1);
+        assert_eq!(
+            rate("MYCLOTHES_IP_RATE_LIMIT", "100/s:200").unwrap(),
+            Rate { requests: 100, period: second, burst: 200 }
+        );
+        let minute = Duration::from_secs(60);
+        assert_eq!(
+            rate("MYCLOTHES_IP_RATE_LIMIT", "10/min").unwrap(),
+            Rate { requests: 10, period: minute, burst: 10 }
+        );
+        for bad in ["", "10", "0/s", "10/h", "10/s:0", "ten/s"] {
+            assert!(rate("MYCLOTHES_IP_RATE_LIMIT", bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

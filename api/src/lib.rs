@@ -2,6 +2,7 @@
 
 mod auth;
 pub mod cli;
+mod client_ip;
 pub mod config;
 pub mod graphql;
 mod routes;

@@ -14,13 +14,15 @@ use infra::db::DbRouter;
 use infra::login_limits::LoginLimits;
 use infra::orders::OrderRepository;
 use infra::payments::TestPaymentProvider;
+use infra::rate_limits::RateLimiter;
 use infra::redis::RedisStore;
 use infra::session_registry::SessionRegistry;
 use infra::shop::ShopRepository;
 use infra::staff::StaffRepository;
 use infra::tokens::Tokens;
 
-use crate::config::ServeConfig;
+use crate::client_ip::TrustedProxies;
+use crate::config::{RateLimits, ServeConfig};
 
 pub struct Services {
     pub db: Arc<DbRouter>,
@@ -43,6 +45,9 @@ pub struct Services {
     pub checkout: Checkout,
     pub orders: OrderRepository,
     pub cookies: CookiePolicy,
+    pub rate_limiter: RateLimiter,
+    pub rates: RateLimits,
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// How the session cookie is set.
@@ -75,6 +80,9 @@ impl Services {
             carts,
             payments,
             cookies: CookiePolicy { secure: config.secure_cookies, max_age: config.tokens.lifetime },
+            rate_limiter: RateLimiter::new(redis.clone()),
+            rates: config.rates,
+            trusted_proxies: config.trusted_proxies.clone(),
             catalog,
             redis,
             db,

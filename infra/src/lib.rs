@@ -17,6 +17,7 @@ pub mod orders;
 pub mod passwords;
 pub mod payments;
 pub mod probe;
+pub mod rate_limits;
 pub mod redis;
 pub mod seed;
 pub mod session_registry;

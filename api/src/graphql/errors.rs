@@ -9,6 +9,7 @@ pub enum ErrorCode {
     BadUserInput,
     Unauthenticated,
     Forbidden,
+    RateLimited,
     ServiceUnavailable,
     InternalServerError,
 }
@@ -20,6 +21,7 @@ impl ErrorCode {
             Self::BadUserInput => "BAD_USER_INPUT",
             Self::Unauthenticated => "UNAUTHENTICATED",
             Self::Forbidden => "FORBIDDEN",
+            Self::RateLimited => "RATE_LIMITED",
             Self::ServiceUnavailable => "SERVICE_UNAVAILABLE",
             Self::InternalServerError => "INTERNAL_SERVER_ERROR",
         }
@@ -28,6 +30,20 @@ impl ErrorCode {
 
 pub fn error(code: ErrorCode, message: &str) -> async_graphql::Error {
     async_graphql::Error::new(message).extend_with(|_, ext| ext.set("code", code.as_str()))
+}
+
+/// Too many requests: try again after `wait` (also in `extensions.retryAfter`, in whole seconds).
+pub fn rate_limited(wait: std::time::Duration) -> async_graphql::Error {
+    let seconds = retry_after_seconds(wait);
+    async_graphql::Error::new(format!("too many requests; try again in {seconds} s")).extend_with(|_, ext| {
+        ext.set("code", ErrorCode::RateLimited.as_str());
+        ext.set("retryAfter", seconds);
+    })
+}
+
+/// `wait` in whole seconds, rounded up, as `Retry-After` wants it.
+pub fn retry_after_seconds(wait: std::time::Duration) -> u64 {
+    wait.as_millis().div_ceil(1000).max(1) as u64
 }
 
 /// An argument the client can correct; `message` says what is wrong with it.

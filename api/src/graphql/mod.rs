@@ -22,7 +22,7 @@ use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 use infra::db::Consistency;
 
-pub use errors::ErrorCode;
+pub use errors::{ErrorCode, rate_limited, retry_after_seconds};
 pub use limits::{LimitExceeded, QueryLimits};
 
 pub use response_cache::respond;

@@ -10,6 +10,7 @@ use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql_poem::{GraphQLBatchRequest, GraphQLBatchResponse};
 use infra::db::Consistency;
+use infra::rate_limits::{Admission, Rate};
 use poem::http::{StatusCode, header};
 use poem::web::{Data, Html, Query};
 use poem::{Endpoint, IntoResponse, Request, Response, handler};
@@ -111,8 +112,9 @@ async fn request_context(
     http: &Request,
     services: &Arc<Services>,
 ) -> Result<(Caller, Consistency), Response> {
-    let caller = auth::caller(http, &services.tokens)
+    let caller = auth::caller(http, &services.tokens, &services.trusted_proxies)
         .map_err(|err| error_response(StatusCode::OK, ErrorCode::Unauthenticated, &err.to_string()))?;
+    admit(services, &caller).await?;
     let Some(session) = &caller.session else { return Ok((caller, Consistency::Eventual)) };
     // Without Redis a session reads like any other, and a logout cannot be checked (its cookie is gone).
     let state = services.sessions.state(&session.id).await.unwrap_or_default();
@@ -121,6 +123,33 @@ async fn request_context(
     }
     let consistency = state.last_write.map_or(Consistency::Eventual, Consistency::AtLeast);
     Ok((caller, consistency))
+}
+
+/// Charges the request to its client's address and to its session; over either budget it is refused
+/// with 429 and `Retry-After`. Without Redis nothing is limited, so the catalogue keeps answering.
+async fn admit(services: &Services, caller: &Caller) -> Result<(), Response> {
+    let ip = caller.ip.map(|ip| format!("ip:{ip}"));
+    let session = caller.session.as_ref().map(|session| format!("session:{}", session.id));
+    let rates = &services.rates;
+    let buckets: Vec<(&str, Rate)> = (ip.iter().map(|key| (key.as_str(), rates.per_ip)))
+        .chain(session.iter().map(|key| (key.as_str(), rates.per_session)))
+        .collect();
+    match services.rate_limiter.admit(&buckets).await {
+        Ok(Admission::Limited(wait)) => {
+            let body = serde_json::json!({ "errors": [graphql::rate_limited(wait)
+                .into_server_error(async_graphql::Pos::default())] });
+            Err(Response::builder()
+                .status(StatusCode::TOO_MANY_REQUESTS)
+                .header(header::RETRY_AFTER, graphql::retry_after_seconds(wait))
+                .content_type("application/json")
+                .body(body.to_string()))
+        }
+        Ok(Admission::Allowed) => Ok(()),
+        Err(err) => {
+            tracing::debug!(error = %err, "rate limits not checked");
+            Ok(())
+        }
+    }
 }
 
 fn into_request(params: GetParams) -> Result<async_graphql::Request, String> {

@@ -14,7 +14,7 @@ use infra::tokens::Tokens;
 use super::types::Customer;
 use crate::auth::{Caller, expired_session_cookie};
 use crate::graphql::errors::{ErrorCode, OrGraphql, error};
-use crate::graphql::session::{LoginInput, hand_out, limited_login};
+use crate::graphql::session::{LoginInput, charge_sign_in, hand_out, limited_login};
 use crate::graphql::user_error::{UserError, UserErrorCode};
 use crate::services::Services;
 
@@ -56,6 +56,7 @@ pub struct CustomerMutation;
 #[Object]
 impl CustomerMutation {
     async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> Result<AuthPayload> {
+        charge_sign_in(ctx).await?;
         let mut problems = Vec::new();
         let email = Email::parse(&input.email)
             .map_err(|e| {

@@ -1,3 +1,3 @@
 mod mutation;
 
-pub use mutation::{LoginInput, SessionMutation, hand_out, limited_login};
+pub use mutation::{LoginInput, SessionMutation, charge_sign_in, hand_out, limited_login};

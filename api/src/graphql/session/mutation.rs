@@ -2,10 +2,11 @@ use std::sync::Arc;
 
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
 use domain::session::{Role, Session};
+use infra::rate_limits::Admission;
 use infra::tokens::Tokens;
 
 use crate::auth::{Caller, session_cookie};
-use crate::graphql::errors::OrGraphql;
+use crate::graphql::errors::{OrGraphql, rate_limited, retry_after_seconds};
 use crate::graphql::user_error::{UserError, UserErrorCode};
 use crate::services::Services;
 
@@ -57,6 +58,21 @@ impl SessionMutation {
     }
 }
 
+/// Charges a sign-in attempt to the caller's address, on a stricter budget than other requests (each
+/// attempt costs a password hash); over it, `RATE_LIMITED` with `Retry-After`.
+pub async fn charge_sign_in(ctx: &Context<'_>) -> Result<()> {
+    let services = ctx.data_unchecked::<Arc<Services>>();
+    let Some(ip) = ctx.data_unchecked::<Caller>().ip else { return Ok(()) };
+    match services.rate_limiter.admit(&[(&format!("sign-in:{ip}"), services.rates.login)]).await {
+        Ok(Admission::Limited(wait)) => {
+            ctx.append_http_header("retry-after", retry_after_seconds(wait).to_string());
+            Err(rate_limited(wait))
+        }
+        Ok(Admission::Allowed) => Ok(()),
+        Err(err) => Err(err).or_graphql(),
+    }
+}
+
 /// Runs a login `attempt` for `email` of a `kind` of account unless too many attempts failed lately
 /// for the account or from the caller's address; counts the outcome. Wrong emails and wrong passwords
 /// get the same answer.
@@ -66,6 +82,7 @@ pub async fn limited_login<T>(
     email: &str,
     attempt: impl Future<Output = Result<Option<T>, infra::Error>>,
 ) -> Result<Result<T, UserError>> {
+    charge_sign_in(ctx).await?;
     let services = ctx.data_unchecked::<Arc<Services>>();
     let ip = ctx.data_unchecked::<Caller>().ip;
     let account = format!("{kind}:{}", email.trim().to_lowercase());

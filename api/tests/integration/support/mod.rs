@@ -300,6 +300,13 @@ pub fn serve_args(db: &TestDatabase, overrides: &[&str]) -> Vec<String> {
         "0s",
         "--log",
         "warn",
+        // Tests send many requests from one address; the rate-limit tests set their own limits.
+        "--ip-rate-limit",
+        "100000/s:100000",
+        "--session-rate-limit",
+        "100000/s:100000",
+        "--login-rate-limit",
+        "100000/s:100000",
     ]
     .chunks(2)
     .map(|pair| [pair[0].to_owned(), pair[1].to_owned()])

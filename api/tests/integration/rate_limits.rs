@@ -1,0 +1,102 @@
+use serde_json::{Value, json};
+
+use crate::support::TestApp;
+use crate::support::process::ServerProcess;
+
+const SHOP: &str = r#"{"query":"{ shop { name } }"}"#;
+
+/// Status, `Retry-After` and body of `{ shop { name } }` posted to `base` with `headers`.
+async fn shop(base: &str, headers: &[(&str, &str)]) -> (u16, Option<String>, Value) {
+    let mut request = reqwest::Client::new()
+        .post(format!("{base}/graphql"))
+        .header("content-type", "application/json")
+        .body(SHOP);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.send().await.unwrap();
+    let retry_after = response.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned());
+    (response.status().as_u16(), retry_after, response.json().await.unwrap())
+}
+
+fn assert_limited((status, retry_after, body): &(u16, Option<String>, Value)) {
+    assert_eq!(*status, 429, "{body}");
+    assert!(retry_after.as_deref().is_some_and(|s| s.parse::<u64>().unwrap() >= 1), "{retry_after:?}");
+    assert_eq!(body["errors"][0]["extensions"]["code"], "RATE_LIMITED", "{body}");
+}
+
+#[tokio::test]
+async fn two_instances_share_one_budget_per_address() {
+    let limits = ["--ip-rate-limit", "1/min:5"];
+    let first = TestApp::spawn_with(&limits).await;
+    let second = ServerProcess::start(&first.db, &limits).await;
+    let second_base = format!("http://127.0.0.1:{}", second.port);
+
+    for base in [&first.address, &first.address, &first.address, &second_base, &second_base] {
+        assert_eq!(shop(base, &[]).await.0, 200);
+    }
+
+    assert_limited(&shop(&first.address, &[]).await);
+    assert_limited(&shop(&second_base, &[]).await);
+}
+
+#[tokio::test]
+async fn each_session_has_its_own_budget() {
+    let app = TestApp::spawn_with(&["--session-rate-limit", "1/min:3"]).await;
+    let start = || async {
+        app.post_graphql("mutation { startSession { token } }").await["data"]["startSession"]["token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (busy, quiet) = (start().await, start().await);
+    let bearer = |token: &str| format!("Bearer {token}");
+
+    for _ in 0..3 {
+        assert_eq!(shop(&app.address, &[("authorization", &bearer(&busy))]).await.0, 200);
+    }
+
+    assert_limited(&shop(&app.address, &[("authorization", &bearer(&busy))]).await);
+    assert_eq!(shop(&app.address, &[("authorization", &bearer(&quiet))]).await.0, 200);
+}
+
+#[tokio::test]
+async fn forwarded_addresses_count_only_from_trusted_proxies() {
+    let behind_proxy =
+        TestApp::spawn_with(&["--ip-rate-limit", "1/min:2", "--trusted-proxies", "127.0.0.1"]).await;
+    let direct = TestApp::spawn_with(&["--ip-rate-limit", "1/min:2"]).await;
+    let from = |ip: &'static str| [("x-forwarded-for", ip)];
+
+    for _ in 0..2 {
+        assert_eq!(shop(&behind_proxy.address, &from("203.0.113.1")).await.0, 200);
+    }
+    assert_limited(&shop(&behind_proxy.address, &from("203.0.113.1")).await);
+    assert_eq!(shop(&behind_proxy.address, &from("203.0.113.2")).await.0, 200, "another client");
+
+    // Without a trusted proxy the header is the client's own claim, and changes nothing.
+    for ip in ["198.51.100.1", "198.51.100.2"] {
+        assert_eq!(shop(&direct.address, &from(ip)).await.0, 200);
+    }
+    assert_limited(&shop(&direct.address, &from("198.51.100.3")).await);
+}
+
+#[tokio::test]
+async fn sign_in_attempts_have_a_stricter_budget_of_their_own() {
+    let app = TestApp::spawn_with(&["--login-rate-limit", "2/min:2"]).await;
+    let login = json!({ "query": r#"mutation { login(input: { email: "ada@example.com", password: "not the password" }) { token userErrors { code } } }"# });
+
+    for _ in 0..2 {
+        let body = app.post_graphql_with(login.clone()).await;
+        assert_eq!(body["data"]["login"]["userErrors"][0]["code"], "INVALID_CREDENTIALS", "{body}");
+    }
+    let response = app.client.post(format!("{}/graphql", app.address)).json(&login).send().await.unwrap();
+
+    assert!(response.headers().get("retry-after").is_some());
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["errors"][0]["extensions"]["code"], "RATE_LIMITED", "{body}");
+    assert_eq!(
+        app.post_graphql("{ shop { name } }").await["data"]["shop"]["name"],
+        "MyClothes",
+        "other requests go on"
+    );
+}

@@ -1,0 +1,86 @@
+//! Rate limits shared by every instance through Redis: GCRA (the generic cell rate algorithm, a token
+//! bucket kept as one timestamp per bucket). One Lua call checks all the buckets of a request and
+//! charges them only when every one has room, so a refused request costs no budget.
+
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
+
+use redis::Script;
+
+use crate::redis::RedisStore;
+
+/// `requests` per `period`, with up to `burst` at once after a quiet spell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    pub requests: u32,
+    pub period: Duration,
+    pub burst: u32,
+}
+
+impl Rate {
+    /// Milliseconds between two requests at the steady rate.
+    fn interval_ms(&self) -> f64 {
+        self.period.as_secs_f64() * 1000.0 / f64::from(self.requests.max(1))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    Allowed,
+    /// Try again after this long.
+    Limited(Duration),
+}
+
+pub struct RateLimiter {
+    redis: Arc<RedisStore>,
+}
+
+/// KEYS the buckets; ARGV pairs of (interval ms, burst tolerance ms), one per bucket. Returns the
+/// milliseconds to wait, 0 when admitted (and charged).
+static ADMIT: LazyLock<Script> = LazyLock::new(|| Script::new(ADMIT_LUA));
+const ADMIT_LUA: &str = r"
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local wait, next = 0, {}
+for i, key in ipairs(KEYS) do
+  local interval, tolerance = tonumber(ARGV[2 * i - 1]), tonumber(ARGV[2 * i])
+  local tat = math.max(tonumber(redis.call('GET', key) or now), now)
+  next[i] = tat + interval
+  wait = math.max(wait, next[i] - tolerance - now)
+end
+if wait > 0 then return math.ceil(wait) end
+for i, key in ipairs(KEYS) do
+  redis.call('SET', key, next[i], 'PX', math.ceil(next[i] - now) + 1)
+end
+return 0
+";
+
+impl RateLimiter {
+    pub fn new(redis: Arc<RedisStore>) -> Self {
+        Self { redis }
+    }
+
+    /// Charges one request to each of `buckets` (a name and its rate), if every one has room.
+    pub async fn admit(&self, buckets: &[(&str, Rate)]) -> Result<Admission, crate::Error> {
+        let keys: Vec<String> =
+            buckets.iter().map(|(name, _)| self.redis.key(&format!("rate:{name}"))).collect();
+        let args: Vec<f64> = buckets
+            .iter()
+            .flat_map(|(_, rate)| [rate.interval_ms(), rate.interval_ms() * f64::from(rate.burst.max(1))])
+            .collect();
+        let wait_ms: u64 = self
+            .redis
+            .run(|mut c| async move {
+                let mut invocation = ADMIT.prepare_invoke();
+                for key in keys {
+                    invocation.key(key);
+                }
+                for arg in args {
+                    invocation.arg(arg);
+                }
+                invocation.invoke_async(&mut c).await
+            })
+            .await?;
+        Ok(if wait_ms == 0 { Admission::Allowed } else { Admission::Limited(Duration::from_millis(wait_ms)) })
+    }
+}
