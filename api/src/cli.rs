@@ -1,4 +1,4 @@
-//! The `myclothes` command: `serve`, `worker`, `migrate`, `seed`, `schema`, `admin`.
+//! The `myclothes` command: `serve`, `worker`, `persist`, `migrate`, `seed`, `schema`, `admin`.
 
 use std::process::ExitCode;
 
@@ -9,6 +9,7 @@ use domain::account::{Email, Password};
 use infra::db::{DbRouter, DbSettings};
 use infra::order_events::OrderEvents;
 use infra::payments::TestPaymentProvider;
+use infra::persisted_queries::PersistedQueries;
 use infra::redis::RedisStore;
 use infra::seed;
 use infra::staff::StaffRepository;
@@ -36,6 +37,12 @@ pub enum Command {
     /// Relay outbox events through the Redis stream and handle them (order follow-up) until SIGTERM
     /// or Ctrl-C.
     Worker,
+    /// Register GraphQL documents (one per file) as persisted queries for good, printing each hash:
+    /// the allow-list of `--persisted-queries-only`.
+    Persist {
+        #[arg(required = true)]
+        files: Vec<std::path::PathBuf>,
+    },
     /// Apply pending database migrations as the owner role.
     Migrate,
     /// Fill an empty catalogue with the generated development catalogue.
@@ -102,6 +109,7 @@ async fn execute(cli: Cli) -> Result<(), Failure> {
             app.run_until(shutdown_signal()).await.map_err(anyhow::Error::from)?;
         }
         Command::Worker => run_worker(cli.settings.worker_config()?).await?,
+        Command::Persist { files } => persist(&cli.settings, &files).await?,
         Command::Migrate => {
             let db = connect(&cli.settings.owner_database_url()?).await?;
             Migrator::up(&db, None).await.map_err(anyhow::Error::from)?;
@@ -129,6 +137,21 @@ async fn run_worker(config: WorkerConfig) -> Result<(), Failure> {
     tracing::info!(name = %config.worker.name, "worker started");
     Worker::new(db, redis, events, config.worker).run_until(shutdown_signal()).await;
     tracing::info!("worker stopped");
+    Ok(())
+}
+
+async fn persist(settings: &Settings, files: &[std::path::PathBuf]) -> Result<(), Failure> {
+    let store = PersistedQueries::new(Arc::new(
+        RedisStore::connect(&settings.redis_settings()?).map_err(anyhow::Error::from)?,
+    ));
+    for file in files {
+        let document =
+            std::fs::read_to_string(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+        async_graphql::parser::parse_query(&document)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+        let hash = store.register(&document, None).await.map_err(anyhow::Error::from)?;
+        println!("{hash}  {}", file.display());
+    }
     Ok(())
 }
 

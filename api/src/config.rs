@@ -141,6 +141,11 @@ pub struct Settings {
     #[arg(long, env = "MYCLOTHES_LOGIN_RATE_LIMIT", default_value = "10/min:10", global = true)]
     pub login_rate_limit: String,
 
+    /// Run only GraphQL documents registered beforehand with `myclothes persist` and sent by hash
+    /// (persisted queries); refuse any other.
+    #[arg(long, env = "MYCLOTHES_PERSISTED_QUERIES_ONLY", default_value_t = false, action = clap::ArgAction::Set, global = true)]
+    pub persisted_queries_only: bool,
+
     /// Deepest field nesting a query may have.
     #[arg(long, env = "MYCLOTHES_MAX_DEPTH", default_value_t = 15, global = true)]
     pub max_depth: usize,
@@ -243,6 +248,7 @@ pub struct ServeConfig {
     pub cors_origins: Vec<String>,
     pub trusted_proxies: TrustedProxies,
     pub rates: RateLimits,
+    pub persisted_queries_only: bool,
     pub shutdown_delay: Duration,
     pub drain_timeout: Duration,
 }
@@ -328,6 +334,7 @@ impl Settings {
             },
             secure_cookies: self.profile != Profile::Development,
             cors_origins: self.cors_origins()?,
+            persisted_queries_only: self.persisted_queries_only,
             trusted_proxies: self.trusted_proxies()?,
             rates: RateLimits {
                 per_ip: rate("MYCLOTHES_IP_RATE_LIMIT", &self.ip_rate_limit)?,
@@ -406,7 +413,7 @@ impl Settings {
             .collect()
     }
 
-    fn redis_settings(&self) -> Result<RedisSettings, ConfigError> {
+    pub fn redis_settings(&self) -> Result<RedisSettings, ConfigError> {
         Ok(RedisSettings {
             url: redis_url(self.with_default(
                 &self.redis_url,

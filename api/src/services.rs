@@ -14,6 +14,7 @@ use infra::db::DbRouter;
 use infra::login_limits::LoginLimits;
 use infra::orders::OrderRepository;
 use infra::payments::TestPaymentProvider;
+use infra::persisted_queries::PersistedQueries;
 use infra::rate_limits::RateLimiter;
 use infra::redis::RedisStore;
 use infra::session_registry::SessionRegistry;
@@ -46,6 +47,9 @@ pub struct Services {
     pub orders: OrderRepository,
     pub cookies: CookiePolicy,
     pub rate_limiter: RateLimiter,
+    pub persisted_queries: PersistedQueries,
+    /// Run only documents registered beforehand (`myclothes persist`).
+    pub persisted_queries_only: bool,
     pub rates: RateLimits,
     pub trusted_proxies: TrustedProxies,
 }
@@ -81,6 +85,8 @@ impl Services {
             payments,
             cookies: CookiePolicy { secure: config.secure_cookies, max_age: config.tokens.lifetime },
             rate_limiter: RateLimiter::new(redis.clone()),
+            persisted_queries: PersistedQueries::new(redis.clone()),
+            persisted_queries_only: config.persisted_queries_only,
             rates: config.rates,
             trusted_proxies: config.trusted_proxies.clone(),
             catalog,

@@ -16,6 +16,7 @@ pub mod order_events;
 pub mod orders;
 pub mod passwords;
 pub mod payments;
+pub mod persisted_queries;
 pub mod probe;
 pub mod rate_limits;
 pub mod redis;

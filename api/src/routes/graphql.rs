@@ -16,6 +16,7 @@ use poem::web::{Data, Html, Query};
 use poem::{Endpoint, IntoResponse, Request, Response, handler};
 use serde::Deserialize;
 
+use super::persisted_queries;
 use crate::auth::{self, Caller};
 use crate::graphql::{self, AppSchema, ErrorCode, LimitExceeded, QueryLimits};
 use crate::services::Services;
@@ -25,6 +26,8 @@ use crate::services::Services;
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GetParams {
+    /// Absent when a persisted query is sent by its hash alone.
+    #[serde(default)]
     query: String,
     operation_name: Option<String>,
     variables: Option<String>,
@@ -48,11 +51,20 @@ pub async fn post(
         Ok(context) => context,
         Err(refusal) => return refusal,
     };
+    let only_persisted = services.persisted_queries_only;
     match request.0 {
-        BatchRequest::Single(request) => {
+        BatchRequest::Single(mut request) => {
+            if let Err(refused) = persisted_queries::resolve(&mut request, &services, only_persisted).await {
+                return errors_response(StatusCode::OK, vec![refused]);
+            }
             graphql::respond(&schema, &services, request, caller, consistency).await
         }
-        BatchRequest::Batch(requests) => {
+        BatchRequest::Batch(mut requests) => {
+            for request in &mut requests {
+                if let Err(refused) = persisted_queries::resolve(request, &services, only_persisted).await {
+                    return errors_response(StatusCode::OK, vec![refused]);
+                }
+            }
             let requests = requests
                 .into_iter()
                 .map(|r| graphql::prepare(r, &services, caller.clone(), consistency.clone()))
@@ -90,6 +102,10 @@ pub async fn get_query(
         Ok(request) => request,
         Err(message) => return error_response(StatusCode::BAD_REQUEST, ErrorCode::BadRequest, &message),
     };
+    let only_persisted = services.persisted_queries_only;
+    if let Err(refused) = persisted_queries::resolve(&mut request, &services, only_persisted).await {
+        return errors_response(StatusCode::OK, vec![refused]);
+    }
     if selects_mutation(&mut request) {
         let mut response = error_response(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -167,11 +183,12 @@ fn into_request(params: GetParams) -> Result<async_graphql::Request, String> {
 }
 
 fn limit_response(exceeded: LimitExceeded) -> Response {
-    let body = serde_json::json!({ "errors": [exceeded.into_server_error()] });
-    Response::builder()
-        .status(StatusCode::BAD_REQUEST)
-        .content_type("application/json")
-        .body(body.to_string())
+    errors_response(StatusCode::BAD_REQUEST, vec![exceeded.into_server_error()])
+}
+
+fn errors_response(status: StatusCode, errors: Vec<async_graphql::ServerError>) -> Response {
+    let body = serde_json::json!({ "errors": errors });
+    Response::builder().status(status).content_type("application/json").body(body.to_string())
 }
 
 fn error_response(status: StatusCode, code: ErrorCode, message: &str) -> Response {

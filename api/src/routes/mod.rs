@@ -2,6 +2,7 @@
 
 mod graphql;
 mod health;
+mod persisted_queries;
 
 use std::sync::Arc;
 

@@ -11,6 +11,7 @@ mod csrf;
 mod customers;
 mod health;
 mod limits;
+mod persisted_queries;
 mod rate_limits;
 mod replicas;
 mod roles;
