@@ -8,6 +8,7 @@ use infra::tokens::{TokenError, Tokens};
 use poem::Request;
 
 use crate::client_ip::TrustedProxies;
+use crate::request_id::RequestId;
 use crate::services::CookiePolicy;
 
 pub const SESSION_COOKIE: &str = "mc_session";
@@ -18,6 +19,8 @@ pub const SESSION_COOKIE: &str = "mc_session";
 pub struct Caller {
     pub session: Option<Session>,
     pub ip: Option<IpAddr>,
+    /// The request's id, as its log lines carry it.
+    pub request_id: String,
 }
 
 /// The caller of `request`: the bearer token if there is one, else the session cookie; the address
@@ -25,7 +28,8 @@ pub struct Caller {
 pub fn caller(request: &Request, tokens: &Tokens, proxies: &TrustedProxies) -> Result<Caller, TokenError> {
     let peer = request.remote_addr().as_socket_addr().map(|addr| addr.ip());
     let ip = peer.map(|peer| proxies.client(peer, request.header("x-forwarded-for")));
-    session(request, tokens).map(|session| Caller { session, ip })
+    let request_id = RequestId::of(request);
+    session(request, tokens).map(|session| Caller { session, ip, request_id })
 }
 
 fn session(request: &Request, tokens: &Tokens) -> Result<Option<Session>, TokenError> {

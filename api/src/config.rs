@@ -146,6 +146,15 @@ pub struct Settings {
     #[arg(long, env = "MYCLOTHES_PERSISTED_QUERIES_ONLY", default_value_t = false, action = clap::ArgAction::Set, global = true)]
     pub persisted_queries_only: bool,
 
+    /// Whether the schema can be introspected (GraphiQL needs it); on in development, off in production.
+    #[arg(long, env = "MYCLOTHES_INTROSPECTION", action = clap::ArgAction::Set, global = true)]
+    pub introspection: Option<bool>,
+
+    /// Whether validation errors suggest field names ("did you mean …?"); on in development, off in
+    /// production.
+    #[arg(long, env = "MYCLOTHES_FIELD_SUGGESTIONS", action = clap::ArgAction::Set, global = true)]
+    pub field_suggestions: Option<bool>,
+
     /// Deepest field nesting a query may have.
     #[arg(long, env = "MYCLOTHES_MAX_DEPTH", default_value_t = 15, global = true)]
     pub max_depth: usize,
@@ -243,14 +252,23 @@ pub struct ServeConfig {
     pub cart_expiry: Duration,
     /// Whether the session cookie is `Secure` (HTTPS only): everywhere but the development profile.
     pub secure_cookies: bool,
-    pub limits: QueryLimits,
-    /// Origins allowed by CORS; empty for same-origin only.
-    pub cors_origins: Vec<String>,
+    pub http: HttpSettings,
     pub trusted_proxies: TrustedProxies,
     pub rates: RateLimits,
     pub persisted_queries_only: bool,
     pub shutdown_delay: Duration,
     pub drain_timeout: Duration,
+}
+
+/// How the GraphQL endpoint treats what it is sent.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    pub limits: QueryLimits,
+    /// Origins allowed by CORS; empty for same-origin only.
+    pub cors_origins: Vec<String>,
+    pub introspection: bool,
+    /// "Did you mean …?" in validation errors.
+    pub field_suggestions: bool,
 }
 
 /// The rate limits of `serve`, each shared by all instances through Redis.
@@ -333,20 +351,24 @@ impl Settings {
                 lifetime: self.session_lifetime,
             },
             secure_cookies: self.profile != Profile::Development,
-            cors_origins: self.cors_origins()?,
+            http: HttpSettings {
+                limits: QueryLimits {
+                    depth: self.max_depth,
+                    complexity: self.max_complexity,
+                    document_bytes: self.max_document_bytes,
+                    aliases: self.max_aliases,
+                    batch: self.max_batch.max(1),
+                },
+                cors_origins: self.cors_origins()?,
+                introspection: self.introspection.unwrap_or(self.profile == Profile::Development),
+                field_suggestions: self.field_suggestions.unwrap_or(self.profile == Profile::Development),
+            },
             persisted_queries_only: self.persisted_queries_only,
             trusted_proxies: self.trusted_proxies()?,
             rates: RateLimits {
                 per_ip: rate("MYCLOTHES_IP_RATE_LIMIT", &self.ip_rate_limit)?,
                 per_session: rate("MYCLOTHES_SESSION_RATE_LIMIT", &self.session_rate_limit)?,
                 login: rate("MYCLOTHES_LOGIN_RATE_LIMIT", &self.login_rate_limit)?,
-            },
-            limits: QueryLimits {
-                depth: self.max_depth,
-                complexity: self.max_complexity,
-                document_bytes: self.max_document_bytes,
-                aliases: self.max_aliases,
-                batch: self.max_batch.max(1),
             },
             cart_expiry: self.cart_expiry,
             shutdown_delay: self.shutdown_delay,

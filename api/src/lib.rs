@@ -5,6 +5,7 @@ pub mod cli;
 mod client_ip;
 pub mod config;
 pub mod graphql;
+mod request_id;
 mod routes;
 pub mod services;
 pub mod startup;

@@ -10,8 +10,7 @@ use anyhow::Context;
 use poem::Server;
 use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
 
-use crate::config::ServeConfig;
-use crate::graphql::QueryLimits;
+use crate::config::{HttpSettings, ServeConfig};
 use crate::routes::{self, Readiness};
 use crate::services::Services;
 
@@ -20,8 +19,7 @@ pub struct Application {
     local_addr: SocketAddr,
     services: Arc<Services>,
     readiness: Readiness,
-    limits: QueryLimits,
-    cors_origins: Vec<String>,
+    http: HttpSettings,
     shutdown_delay: Duration,
     drain_timeout: Duration,
 }
@@ -43,8 +41,7 @@ impl Application {
             local_addr,
             services,
             readiness: Readiness::default(),
-            limits: config.limits,
-            cors_origins: config.cors_origins,
+            http: config.http,
             shutdown_delay: config.shutdown_delay,
             drain_timeout: config.drain_timeout,
         })
@@ -71,7 +68,7 @@ impl Application {
             tokio::time::sleep(shutdown_delay).await;
             tracing::info!("listener closed; draining in-flight requests");
         };
-        let app = routes::app(self.services, self.readiness, self.limits, self.cors_origins);
+        let app = routes::app(self.services, self.readiness, self.http);
         tracing::info!(addr = %self.local_addr, "serving");
         Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(app, drain, Some(self.drain_timeout))

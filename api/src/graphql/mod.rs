@@ -16,7 +16,10 @@ mod session;
 mod shop;
 mod user_error;
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+
+use futures::FutureExt;
 
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
@@ -28,6 +31,7 @@ pub use limits::{LimitExceeded, QueryLimits};
 pub use response_cache::respond;
 
 use crate::auth::Caller;
+use crate::config::HttpSettings;
 use crate::services::Services;
 
 #[derive(MergedObject, Default)]
@@ -51,13 +55,46 @@ pub struct Mutation(
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
-pub fn schema(services: Arc<Services>, limits: QueryLimits) -> AppSchema {
-    builder()
+pub fn schema(services: Arc<Services>, http: &HttpSettings) -> AppSchema {
+    let limits = http.limits;
+    let mut builder = builder()
         .limit_depth(limits.depth)
         .limit_complexity(limits.complexity)
         .extension(limits)
-        .data(services)
-        .finish()
+        .data(services);
+    if !http.introspection {
+        builder = builder.disable_introspection();
+    }
+    if !http.field_suggestions {
+        builder = builder.disable_suggestions();
+    }
+    builder.finish()
+}
+
+/// Runs `request`. A panic in a resolver becomes `INTERNAL_SERVER_ERROR` like any unexpected error,
+/// and every internal error carries `extensions.requestId`, the id the request's log lines carry.
+pub async fn execute(
+    schema: &AppSchema,
+    request: async_graphql::Request,
+    request_id: &str,
+) -> async_graphql::Response {
+    let mut response = match AssertUnwindSafe(schema.execute(request)).catch_unwind().await {
+        Ok(response) => response,
+        Err(panic) => {
+            let message =
+                panic.downcast_ref::<&str>().copied().or(panic.downcast_ref::<String>().map(String::as_str));
+            tracing::error!(panic = message.unwrap_or("?"), "a resolver panicked");
+            let internal = errors::error(ErrorCode::InternalServerError, "internal error");
+            async_graphql::Response::from_errors(vec![internal.into_server_error(Default::default())])
+        }
+    };
+    let internal = async_graphql::Value::from(ErrorCode::InternalServerError.as_str());
+    for error in &mut response.errors {
+        if let Some(extensions) = error.extensions.as_mut().filter(|e| e.get("code") == Some(&internal)) {
+            extensions.set("requestId", request_id);
+        }
+    }
+    response
 }
 
 /// What one execution of a request reads with: mutations answer from the primary; a session that

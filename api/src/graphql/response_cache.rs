@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 
 use infra::db::Consistency;
 
-use super::{AppSchema, prepare};
+use super::{AppSchema, execute, prepare};
 use crate::auth::Caller;
 use crate::services::Services;
 
@@ -34,7 +34,8 @@ pub async fn respond(
     consistency: Consistency,
 ) -> Response {
     if consistency != Consistency::Eventual || !is_public(&mut request) {
-        let response = schema.execute(prepare(request, services, caller, consistency)).await;
+        let request_id = caller.request_id.clone();
+        let response = execute(schema, prepare(request, services, caller, consistency), &request_id).await;
         return async_graphql_poem::GraphQLResponse::from(response).into_response();
     }
     let fingerprint = fingerprint(&request);
@@ -42,7 +43,8 @@ pub async fn respond(
         .cached_catalog
         .cache()
         .get_or_render(CacheKey::Response(&fingerprint), |at| async {
-            let response = schema.execute(prepare(request, services, caller, at)).await;
+            let request_id = caller.request_id.clone();
+            let response = execute(schema, prepare(request, services, caller, at), &request_id).await;
             let cacheable = response.is_ok() && response.http_headers.is_empty();
             Ok((serde_json::to_vec(&response).map_err(anyhow::Error::from)?, cacheable))
         })

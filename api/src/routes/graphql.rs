@@ -65,11 +65,12 @@ pub async fn post(
                     return errors_response(StatusCode::OK, vec![refused]);
                 }
             }
-            let requests = requests
-                .into_iter()
-                .map(|r| graphql::prepare(r, &services, caller.clone(), consistency.clone()))
-                .collect();
-            GraphQLBatchResponse(schema.execute_batch(BatchRequest::Batch(requests)).await).into_response()
+            let responses = requests.into_iter().map(|request| {
+                let request = graphql::prepare(request, &services, caller.clone(), consistency.clone());
+                graphql::execute(&schema, request, &caller.request_id)
+            });
+            let responses = futures::future::join_all(responses).await;
+            GraphQLBatchResponse(async_graphql::BatchResponse::Batch(responses)).into_response()
         }
     }
 }

@@ -12,16 +12,13 @@ use poem::{Endpoint, EndpointExt, Route, get};
 
 pub use health::Readiness;
 
-use crate::graphql::QueryLimits;
+use crate::config::HttpSettings;
+use crate::request_id;
 use crate::services::Services;
 
-pub fn app(
-    services: Arc<Services>,
-    readiness: Readiness,
-    limits: QueryLimits,
-    cors_origins: Vec<String>,
-) -> impl Endpoint {
-    let schema = crate::graphql::schema(services.clone(), limits);
+pub fn app(services: Arc<Services>, readiness: Readiness, http: HttpSettings) -> impl Endpoint {
+    let limits = http.limits;
+    let schema = crate::graphql::schema(services.clone(), &http);
     // Room for the largest batch of the largest documents, with their variables.
     let body_limit = limits.batch * (limits.document_bytes + 64 * 1024);
     Route::new()
@@ -37,7 +34,8 @@ pub fn app(
         .data(services)
         .data(readiness)
         .data(limits)
-        .with_if(!cors_origins.is_empty(), cors(&cors_origins))
+        .with_if(!http.cors_origins.is_empty(), cors(&http.cors_origins))
+        .around(request_id::with_request_id)
 }
 
 /// Cross-origin calls from the configured origins only, with the session cookie.

@@ -9,6 +9,7 @@ mod checkout;
 mod cli;
 mod csrf;
 mod customers;
+mod errors;
 mod health;
 mod limits;
 mod persisted_queries;

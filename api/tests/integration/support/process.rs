@@ -16,13 +16,23 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     pub async fn start(db: &TestDatabase, overrides: &[&str]) -> Self {
+        Self::spawn(db, overrides, Stdio::null()).await
+    }
+
+    /// Starts the server with its log (standard error) going to `log`.
+    pub async fn start_logging(db: &TestDatabase, overrides: &[&str], log: &std::path::Path) -> Self {
+        Self::spawn(db, overrides, std::fs::File::create(log).expect("the log file can be created").into())
+            .await
+    }
+
+    async fn spawn(db: &TestDatabase, overrides: &[&str], log: Stdio) -> Self {
         let port = free_port();
         let listen = format!("127.0.0.1:{port}");
         let child = Command::new(env!("CARGO_BIN_EXE_myclothes"))
             .args(serve_args(db, &[&["--listen", listen.as_str()], overrides].concat()))
             .arg("serve")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log)
             .spawn()
             .expect("myclothes starts");
         let server = Self { child, port };

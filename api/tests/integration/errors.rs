@@ -1,0 +1,96 @@
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Value, json};
+
+use crate::support::Stack;
+use crate::support::TestApp;
+use crate::support::process::ServerProcess;
+use crate::support::redis::redis_client;
+
+#[tokio::test]
+async fn every_response_carries_the_request_id_given_or_made() {
+    let app = TestApp::spawn().await;
+    let shop = |id: Option<&'static str>| {
+        let mut request = app
+            .client
+            .post(format!("{}/graphql", app.address))
+            .json(&json!({ "query": "{ shop { name } }" }));
+        if let Some(id) = id {
+            request = request.header("x-request-id", id);
+        }
+        async move { request.send().await.unwrap().headers()["x-request-id"].to_str().unwrap().to_owned() }
+    };
+
+    assert_eq!(shop(Some("checkout-7f3a.1")).await, "checkout-7f3a.1");
+    let made = shop(None).await;
+    assert!(made.len() == 32 && made.chars().all(|c| c.is_ascii_hexdigit()), "{made}");
+    assert_ne!(shop(Some("has space")).await, "has space", "an unusable id is replaced");
+    assert!(app.get("/health/live").await.headers().contains_key("x-request-id"));
+}
+
+#[tokio::test]
+async fn an_internal_error_shows_only_its_code_and_request_id_and_logs_the_details() {
+    let app = TestApp::spawn().await;
+    let log = std::env::temp_dir().join(format!("{}.log", app.db.name));
+    let server =
+        ServerProcess::start_logging(&app.db, &["--log", "info", "--log-format", "json"], &log).await;
+    let token = server.post_graphql(None, "mutation { startSession { token } }").await["data"]["startSession"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let claims: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(token.split('.').nth(1).unwrap()).unwrap()).unwrap();
+    // A cart line no version of the server ever wrote: reading it is a bug, not the shopper's fault.
+    let mut redis = redis_client(&Stack::get().redis_url()).get_multiplexed_async_connection().await.unwrap();
+    let cart = format!("{}:cart:session:{}", app.db.name, claims["sid"].as_str().unwrap());
+    let _: () = deadpool_redis::redis::cmd("HSET")
+        .arg(&cart)
+        .arg("not-a-variant")
+        .arg("garbled")
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+
+    let response = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{}/graphql", server.port))
+        .bearer_auth(&token)
+        .json(&json!({ "query": "{ cart { totalQuantity } }" }))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), 200);
+    let request_id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let body: Value = response.json().await.unwrap();
+    let error = &body["errors"][0];
+    assert_eq!(error["message"], "internal error");
+    assert_eq!(error["extensions"], json!({ "code": "INTERNAL_SERVER_ERROR", "requestId": request_id }));
+    assert!(!body.to_string().contains("garbled") && !body.to_string().contains("malformed"), "{body}");
+    drop(server);
+    let logged = std::fs::read_to_string(&log).unwrap();
+    std::fs::remove_file(&log).unwrap();
+    let line = logged
+        .lines()
+        .find(|line| line.contains(&request_id) && line.contains("unexpected error"))
+        .unwrap_or_else(|| panic!("no log line of the error with the request id in:\n{logged}"));
+    assert!(line.contains("malformed") && line.contains("garbled"), "the details are in the log: {line}");
+    assert!(!logged.contains(&token), "tokens are never logged");
+}
+
+#[tokio::test]
+async fn introspection_and_field_suggestions_can_be_switched_off() {
+    let open = TestApp::spawn().await;
+    let closed = TestApp::spawn_with(&["--introspection", "false", "--field-suggestions", "false"]).await;
+    let introspect = "{ __schema { queryType { name } } }";
+
+    assert_eq!(open.post_graphql(introspect).await["data"]["__schema"]["queryType"]["name"], "Query");
+    assert!(
+        open.post_graphql("{ shops { name } }").await["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Did you mean")
+    );
+    assert!(closed.post_graphql(introspect).await["data"]["__schema"].is_null(), "the schema is not shown");
+    let typo = closed.post_graphql("{ shops { name } }").await;
+    assert!(!typo["errors"][0]["message"].as_str().unwrap().contains("Did you mean"), "{typo}");
+}
