@@ -5,6 +5,7 @@ pub mod cli;
 mod client_ip;
 pub mod config;
 pub mod graphql;
+mod metrics;
 mod request_id;
 mod routes;
 pub mod services;

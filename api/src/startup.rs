@@ -26,6 +26,7 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: ServeConfig) -> anyhow::Result<Self> {
+        crate::metrics::install();
         let services = Arc::new(Services::connect(&config).await?);
         let acceptor = TcpListener::bind(config.listen)
             .into_acceptor()

@@ -102,11 +102,13 @@ impl RedisStore {
         F: FnOnce(ConnectionManager) -> Fut,
         Fut: Future<Output = Result<T, RedisError>>,
     {
+        let started = Instant::now();
         let outcome = tokio::time::timeout(self.timeout, async {
             let connection = self.shared().await?;
             command(connection).await
         })
         .await;
+        metrics::histogram!("redis_command_duration_seconds").record(started.elapsed());
         let error = match outcome {
             Ok(Ok(value)) => {
                 self.down_until_ms.store(0, Ordering::Relaxed);
@@ -115,6 +117,7 @@ impl RedisStore {
             Ok(Err(err)) => err.to_string(),
             Err(_) => format!("no answer within {:?}", self.timeout),
         };
+        metrics::counter!("redis_failures_total").increment(1);
         let until = self.started.elapsed() + RETRY_AFTER_FAILURE;
         self.down_until_ms.store(until.as_millis() as u64, Ordering::Relaxed);
         tracing::warn!(%error, "Redis call failed");

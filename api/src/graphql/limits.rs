@@ -2,6 +2,7 @@
 //! length, checked before the document is validated; its depth and complexity (a list field costs
 //! its `first`/`last` times what it selects), checked by validation. A request over a bound is refused
 //! before any resolver runs, with the code `BAD_REQUEST` and `extensions.limit` naming the bound.
+//! Documents that do not parse or validate get `GRAPHQL_PARSE_FAILED` / `GRAPHQL_VALIDATION_FAILED`.
 
 use std::sync::Arc;
 
@@ -71,6 +72,15 @@ impl QueryLimits {
     }
 }
 
+/// `error` with `code`, unless it has one.
+fn with_code(mut error: ServerError, code: &str) -> ServerError {
+    let extensions = error.extensions.get_or_insert_with(Default::default);
+    if extensions.get("code").is_none() {
+        extensions.set("code", code);
+    }
+    error
+}
+
 fn aliases_in(selections: &SelectionSet) -> usize {
     selections
         .items
@@ -101,12 +111,14 @@ impl Extension for QueryLimits {
         next: NextParseQuery<'_>,
     ) -> ServerResult<async_graphql::parser::types::ExecutableDocument> {
         self.check_size(query).map_err(LimitExceeded::into_server_error)?;
-        let document = next.run(ctx, query, variables).await?;
+        let document =
+            next.run(ctx, query, variables).await.map_err(|e| with_code(e, "GRAPHQL_PARSE_FAILED"))?;
         self.check_aliases(&document).map_err(LimitExceeded::into_server_error)?;
         Ok(document)
     }
 
-    /// Names the bound in the depth and complexity refusals of async-graphql's validation.
+    /// Names the bound in the depth and complexity refusals of async-graphql's validation, and gives
+    /// every other validation error its code.
     async fn validation(
         &self,
         ctx: &ExtensionContext<'_>,
@@ -129,7 +141,7 @@ impl Extension for QueryLimits {
                         ),
                     }
                     .into_server_error(),
-                    _ => error,
+                    _ => with_code(error, "GRAPHQL_VALIDATION_FAILED"),
                 })
                 .collect()
         })

@@ -18,6 +18,7 @@ mod user_error;
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::time::Instant;
 
 use futures::FutureExt;
 
@@ -75,9 +76,10 @@ pub fn schema(services: Arc<Services>, http: &HttpSettings) -> AppSchema {
 /// and every internal error carries `extensions.requestId`, the id the request's log lines carry.
 pub async fn execute(
     schema: &AppSchema,
-    request: async_graphql::Request,
+    mut request: async_graphql::Request,
     request_id: &str,
 ) -> async_graphql::Response {
+    let (started, operation) = (Instant::now(), operation_name(&mut request));
     let mut response = match AssertUnwindSafe(schema.execute(request)).catch_unwind().await {
         Ok(response) => response,
         Err(panic) => {
@@ -94,7 +96,32 @@ pub async fn execute(
             extensions.set("requestId", request_id);
         }
     }
+    let codes: Vec<String> = response.errors.iter().map(code_of).collect();
+    codes.iter().for_each(|code| crate::metrics::record_error(code));
+    let outcome = codes.first().map_or("ok", String::as_str);
+    crate::metrics::record_operation(operation.as_deref(), outcome, started.elapsed());
     response
+}
+
+/// The name of the operation `request` runs: the one asked for, or the document's only one.
+pub fn operation_name(request: &mut async_graphql::Request) -> Option<String> {
+    if let Some(name) = &request.operation_name {
+        return Some(name.clone());
+    }
+    match &request.parsed_query().ok()?.operations {
+        DocumentOperations::Multiple(operations) if operations.len() == 1 => {
+            operations.keys().next().map(|name| name.to_string())
+        }
+        _ => None,
+    }
+}
+
+/// The `extensions.code` of `error`.
+fn code_of(error: &async_graphql::ServerError) -> String {
+    match error.extensions.as_ref().and_then(|e| e.get("code")) {
+        Some(async_graphql::Value::String(code)) => code.clone(),
+        _ => "UNKNOWN".to_owned(),
+    }
 }
 
 /// What one execution of a request reads with: mutations answer from the primary; a session that

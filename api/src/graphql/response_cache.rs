@@ -4,6 +4,8 @@
 //! errors is kept; everything else is executed as usual.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
@@ -39,16 +41,22 @@ pub async fn respond(
         return async_graphql_poem::GraphQLResponse::from(response).into_response();
     }
     let fingerprint = fingerprint(&request);
+    let (started, operation) = (Instant::now(), super::operation_name(&mut request));
+    let executed = AtomicBool::new(false);
     let rendered = services
         .cached_catalog
         .cache()
         .get_or_render(CacheKey::Response(&fingerprint), |at| async {
+            executed.store(true, Ordering::Relaxed);
             let request_id = caller.request_id.clone();
             let response = execute(schema, prepare(request, services, caller, at), &request_id).await;
             let cacheable = response.is_ok() && response.http_headers.is_empty();
             Ok((serde_json::to_vec(&response).map_err(anyhow::Error::from)?, cacheable))
         })
         .await;
+    if !executed.load(Ordering::Relaxed) && rendered.is_ok() {
+        crate::metrics::record_operation(operation.as_deref(), "ok", started.elapsed());
+    }
     match rendered {
         Ok(bytes) => Response::builder().content_type("application/json").body(bytes),
         Err(err) => {

@@ -29,6 +29,7 @@ pub fn app(services: Arc<Services>, readiness: Readiness, http: HttpSettings) ->
         )
         .at("/graphiql", get(graphql::graphiql))
         .at("/health/live", get(health::live))
+        .at("/metrics", get(crate::metrics::scrape))
         .at("/health/ready", get(health::ready))
         .data(schema)
         .data(services)

@@ -12,6 +12,7 @@ mod customers;
 mod errors;
 mod health;
 mod limits;
+mod metrics;
 mod persisted_queries;
 mod rate_limits;
 mod replicas;

@@ -211,6 +211,38 @@ impl DbRouter {
         futures::future::join_all(probes).await
     }
 
+    /// Connections of each server's pool: (server, open, idle).
+    pub fn pool_usage(&self) -> Vec<(String, u32, u32)> {
+        std::iter::once(&self.primary)
+            .chain(&self.replicas)
+            .map(|target| {
+                let pool = target.conn.get_postgres_connection_pool();
+                (target.name.clone(), pool.size(), pool.num_idle() as u32)
+            })
+            .collect()
+    }
+
+    /// How many bytes of the primary's WAL each replica has yet to replay; `None` for a replica (or a
+    /// primary) that did not answer within the probe timeout.
+    pub async fn replica_lag_bytes(&self) -> Vec<(String, Option<f64>)> {
+        let position =
+            tokio::time::timeout(self.probe_timeout, self.write_position()).await.ok().and_then(Result::ok);
+        let lags = self.replicas.iter().map(|replica| {
+            let position = position.clone();
+            async move {
+                let Some(position) = position else { return (replica.name.clone(), None) };
+                let sql =
+                    format!("SELECT pg_wal_lsn_diff('{position}', pg_last_wal_replay_lsn())::float8 AS lag");
+                let query = replica.conn.query_one_raw(Statement::from_string(DbBackend::Postgres, sql));
+                let asked = tokio::time::timeout(self.probe_timeout, query).await.ok().and_then(Result::ok);
+                let lag =
+                    asked.flatten().and_then(|row| row.try_get::<Option<f64>>("", "lag").ok().flatten());
+                (replica.name.clone(), lag.map(|lag| lag.max(0.0)))
+            }
+        });
+        futures::future::join_all(lags).await
+    }
+
     pub fn stats(&self) -> Vec<TargetStats> {
         std::iter::once(&self.primary).chain(&self.replicas).map(Target::stats).collect()
     }

@@ -35,6 +35,7 @@ impl CartMutation {
         variant_id: ID,
         #[graphql(default = 1)] quantity: i32,
     ) -> Result<CartPayload> {
+        crate::metrics::record_cart_change("add");
         let variant = uuid_of(&variant_id, NodeKind::Variant)?;
         let (session, token) = session_for_cart(ctx)?;
         let Ok(quantity) = Quantity::parse(quantity) else {
@@ -55,6 +56,7 @@ impl CartMutation {
         variant_id: ID,
         quantity: i32,
     ) -> Result<CartPayload> {
+        crate::metrics::record_cart_change("update");
         let variant = uuid_of(&variant_id, NodeKind::Variant)?;
         let (session, token) = session_for_cart(ctx)?;
         if quantity == 0 {
@@ -74,6 +76,7 @@ impl CartMutation {
     }
 
     async fn remove_from_cart(&self, ctx: &Context<'_>, variant_id: ID) -> Result<CartPayload> {
+        crate::metrics::record_cart_change("remove");
         let variant = uuid_of(&variant_id, NodeKind::Variant)?;
         let cart = match &ctx.data_unchecked::<Caller>().session {
             Some(session) => services(ctx).carts.remove(&session.cart_owner(), variant).await.or_graphql()?,
@@ -83,6 +86,7 @@ impl CartMutation {
     }
 
     async fn clear_cart(&self, ctx: &Context<'_>) -> Result<CartPayload> {
+        crate::metrics::record_cart_change("clear");
         let cart = match &ctx.data_unchecked::<Caller>().session {
             Some(session) => services(ctx).carts.clear(&session.cart_owner()).await.or_graphql()?,
             None => StoredCart::default(),

@@ -57,10 +57,17 @@ impl OrderMutation {
         let currency = services.shop.currency().await.or_graphql()?;
         match services.checkout.place(request, currency).await.or_graphql()? {
             Ok(order) => {
+                crate::metrics::record_checkout("PLACED".to_owned());
                 remember_write(ctx).await;
                 Ok(CheckoutPayload { order: Some(Order(order)), user_errors: vec![] })
             }
-            Err(rejection) => Ok(CheckoutPayload { order: None, user_errors: refused(rejection) }),
+            Err(rejection) => {
+                let user_errors = refused(rejection);
+                crate::metrics::record_checkout(
+                    async_graphql::resolver_utils::enum_value(user_errors[0].code).to_string(),
+                );
+                Ok(CheckoutPayload { order: None, user_errors })
+            }
         }
     }
 
