@@ -29,7 +29,7 @@ use infra::db::Consistency;
 pub use errors::{ErrorCode, rate_limited, retry_after_seconds};
 pub use limits::{LimitExceeded, QueryLimits};
 
-pub use response_cache::respond;
+pub use response_cache::{Reply, respond};
 
 use crate::auth::Caller;
 use crate::config::HttpSettings;
@@ -114,6 +114,16 @@ pub fn operation_name(request: &mut async_graphql::Request) -> Option<String> {
         }
         _ => None,
     }
+}
+
+/// Codes of the errors that stop a request before execution.
+const REQUEST_ERROR_CODES: &[&str] = &["GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED", "BAD_REQUEST"];
+
+/// Whether `response` failed before execution: every error a request error, and no data.
+pub fn is_request_error(response: &async_graphql::Response) -> bool {
+    response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|error| REQUEST_ERROR_CODES.contains(&code_of(error).as_str()))
 }
 
 /// The `extensions.code` of `error`.

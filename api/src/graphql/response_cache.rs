@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 
 use infra::db::Consistency;
 
-use super::{AppSchema, execute, prepare};
+use super::{AppSchema, execute, is_request_error, prepare};
 use crate::auth::Caller;
 use crate::services::Services;
 
@@ -34,15 +34,15 @@ pub async fn respond(
     mut request: async_graphql::Request,
     caller: Caller,
     consistency: Consistency,
-) -> Response {
+) -> Reply {
     if consistency != Consistency::Eventual || !is_public(&mut request) {
         let request_id = caller.request_id.clone();
         let response = execute(schema, prepare(request, services, caller, consistency), &request_id).await;
-        return async_graphql_poem::GraphQLResponse::from(response).into_response();
+        return Reply::of(response);
     }
     let fingerprint = fingerprint(&request);
     let (started, operation) = (Instant::now(), super::operation_name(&mut request));
-    let executed = AtomicBool::new(false);
+    let (executed, request_error) = (AtomicBool::new(false), AtomicBool::new(false));
     let rendered = services
         .cached_catalog
         .cache()
@@ -51,13 +51,17 @@ pub async fn respond(
             let request_id = caller.request_id.clone();
             let response = execute(schema, prepare(request, services, caller, at), &request_id).await;
             let cacheable = response.is_ok() && response.http_headers.is_empty();
+            if is_request_error(&response) {
+                request_error.store(true, Ordering::Relaxed);
+                return Ok((request_error_body(&response), false));
+            }
             Ok((serde_json::to_vec(&response).map_err(anyhow::Error::from)?, cacheable))
         })
         .await;
     if !executed.load(Ordering::Relaxed) && rendered.is_ok() {
         crate::metrics::record_operation(operation.as_deref(), "ok", started.elapsed());
     }
-    match rendered {
+    let response = match rendered {
         Ok(bytes) => Response::builder().content_type("application/json").body(bytes),
         Err(err) => {
             tracing::error!(error = ?err, "a response could not be rendered");
@@ -65,7 +69,35 @@ pub async fn respond(
                 "extensions": { "code": super::ErrorCode::InternalServerError.as_str() } }] });
             Response::builder().content_type("application/json").body(body.to_string())
         }
+    };
+    Reply { response, request_error: request_error.load(Ordering::Relaxed) }
+}
+
+/// An HTTP answer to a GraphQL request, and whether the request failed before execution.
+pub struct Reply {
+    pub response: Response,
+    pub request_error: bool,
+}
+
+impl Reply {
+    fn of(response: async_graphql::Response) -> Self {
+        if is_request_error(&response) {
+            let body = request_error_body(&response);
+            return Self {
+                response: Response::builder().content_type("application/json").body(body),
+                request_error: true,
+            };
+        }
+        Self {
+            response: async_graphql_poem::GraphQLResponse::from(response).into_response(),
+            request_error: false,
+        }
     }
+}
+
+/// A request error has no `data` (it never reached execution), only its errors.
+fn request_error_body(response: &async_graphql::Response) -> Vec<u8> {
+    serde_json::json!({ "errors": response.errors }).to_string().into_bytes()
 }
 
 /// Whether the operation `request` runs is a query of public root fields only.

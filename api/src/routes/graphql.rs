@@ -16,6 +16,7 @@ use poem::web::{Data, Html, Query};
 use poem::{Endpoint, IntoResponse, Request, Response, handler};
 use serde::Deserialize;
 
+use super::negotiation::ResponseFormat;
 use super::persisted_queries;
 use crate::auth::{self, Caller};
 use crate::graphql::{self, AppSchema, ErrorCode, LimitExceeded, QueryLimits};
@@ -57,7 +58,8 @@ pub async fn post(
             if let Err(refused) = persisted_queries::resolve(&mut request, &services, only_persisted).await {
                 return errors_response(StatusCode::OK, vec![refused]);
             }
-            graphql::respond(&schema, &services, request, caller, consistency).await
+            let reply = graphql::respond(&schema, &services, request, caller, consistency).await;
+            finish(reply, ResponseFormat::of(http))
         }
         BatchRequest::Batch(mut requests) => {
             for request in &mut requests {
@@ -117,7 +119,10 @@ pub async fn get_query(
         return response;
     }
     match request_context(http, &services).await {
-        Ok((caller, consistency)) => graphql::respond(&schema, &services, request, caller, consistency).await,
+        Ok((caller, consistency)) => {
+            let reply = graphql::respond(&schema, &services, request, caller, consistency).await;
+            finish(reply, ResponseFormat::of(http))
+        }
         Err(refusal) => refusal,
     }
 }
@@ -181,6 +186,13 @@ fn into_request(params: GetParams) -> Result<async_graphql::Request, String> {
             serde_json::from_str(&extensions).map_err(|e| format!("extensions is not a JSON object: {e}"))?;
     }
     Ok(request)
+}
+
+/// The HTTP response of `reply` in `format`: a request error is 400 in the GraphQL-over-HTTP format.
+fn finish(reply: graphql::Reply, format: ResponseFormat) -> Response {
+    let mut response = reply.response;
+    response.set_status(format.status(reply.request_error));
+    response
 }
 
 fn limit_response(exceeded: LimitExceeded) -> Response {

@@ -2,6 +2,7 @@
 
 mod graphql;
 mod health;
+mod negotiation;
 mod persisted_queries;
 
 use std::sync::Arc;
@@ -25,7 +26,8 @@ pub fn app(services: Arc<Services>, readiness: Readiness, http: HttpSettings) ->
         .at(
             "/graphql",
             get(graphql::get_query)
-                .post(graphql::post.with(SizeLimit::new(body_limit)).around(graphql::json_only)),
+                .post(graphql::post.with(SizeLimit::new(body_limit)).around(graphql::json_only))
+                .around(negotiation::negotiate),
         )
         .at("/graphiql", get(graphql::graphiql))
         .at("/health/live", get(health::live))
