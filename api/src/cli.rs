@@ -132,6 +132,7 @@ async fn execute(cli: Cli) -> Result<(), Failure> {
 
 async fn run_worker(config: WorkerConfig) -> Result<(), Failure> {
     let db = Arc::new(DbRouter::connect(&config.db).await.map_err(anyhow::Error::from)?);
+    db.watch_primary();
     let redis = Arc::new(RedisStore::connect(&config.redis).map_err(anyhow::Error::from)?);
     let events = OrderEvents::new(db.clone(), Arc::new(TestPaymentProvider::default()), config.alerts);
     tracing::info!(name = %config.worker.name, "worker started");
@@ -167,7 +168,7 @@ async fn create_admin(settings: &Settings, email: &str, password: Option<String>
     };
     let password = Password::parse(&password).map_err(|e| anyhow::anyhow!("the password: {e}"))?;
     let db = DbSettings {
-        primary_url: settings.database_url()?,
+        primary_urls: settings.database_urls()?,
         replica_urls: vec![],
         primary_pool_size: 1,
         replica_pool_size: 1,

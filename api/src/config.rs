@@ -43,7 +43,9 @@ pub struct Settings {
     #[arg(long, env = "MYCLOTHES_LISTEN", default_value = "127.0.0.1:8000", global = true)]
     pub listen: String,
 
-    /// PostgreSQL primary URL for the api's writer role (postgres://user:password@host:port/db).
+    /// PostgreSQL primary URL for the api's writer role (postgres://user:password@host:port/db); after
+    /// it, comma-separated, the servers that may be promoted in its place: writes go to whichever
+    /// of them is writable.
     #[arg(long, env = "MYCLOTHES_DATABASE_URL", hide_env_values = true, global = true)]
     pub database_url: Option<String>,
 
@@ -330,7 +332,7 @@ impl Settings {
                 ConfigError::new("MYCLOTHES_LISTEN", format!("not an address such as 127.0.0.1:8000 ({e})"))
             })?,
             db: DbSettings {
-                primary_url: self.database_url()?,
+                primary_urls: self.database_urls()?,
                 replica_urls: replica_urls
                     .iter()
                     .map(|url| postgres_url("MYCLOTHES_REPLICA_URLS", url))
@@ -379,7 +381,7 @@ impl Settings {
     pub fn worker_config(&self) -> Result<WorkerConfig, ConfigError> {
         Ok(WorkerConfig {
             db: DbSettings {
-                primary_url: self.database_url()?,
+                primary_urls: self.database_urls()?,
                 replica_urls: vec![],
                 primary_pool_size: pool_size("MYCLOTHES_PRIMARY_POOL_SIZE", self.primary_pool_size)?,
                 replica_pool_size: 1,
@@ -448,11 +450,20 @@ impl Settings {
         })
     }
 
-    /// The writer role's URL on the primary (for `serve` and `seed`).
+    /// The writer role's URL on the primary (for `seed` and `admin`): the first candidate.
     pub fn database_url(&self) -> Result<SecretString, ConfigError> {
-        let url =
+        Ok(self.database_urls()?.swap_remove(0))
+    }
+
+    /// The writer role's URLs on the primary candidates (for `serve` and `worker`).
+    pub fn database_urls(&self) -> Result<Vec<SecretString>, ConfigError> {
+        let urls =
             self.with_default(&self.database_url, local_stack::DATABASE_URL, "MYCLOTHES_DATABASE_URL")?;
-        postgres_url("MYCLOTHES_DATABASE_URL", url)
+        let urls: Vec<&str> = urls.split(',').map(str::trim).filter(|url| !url.is_empty()).collect();
+        if urls.is_empty() {
+            return Err(ConfigError::new("MYCLOTHES_DATABASE_URL", "no URL given"));
+        }
+        urls.into_iter().map(|url| postgres_url("MYCLOTHES_DATABASE_URL", url)).collect()
     }
 
     /// The owner role's URL on the primary (for `migrate`).
@@ -593,7 +604,7 @@ mod tests {
     #[test]
     fn development_profile_points_at_the_local_stack() {
         let config = settings(&["--profile", "development"]).serve_config().unwrap();
-        assert_eq!(config.db.primary_url.expose_secret(), local_stack::DATABASE_URL);
+        assert_eq!(config.db.primary_urls[0].expose_secret(), local_stack::DATABASE_URL);
         assert_eq!(config.db.replica_urls.len(), 1);
         assert_eq!(config.tokens.keys[0].kid, "dev");
         assert!(!config.secure_cookies);

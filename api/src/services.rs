@@ -63,6 +63,7 @@ pub struct CookiePolicy {
 impl Services {
     pub async fn connect(config: &ServeConfig) -> anyhow::Result<Self> {
         let db = Arc::new(DbRouter::connect(&config.db).await.context("cannot prepare the database pools")?);
+        db.watch_primary();
         let redis = Arc::new(RedisStore::connect(&config.redis)?);
         let catalog = Arc::new(CatalogRepository::new(db.clone()));
         let cache = Arc::new(ReadCache::new(redis.clone(), config.cache.clone()));

@@ -11,6 +11,7 @@ mod conformance;
 mod csrf;
 mod customers;
 mod errors;
+mod failover;
 mod fuzz;
 mod health;
 mod limits;

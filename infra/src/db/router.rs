@@ -1,6 +1,10 @@
 //! The one place that opens database connections. Commands get the primary (`write`); queries go
 //! round-robin over healthy replicas (`read`), skipping a replica that failed for a backoff period
 //! that doubles with each failure, and fall back to the primary when no replica answers.
+//!
+//! Given several primary candidates (the primary and the servers that may be promoted in its place),
+//! `watch_primary` asks them which one is writable (`pg_is_in_recovery()`, as libpq's
+//! `target_session_attrs=read-write` does) and moves writes there after a failover, without a restart.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -27,7 +31,8 @@ pub enum Consistency {
 
 /// How to reach the databases. URLs carry credentials and so are secrets.
 pub struct DbSettings {
-    pub primary_url: SecretString,
+    /// The primary first, then the servers that may be promoted in its place, as the writer role.
+    pub primary_urls: Vec<SecretString>,
     pub replica_urls: Vec<SecretString>,
     pub primary_pool_size: u32,
     pub replica_pool_size: u32,
@@ -58,7 +63,9 @@ pub struct TargetStats {
 }
 
 pub struct DbRouter {
-    primary: Target,
+    /// Candidates for the primary; `writable` is the index of the one that takes writes.
+    primaries: Vec<Target>,
+    writable: AtomicUsize,
     replicas: Vec<Target>,
     next_replica: AtomicUsize,
     backoff: Duration,
@@ -87,14 +94,15 @@ impl DbRouter {
     /// Prepares pools to every server without connecting yet, so the api starts (and reports what is
     /// down) even while a database is unreachable.
     pub async fn connect(settings: &DbSettings) -> Result<Self, DbErr> {
-        let primary = Target::lazy(
-            "primary",
-            TargetRole::Primary,
-            &settings.primary_url,
-            settings.primary_pool_size,
-            settings.timeout,
-        )
-        .await?;
+        let mut primaries = Vec::with_capacity(settings.primary_urls.len());
+        for (i, url) in settings.primary_urls.iter().enumerate() {
+            let name = if i == 0 { "primary".to_owned() } else { format!("primary-candidate-{}", i + 1) };
+            let pool = settings.primary_pool_size;
+            primaries.push(Target::lazy(&name, TargetRole::Primary, url, pool, settings.timeout).await?);
+        }
+        if primaries.is_empty() {
+            return Err(DbErr::Custom("no primary database URL".into()));
+        }
         let mut replicas = Vec::with_capacity(settings.replica_urls.len());
         for (i, url) in settings.replica_urls.iter().enumerate() {
             let name = format!("replica-{}", i + 1);
@@ -104,7 +112,8 @@ impl DbRouter {
             );
         }
         Ok(Self {
-            primary,
+            primaries,
+            writable: AtomicUsize::new(0),
             replicas,
             next_replica: AtomicUsize::new(0),
             backoff: settings.replica_backoff,
@@ -112,9 +121,46 @@ impl DbRouter {
         })
     }
 
+    fn primary(&self) -> &Target {
+        &self.primaries[self.writable.load(Ordering::Relaxed)]
+    }
+
+    /// Keeps writes on the writable candidate, checking every second while the router is in use.
+    /// With a single candidate there is nothing to watch.
+    pub fn watch_primary(self: &Arc<Self>) {
+        if self.primaries.len() < 2 {
+            return;
+        }
+        let router = Arc::downgrade(self);
+        tokio::spawn(async move {
+            while let Some(router) = router.upgrade() {
+                router.find_primary().await;
+                drop(router);
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        });
+    }
+
+    /// Moves writes to the first writable candidate when the current one is not writable (down, or
+    /// demoted). The current one is kept while it takes writes, so that a former primary that comes
+    /// back on its own never takes writes away from the promoted one.
+    pub async fn find_primary(&self) {
+        let current = self.writable.load(Ordering::Relaxed);
+        if self.primaries[current].is_writable(self.probe_timeout).await {
+            return;
+        }
+        for (index, candidate) in self.primaries.iter().enumerate().filter(|(i, _)| *i != current) {
+            if candidate.is_writable(self.probe_timeout).await {
+                self.writable.store(index, Ordering::Relaxed);
+                tracing::warn!(primary = %candidate.name, address = %candidate.address, "writes move to the new primary");
+                return;
+            }
+        }
+    }
+
     /// The primary, for commands. Mutations only ever receive this handle.
     pub fn write(&self) -> &DatabaseConnection {
-        &self.primary.conn
+        &self.primary().conn
     }
 
     /// Runs the read-only `query` on a healthy replica, round-robin, retrying on the next replica and
@@ -180,7 +226,7 @@ impl DbRouter {
     /// wait for it (`Consistency::AtLeast`).
     pub async fn write_position(&self) -> Result<String, DbErr> {
         let row = self
-            .primary
+            .primary()
             .conn
             .query_one_raw(Statement::from_string(
                 DbBackend::Postgres,
@@ -196,14 +242,15 @@ impl DbRouter {
         F: Fn(DatabaseConnection) -> Fut,
         Fut: Future<Output = Result<T, DbErr>>,
     {
-        let rows = query(self.primary.conn.clone()).await?;
-        self.primary.reads_served.fetch_add(1, Ordering::Relaxed);
+        let primary = self.primary();
+        let rows = query(primary.conn.clone()).await?;
+        primary.reads_served.fetch_add(1, Ordering::Relaxed);
         Ok(rows)
     }
 
     /// Probes every server at once with `SELECT 1`, primary first.
     pub async fn probe(&self) -> Vec<(TargetStats, Probe)> {
-        let targets = std::iter::once(&self.primary).chain(&self.replicas);
+        let targets = self.primaries.iter().chain(&self.replicas);
         let probes = targets.map(|target| async move {
             let probe = Probe::run(self.probe_timeout, target.conn.execute_unprepared("SELECT 1")).await;
             (target.stats(), probe)
@@ -213,7 +260,8 @@ impl DbRouter {
 
     /// Connections of each server's pool: (server, open, idle).
     pub fn pool_usage(&self) -> Vec<(String, u32, u32)> {
-        std::iter::once(&self.primary)
+        self.primaries
+            .iter()
             .chain(&self.replicas)
             .map(|target| {
                 let pool = target.conn.get_postgres_connection_pool();
@@ -244,7 +292,7 @@ impl DbRouter {
     }
 
     pub fn stats(&self) -> Vec<TargetStats> {
-        std::iter::once(&self.primary).chain(&self.replicas).map(Target::stats).collect()
+        self.primaries.iter().chain(&self.replicas).map(Target::stats).collect()
     }
 }
 
@@ -281,6 +329,18 @@ impl Target {
             replayed: AtomicU64::new(0),
             health: Mutex::new(Health::default()),
         })
+    }
+
+    /// Whether this server answers and takes writes (it is not a standby).
+    async fn is_writable(&self, timeout: Duration) -> bool {
+        let ask = self.conn.query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT NOT pg_is_in_recovery() AS writable",
+        ));
+        match tokio::time::timeout(timeout, ask).await {
+            Ok(Ok(Some(row))) => row.try_get::<bool>("", "writable").unwrap_or(false),
+            _ => false,
+        }
     }
 
     /// Whether this replica has replayed the WAL up to `position`, asking it only when what is

@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod process;
 pub mod redis;
 pub mod stack;
+pub mod tcp_proxy;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -52,7 +52,12 @@ impl Stack {
     }
 
     pub fn writer_url(&self, database: &str) -> String {
-        self.url("WRITER", self.primary_port, database)
+        self.writer_url_on(database, self.primary_port)
+    }
+
+    /// The writer role's URL on the server at `port` (a replica that may be promoted, a proxy).
+    pub fn writer_url_on(&self, database: &str, port: u16) -> String {
+        self.url("WRITER", port, database)
     }
 
     pub fn reader_url(&self, database: &str, port: u16) -> String {
@@ -101,6 +106,11 @@ impl DelayedReplica {
         let (name, port) = (format!("d{}", uuid::Uuid::new_v4().simple()), free_port());
         stack_script(&["replica", "up", &name, &port.to_string(), delay]);
         Self { name, port }
+    }
+
+    /// Makes it a primary of its own, as after a failover.
+    pub fn promote(&self) {
+        stack_script(&["replica", "promote", &self.name]);
     }
 }
 
