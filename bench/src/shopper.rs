@@ -1,0 +1,219 @@
+//! One virtual shopper: its own session, its visits, and what it knows its cart holds and which orders
+//! it placed, so that a run can check afterwards that no cart and no order was lost.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rand::seq::IndexedRandom;
+use serde_json::{Value, json};
+
+use crate::stats::{Outcome, Stats, Step};
+
+/// What shoppers pick from: product slugs and variant IDs in stock when the run starts.
+pub struct Catalogue {
+    pub slugs: Vec<String>,
+    pub variants: Vec<String>,
+}
+
+const LISTING: &str = "query($sort: ProductSort) { products(first: 20, sort: $sort) { totalCount edges { node { id name slug priceFrom { amount } variants { size colour inStock } } } } }";
+const PRODUCT: &str = "query($slug: String) { product(slug: $slug) { id name description priceFrom { amount currencyCode } brand { name } variants { id sku size colour price { amount } inStock } } }";
+const SEARCH: &str = "query($search: String) { products(first: 20, filter: { search: $search }, sort: RELEVANCE) { totalCount edges { node { id name slug } } } }";
+const ADD: &str = "mutation($variant: ID!) { addToCart(variantId: $variant, quantity: 1) { token cart { totalQuantity } userErrors { code } } }";
+const CART: &str =
+    "{ cart { lines { variant { id } quantity lineTotal { amount } } totalQuantity subtotal { amount } } }";
+const CHECKOUT: &str = "mutation($key: String!, $email: String!) { checkout(input: { email: $email, shippingAddress: { name: \"Load Test\", line1: \"1 Bench Street\", city: \"Paris\", postalCode: \"75001\", country: \"FR\" }, paymentToken: \"tok_visa\", idempotencyKey: $key }) { order { number } userErrors { code variantId } } }";
+const REMOVE: &str = "mutation($variant: ID!) { removeFromCart(variantId: $variant) { cart { totalQuantity } userErrors { code } } }";
+const ORDER: &str =
+    "query($number: String!, $email: String) { order(number: $number, email: $email) { number } }";
+const SORTS: [&str; 4] = ["NEWEST", "PRICE_ASC", "PRICE_DESC", "NAME"];
+const SEARCHES: [&str; 6] = ["shirt", "dress", "linen", "wool", "jacket", "cotton"];
+/// A checkout whose answer was lost is sent again with its idempotency key, as a careful client does.
+const CHECKOUT_ATTEMPTS: usize = 4;
+
+pub struct Shopper {
+    client: reqwest::Client,
+    endpoint: url::Url,
+    stats: Stats,
+    email: String,
+    token: Option<String>,
+    /// What the cart holds as far as the shopper knows: variant → quantity.
+    expected: BTreeMap<String, u64>,
+    /// A cart change whose answer was lost: the cart can no longer be checked.
+    uncertain: bool,
+    placed: Vec<String>,
+    /// Checkouts that never got an answer, even when retried: an order may or may not exist.
+    unanswered_checkouts: u64,
+}
+
+/// What a shopper can tell after its visits.
+#[derive(Debug, Default)]
+pub struct Verdict {
+    pub carts_checked: u64,
+    pub carts_lost: u64,
+    pub carts_unverifiable: u64,
+    pub orders_placed: u64,
+    pub orders_lost: u64,
+    pub unanswered_checkouts: u64,
+}
+
+impl Shopper {
+    pub fn new(client: reqwest::Client, endpoint: url::Url, stats: Stats, email: String) -> Self {
+        let (token, expected, placed) = (None, BTreeMap::new(), Vec::new());
+        Self {
+            client,
+            endpoint,
+            stats,
+            email,
+            token,
+            expected,
+            uncertain: false,
+            placed,
+            unanswered_checkouts: 0,
+        }
+    }
+
+    pub async fn visit_until(mut self, deadline: Instant, catalogue: Arc<Catalogue>) -> Self {
+        while Instant::now() < deadline {
+            let (sort, search, slug, picks) = {
+                let mut rng = rand::rng();
+                (
+                    *SORTS.choose(&mut rng).expect("sorts"),
+                    *SEARCHES.choose(&mut rng).expect("searches"),
+                    catalogue.slugs.choose(&mut rng).cloned().unwrap_or_default(),
+                    [(); 2].map(|_| catalogue.variants.choose(&mut rng).cloned().expect("variants")),
+                )
+            };
+            self.call(Step::Listing, LISTING, json!({ "sort": sort })).await;
+            self.call(Step::Product, PRODUCT, json!({ "slug": slug })).await;
+            self.call(Step::Search, SEARCH, json!({ "search": search })).await;
+            for variant in picks {
+                self.add(variant).await;
+            }
+            self.call(Step::Cart, CART, json!({})).await;
+            self.check_out().await;
+        }
+        self
+    }
+
+    async fn add(&mut self, variant: String) {
+        let answer = self.call(Step::AddToCart, ADD, json!({ "variant": variant })).await;
+        let payload = answer.as_ref().map(|a| &a["data"]["addToCart"]);
+        match payload {
+            Some(payload) if payload.is_object() => {
+                if let Some(token) = payload["token"].as_str() {
+                    self.token = Some(token.to_owned());
+                }
+                if payload["userErrors"].as_array().is_some_and(Vec::is_empty) {
+                    *self.expected.entry(variant).or_default() += 1;
+                }
+            }
+            // Refused before it reached the cart (Redis down), or lost on the way: only the latter
+            // leaves the cart in doubt.
+            _ if code_of(answer.as_ref()) == Some("SERVICE_UNAVAILABLE") => {}
+            _ => self.uncertain |= self.token.is_some(),
+        }
+    }
+
+    async fn check_out(&mut self) {
+        let variables = json!({ "key": uuid::Uuid::new_v4().to_string(), "email": self.email });
+        for attempt in 0..CHECKOUT_ATTEMPTS {
+            let answer = self.call(Step::Checkout, CHECKOUT, variables.clone()).await;
+            let payload = answer.as_ref().map(|a| a["data"]["checkout"].clone()).filter(Value::is_object);
+            let Some(payload) = payload else {
+                tokio::time::sleep(Duration::from_millis(300 * (attempt as u64 + 1))).await;
+                continue;
+            };
+            if let Some(number) = payload["order"]["number"].as_str() {
+                self.placed.push(number.to_owned());
+                self.expected.clear();
+            }
+            let errors = payload["userErrors"].as_array().cloned().unwrap_or_default();
+            for sold_out in errors.iter().filter_map(|e| e["variantId"].as_str()) {
+                self.remove(sold_out.to_owned()).await;
+            }
+            return;
+        }
+        self.unanswered_checkouts += 1;
+        self.uncertain = true;
+    }
+
+    async fn remove(&mut self, variant: String) {
+        let answer = self.call(Step::RemoveFromCart, REMOVE, json!({ "variant": variant })).await;
+        if answer.as_ref().is_some_and(|a| a["data"]["removeFromCart"].is_object()) {
+            self.expected.remove(&variant);
+        } else {
+            self.uncertain = true;
+        }
+    }
+
+    /// Checks the cart against what the shopper knows it holds, and finds every order it placed.
+    pub async fn verify(&self) -> Verdict {
+        let mut verdict = Verdict {
+            orders_placed: self.placed.len() as u64,
+            unanswered_checkouts: self.unanswered_checkouts,
+            ..Verdict::default()
+        };
+        if self.token.is_some() && !self.uncertain {
+            verdict.carts_checked = 1;
+            match self.post(CART, json!({})).await {
+                Some(answer) if answer["data"]["cart"].is_object() => {
+                    let found: BTreeMap<String, u64> = answer["data"]["cart"]["lines"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|l| {
+                            Some((l["variant"]["id"].as_str()?.to_owned(), l["quantity"].as_u64()?))
+                        })
+                        .collect();
+                    verdict.carts_lost = u64::from(found != self.expected);
+                }
+                _ => verdict.carts_lost = 1,
+            }
+        } else if self.token.is_some() {
+            verdict.carts_unverifiable = 1;
+        }
+        for number in &self.placed {
+            let answer = self.post(ORDER, json!({ "number": number, "email": self.email })).await;
+            let found = answer.is_some_and(|a| a["data"]["order"]["number"].as_str() == Some(number));
+            verdict.orders_lost += u64::from(!found);
+        }
+        verdict
+    }
+
+    /// Sends one request and records how it went; the answer, unless the request failed.
+    async fn call(&self, step: Step, query: &str, variables: Value) -> Option<Value> {
+        let started = Instant::now();
+        let answer = self.post(query, variables).await;
+        let outcome = match &answer {
+            Some(body) if body.get("errors").is_none() => Outcome::Answered {
+                user_error_codes: body["data"]
+                    .as_object()
+                    .into_iter()
+                    .flat_map(|d| d.values())
+                    .flat_map(|payload| payload["userErrors"].as_array().into_iter().flatten())
+                    .filter_map(|error| error["code"].as_str())
+                    .collect(),
+            },
+            _ => Outcome::Failed,
+        };
+        self.stats.record(step, started.elapsed(), outcome);
+        answer
+    }
+
+    async fn post(&self, query: &str, variables: Value) -> Option<Value> {
+        let mut request =
+            self.client.post(self.endpoint.clone()).json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        match request.send().await {
+            Ok(response) if response.status().is_success() => response.json::<Value>().await.ok(),
+            _ => None,
+        }
+    }
+}
+
+fn code_of(answer: Option<&Value>) -> Option<&str> {
+    answer?["errors"][0]["extensions"]["code"].as_str()
+}
