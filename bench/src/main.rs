@@ -54,10 +54,10 @@ async fn main() -> anyhow::Result<()> {
         let shopper = Shopper::new(client.clone(), endpoint.clone(), stats.clone(), args.email.clone());
         tokio::spawn(shopper.visit_until(deadline, catalogue.clone()))
     });
-    let shoppers: Vec<Shopper> =
+    let mut shoppers: Vec<Shopper> =
         futures::future::join_all(shoppers).await.into_iter().collect::<Result<_, _>>()?;
     let elapsed = stats.elapsed();
-    let verdicts = futures::future::join_all(shoppers.iter().map(Shopper::verify)).await;
+    let verdicts = futures::future::join_all(shoppers.iter_mut().map(Shopper::verify)).await;
     let verdict = verdicts.into_iter().fold(Verdict::default(), |total, v| Verdict {
         carts_checked: total.carts_checked + v.carts_checked,
         carts_lost: total.carts_lost + v.carts_lost,

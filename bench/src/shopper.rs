@@ -39,11 +39,14 @@ pub struct Shopper {
     token: Option<String>,
     /// What the cart holds as far as the shopper knows: variant → quantity.
     expected: BTreeMap<String, u64>,
-    /// A cart change whose answer was lost: the cart can no longer be checked.
+    /// Adds whose answers were lost: each may or may not have reached the cart.
+    maybe_added: BTreeMap<String, u64>,
+    /// Another change whose answer was lost: the cart can no longer be checked.
     uncertain: bool,
     placed: Vec<String>,
-    /// Checkouts that never got an answer, even when retried: an order may or may not exist.
-    unanswered_checkouts: u64,
+    /// The variables (and so the idempotency key) of a checkout that got no answer: sent again next,
+    /// so that it is placed once, or found placed.
+    pending_checkout: Option<Value>,
 }
 
 /// What a shopper can tell after its visits.
@@ -59,17 +62,17 @@ pub struct Verdict {
 
 impl Shopper {
     pub fn new(client: reqwest::Client, endpoint: url::Url, stats: Stats, email: String) -> Self {
-        let (token, expected, placed) = (None, BTreeMap::new(), Vec::new());
         Self {
             client,
             endpoint,
             stats,
             email,
-            token,
-            expected,
+            token: None,
+            expected: BTreeMap::new(),
+            maybe_added: BTreeMap::new(),
             uncertain: false,
-            placed,
-            unanswered_checkouts: 0,
+            placed: Vec::new(),
+            pending_checkout: None,
         }
     }
 
@@ -111,12 +114,14 @@ impl Shopper {
             // Refused before it reached the cart (Redis down), or lost on the way: only the latter
             // leaves the cart in doubt.
             _ if code_of(answer.as_ref()) == Some("SERVICE_UNAVAILABLE") => {}
-            _ => self.uncertain |= self.token.is_some(),
+            _ if self.token.is_some() => *self.maybe_added.entry(variant).or_default() += 1,
+            _ => {}
         }
     }
 
     async fn check_out(&mut self) {
-        let variables = json!({ "key": uuid::Uuid::new_v4().to_string(), "email": self.email });
+        let fresh = || json!({ "key": uuid::Uuid::new_v4().to_string(), "email": self.email });
+        let variables = self.pending_checkout.take().unwrap_or_else(fresh);
         for attempt in 0..CHECKOUT_ATTEMPTS {
             let answer = self.call(Step::Checkout, CHECKOUT, variables.clone()).await;
             let payload = answer.as_ref().map(|a| a["data"]["checkout"].clone()).filter(Value::is_object);
@@ -127,6 +132,7 @@ impl Shopper {
             if let Some(number) = payload["order"]["number"].as_str() {
                 self.placed.push(number.to_owned());
                 self.expected.clear();
+                self.maybe_added.clear();
             }
             let errors = payload["userErrors"].as_array().cloned().unwrap_or_default();
             for sold_out in errors.iter().filter_map(|e| e["variantId"].as_str()) {
@@ -134,8 +140,7 @@ impl Shopper {
             }
             return;
         }
-        self.unanswered_checkouts += 1;
-        self.uncertain = true;
+        self.pending_checkout = Some(variables);
     }
 
     async fn remove(&mut self, variant: String) {
@@ -147,14 +152,19 @@ impl Shopper {
         }
     }
 
-    /// Checks the cart against what the shopper knows it holds, and finds every order it placed.
-    pub async fn verify(&self) -> Verdict {
+    /// Settles a checkout left without an answer, then checks the cart against what the shopper
+    /// knows it holds, and finds every order it placed.
+    pub async fn verify(&mut self) -> Verdict {
+        if self.pending_checkout.is_some() {
+            self.check_out().await;
+        }
+        let unanswered = self.pending_checkout.is_some();
         let mut verdict = Verdict {
             orders_placed: self.placed.len() as u64,
-            unanswered_checkouts: self.unanswered_checkouts,
+            unanswered_checkouts: u64::from(unanswered),
             ..Verdict::default()
         };
-        if self.token.is_some() && !self.uncertain {
+        if self.token.is_some() && !self.uncertain && !unanswered {
             verdict.carts_checked = 1;
             match self.post(CART, json!({})).await {
                 Some(answer) if answer["data"]["cart"].is_object() => {
@@ -166,7 +176,7 @@ impl Shopper {
                             Some((l["variant"]["id"].as_str()?.to_owned(), l["quantity"].as_u64()?))
                         })
                         .collect();
-                    verdict.carts_lost = u64::from(found != self.expected);
+                    verdict.carts_lost = u64::from(!self.holds(&found));
                 }
                 _ => verdict.carts_lost = 1,
             }
@@ -181,12 +191,24 @@ impl Shopper {
         verdict
     }
 
+    /// Whether `found` is what the cart should hold: every known line, plus at most the adds whose
+    /// answers were lost.
+    fn holds(&self, found: &BTreeMap<String, u64>) -> bool {
+        let mut variants = self.expected.keys().chain(self.maybe_added.keys()).chain(found.keys());
+        variants.all(|variant| {
+            let count = |map: &BTreeMap<String, u64>| map.get(variant).copied().unwrap_or(0);
+            let (expected, maybe) = (count(&self.expected), count(&self.maybe_added));
+            (expected..=expected + maybe).contains(&count(found))
+        })
+    }
+
     /// Sends one request and records how it went; the answer, unless the request failed.
     async fn call(&self, step: Step, query: &str, variables: Value) -> Option<Value> {
         let started = Instant::now();
-        let answer = self.post(query, variables).await;
+        let answer = self.send(query, variables).await;
         let outcome = match &answer {
-            Some(body) if body.get("errors").is_none() => Outcome::Answered {
+            Err(reason) => Outcome::Failed(reason.clone()),
+            Ok(body) if body.get("errors").is_none() => Outcome::Answered {
                 user_error_codes: body["data"]
                     .as_object()
                     .into_iter()
@@ -195,21 +217,30 @@ impl Shopper {
                     .filter_map(|error| error["code"].as_str())
                     .collect(),
             },
-            _ => Outcome::Failed,
+            Ok(body) => Outcome::Failed(code_of(Some(body)).unwrap_or("GraphQL error").to_owned()),
         };
         self.stats.record(step, started.elapsed(), outcome);
-        answer
+        answer.ok()
     }
 
     async fn post(&self, query: &str, variables: Value) -> Option<Value> {
+        self.send(query, variables).await.ok()
+    }
+
+    /// The answer to one request, or why there was none.
+    async fn send(&self, query: &str, variables: Value) -> Result<Value, String> {
         let mut request =
             self.client.post(self.endpoint.clone()).json(&json!({ "query": query, "variables": variables }));
         if let Some(token) = &self.token {
             request = request.bearer_auth(token);
         }
         match request.send().await {
-            Ok(response) if response.status().is_success() => response.json::<Value>().await.ok(),
-            _ => None,
+            Ok(response) if response.status().is_success() => {
+                response.json::<Value>().await.map_err(|_| "unreadable body".to_owned())
+            }
+            Ok(response) => Err(format!("HTTP {}", response.status().as_u16())),
+            Err(err) if err.is_timeout() => Err("timeout".to_owned()),
+            Err(_) => Err("no answer".to_owned()),
         }
     }
 }

@@ -26,6 +26,8 @@ pub struct StepStats {
     refused: u64,
     /// userError codes, counted.
     refusals: BTreeMap<String, u64>,
+    /// Why requests failed (an HTTP status, a GraphQL error code, no answer), counted.
+    failures: BTreeMap<String, u64>,
 }
 
 /// Shared by all shoppers of a run.
@@ -40,7 +42,7 @@ pub struct Stats {
 /// How one request went.
 pub enum Outcome<'a> {
     Answered { user_error_codes: Vec<&'a str> },
-    Failed,
+    Failed(String),
 }
 
 impl Stats {
@@ -63,8 +65,9 @@ impl Stats {
                     *stats.refusals.entry(code.to_owned()).or_default() += 1;
                 }
             }
-            Outcome::Failed => {
+            Outcome::Failed(reason) => {
                 stats.errors += 1;
+                *stats.failures.entry(reason).or_default() += 1;
                 self.error_times_ms
                     .lock()
                     .expect("never poisoned")
@@ -117,13 +120,23 @@ impl Stats {
         for (step, stats) in steps.iter().filter(|(_, s)| !s.refusals.is_empty()) {
             out += &format!("refused at {step:?}: {:?}\n", stats.refusals);
         }
+        for (step, stats) in steps.iter().filter(|(_, s)| !s.failures.is_empty()) {
+            out += &format!("failed at {step:?}: {:?}\n", stats.failures);
+        }
         out
     }
 
     pub fn summary(&self, extra: Value) -> Value {
         let (requests, errors) = self.requests_and_errors();
-        let mut summary =
-            json!({ "requests": requests, "errors": errors, "error_times_ms": self.error_times_ms() });
+        let by_step: serde_json::Map<String, Value> = (self.steps.lock().expect("never poisoned").iter())
+            .map(|(step, stats)| (format!("{step:?}"), json!(stats.errors)))
+            .collect();
+        let mut summary = json!({
+            "requests": requests,
+            "errors": errors,
+            "errors_by_step": by_step,
+            "error_times_ms": self.error_times_ms(),
+        });
         if let (Some(summary), Value::Object(extra)) = (summary.as_object_mut(), extra) {
             summary.extend(extra);
         }

@@ -177,16 +177,8 @@ impl DbRouter {
             if replica.in_backoff() {
                 continue;
             }
-            match query(replica.conn.clone()).await {
-                Ok(rows) => {
-                    replica.succeeded();
-                    return Ok(rows);
-                }
-                Err(err) if is_unreachable(&err) => {
-                    let skip_for = replica.failed(self.backoff);
-                    tracing::warn!(replica = %replica.name, error = %err, ?skip_for, "replica unreachable; trying the next server");
-                }
-                Err(err) => return Err(err),
+            if let Some(answer) = self.on_replica(replica, &query).await {
+                return answer;
             }
         }
         if count > 0 {
@@ -211,14 +203,36 @@ impl DbRouter {
                 let count = self.replicas.len();
                 let first = self.next_replica.fetch_add(1, Ordering::Relaxed);
                 for replica in (0..count).map(|i| &self.replicas[(first + i) % count]) {
-                    if !replica.in_backoff() && replica.has_replayed(required).await {
-                        let rows = query(replica.conn.clone()).await?;
-                        replica.succeeded();
-                        return Ok(rows);
+                    if replica.in_backoff() || !replica.has_replayed(required).await {
+                        continue;
+                    }
+                    if let Some(answer) = self.on_replica(replica, &query).await {
+                        return answer;
                     }
                 }
                 self.read_primary(query).await
             }
+        }
+    }
+
+    /// Runs `query` on `replica`; `None` when the replica cannot be reached (it is then skipped for a
+    /// while), so that the caller tries the next server.
+    async fn on_replica<T, F, Fut>(&self, replica: &Target, query: &F) -> Option<Result<T, DbErr>>
+    where
+        F: Fn(DatabaseConnection) -> Fut,
+        Fut: Future<Output = Result<T, DbErr>>,
+    {
+        match query(replica.conn.clone()).await {
+            Ok(rows) => {
+                replica.succeeded();
+                Some(Ok(rows))
+            }
+            Err(err) if is_unreachable(&err) => {
+                let skip_for = replica.failed(self.backoff);
+                tracing::warn!(replica = %replica.name, error = %err, ?skip_for, "replica unreachable; trying the next server");
+                None
+            }
+            Err(err) => Some(Err(err)),
         }
     }
 
