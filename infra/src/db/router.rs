@@ -189,7 +189,8 @@ impl DbRouter {
 
     /// Runs the read-only `query` where it sees every write up to `consistency`: any healthy replica
     /// for `Eventual`; for `AtLeast(lsn)` a replica that has replayed the primary's WAL up to `lsn`
-    /// (checked with one statement), else the primary; for `Primary`, the primary.
+    /// (checked with one statement), else the primary, or while the primary is unreachable whatever a
+    /// replica has; for `Primary`, the primary.
     pub async fn read_at<T, F, Fut>(&self, consistency: &Consistency, query: F) -> Result<T, DbErr>
     where
         F: Fn(DatabaseConnection) -> Fut,
@@ -210,7 +211,14 @@ impl DbRouter {
                         return answer;
                     }
                 }
-                self.read_primary(query).await
+                match self.read_primary(&query).await {
+                    // Queries go on while the primary is down (BRIEF §5), with what the replicas have.
+                    Err(err) if is_unreachable(&err) && count > 0 => {
+                        tracing::warn!(error = %err, "the primary is unreachable; reading what the replicas have");
+                        self.read(query).await
+                    }
+                    answer => answer,
+                }
             }
         }
     }
