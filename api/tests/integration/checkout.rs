@@ -97,10 +97,14 @@ async fn a_guest_checks_out_and_finds_the_order_by_number_and_email() {
     assert_eq!(cart["data"]["cart"]["lines"], json!([]), "the ordered lines left the cart");
     assert_eq!(count(&app, "SELECT count(*) AS n FROM outbox WHERE event_type = 'order.placed'").await, 1);
 
+    // The guest's own session sees its order at once (read-your-writes), on the confirmation page.
     let by_email = app
-        .post_graphql(&format!(
-            r#"{{ order(number: "{number}", email: "guest@example.com") {{ number lines {{ sku }} }} }}"#
-        ))
+        .post_graphql_as(
+            &guest,
+            &format!(
+                r#"{{ order(number: "{number}", email: "guest@example.com") {{ number lines {{ sku }} }} }}"#
+            ),
+        )
         .await;
     assert_eq!(by_email["data"]["order"]["number"], number.as_str(), "{by_email}");
     for lookup in
