@@ -19,6 +19,13 @@ fn with_hash(document: &str) -> Value {
     body
 }
 
+/// `GET /graphql` with only the persisted-query extension naming `document`.
+async fn get_by_hash(app: &TestApp, document: &str) -> reqwest::Response {
+    let extensions = by_hash(document)["extensions"].to_string();
+    let url = format!("{}/graphql", app.address);
+    app.client.get(url).query(&[("extensions", extensions)]).send().await.unwrap()
+}
+
 fn code(body: &Value) -> &str {
     body["errors"][0]["extensions"]["code"].as_str().unwrap_or_default()
 }
@@ -42,14 +49,7 @@ async fn a_hash_learned_by_one_instance_is_served_by_another() {
         .unwrap();
     let served: Value = response.json().await.unwrap();
     assert_eq!(served["data"]["shop"]["currency"], "EUR", "{served}");
-    let extensions = by_hash(SHOP)["extensions"].to_string();
-    let by_get = app
-        .client
-        .get(format!("{}/graphql", app.address))
-        .query(&[("extensions", extensions)])
-        .send()
-        .await
-        .unwrap();
+    let by_get = get_by_hash(&app, SHOP).await;
     assert_eq!(by_get.json::<Value>().await.unwrap()["data"]["shop"]["name"], "MyClothes");
 }
 
@@ -63,15 +63,7 @@ async fn a_wrong_hash_is_refused_and_a_persisted_mutation_never_runs_over_get() 
 
     let start = "mutation { startSession { token } }";
     app.post_graphql_with(with_hash(start)).await;
-    let extensions = by_hash(start)["extensions"].to_string();
-    let over_get = app
-        .client
-        .get(format!("{}/graphql", app.address))
-        .query(&[("extensions", extensions)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(over_get.status(), 405);
+    assert_eq!(get_by_hash(&app, start).await.status(), 405);
 }
 
 #[tokio::test]

@@ -136,7 +136,7 @@ async fn payload(
     match written.or_graphql()? {
         Ok(model) => {
             remember_write(ctx).await;
-            Ok(AddressPayload { address: Some(Address(model)), user_errors: vec![] })
+            Ok(AddressPayload { address: Some(Address::from(model)), user_errors: vec![] })
         }
         Err(rejection) => Ok(AddressPayload { address: None, user_errors: vec![rejected(rejection)] }),
     }

@@ -6,3 +6,4 @@ mod types;
 pub use address::{AddressInput, AddressMutation};
 pub use mutation::CustomerMutation;
 pub use query::CustomerQuery;
+pub use types::PostalAddress;

@@ -1,7 +1,8 @@
-use async_graphql::{ID, Object};
+use async_graphql::{ID, Object, SimpleObject};
 use chrono::{DateTime, FixedOffset};
 use infra::customers::Profile;
 use infra::entities::address;
+use infra::orders::ShippingAddress;
 
 use crate::graphql::node::{NodeKind, global_id};
 
@@ -27,60 +28,55 @@ impl Customer {
 
     /// The address book, oldest first.
     async fn addresses(&self) -> Vec<Address> {
-        self.0.addresses.iter().cloned().map(Address).collect()
+        self.0.addresses.iter().cloned().map(Address::from).collect()
     }
 
     async fn default_shipping_address(&self) -> Option<Address> {
-        self.0.addresses.iter().find(|a| a.is_default_shipping).cloned().map(Address)
+        self.0.addresses.iter().find(|a| a.is_default_shipping).cloned().map(Address::from)
     }
 
     async fn default_billing_address(&self) -> Option<Address> {
-        self.0.addresses.iter().find(|a| a.is_default_billing).cloned().map(Address)
+        self.0.addresses.iter().find(|a| a.is_default_billing).cloned().map(Address::from)
     }
 }
 
-pub struct Address(pub address::Model);
+/// A saved address of the customer's address book.
+#[derive(SimpleObject)]
+pub struct Address {
+    id: ID,
+    #[graphql(flatten)]
+    postal: PostalAddress,
+    is_default_shipping: bool,
+    is_default_billing: bool,
+}
 
-#[Object]
-impl Address {
-    async fn id(&self) -> ID {
-        global_id(NodeKind::Address, self.0.id)
+impl From<address::Model> for Address {
+    fn from(model: address::Model) -> Self {
+        Self {
+            id: global_id(NodeKind::Address, model.id),
+            postal: ShippingAddress::from(&model).into(),
+            is_default_shipping: model.is_default_shipping,
+            is_default_billing: model.is_default_billing,
+        }
     }
+}
 
-    async fn name(&self) -> &str {
-        &self.0.name
-    }
-
-    async fn line1(&self) -> &str {
-        &self.0.line1
-    }
-
-    async fn line2(&self) -> Option<&str> {
-        self.0.line2.as_deref()
-    }
-
-    async fn city(&self) -> &str {
-        &self.0.city
-    }
-
-    async fn postal_code(&self) -> &str {
-        &self.0.postal_code
-    }
-
+/// A postal address: of the address book, or where an order ships to.
+#[derive(SimpleObject)]
+pub struct PostalAddress {
+    name: String,
+    line1: String,
+    line2: Option<String>,
+    city: String,
+    postal_code: String,
     /// An ISO 3166-1 alpha-2 code.
-    async fn country(&self) -> &str {
-        &self.0.country
-    }
+    country: String,
+    phone: Option<String>,
+}
 
-    async fn phone(&self) -> Option<&str> {
-        self.0.phone.as_deref()
-    }
-
-    async fn is_default_shipping(&self) -> bool {
-        self.0.is_default_shipping
-    }
-
-    async fn is_default_billing(&self) -> bool {
-        self.0.is_default_billing
+impl From<ShippingAddress> for PostalAddress {
+    fn from(a: ShippingAddress) -> Self {
+        let ShippingAddress { name, line1, line2, city, postal_code, country, phone } = a;
+        Self { name, line1, line2, city, postal_code, country, phone }
     }
 }

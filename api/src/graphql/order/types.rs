@@ -2,10 +2,11 @@ use async_graphql::{Context, Enum, ID, Object, Result};
 use chrono::{DateTime, FixedOffset};
 use domain::currency::CurrencyCode;
 use infra::entities::order_line;
-use infra::orders::{PlacedOrder, ShippingAddress};
+use infra::orders::PlacedOrder;
 
 use crate::graphql::catalog::loaders::VariantKey;
 use crate::graphql::catalog::types::{Variant, loader};
+use crate::graphql::customer::PostalAddress;
 use crate::graphql::errors::OrGraphql;
 use crate::graphql::money::Money;
 use crate::graphql::node::{NodeKind, global_id};
@@ -87,8 +88,9 @@ impl Order {
         self.money(self.0.order.total_minor)
     }
 
-    async fn shipping_address(&self) -> Result<OrderAddress> {
-        Ok(OrderAddress(self.0.shipping_address().or_graphql()?))
+    /// Where the order ships to, as it was at checkout.
+    async fn shipping_address(&self) -> Result<PostalAddress> {
+        Ok(self.0.shipping_address().or_graphql()?.into())
     }
 
     async fn created_at(&self) -> DateTime<FixedOffset> {
@@ -149,39 +151,5 @@ impl OrderLine {
 
     async fn line_total(&self) -> Result<Money> {
         self.money(self.line.unit_price_minor * i64::from(self.line.quantity))
-    }
-}
-
-/// The address an order ships to, as it was at checkout.
-pub struct OrderAddress(ShippingAddress);
-
-#[Object]
-impl OrderAddress {
-    async fn name(&self) -> &str {
-        &self.0.name
-    }
-
-    async fn line1(&self) -> &str {
-        &self.0.line1
-    }
-
-    async fn line2(&self) -> Option<&str> {
-        self.0.line2.as_deref()
-    }
-
-    async fn city(&self) -> &str {
-        &self.0.city
-    }
-
-    async fn postal_code(&self) -> &str {
-        &self.0.postal_code
-    }
-
-    async fn country(&self) -> &str {
-        &self.0.country
-    }
-
-    async fn phone(&self) -> Option<&str> {
-        self.0.phone.as_deref()
     }
 }
