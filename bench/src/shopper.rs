@@ -248,3 +248,31 @@ impl Shopper {
 fn code_of(answer: Option<&Value>) -> Option<&str> {
     answer?["errors"][0]["extensions"]["code"].as_str()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shopper(expected: &[(&str, u64)], maybe_added: &[(&str, u64)]) -> Shopper {
+        let map = |lines: &[(&str, u64)]| lines.iter().map(|(v, q)| (v.to_string(), *q)).collect();
+        let endpoint = url::Url::parse("http://127.0.0.1:8000/graphql").unwrap();
+        let mut shopper =
+            Shopper::new(reqwest::Client::new(), endpoint, Stats::new(), "a@example.com".into());
+        (shopper.expected, shopper.maybe_added) = (map(expected), map(maybe_added));
+        shopper
+    }
+
+    fn cart(lines: &[(&str, u64)]) -> BTreeMap<String, u64> {
+        lines.iter().map(|(v, q)| (v.to_string(), *q)).collect()
+    }
+
+    #[test]
+    fn a_cart_holds_what_was_added_give_or_take_the_adds_whose_answers_were_lost() {
+        let shopper = shopper(&[("a", 2)], &[("b", 1)]);
+        assert!(shopper.holds(&cart(&[("a", 2)])));
+        assert!(shopper.holds(&cart(&[("a", 2), ("b", 1)])));
+        assert!(!shopper.holds(&cart(&[("a", 1)])), "a line lost a unit");
+        assert!(!shopper.holds(&cart(&[("a", 2), ("b", 2)])), "more than was ever sent");
+        assert!(!shopper.holds(&cart(&[("a", 2), ("c", 1)])), "a line nobody added");
+    }
+}
