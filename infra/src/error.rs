@@ -16,6 +16,11 @@ pub enum Error {
 
 impl From<sea_orm::DbErr> for Error {
     fn from(err: sea_orm::DbErr) -> Self {
-        if is_unreachable(&err) { Self::DatabaseUnavailable(err) } else { Self::Unexpected(err.into()) }
+        if is_unreachable(&err) {
+            crate::db::SERVER_UNREACHABLE.notify_waiters();
+            Self::DatabaseUnavailable(err)
+        } else {
+            Self::Unexpected(err.into())
+        }
     }
 }

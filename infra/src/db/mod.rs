@@ -5,6 +5,10 @@ mod router;
 
 pub use router::{Consistency, DbRouter, DbSettings, TargetRole, TargetStats};
 
+/// Woken whenever a statement finds its server unreachable, so that the primary watchers look for
+/// the writable server at once instead of at their next round.
+pub(crate) static SERVER_UNREACHABLE: tokio::sync::Notify = tokio::sync::Notify::const_new();
+
 use sea_orm::sqlx;
 use sea_orm::{DbErr, RuntimeErr};
 

@@ -125,8 +125,9 @@ impl DbRouter {
         &self.primaries[self.writable.load(Ordering::Relaxed)]
     }
 
-    /// Keeps writes on the writable candidate, checking every second while the router is in use.
-    /// With a single candidate there is nothing to watch.
+    /// Keeps writes on the writable candidate, checking every second while the router is in use, and
+    /// at once (at most five times a second) when a statement finds a server unreachable. With a
+    /// single candidate there is nothing to watch.
     pub fn watch_primary(self: &Arc<Self>) {
         if self.primaries.len() < 2 {
             return;
@@ -136,7 +137,11 @@ impl DbRouter {
             while let Some(router) = router.upgrade() {
                 router.find_primary().await;
                 drop(router);
-                tokio::time::sleep(Duration::from_secs(1)).await;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                tokio::select! {
+                    () = tokio::time::sleep(Duration::from_millis(800)) => {}
+                    () = super::SERVER_UNREACHABLE.notified() => {}
+                }
             }
         });
     }
