@@ -9,6 +9,7 @@ mod guards;
 pub(crate) mod limits;
 mod money;
 mod node;
+pub(crate) mod operation;
 mod order;
 mod read_your_writes;
 mod response_cache;
@@ -22,7 +23,6 @@ use std::time::Instant;
 
 use futures::FutureExt;
 
-use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 use infra::db::Consistency;
 
@@ -79,7 +79,7 @@ pub async fn execute(
     mut request: async_graphql::Request,
     request_id: &str,
 ) -> async_graphql::Response {
-    let (started, operation) = (Instant::now(), operation_name(&mut request));
+    let (started, operation) = (Instant::now(), operation::name(&mut request));
     let mut response = match AssertUnwindSafe(schema.execute(request)).catch_unwind().await {
         Ok(response) => response,
         Err(panic) => {
@@ -101,19 +101,6 @@ pub async fn execute(
     let outcome = codes.first().map_or("ok", String::as_str);
     crate::metrics::record_operation(operation.as_deref(), outcome, started.elapsed());
     response
-}
-
-/// The name of the operation `request` runs: the one asked for, or the document's only one.
-pub fn operation_name(request: &mut async_graphql::Request) -> Option<String> {
-    if let Some(name) = &request.operation_name {
-        return Some(name.clone());
-    }
-    match &request.parsed_query().ok()?.operations {
-        DocumentOperations::Multiple(operations) if operations.len() == 1 => {
-            operations.keys().next().map(|name| name.to_string())
-        }
-        _ => None,
-    }
 }
 
 /// Codes of the errors that stop a request before execution.
@@ -147,25 +134,9 @@ pub fn prepare(
     caller: Caller,
     consistency: Consistency,
 ) -> async_graphql::Request {
-    let consistency = if is_mutation(&mut request) { Consistency::Primary } else { consistency };
+    let consistency = if operation::is_mutation(&mut request) { Consistency::Primary } else { consistency };
     let loader = catalog::loaders::catalog_loader(services.catalog.reading(consistency.clone()));
     request.data(loader).data(caller).data(ReadConsistency(consistency))
-}
-
-fn is_mutation(request: &mut async_graphql::Request) -> bool {
-    let operation_name = request.operation_name.clone();
-    let Ok(document) = request.parsed_query() else { return false };
-    match &document.operations {
-        DocumentOperations::Single(operation) => operation.node.ty == OperationType::Mutation,
-        DocumentOperations::Multiple(operations) => match operation_name {
-            Some(name) => {
-                operations.get(name.as_str()).is_some_and(|op| op.node.ty == OperationType::Mutation)
-            }
-            None => {
-                operations.len() == 1 && operations.values().all(|op| op.node.ty == OperationType::Mutation)
-            }
-        },
-    }
 }
 
 /// The schema in SDL; `schema.graphql` at the top of the repository is this text.

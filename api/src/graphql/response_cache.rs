@@ -7,9 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use async_graphql::parser::types::{
-    DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
-};
+use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet};
 use infra::cache::CacheKey;
 use poem::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
@@ -41,7 +39,7 @@ pub async fn respond(
         return Reply::of(response);
     }
     let fingerprint = fingerprint(&request);
-    let (started, operation) = (Instant::now(), super::operation_name(&mut request));
+    let (started, operation) = (Instant::now(), super::operation::name(&mut request));
     let (executed, request_error) = (AtomicBool::new(false), AtomicBool::new(false));
     let rendered = services
         .cached_catalog
@@ -102,19 +100,10 @@ fn request_error_body(response: &async_graphql::Response) -> Vec<u8> {
 
 /// Whether the operation `request` runs is a query of public root fields only.
 fn is_public(request: &mut async_graphql::Request) -> bool {
-    let operation_name = request.operation_name.clone();
+    let name = request.operation_name.clone();
     let Ok(document) = request.parsed_query() else { return false };
-    let operation = match &document.operations {
-        DocumentOperations::Single(operation) => Some(operation),
-        DocumentOperations::Multiple(operations) => match operation_name {
-            Some(name) => operations.get(name.as_str()),
-            None if operations.len() == 1 => operations.values().next(),
-            None => None,
-        },
-    };
-    operation.is_some_and(|operation| {
-        operation.node.ty == OperationType::Query
-            && all_public(&operation.node.selection_set.node, document, 0)
+    super::operation::selected(document, name.as_deref()).is_some_and(|(_, operation)| {
+        operation.ty == OperationType::Query && all_public(&operation.selection_set.node, document, 0)
     })
 }
 

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use async_graphql::BatchRequest;
 use async_graphql::Variables;
 use async_graphql::http::GraphiQLSource;
-use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql_poem::{GraphQLBatchRequest, GraphQLBatchResponse};
 use infra::db::Consistency;
 use infra::rate_limits::{Admission, Rate};
@@ -109,7 +108,7 @@ pub async fn get_query(
     if let Err(refused) = persisted_queries::resolve(&mut request, &services, only_persisted).await {
         return errors_response(StatusCode::OK, vec![refused]);
     }
-    if selects_mutation(&mut request) {
+    if graphql::operation::is_mutation(&mut request) {
         let mut response = error_response(
             StatusCode::METHOD_NOT_ALLOWED,
             ErrorCode::BadRequest,
@@ -212,43 +211,7 @@ fn error_response(status: StatusCode, code: ErrorCode, message: &str) -> Respons
     Response::builder().status(status).content_type("application/json").body(body.to_string())
 }
 
-/// Whether the operation the request would run is a mutation. A document that does not parse is left
-/// to the executor, which reports the syntax error.
-fn selects_mutation(request: &mut async_graphql::Request) -> bool {
-    let operation_name = request.operation_name.clone();
-    let Ok(document) = request.parsed_query() else {
-        return false;
-    };
-    match &document.operations {
-        DocumentOperations::Single(operation) => operation.node.ty == OperationType::Mutation,
-        DocumentOperations::Multiple(operations) => operations
-            .iter()
-            .filter(|(name, _)| operation_name.as_deref().is_none_or(|wanted| name.as_str() == wanted))
-            .any(|(_, operation)| operation.node.ty == OperationType::Mutation),
-    }
-}
-
 #[handler]
 pub async fn graphiql() -> Html<String> {
     Html(GraphiQLSource::build().endpoint("/graphql").title("MyClothes GraphiQL").finish())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn request(query: &str, operation_name: Option<&str>) -> async_graphql::Request {
-        let mut request = async_graphql::Request::new(query);
-        request.operation_name = operation_name.map(str::to_owned);
-        request
-    }
-
-    #[test]
-    fn a_mutation_is_recognised_alone_or_when_chosen_by_name() {
-        assert!(selects_mutation(&mut request("mutation { __typename }", None)));
-        let both = "query A { __typename } mutation B { __typename }";
-        assert!(selects_mutation(&mut request(both, Some("B"))));
-        assert!(!selects_mutation(&mut request(both, Some("A"))));
-        assert!(!selects_mutation(&mut request("{ __typename }", None)));
-    }
 }

@@ -1,0 +1,69 @@
+//! Which operation of a request's document runs: the one `operationName` names, or the document's
+//! only one. A document that does not parse, or that has several operations and names none, selects
+//! nothing; the executor then reports why.
+
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, OperationDefinition, OperationType,
+};
+
+/// The operation of `document` that runs for `name`, with its name when it has one.
+pub fn selected<'a>(
+    document: &'a ExecutableDocument,
+    name: Option<&str>,
+) -> Option<(Option<&'a str>, &'a OperationDefinition)> {
+    match (&document.operations, name) {
+        (DocumentOperations::Single(operation), _) => Some((None, &operation.node)),
+        (DocumentOperations::Multiple(operations), Some(name)) => {
+            operations.get_key_value(name).map(|(name, operation)| (Some(name.as_str()), &operation.node))
+        }
+        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => {
+            operations.iter().next().map(|(name, operation)| (Some(name.as_str()), &operation.node))
+        }
+        (DocumentOperations::Multiple(_), None) => None,
+    }
+}
+
+/// Whether the operation `request` runs is a mutation.
+pub fn is_mutation(request: &mut async_graphql::Request) -> bool {
+    let name = request.operation_name.clone();
+    let Ok(document) = request.parsed_query() else { return false };
+    selected(document, name.as_deref()).is_some_and(|(_, operation)| operation.ty == OperationType::Mutation)
+}
+
+/// The name of the operation `request` runs: the one asked for, or the document's only one.
+pub fn name(request: &mut async_graphql::Request) -> Option<String> {
+    if let Some(name) = &request.operation_name {
+        return Some(name.clone());
+    }
+    let document = request.parsed_query().ok()?;
+    selected(document, None).and_then(|(name, _)| name.map(str::to_owned))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(query: &str, operation_name: Option<&str>) -> async_graphql::Request {
+        let mut request = async_graphql::Request::new(query);
+        request.operation_name = operation_name.map(str::to_owned);
+        request
+    }
+
+    #[test]
+    fn a_mutation_is_recognised_alone_or_when_chosen_by_name() {
+        assert!(is_mutation(&mut request("mutation { __typename }", None)));
+        let both = "query A { __typename } mutation B { __typename }";
+        assert!(is_mutation(&mut request(both, Some("B"))));
+        assert!(!is_mutation(&mut request(both, Some("A"))));
+        assert!(!is_mutation(&mut request("{ __typename }", None)));
+    }
+
+    #[test]
+    fn the_name_is_the_one_asked_for_or_the_only_one() {
+        assert_eq!(name(&mut request("query Page { __typename }", None)).as_deref(), Some("Page"));
+        assert_eq!(name(&mut request("{ __typename }", None)), None);
+        let both = "query A { __typename } query B { __typename }";
+        assert_eq!(name(&mut request(both, Some("B"))).as_deref(), Some("B"));
+        assert_eq!(name(&mut request(both, None)), None);
+    }
+}
