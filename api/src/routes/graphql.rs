@@ -135,10 +135,15 @@ async fn request_context(
 ) -> Result<(Caller, Consistency), Response> {
     let caller = auth::caller(http, &services.tokens, &services.trusted_proxies)
         .map_err(|err| error_response(StatusCode::OK, ErrorCode::Unauthenticated, &err.to_string()))?;
-    admit(services, &caller).await?;
-    let Some(session) = &caller.session else { return Ok((caller, Consistency::Eventual)) };
-    // Without Redis a session reads like any other, and a logout cannot be checked (its cookie is gone).
-    let state = services.sessions.state(&session.id).await.unwrap_or_default();
+    let Some(session) = &caller.session else {
+        admit(services, &caller).await?;
+        return Ok((caller, Consistency::Eventual));
+    };
+    // Two independent Redis round trips, taken at once. Without Redis a session reads like any other,
+    // and a logout cannot be checked (its cookie is gone).
+    let (admitted, state) = tokio::join!(admit(services, &caller), services.sessions.state(&session.id));
+    admitted?;
+    let state = state.unwrap_or_default();
     if state.revoked {
         return Err(error_response(StatusCode::OK, ErrorCode::Unauthenticated, "the session was logged out"));
     }
