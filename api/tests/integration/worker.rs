@@ -129,3 +129,23 @@ async fn an_event_of_a_worker_killed_before_acknowledging_is_finished_by_another
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn several_workers_at_once_handle_every_order_exactly_once() {
+    let app = TestApp::spawn().await;
+    let (medium, _) = drop_tee(&app, 50).await;
+    for key in ["a", "b", "c", "d", "e", "f"] {
+        let guest = guest_with(&app, &medium, 1).await;
+        let body = app.post_graphql_as(&guest, &guest_checkout("tok_visa", key)).await;
+        assert!(body["data"]["checkout"]["order"].is_object(), "{body}");
+    }
+    let (first, second, third) = (worker(&app, "w1"), worker(&app, "w2"), worker(&app, "w3"));
+
+    tokio::join!(work_off(&first), work_off(&second), work_off(&third));
+
+    let confirmations = "SELECT count(*) AS n FROM mail WHERE key LIKE 'order-confirmation:%'";
+    assert_eq!(count(&app, confirmations).await, 6);
+    assert_eq!(count(&app, "SELECT count(*) AS n FROM orders WHERE status = 'paid'").await, 6);
+    assert_eq!(count(&app, "SELECT count(*) AS n FROM outbox WHERE event_type = 'order.paid'").await, 6);
+    assert_eq!(count(&app, "SELECT count(*) AS n FROM outbox WHERE relayed_at IS NULL").await, 0);
+}
