@@ -46,6 +46,13 @@ pub fn retry_after_seconds(wait: std::time::Duration) -> u64 {
     wait.as_millis().div_ceil(1000).max(1) as u64
 }
 
+/// `error` as an error of the whole request: it points at no place in the document.
+pub fn request_error(error: async_graphql::Error) -> async_graphql::ServerError {
+    let mut request_error = async_graphql::ServerError::new(error.message, None);
+    request_error.extensions = error.extensions;
+    request_error
+}
+
 /// An argument the client can correct; `message` says what is wrong with it.
 pub fn bad_user_input(message: &str) -> async_graphql::Error {
     error(ErrorCode::BadUserInput, message)

@@ -26,7 +26,7 @@ use futures::FutureExt;
 use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 use infra::db::Consistency;
 
-pub use errors::{ErrorCode, rate_limited, retry_after_seconds};
+pub use errors::{ErrorCode, error, rate_limited, request_error, retry_after_seconds};
 pub use limits::{LimitExceeded, QueryLimits};
 
 pub use response_cache::{Reply, respond};
@@ -87,7 +87,7 @@ pub async fn execute(
                 panic.downcast_ref::<&str>().copied().or(panic.downcast_ref::<String>().map(String::as_str));
             tracing::error!(panic = message.unwrap_or("?"), "a resolver panicked");
             let internal = errors::error(ErrorCode::InternalServerError, "internal error");
-            async_graphql::Response::from_errors(vec![internal.into_server_error(Default::default())])
+            async_graphql::Response::from_errors(vec![errors::request_error(internal)])
         }
     };
     let internal = async_graphql::Value::from(ErrorCode::InternalServerError.as_str());

@@ -162,13 +162,10 @@ async fn admit(services: &Services, caller: &Caller) -> Result<(), Response> {
         .collect();
     match services.rate_limiter.admit(&buckets).await {
         Ok(Admission::Limited(wait)) => {
-            let body = serde_json::json!({ "errors": [graphql::rate_limited(wait)
-                .into_server_error(async_graphql::Pos::default())] });
-            Err(Response::builder()
-                .status(StatusCode::TOO_MANY_REQUESTS)
-                .header(header::RETRY_AFTER, graphql::retry_after_seconds(wait))
-                .content_type("application/json")
-                .body(body.to_string()))
+            let error = graphql::request_error(graphql::rate_limited(wait));
+            let mut refused = errors_response(StatusCode::TOO_MANY_REQUESTS, vec![error]);
+            refused.headers_mut().insert(header::RETRY_AFTER, graphql::retry_after_seconds(wait).into());
+            Err(refused)
         }
         Ok(Admission::Allowed) => Ok(()),
         Err(err) => {
@@ -209,11 +206,7 @@ fn errors_response(status: StatusCode, errors: Vec<async_graphql::ServerError>) 
 }
 
 fn error_response(status: StatusCode, code: ErrorCode, message: &str) -> Response {
-    let body = serde_json::json!({ "errors": [{
-        "message": message,
-        "extensions": { "code": code.as_str() },
-    }]});
-    Response::builder().status(status).content_type("application/json").body(body.to_string())
+    errors_response(status, vec![graphql::request_error(graphql::error(code, message))])
 }
 
 #[handler]

@@ -7,7 +7,7 @@ use async_graphql::{ErrorExtensions, Request, ServerError};
 use infra::persisted_queries::{REGISTERED_FOR, hash_of};
 use serde::Deserialize;
 
-use crate::graphql::ErrorCode;
+use crate::graphql::{ErrorCode, request_error};
 use crate::services::Services;
 
 #[derive(Deserialize)]
@@ -68,7 +68,5 @@ pub async fn resolve(
 }
 
 fn refusal(message: &str, code: &'static str) -> ServerError {
-    async_graphql::Error::new(message)
-        .extend_with(|_, ext| ext.set("code", code))
-        .into_server_error(Default::default())
+    request_error(async_graphql::Error::new(message).extend_with(|_, ext| ext.set("code", code)))
 }
