@@ -71,7 +71,13 @@ pub enum AdminCommand {
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     crate::telemetry::init(&cli.settings);
-    let runtime = tokio::runtime::Runtime::new().expect("the Tokio runtime starts");
+    // Resolving a deep GraphQL selection nests many futures; unoptimised builds keep them on the stack
+    // and overflow the 2 MiB Tokio gives a worker by default. The room is reserved, not used.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(8 * 1024 * 1024)
+        .build()
+        .expect("the Tokio runtime starts");
     match runtime.block_on(execute(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Config(err)) => {

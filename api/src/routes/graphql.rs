@@ -1,17 +1,15 @@
 //! `GET /graphql` (queries only; mutations are refused so that a link or an image tag can never
-//! change anything), `POST /graphql` (single or batched), and GraphiQL. Each request gets its own
-//! batch loaders.
+//! change anything) and `POST /graphql` (single or batched). Each request gets its own batch loaders.
 
 use std::sync::Arc;
 
 use async_graphql::BatchRequest;
 use async_graphql::Variables;
-use async_graphql::http::GraphiQLSource;
 use async_graphql_poem::{GraphQLBatchRequest, GraphQLBatchResponse};
 use infra::db::Consistency;
 use infra::rate_limits::{Admission, Rate};
 use poem::http::{StatusCode, header};
-use poem::web::{Data, Html, Query};
+use poem::web::{Data, Query};
 use poem::{Endpoint, IntoResponse, Request, Response, handler};
 use serde::Deserialize;
 
@@ -207,9 +205,4 @@ fn errors_response(status: StatusCode, errors: Vec<async_graphql::ServerError>) 
 
 fn error_response(status: StatusCode, code: ErrorCode, message: &str) -> Response {
     errors_response(status, vec![graphql::request_error(graphql::error(code, message))])
-}
-
-#[handler]
-pub async fn graphiql() -> Html<String> {
-    Html(GraphiQLSource::build().endpoint("/graphql").title("MyClothes GraphiQL").finish())
 }

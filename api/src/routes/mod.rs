@@ -3,6 +3,7 @@
 mod graphql;
 mod health;
 mod negotiation;
+mod pages;
 mod persisted_queries;
 
 use std::sync::Arc;
@@ -29,7 +30,10 @@ pub fn app(services: Arc<Services>, readiness: Readiness, http: HttpSettings) ->
                 .post(graphql::post.with(SizeLimit::new(body_limit)).around(graphql::json_only))
                 .around(negotiation::negotiate),
         )
-        .at("/graphiql", get(graphql::graphiql))
+        .at("/", get(pages::storefront))
+        .at("/storefront/:file", get(pages::storefront_file))
+        .at("/graphiql", get(pages::graphiql))
+        .at("/graphiql/:file", get(pages::graphiql_file))
         .at("/health/live", get(health::live))
         .at("/metrics", get(crate::metrics::scrape))
         .at("/health/ready", get(health::ready))

@@ -1,0 +1,24 @@
+// GraphiQL, served by the api itself: it loads without the internet and runs its example query.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { launchBrowser, visit, finish } from "./support.js";
+
+let browser;
+
+before(async () => {
+  browser = await launchBrowser();
+});
+
+after(() => browser?.close());
+
+test("GraphiQL loads from the api and runs the example query", async () => {
+  const visitor = await visit(browser);
+  const { page } = visitor;
+  await page.goto("/graphiql");
+  await page.locator(".graphiql-query-editor").getByText("query NewArrivals").waitFor();
+  await page.locator(".graphiql-execute-button").click();
+  const result = page.locator(".result-window");
+  await result.getByText('"shop"').waitFor();
+  assert.match(await result.textContent(), /"currency": "[A-Z]{3}"/);
+  await finish(visitor, "graphiql");
+});

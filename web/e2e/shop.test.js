@@ -1,0 +1,166 @@
+// The storefront in a real browser, as a shopper uses it: browsing, the bag, signing in, checking out.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { launchBrowser, visit, finish, screenshot, openShop, productWithTwoSizes, newCustomer } from "./support.js";
+
+let browser;
+let product;
+
+before(async () => {
+  browser = await launchBrowser();
+  product = await productWithTwoSizes();
+});
+
+after(() => browser?.close());
+
+const bagCount = (page) => page.locator("#bag-count");
+const resultCount = async (page) => Number((await page.getByTestId("result-count").textContent()).split(" ")[0]);
+
+/** Clicks a facet value and checks that the listing then shows as many products as the facet said. */
+async function chooseFacet(page, label) {
+  const link = page.getByRole("complementary", { name: "Filters" }).getByRole("link", { name: new RegExp(`^${label}, \\d+ products$`) });
+  const promised = Number((await link.getAttribute("aria-label")).match(/, (\d+) products$/)[1]);
+  await link.click();
+  await page.locator("main:not([aria-busy])").waitFor();
+  const chosen = page.getByRole("complementary", { name: "Filters" }).locator("a[aria-current=true]", { hasText: label });
+  await chosen.waitFor();
+  assert.equal(await resultCount(page), promised, `the ${label} facet promised ${promised} products`);
+}
+
+async function addSize(page, size) {
+  await page.getByRole("button", { name: product.colour, exact: true }).click();
+  await page.getByRole("button", { name: size, exact: true }).click();
+  await page.getByRole("button", { name: "Add to bag" }).click();
+  await page.getByRole("complementary", { name: "Bag" }).waitFor();
+}
+
+/** Adds one of each of the product's two sizes, from its page. */
+async function addBothSizes(page) {
+  await openShop(page, `#/product/${product.slug}`);
+  await page.getByRole("heading", { level: 1, name: product.name }).waitFor();
+  for (const [index, variant] of product.sizes.entries()) {
+    await addSize(page, variant.size);
+    await page.waitForFunction((count) => document.querySelector("#bag-count").textContent === String(count), index + 1);
+  }
+}
+
+async function register(page, customer) {
+  await openShop(page, "#/account");
+  const form = page.getByRole("form", { name: "Create an account" });
+  await form.getByLabel("Name").fill(customer.name);
+  await form.getByLabel("Email").fill(customer.email);
+  await form.getByLabel("Password").fill(customer.password);
+  await form.getByRole("button", { name: "Create account" }).click();
+  await page.getByRole("heading", { level: 1, name: customer.name }).waitFor();
+}
+
+async function fillAddress(page) {
+  const fields = { "Full name": "Ada Shopper", Address: "1 Test Street", City: "Lyon", Postcode: "69001", "Country code (such as FR)": "FR" };
+  for (const [label, value] of Object.entries(fields)) await page.getByLabel(label, { exact: true }).fill(value);
+}
+
+async function placeOrder(page, card) {
+  await page.getByLabel("Card").selectOption(card);
+  await page.getByRole("button", { name: "Place order" }).click();
+}
+
+test("browse the catalogue and narrow it with the facets", async () => {
+  const visitor = await visit(browser);
+  const { page } = visitor;
+  await openShop(page);
+  const everything = await resultCount(page);
+  await page.getByRole("navigation", { name: "Categories" }).getByRole("link").first().click();
+  await page.waitForURL(/category=/);
+  await page.locator("main:not([aria-busy])").waitFor();
+  const category = await resultCount(page);
+  assert.ok(category > 0 && category < everything, `a category (${category}) holds some of the ${everything} products`);
+  await chooseFacet(page, "M");
+  const colour = await page.getByRole("group", { name: "Colour" }).getByRole("link").first().getAttribute("aria-label");
+  await chooseFacet(page, colour.split(",")[0]);
+  await page.getByRole("link", { name: "In stock only" }).click();
+  await page.waitForURL(/inStock=1/);
+  await page.locator("main:not([aria-busy])").waitFor();
+  const first = page.getByRole("list", { name: "Products" }).getByRole("link").first();
+  if ((await first.count()) > 0) {
+    await first.click();
+    await page.getByRole("button", { name: "Add to bag" }).waitFor();
+  }
+  await finish(visitor, "browse-and-filter");
+});
+
+test("two sizes of a product stay in the bag across a reload", async () => {
+  const visitor = await visit(browser);
+  const { page } = visitor;
+  await addBothSizes(page);
+  await page.reload();
+  await page.locator("body[data-ready=true]").waitFor();
+  assert.equal(await bagCount(page).textContent(), "2");
+  await page.getByRole("button", { name: /^Bag/ }).click();
+  const bag = page.getByRole("complementary", { name: "Bag" });
+  for (const variant of product.sizes) await bag.locator(`li[data-sku]`, { hasText: `Size ${variant.size} ` }).waitFor();
+  await bag.getByRole("button", { name: new RegExp(`^One more .*, ${product.sizes[0].size}$`) }).click();
+  await page.waitForFunction(() => document.querySelector("#bag-count").textContent === "3");
+  await finish(visitor, "bag-after-reload");
+});
+
+test("logging in merges the guest's bag into the customer's", async () => {
+  const customer = newCustomer();
+  const before = await visit(browser);
+  await register(before.page, customer);
+  await openShop(before.page, `#/product/${product.slug}`);
+  await addSize(before.page, product.sizes[0].size);
+  await before.context.close();
+
+  const visitor = await visit(browser);
+  const { page } = visitor;
+  await openShop(page, `#/product/${product.slug}`);
+  await addSize(page, product.sizes[1].size);
+  await page.waitForFunction(() => document.querySelector("#bag-count").textContent === "1");
+  await openShop(page, "#/account");
+  const form = page.getByRole("form", { name: "Log in" });
+  await form.getByLabel("Email").fill(customer.email);
+  await form.getByLabel("Password").fill(customer.password);
+  await form.getByRole("button", { name: "Log in" }).click();
+  await page.getByRole("heading", { level: 1, name: customer.name }).waitFor();
+  await page.waitForFunction(() => document.querySelector("#bag-count").textContent === "2");
+  await page.getByRole("button", { name: /^Bag/ }).click();
+  const lines = page.getByRole("complementary", { name: "Bag" }).locator("li[data-sku]");
+  assert.deepEqual((await lines.evaluateAll((items) => items.map((item) => item.dataset.sku))).sort(), product.sizes.map((variant) => variant.sku).sort());
+  await finish(visitor, "login-merges-bag");
+});
+
+test("a customer checks out with tok_visa and finds the order in their history", async () => {
+  const visitor = await visit(browser);
+  const { page } = visitor;
+  await register(page, newCustomer());
+  await addBothSizes(page);
+  await page.getByRole("link", { name: "Check out" }).click();
+  await page.getByRole("form", { name: "Checkout" }).waitFor();
+  await fillAddress(page);
+  await placeOrder(page, "tok_visa");
+  await page.waitForURL(/#\/order\/MC-\d+$/);
+  const number = decodeURIComponent(new URL(page.url()).hash.split("/").pop());
+  await page.getByRole("heading", { level: 1, name: `Order ${number}` }).waitFor();
+  assert.equal(await bagCount(page).textContent(), "0");
+  await openShop(page, "#/account");
+  await page.getByRole("region", { name: "Order history" }).getByRole("link", { name: number }).waitFor();
+  await finish(visitor, "checkout-and-history");
+});
+
+test("a declined card is reported and the bag is kept for another try", async () => {
+  const visitor = await visit(browser);
+  const { page } = visitor;
+  await addBothSizes(page);
+  await page.getByRole("link", { name: "Check out" }).click();
+  await page.getByLabel("Email for the confirmation").fill(newCustomer().email);
+  await fillAddress(page);
+  await placeOrder(page, "tok_declined");
+  await page.getByRole("alert").filter({ hasText: "declined" }).waitFor();
+  assert.match(page.url(), /#\/checkout$/);
+  assert.equal(await bagCount(page).textContent(), "2");
+  await screenshot(page, "declined");
+  await placeOrder(page, "tok_visa");
+  await page.waitForURL(/#\/order\/MC-\d+$/);
+  assert.equal(await bagCount(page).textContent(), "0");
+  await finish(visitor, "declined-then-paid");
+});

@@ -1,0 +1,96 @@
+// What every browser test shares: Debian's Chromium driven by playwright-core, a context per test (so
+// each starts as a new visitor, without cookies), a guard that fails the test on any request to a host
+// other than this machine, on a Content-Security-Policy violation or on an uncaught error, and a
+// screenshot per test.
+import assert from "node:assert/strict";
+import { mkdir } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+export const BASE_URL = process.env.MYCLOTHES_E2E_URL ?? "http://127.0.0.1:8000";
+const SCREENSHOTS = process.env.MYCLOTHES_E2E_SCREENSHOTS ?? fileURLToPath(new URL("../../.e2e/screenshots", import.meta.url));
+const LOCAL_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
+
+export async function launchBrowser() {
+  return chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", timeout: 30_000 });
+}
+
+/** A fresh visitor: its own cookies, every request checked, every page problem recorded. */
+export async function visit(browser) {
+  const context = await browser.newContext({ baseURL: BASE_URL, viewport: { width: 1280, height: 900 } });
+  context.setDefaultTimeout(10_000);
+  const problems = [];
+  await context.route("**/*", (route) => {
+    const url = new URL(route.request().url());
+    if (url.protocol === "data:" || LOCAL_HOSTS.has(url.hostname)) return route.continue();
+    problems.push(`request to another host: ${url.href}`);
+    return route.abort("blockedbyclient");
+  });
+  const page = await context.newPage();
+  page.on("pageerror", (error) => problems.push(`uncaught: ${error.message}`));
+  page.on("console", (message) => {
+    if (message.type() === "error" && !message.text().includes("404")) problems.push(`console: ${message.text()}`);
+  });
+  await page.addInitScript(() =>
+    document.addEventListener("securitypolicyviolation", (event) =>
+      console.error(`CSP violation: ${event.violatedDirective} ${event.blockedURI}`)),
+  );
+  return { context, page, problems };
+}
+
+export async function screenshot(page, name) {
+  await mkdir(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
+
+/** Saves the page's screenshot as `name`.png, then fails if anything went wrong on the way. */
+export async function finish({ context, page, problems }, name) {
+  await screenshot(page, name);
+  await context.close();
+  assert.deepEqual(problems, [], "the pages made requests to other hosts, broke their policy or threw");
+}
+
+/** Opens the storefront at `hash` and waits until it has rendered. */
+export async function openShop(page, hash = "#/shop") {
+  await page.goto(`/${hash}`);
+  await page.locator("body[data-ready=true]").waitFor();
+  await page.locator("main:not([aria-busy])").waitFor();
+}
+
+/** A GraphQL call from the test itself, to set up or check data (the pages make their own). */
+export async function graphql(query, variables = {}) {
+  const response = await fetch(new URL("/graphql", BASE_URL), {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = await response.json();
+  assert.equal(body.errors, undefined, JSON.stringify(body.errors));
+  return body.data;
+}
+
+/** A product with two sizes of one colour in stock, enough for a few test orders. */
+export async function productWithTwoSizes() {
+  const { products } = await graphql(`{
+    products(first: 60, filter: { inStock: true }) {
+      nodes { slug name variants { id sku size colour quantityAvailable } }
+    }
+  }`);
+  for (const product of products.nodes) {
+    for (const colour of new Set(product.variants.map((variant) => variant.colour))) {
+      const sizes = product.variants.filter((variant) => variant.colour === colour && variant.quantityAvailable >= 5);
+      if (sizes.length >= 2) return { ...product, colour, sizes: sizes.slice(0, 2) };
+    }
+  }
+  throw new Error("no product has two sizes of one colour with 5 or more in stock");
+}
+
+let customers = 0;
+
+/** A new customer's credentials, unique to this run. */
+export function newCustomer() {
+  customers += 1;
+  const id = `${Date.now().toString(36)}-${process.pid}-${customers}`;
+  return { name: `Test Shopper ${customers}`, email: `e2e-${id}@example.test`, password: "correct horse battery" };
+}

@@ -1,0 +1,169 @@
+// Signing in and up, the address book, the order history, and an order's page.
+import { graphql, userErrorMessages } from "./api.js";
+import { h, show, formValues, errorList, money } from "./dom.js";
+import { state, refresh, MONEY } from "./state.js";
+import { addressFields, addressInput, addressLines, ADDRESS_FIELDS } from "./address.js";
+
+export const ORDER_FIELDS = `
+  number status email createdAt
+  subtotal { ${MONEY} }
+  total { ${MONEY} }
+  shippingAddress { ${ADDRESS_FIELDS} }
+  lines { productName sku size colour quantity unitPrice { ${MONEY} } lineTotal { ${MONEY} } }`;
+
+export async function accountView() {
+  return state.me ? profileView() : signInView();
+}
+
+/** A form that runs `submit(values)`, shows the messages it returns, and stays put on problems. */
+function form(title, fields, buttonText, submit) {
+  const errors = h("div");
+  return h("form", {
+    class: "panel", "aria-label": title,
+    onSubmit: async (event) => {
+      event.preventDefault();
+      const button = event.target.querySelector("button[type=submit]");
+      button.disabled = true;
+      try {
+        show(errors, errorList(await submit(formValues(event.target), event.target)));
+      } catch (error) {
+        show(errors, errorList([error.message]));
+      } finally {
+        button.disabled = false;
+      }
+    },
+  }, h("h2", {}, title), fields, errors, h("button", { type: "submit", class: "primary" }, buttonText));
+}
+
+const field = (name, label, attributes = {}) => h("label", {}, label, h("input", { name, required: true, ...attributes }));
+
+/** Signing in or up starts a new session whose cookie replaces the guest's; the guest bag is merged in. */
+async function signIn(mutation, input) {
+  const data = await graphql(`mutation SignIn($input: ${mutation.input}!) { result: ${mutation.name}(input: $input) { customer { name } userErrors { message } } }`, { input });
+  const problems = userErrorMessages(data.result);
+  if (problems.length === 0) {
+    await refresh();
+    location.hash = "#/account";
+    window.dispatchEvent(new HashChangeEvent("hashchange"));
+  }
+  return problems;
+}
+
+function signInView() {
+  return h("div", { class: "columns" },
+    form("Log in", [
+      field("email", "Email", { type: "email", autocomplete: "username" }),
+      field("password", "Password", { type: "password", autocomplete: "current-password" }),
+    ], "Log in", (values) => signIn({ name: "login", input: "LoginInput" }, values)),
+    form("Create an account", [
+      field("name", "Name", { autocomplete: "name" }),
+      field("email", "Email", { type: "email", autocomplete: "email" }),
+      field("password", "Password (at least 10 characters)", { type: "password", autocomplete: "new-password" }),
+    ], "Create account", (values) => signIn({ name: "register", input: "RegisterInput" }, values)),
+  );
+}
+
+const ADDRESS_BOOK = `addresses { id ${ADDRESS_FIELDS} isDefaultShipping isDefaultBilling }`;
+
+async function profileView() {
+  const { me, orders } = await graphql(`query Account { me { name email ${ADDRESS_BOOK} } orders(first: 20) { nodes { number status createdAt total { ${MONEY} } } } }`);
+  if (!me) {
+    await refresh();
+    return signInView();
+  }
+  const book = h("ul", { class: "addresses" });
+  const renderBook = (addresses) => show(book, addresses.length ? addresses.map((address) => addressCard(address, renderBook)) : [h("li", {}, "No saved addresses yet.")]);
+  renderBook(me.addresses);
+  return h("div", { class: "account" },
+    h("section", { class: "panel" },
+      h("h1", {}, me.name),
+      h("p", {}, me.email),
+      h("button", { type: "button", onClick: logout }, "Log out"),
+    ),
+    h("section", { class: "panel", "aria-label": "Order history" }, h("h2", {}, "Your orders"), orderList(orders.nodes)),
+    h("section", { class: "panel", "aria-label": "Address book" }, h("h2", {}, "Address book"), book),
+    form("Add an address", [addressFields()], "Save address", async (values, element) => {
+      const data = await graphql(`mutation AddAddress($address: AddressInput!) { createAddress(address: $address) { address { id } userErrors { message } } }`, { address: addressInput(values) });
+      const problems = userErrorMessages(data.createAddress);
+      if (problems.length === 0) {
+        element.reset();
+        renderBook(await addressBook());
+      }
+      return problems;
+    }),
+  );
+}
+
+async function addressBook() {
+  return (await graphql(`query AddressBook { me { ${ADDRESS_BOOK} } }`)).me.addresses;
+}
+
+function addressCard(address, renderBook) {
+  const defaults = [address.isDefaultShipping && "default shipping", address.isDefaultBilling && "default billing"].filter(Boolean);
+  return h("li", { class: "address-card" },
+    addressLines(address),
+    defaults.length ? h("p", { class: "muted" }, defaults.join(", ")) : null,
+    h("button", {
+      type: "button", class: "link",
+      onClick: async () => {
+        await graphql(`mutation DeleteAddress($id: ID!) { deleteAddress(id: $id) { deletedId } }`, { id: address.id });
+        renderBook(await addressBook());
+      },
+    }, "Delete"),
+  );
+}
+
+function orderList(orders) {
+  if (orders.length === 0) return h("p", {}, "No orders yet.");
+  return h("ul", { class: "orders" }, orders.map((order) =>
+    h("li", {},
+      h("a", { href: `#/order/${order.number}` }, order.number),
+      ` · ${new Date(order.createdAt).toLocaleDateString()} · ${statusText(order.status)} · ${money(order.total)}`,
+    ),
+  ));
+}
+
+async function logout() {
+  await graphql(`mutation Logout { logout { loggedOut } }`);
+  await refresh();
+  location.hash = "#/shop";
+}
+
+const statusText = (status) => status.charAt(0) + status.slice(1).toLowerCase();
+
+/** An order's page: the one just placed, the customer's own, or a guest's found with its email. */
+export async function orderView(number, email) {
+  let order = state.lastOrder?.number === number ? state.lastOrder : null;
+  if (!order && (state.me || email)) {
+    order = (await graphql(`query Order($number: String!, $email: String) { order(number: $number, email: $email) { ${ORDER_FIELDS} } }`, { number, email })).order;
+  }
+  if (order) return orderDetails(order);
+  const result = h("div");
+  return h("div", {},
+    email ? h("p", { class: "error", role: "alert" }, "No order with this number was placed with that email.") : null,
+    form(`Find order ${number}`, [field("email", "The email the order was placed with", { type: "email" })], "Find my order", async (values) => {
+      show(result, await orderView(number, values.email));
+      return [];
+    }),
+    result,
+  );
+}
+
+function orderDetails(order) {
+  return h("section", { class: "panel order", "aria-label": `Order ${order.number}` },
+    h("h1", {}, `Order ${order.number}`),
+    h("p", {}, `${statusText(order.status)} · placed ${new Date(order.createdAt).toLocaleString()} · confirmation to ${order.email}`),
+    h("table", {},
+      h("thead", {}, h("tr", {}, ["Item", "Qty", "Price", "Total"].map((title) => h("th", {}, title)))),
+      h("tbody", {}, order.lines.map((line) => h("tr", {},
+        h("td", {}, `${line.productName}, ${line.colour}, ${line.size}`),
+        h("td", {}, String(line.quantity)),
+        h("td", {}, money(line.unitPrice)),
+        h("td", {}, money(line.lineTotal)),
+      ))),
+    ),
+    h("p", { class: "subtotal" }, "Total ", h("strong", {}, money(order.total))),
+    h("h2", {}, "Shipping to"),
+    addressLines(order.shippingAddress),
+  );
+}

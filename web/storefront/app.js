@@ -1,0 +1,71 @@
+// The storefront: a hash router over the views, the header, and the bag drawer.
+import { graphql } from "./api.js";
+import { h, show } from "./dom.js";
+import { state, onChange, refresh } from "./state.js";
+import { listingView, productView } from "./catalog.js";
+import { openCart, renderCart } from "./cart.js";
+import { accountView, orderView } from "./account.js";
+import { checkoutView } from "./checkout.js";
+
+const main = document.querySelector("main");
+
+const routes = [
+  [/^#\/product\/([^/?]+)$/, ([slug]) => productView(decodeURIComponent(slug))],
+  [/^#\/account$/, () => accountView()],
+  [/^#\/checkout$/, () => checkoutView()],
+  [/^#\/order\/([^/?]+)$/, ([number]) => orderView(decodeURIComponent(number))],
+  [/^#\/shop(\?.*)?$/, ([query]) => listingView(new URLSearchParams(query ?? ""))],
+];
+
+async function route() {
+  const hash = location.hash || "#/shop";
+  const match = routes.map(([pattern, view]) => [hash.match(pattern), view]).find(([found]) => found);
+  main.setAttribute("aria-busy", "true");
+  try {
+    const view = match ? await match[1](match[0].slice(1)) : notFound();
+    show(main, view);
+  } catch (error) {
+    show(main, h("section", { class: "panel", role: "alert" }, h("h1", {}, "Something went wrong"), h("p", {}, error.message)));
+  } finally {
+    main.removeAttribute("aria-busy");
+  }
+}
+
+function notFound() {
+  return h("section", { class: "panel" }, h("h1", {}, "Page not found"), h("a", { href: "#/shop" }, "Back to the shop"));
+}
+
+async function renderHeader() {
+  const { shop, categories } = await graphql(`query Header { shop { name } categories { slug name } }`);
+  document.title = shop.name;
+  show(document.querySelector("#shop-name"), shop.name);
+  show(
+    document.querySelector("#categories"),
+    categories.map((category) => h("a", { href: `#/shop?category=${encodeURIComponent(category.slug)}` }, category.name)),
+  );
+}
+
+function renderAccountLink() {
+  show(document.querySelector("#account-link"), state.me ? `Hi, ${state.me.name}` : "Sign in");
+}
+
+function renderBagCount() {
+  show(document.querySelector("#bag-count"), String(state.cart.totalQuantity));
+}
+
+document.querySelector("#bag-button").addEventListener("click", openCart);
+document.querySelector("#search").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const words = new FormData(event.target).get("q").trim();
+  location.hash = words ? `#/shop?q=${encodeURIComponent(words)}` : "#/shop";
+});
+onChange("me", renderAccountLink);
+onChange("cart", () => {
+  renderBagCount();
+  renderCart();
+});
+window.addEventListener("hashchange", route);
+
+await Promise.all([renderHeader(), refresh()]);
+await route();
+document.body.dataset.ready = "true";
