@@ -30,7 +30,7 @@ export async function visit(browser) {
   const page = await context.newPage();
   page.on("pageerror", (error) => problems.push(`uncaught: ${error.message}`));
   page.on("console", (message) => {
-    if (message.type() === "error" && !message.text().includes("404")) problems.push(`console: ${message.text()}`);
+    if (message.type() === "error") problems.push(`console: ${message.text()}`);
   });
   await page.addInitScript(() =>
     document.addEventListener("securitypolicyviolation", (event) =>

@@ -16,6 +16,7 @@ mod fuzz;
 mod health;
 mod limits;
 mod metrics;
+mod pages;
 mod persisted_queries;
 mod rate_limits;
 mod replicas;

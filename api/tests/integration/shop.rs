@@ -49,16 +49,6 @@ async fn get_runs_queries_but_refuses_mutations() {
 }
 
 #[tokio::test]
-async fn graphiql_is_served() {
-    let app = TestApp::spawn().await;
-
-    let page = app.get("/graphiql").await;
-
-    assert_eq!(page.status(), 200);
-    assert!(page.text().await.unwrap().contains("/graphql"));
-}
-
-#[tokio::test]
 async fn a_syntax_error_is_a_graphql_error_not_a_500() {
     let app = TestApp::spawn().await;
 

@@ -1,0 +1,19 @@
+// The guard every browser test relies on: a request to another host is blocked and fails the test.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { launchBrowser, visit } from "./support.js";
+
+let browser;
+
+before(async () => {
+  browser = await launchBrowser();
+});
+
+after(() => browser?.close());
+
+test("a request to another host is blocked and reported", async () => {
+  const { context, page, problems } = await visit(browser);
+  await assert.rejects(page.goto("http://example.com/"), /ERR_BLOCKED_BY_CLIENT/);
+  await context.close();
+  assert.deepEqual(problems, ["request to another host: http://example.com/"]);
+});
