@@ -158,7 +158,11 @@ async fn one_idempotency_key_sent_five_times_at_once_makes_one_order_and_one_cha
 
 #[tokio::test]
 async fn two_hundred_shoppers_racing_for_ten_shirts_make_ten_orders() {
-    let app = TestApp::spawn_with(&["--primary-pool-size", "16", "--db-timeout", "10s"]).await;
+    // 200 requests at once on the test's one thread take longer than the fail-fast timeouts; this test
+    // is about overselling, not latency.
+    let app =
+        TestApp::spawn_with(&["--primary-pool-size", "16", "--db-timeout", "10s", "--redis-timeout", "2s"])
+            .await;
     let (medium, _) = drop_tee(&app, 10).await;
     let guests = join_all((0..200).map(|_| guest_with(&app, &medium, 1))).await;
 
@@ -166,7 +170,8 @@ async fn two_hundred_shoppers_racing_for_ten_shirts_make_ten_orders() {
     let answers =
         join_all(guests.iter().zip(&mutations).map(|(guest, m)| app.post_graphql_as(guest, m))).await;
 
-    assert!(answers.iter().all(|a| a.get("errors").is_none()), "no request failed");
+    let failed: Vec<&Value> = answers.iter().filter_map(|a| a.get("errors")).collect();
+    assert!(failed.is_empty(), "{} requests failed, first: {:?}", failed.len(), failed.first());
     let placed = answers.iter().filter(|a| a["data"]["checkout"]["order"].is_object()).count();
     let sold_out: Vec<&Value> =
         answers.iter().flat_map(|a| a["data"]["checkout"]["userErrors"].as_array().unwrap()).collect();
