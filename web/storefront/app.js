@@ -36,7 +36,8 @@ function notFound() {
 }
 
 async function renderHeader() {
-  const { shop, categories } = await graphql(`query Header { shop { name } categories { slug name } }`);
+  const { shop, categories } = await graphql(`query Header { shop { name } categories { slug name children { slug name } } }`);
+  state.categories = categories;
   document.title = shop.name;
   show(document.querySelector("#shop-name"), shop.name);
   show(

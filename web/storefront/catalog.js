@@ -1,7 +1,7 @@
 // Browsing: the product listing with its filters and facet counts, and the product page.
 import { graphql } from "./api.js";
 import { h, money } from "./dom.js";
-import { MONEY } from "./state.js";
+import { MONEY, state } from "./state.js";
 import { addToCart } from "./cart.js";
 
 const PAGE_SIZE = 24;
@@ -36,7 +36,20 @@ function filterOf(params) {
   if (params.getAll("colour").length) filter.colours = params.getAll("colour");
   if (params.get("inStock")) filter.inStock = true;
   if (params.get("q")) filter.search = params.get("q");
+  // Prices in the URL are in major units, as shoppers type them; the API takes minor units.
+  if (params.get("minPrice")) filter.minPrice = Math.round(Number(params.get("minPrice")) * 100);
+  if (params.get("maxPrice")) filter.maxPrice = Math.round(Number(params.get("maxPrice")) * 100);
   return filter;
+}
+
+/** The top-level category `slug` is in (or is), with the category itself. */
+function categoryOf(slug) {
+  for (const top of state.categories) {
+    if (top.slug === slug) return { top, category: top };
+    const child = top.children.find((candidate) => candidate.slug === slug);
+    if (child) return { top, category: child };
+  }
+  return null;
 }
 
 /** The listing's URL with one parameter toggled or set. */
@@ -85,10 +98,9 @@ export async function listingView(params) {
 
 function heading(filter) {
   if (filter.search) return `Results for “${filter.search}”`;
-  return filter.category ? filter.category.split("-").map(capitalise).join(" ") : "All products";
+  if (!filter.category) return "All products";
+  return categoryOf(filter.category)?.category.name ?? filter.category;
 }
-
-const capitalise = (word) => word.charAt(0).toUpperCase() + word.slice(1);
 
 function sortPicker(params, sort) {
   const options = params.get("q") ? [["RELEVANCE", "Best match"], ...SORTS] : SORTS;
@@ -114,11 +126,44 @@ function filters(params, facets) {
     );
   const inStock = Boolean(params.get("inStock"));
   return h("aside", { class: "filters", "aria-label": "Filters" },
+    subcategories(params),
     h("a", { class: inStock ? "chosen" : "", href: linkWith(params, "inStock", "1") }, inStock ? "✓ In stock only" : "In stock only"),
+    priceRange(params),
     group("Size", "size", facets.sizes),
     group("Colour", "colour", facets.colours),
     group("Brand", "brand", facets.brands),
   );
+}
+
+/** The chosen department and its categories, to move within it. */
+function subcategories(params) {
+  const found = categoryOf(params.get("category"));
+  if (!found) return null;
+  const link = (category, label) => {
+    const current = category.slug === found.category.slug;
+    return h("a", { href: linkWith(params, "category", category.slug, { single: true }), class: current ? "chosen" : "", "aria-current": current ? "page" : null }, label);
+  };
+  return h("nav", { class: "facet", "aria-label": "Subcategories" },
+    link(found.top, `All ${found.top.name}`),
+    found.top.children.map((child) => link(child, child.name)),
+  );
+}
+
+function priceRange(params) {
+  const bound = (name, label) => h("label", {}, label, h("input", { name, type: "number", min: "0", step: "1", inputmode: "numeric", value: params.get(name) ?? "" }));
+  return h("form", {
+    class: "price-range", "aria-label": "Price",
+    onSubmit: (event) => {
+      event.preventDefault();
+      const next = new URLSearchParams(params);
+      for (const name of ["minPrice", "maxPrice"]) {
+        const value = event.target.elements[name].value;
+        if (value) next.set(name, value);
+        else next.delete(name);
+      }
+      location.hash = `#/shop?${next}`;
+    },
+  }, bound("minPrice", "Price from"), bound("maxPrice", "to"), h("button", { type: "submit" }, "Apply"));
 }
 
 function productCard(product) {

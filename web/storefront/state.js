@@ -19,6 +19,8 @@ const changes = new EventTarget();
 export const state = {
   /** The signed-in customer ({ name, email }), or null for a guest. */
   me: null,
+  /** The category tree's top level, each with its `children`. */
+  categories: [],
   cart: { totalQuantity: 0, lines: [], subtotal: null },
   /** The order just placed, so that a guest sees its confirmation without looking it up. */
   lastOrder: null,
