@@ -11,7 +11,7 @@ before(async () => {
 
 after(() => browser?.close());
 
-test("GraphiQL loads from the api and runs the example query", async () => {
+test("GraphiQL loads from the api, runs the example query and shows the schema's docs", async () => {
   const visitor = await visit(browser);
   const { page } = visitor;
   await page.goto("/graphiql");
@@ -20,5 +20,7 @@ test("GraphiQL loads from the api and runs the example query", async () => {
   const result = page.locator(".result-window");
   await result.getByText('"shop"').waitFor();
   assert.match(await result.textContent(), /"currency": "[A-Z]{3}"/);
+  await page.getByRole("button", { name: "Show Documentation Explorer" }).click();
+  await page.locator(".graphiql-doc-explorer").getByText("CheckoutInput").waitFor();
   await finish(visitor, "graphiql");
 });

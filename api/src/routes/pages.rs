@@ -10,13 +10,14 @@ use poem::web::Path;
 use poem::{IntoResponse, Request, Response, handler};
 use sha2::{Digest, Sha256};
 
-/// Plain HTML, CSS and JavaScript modules: no inline script or style, no other host.
+/// The storefront is files from this origin and talks to it only: no inline script or style, no other
+/// host, no framing. (`data:` images: the empty favicon, so that browsers do not ask for one.)
 const STOREFRONT_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
     img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
-/// GraphiQL's components set style attributes, hence `'unsafe-inline'` for styles (never for scripts).
-const GRAPHIQL_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
-    img-src 'self' data:; font-src 'self' data:; connect-src 'self'; form-action 'none'; base-uri 'none'; \
+/// The same for GraphiQL, whose stylesheet carries its fonts as `data:` URLs.
+const GRAPHIQL_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+    img-src 'self' data:; font-src data:; connect-src 'self'; form-action 'none'; base-uri 'none'; \
     frame-ancestors 'none'";
 
 struct File {
@@ -45,68 +46,73 @@ const HTML: &str = "text/html; charset=utf-8";
 const CSS: &str = "text/css; charset=utf-8";
 const JS: &str = "text/javascript; charset=utf-8";
 
+/// A file of ours, from `web/FOLDER/`.
 macro_rules! web_file {
-    ($name:literal, $type:expr, $path:literal) => {
-        File::new($name, $type, include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../web/", $path)))
+    ($folder:literal, $name:literal, $type:expr) => {
+        File::new(
+            $name,
+            $type,
+            include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../web/", $folder, "/", $name)),
+        )
     };
 }
 
+/// A file of an npm package, from `web/node_modules/PATH`, served as `NAME`.
 macro_rules! node_module {
     ($name:literal, $type:expr, $path:literal) => {
         File::new($name, $type, include_bytes!(concat!(env!("MYCLOTHES_NODE_MODULES"), "/", $path)))
     };
 }
 
+/// A page: its files, all served under its policy.
+struct Page {
+    policy: &'static str,
+    files: &'static [File],
+}
+
+static STOREFRONT: Page = Page { policy: STOREFRONT_POLICY, files: &STOREFRONT_FILES };
+static GRAPHIQL: Page = Page { policy: GRAPHIQL_POLICY, files: &GRAPHIQL_FILES };
+
 static STOREFRONT_FILES: [File; 11] = [
-    web_file!("index.html", HTML, "storefront/index.html"),
-    web_file!("style.css", CSS, "storefront/style.css"),
-    web_file!("app.js", JS, "storefront/app.js"),
-    web_file!("api.js", JS, "storefront/api.js"),
-    web_file!("dom.js", JS, "storefront/dom.js"),
-    web_file!("state.js", JS, "storefront/state.js"),
-    web_file!("catalog.js", JS, "storefront/catalog.js"),
-    web_file!("cart.js", JS, "storefront/cart.js"),
-    web_file!("address.js", JS, "storefront/address.js"),
-    web_file!("account.js", JS, "storefront/account.js"),
-    web_file!("checkout.js", JS, "storefront/checkout.js"),
+    web_file!("storefront", "index.html", HTML),
+    web_file!("storefront", "style.css", CSS),
+    web_file!("storefront", "app.js", JS),
+    web_file!("storefront", "api.js", JS),
+    web_file!("storefront", "dom.js", JS),
+    web_file!("storefront", "state.js", JS),
+    web_file!("storefront", "catalog.js", JS),
+    web_file!("storefront", "cart.js", JS),
+    web_file!("storefront", "address.js", JS),
+    web_file!("storefront", "account.js", JS),
+    web_file!("storefront", "checkout.js", JS),
 ];
 
 static GRAPHIQL_FILES: [File; 7] = [
-    web_file!("index.html", HTML, "graphiql/index.html"),
-    web_file!("page.css", CSS, "graphiql/page.css"),
-    web_file!("start.js", JS, "graphiql/start.js"),
+    web_file!("graphiql", "index.html", HTML),
+    web_file!("graphiql", "page.css", CSS),
+    web_file!("graphiql", "start.js", JS),
     node_module!("graphiql.min.js", JS, "graphiql/graphiql.min.js"),
     node_module!("graphiql.min.css", CSS, "graphiql/graphiql.min.css"),
     node_module!("react.production.min.js", JS, "react/umd/react.production.min.js"),
     node_module!("react-dom.production.min.js", JS, "react-dom/umd/react-dom.production.min.js"),
 ];
 
-/// A page and the files it loads, all under one policy.
-struct Site {
-    policy: &'static str,
-    files: &'static [File],
-}
-
-static STOREFRONT: Site = Site { policy: STOREFRONT_POLICY, files: &STOREFRONT_FILES };
-static GRAPHIQL: Site = Site { policy: GRAPHIQL_POLICY, files: &GRAPHIQL_FILES };
-
-impl Site {
-    fn serve(&self, name: &str, request: &Request) -> Response {
-        let Some(file) = self.files.iter().find(|file| file.name == name) else {
-            return StatusCode::NOT_FOUND.into_response();
-        };
-        let etag = file.etag();
-        let response = Response::builder()
-            .header("content-security-policy", self.policy)
-            .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
-            .header(header::REFERRER_POLICY, "no-referrer")
-            .header(header::CACHE_CONTROL, "no-cache")
-            .header(header::ETAG, etag);
-        if is_cached(request, etag) {
-            return response.status(StatusCode::NOT_MODIFIED).finish();
-        }
-        response.content_type(file.content_type).body(file.body)
+/// The file `name` of `page`.
+fn serve(page: &Page, name: &str, request: &Request) -> Response {
+    let Some(file) = page.files.iter().find(|file| file.name == name) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let etag = file.etag();
+    let response = Response::builder()
+        .header("content-security-policy", page.policy)
+        .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
+        .header(header::REFERRER_POLICY, "no-referrer")
+        .header(header::CACHE_CONTROL, "no-cache")
+        .header(header::ETAG, etag);
+    if is_cached(request, etag) {
+        return response.status(StatusCode::NOT_MODIFIED).finish();
     }
+    response.content_type(file.content_type).body(file.body)
 }
 
 /// Whether the browser's copy, named by `If-None-Match`, is this version.
@@ -119,20 +125,20 @@ fn is_cached(request: &Request, etag: &str) -> bool {
 
 #[handler]
 pub fn storefront(request: &Request) -> Response {
-    STOREFRONT.serve("index.html", request)
+    serve(&STOREFRONT, "index.html", request)
 }
 
 #[handler]
 pub fn storefront_file(Path(name): Path<String>, request: &Request) -> Response {
-    STOREFRONT.serve(&name, request)
+    serve(&STOREFRONT, &name, request)
 }
 
 #[handler]
 pub fn graphiql(request: &Request) -> Response {
-    GRAPHIQL.serve("index.html", request)
+    serve(&GRAPHIQL, "index.html", request)
 }
 
 #[handler]
 pub fn graphiql_file(Path(name): Path<String>, request: &Request) -> Response {
-    GRAPHIQL.serve(&name, request)
+    serve(&GRAPHIQL, &name, request)
 }
