@@ -55,9 +55,18 @@ async function register(page, customer) {
   await page.getByRole("heading", { level: 1, name: customer.name }).waitFor();
 }
 
-async function fillAddress(page) {
+/** The session is an HttpOnly cookie: nothing the page's scripts can read holds a token. */
+async function assertSessionOutOfReach({ context, page }) {
+  const session = (await context.cookies()).find((cookie) => cookie.name === "mc_session");
+  assert.ok(session?.httpOnly, "the session cookie is HttpOnly");
+  const readable = await page.evaluate(() => [document.cookie, JSON.stringify(localStorage), JSON.stringify(sessionStorage)]);
+  assert.deepEqual(readable, ["", "{}", "{}"]);
+}
+
+/** Types the test address into the address fields within `scope` (a page or a form). */
+async function fillAddress(scope) {
   const fields = { "Full name": "Ada Shopper", Address: "1 Test Street", City: "Lyon", Postcode: "69001", "Country code (such as FR)": "FR" };
-  for (const [label, value] of Object.entries(fields)) await page.getByLabel(label, { exact: true }).fill(value);
+  for (const [label, value] of Object.entries(fields)) await scope.getByLabel(label, { exact: true }).fill(value);
 }
 
 async function placeOrder(page, card) {
@@ -137,21 +146,26 @@ test("logging in merges the guest's bag into the customer's", async () => {
   await page.getByRole("button", { name: /^Bag/ }).click();
   const lines = page.getByRole("complementary", { name: "Bag" }).locator("li[data-sku]");
   assert.deepEqual((await lines.evaluateAll((items) => items.map((item) => item.dataset.sku))).sort(), product.sizes.map((variant) => variant.sku).sort());
+  await assertSessionOutOfReach(visitor);
   await finish(visitor, "login-merges-bag");
 });
 
-test("a customer checks out with tok_visa and finds the order in their history", async () => {
+test("a customer saves an address, checks out to it with tok_visa and finds the order in their history", async () => {
   const visitor = await visit(browser);
   const { page } = visitor;
   await register(page, newCustomer());
+  await fillAddress(page.getByRole("form", { name: "Add an address" }));
+  await page.getByRole("button", { name: "Save address" }).click();
+  await page.getByRole("region", { name: "Address book" }).getByText("1 Test Street").waitFor();
   await addBothSizes(page);
   await page.getByRole("link", { name: "Check out" }).click();
-  await page.getByRole("form", { name: "Checkout" }).waitFor();
-  await fillAddress(page);
+  const checkout = page.getByRole("form", { name: "Checkout" });
+  assert.ok(await checkout.getByRole("radio", { name: /1 Test Street/ }).isChecked(), "the saved address is chosen");
   await placeOrder(page, "tok_visa");
   await page.waitForURL(/#\/order\/MC-\d+$/);
   const number = decodeURIComponent(new URL(page.url()).hash.split("/").pop());
   await page.getByRole("heading", { level: 1, name: `Order ${number}` }).waitFor();
+  await page.getByRole("region", { name: `Order ${number}` }).getByText("1 Test Street").waitFor();
   assert.equal(await bagCount(page).textContent(), "0");
   await openShop(page, "#/account");
   await page.getByRole("region", { name: "Order history" }).getByRole("link", { name: number }).waitFor();

@@ -43,7 +43,7 @@ async function signIn(mutation, input) {
   const problems = userErrorMessages(data.result);
   if (problems.length === 0) {
     await refresh();
-    location.hash = "#/account";
+    // The forms are on the account page: show it again, now signed in.
     window.dispatchEvent(new HashChangeEvent("hashchange"));
   }
   return problems;

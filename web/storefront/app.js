@@ -1,5 +1,5 @@
 // The storefront: a hash router over the views, the header, and the bag drawer.
-import { graphql } from "./api.js";
+import { graphql, RequestFailed } from "./api.js";
 import { h, show } from "./dom.js";
 import { state, onChange, refresh } from "./state.js";
 import { listingView, productView } from "./catalog.js";
@@ -66,7 +66,24 @@ onChange("cart", () => {
   renderCart();
 });
 window.addEventListener("hashchange", route);
+// A call that failed as a whole (the shop unreachable, a rate limit) inside a button's handler.
+window.addEventListener("unhandledrejection", (event) => {
+  if (!(event.reason instanceof RequestFailed)) return;
+  event.preventDefault();
+  showNotice(event.reason.message);
+});
 
-await Promise.all([renderHeader(), refresh()]);
-await route();
+function showNotice(message) {
+  const notice = document.querySelector("#notice");
+  show(notice, message);
+  notice.hidden = false;
+  setTimeout(() => (notice.hidden = true), 6000);
+}
+
+try {
+  await Promise.all([renderHeader(), refresh()]);
+  await route();
+} catch (error) {
+  show(main, h("section", { class: "panel", role: "alert" }, h("h1", {}, "The shop is not available"), h("p", {}, error.message)));
+}
 document.body.dataset.ready = "true";
