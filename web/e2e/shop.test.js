@@ -1,7 +1,7 @@
 // The storefront in a real browser, as a shopper uses it: browsing, the bag, signing in, checking out.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { launchBrowser, visit, finish, screenshot, openShop, productWithTwoSizes, newCustomer } from "./support.js";
+import { launchBrowser, visit, finish, screenshot, openShop, settled, productWithTwoSizes, newCustomer } from "./support.js";
 
 let browser;
 let product;
@@ -16,7 +16,6 @@ after(() => browser?.close());
 const bagCount = (page) => page.locator("#bag-count");
 const resultCount = async (page) => Number((await page.getByTestId("result-count").textContent()).split(" ")[0]);
 
-const settled = (page) => page.locator("main:not([aria-busy])").waitFor();
 
 /** Clicks the first value of a facet and checks that the listing then shows as many products as it said. */
 async function chooseFirstFacet(page, facet) {
@@ -113,7 +112,7 @@ test("two sizes of a product stay in the bag across a reload", async () => {
   const { page } = visitor;
   await addBothSizes(page);
   await page.reload();
-  await page.locator("body[data-ready=true]").waitFor();
+  await settled(page);
   assert.equal(await bagCount(page).textContent(), "2");
   await page.getByRole("button", { name: /^Bag/ }).click();
   const bag = page.getByRole("complementary", { name: "Bag" });

@@ -51,11 +51,18 @@ export async function finish({ context, page, problems }, name) {
   assert.deepEqual(problems, [], "the pages made requests to other hosts, broke their policy or threw");
 }
 
-/** Opens the storefront at `hash` and waits until it has rendered. */
+/** Opens the storefront at `hash` and waits until it shows it. */
 export async function openShop(page, hash = "#/shop") {
   await page.goto(`/${hash}`);
-  await page.locator("body[data-ready=true]").waitFor();
-  await page.locator("main:not([aria-busy])").waitFor();
+  await settled(page);
+}
+
+/** Waits until the storefront shows the view of the URL it is at. */
+export async function settled(page) {
+  await page.waitForFunction(() => {
+    const main = document.querySelector("main");
+    return document.body.dataset.ready === "true" && !main.hasAttribute("aria-busy") && main.dataset.shown === (location.hash || "#/shop");
+  });
 }
 
 /** A GraphQL call from the test itself, to set up or check data (the pages make their own). */

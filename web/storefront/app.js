@@ -17,18 +17,25 @@ const routes = [
   [/^#\/shop(\?.*)?$/, ([query]) => listingView(new URLSearchParams(query ?? ""))],
 ];
 
+let latestRoute = 0;
+
+/** Shows the view of the URL; when the URL changes again before a view has loaded, only the last shows. */
 async function route() {
   const hash = location.hash || "#/shop";
   const match = routes.map(([pattern, view]) => [hash.match(pattern), view]).find(([found]) => found);
+  const turn = ++latestRoute;
   main.setAttribute("aria-busy", "true");
+  let view;
   try {
-    const view = match ? await match[1](match[0].slice(1)) : notFound();
-    show(main, view);
+    view = match ? await match[1](match[0].slice(1)) : notFound();
   } catch (error) {
-    show(main, h("section", { class: "panel", role: "alert" }, h("h1", {}, "Something went wrong"), h("p", {}, error.message)));
-  } finally {
-    main.removeAttribute("aria-busy");
+    view = h("section", { class: "panel", role: "alert" }, h("h1", {}, "Something went wrong"), h("p", {}, error.message));
   }
+  if (turn !== latestRoute) return;
+  show(main, view);
+  // Which URL is on screen, for tests and tools to wait on.
+  main.dataset.shown = hash;
+  main.removeAttribute("aria-busy");
 }
 
 function notFound() {
