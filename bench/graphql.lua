@@ -3,6 +3,10 @@
 --   request is a different query: a cache miss.
 -- - TOKEN, when set, is sent as the bearer session token.
 -- - RESET_QUERY, when set, is sent instead of QUERY on every RESET_EVERY-th request of a thread.
+-- PAGE, when set instead of QUERY, is a path to GET (a page's file), with `If-None-Match: ETAG` when
+-- ETAG is set.
+local page = os.getenv("PAGE")
+local etag = os.getenv("ETAG")
 local query = os.getenv("QUERY")
 local token = os.getenv("TOKEN")
 local reset_query = os.getenv("RESET_QUERY")
@@ -23,7 +27,11 @@ end
 local headers = { ["Content-Type"] = "application/json" }
 if token and token ~= "" then headers["Authorization"] = "Bearer " .. token end
 
+local page_headers = {}
+if etag and etag ~= "" then page_headers["If-None-Match"] = etag end
+
 function request()
+  if page and page ~= "" then return wrk.format("GET", page, page_headers) end
   counter = counter + 1
   local document = query
   if reset_query and reset_every > 0 and counter % reset_every == 0 then
