@@ -24,18 +24,61 @@ struct File {
     name: &'static str,
     content_type: &'static str,
     body: &'static [u8],
+    /// The body gzipped at build time: the large vendored files have it.
+    gzipped: Option<&'static [u8]>,
+    /// A strong validator of `body`: browsers revalidate cheaply and never mix two versions.
     etag: OnceLock<String>,
+    /// The same for `gzipped`, which is another representation, so another tag.
+    gzipped_etag: OnceLock<String>,
 }
 
 impl File {
-    const fn new(name: &'static str, content_type: &'static str, body: &'static [u8]) -> Self {
-        Self { name, content_type, body, etag: OnceLock::new() }
+    const fn new(
+        name: &'static str,
+        content_type: &'static str,
+        body: &'static [u8],
+        gzipped: Option<&'static [u8]>,
+    ) -> Self {
+        Self { name, content_type, body, gzipped, etag: OnceLock::new(), gzipped_etag: OnceLock::new() }
     }
 
-    /// A strong validator, so that browsers revalidate cheaply and never mix two versions.
-    fn etag(&self) -> &str {
-        self.etag.get_or_init(|| format!("\"{}\"", hex(&Sha256::digest(self.body)[..12])))
+    /// The bytes to send and their tag: gzipped when the file has them and the browser takes them.
+    fn representation(&self, request: &Request) -> Representation<'_> {
+        let version = || hex(&Sha256::digest(self.body)[..12]);
+        match self.gzipped.filter(|_| accepts_gzip(request)) {
+            Some(gzipped) => Representation {
+                body: gzipped,
+                gzipped: true,
+                etag: self.gzipped_etag.get_or_init(|| format!("\"{}-gzip\"", version())),
+            },
+            None => Representation {
+                body: self.body,
+                gzipped: false,
+                etag: self.etag.get_or_init(|| format!("\"{}\"", version())),
+            },
+        }
     }
+}
+
+struct Representation<'a> {
+    body: &'static [u8],
+    gzipped: bool,
+    etag: &'a str,
+}
+
+/// Whether `Accept-Encoding` admits gzip (listed without `q=0`).
+fn accepts_gzip(request: &Request) -> bool {
+    let Some(Ok(accepted)) = request.headers().get(header::ACCEPT_ENCODING).map(|value| value.to_str())
+    else {
+        return false;
+    };
+    accepted.split(',').any(|coding| {
+        let mut parts = coding.split(';').map(str::trim);
+        let is_gzip = parts.next().is_some_and(|name| name.eq_ignore_ascii_case("gzip"));
+        let refused =
+            parts.any(|param| param.strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()) == Some(0.0));
+        is_gzip && !refused
+    })
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -53,14 +96,21 @@ macro_rules! web_file {
             $name,
             $type,
             include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../web/", $folder, "/", $name)),
+            None,
         )
     };
 }
 
-/// A file of an npm package, from `web/node_modules/PATH`, served as `NAME`.
+/// A file of an npm package, from `web/node_modules/PATH`, served as `NAME`, with its gzipped copy
+/// from `build.rs`.
 macro_rules! node_module {
     ($name:literal, $type:expr, $path:literal) => {
-        File::new($name, $type, include_bytes!(concat!(env!("MYCLOTHES_NODE_MODULES"), "/", $path)))
+        File::new(
+            $name,
+            $type,
+            include_bytes!(concat!(env!("MYCLOTHES_NODE_MODULES"), "/", $path)),
+            Some(include_bytes!(concat!(env!("OUT_DIR"), "/", $name, ".gz"))),
+        )
     };
 }
 
@@ -102,17 +152,23 @@ fn serve(page: &Page, name: &str, request: &Request) -> Response {
     let Some(file) = page.files.iter().find(|file| file.name == name) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let etag = file.etag();
-    let response = Response::builder()
+    let sent = file.representation(request);
+    let mut response = Response::builder()
         .header("content-security-policy", page.policy)
         .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
         .header(header::REFERRER_POLICY, "no-referrer")
         .header(header::CACHE_CONTROL, "no-cache")
-        .header(header::ETAG, etag);
-    if is_cached(request, etag) {
+        .header(header::ETAG, sent.etag);
+    if file.gzipped.is_some() {
+        response = response.header(header::VARY, "accept-encoding");
+    }
+    if is_cached(request, sent.etag) {
         return response.status(StatusCode::NOT_MODIFIED).finish();
     }
-    response.content_type(file.content_type).body(file.body)
+    if sent.gzipped {
+        response = response.header(header::CONTENT_ENCODING, "gzip");
+    }
+    response.content_type(file.content_type).body(sent.body)
 }
 
 /// Whether the browser's copy, named by `If-None-Match`, is this version.

@@ -79,7 +79,7 @@ async fn the_storefront_loads_only_its_own_scripts_and_styles_and_every_module_i
 }
 
 #[tokio::test]
-async fn graphiql_comes_whole_from_this_server_under_the_same_policy() {
+async fn graphiql_comes_whole_from_this_server_under_an_own_origin_policy() {
     let app = TestApp::spawn().await;
 
     let page = app.get("/graphiql").await;
@@ -144,4 +144,34 @@ async fn only_the_pages_files_are_served() {
     ] {
         assert_eq!(app.get(path).await.status(), 404, "{path}");
     }
+}
+
+#[tokio::test]
+async fn the_graphiql_bundle_goes_gzipped_to_browsers_that_take_it() {
+    let app = TestApp::spawn().await;
+    let get = |accept_encoding: &'static str| {
+        app.client
+            .get(format!("{}/graphiql/graphiql.min.js", app.address))
+            .header("accept-encoding", accept_encoding)
+            .send()
+    };
+
+    let plain = get("identity").await.unwrap();
+    let gzipped = get("gzip, deflate, br").await.unwrap();
+    let refused = get("gzip;q=0, br").await.unwrap();
+
+    for response in [&plain, &gzipped, &refused] {
+        assert_eq!(response.headers()["vary"], "accept-encoding");
+    }
+    assert_eq!(gzipped.headers()["content-encoding"], "gzip");
+    assert!(plain.headers().get("content-encoding").is_none());
+    assert!(refused.headers().get("content-encoding").is_none());
+    let (plain_tag, gzipped_tag) = (plain.headers()["etag"].clone(), gzipped.headers()["etag"].clone());
+    assert_ne!(plain_tag, gzipped_tag, "two representations, two tags");
+    let plain = plain.bytes().await.unwrap();
+    let gzipped = gzipped.bytes().await.unwrap();
+    assert!(gzipped.len() * 3 < plain.len(), "{} bytes gzipped from {}", gzipped.len(), plain.len());
+    let mut unzipped = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gzipped[..]), &mut unzipped).unwrap();
+    assert_eq!(unzipped, plain);
 }
