@@ -5,8 +5,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use sha2::{Digest, Sha256};
-
 use crate::redis::RedisStore;
 
 /// How long a document a client registered is kept after it was registered.
@@ -18,7 +16,7 @@ pub struct PersistedQueries {
 
 /// The hex SHA-256 of `document`, as APQ clients compute it.
 pub fn hash_of(document: &str) -> String {
-    Sha256::digest(document.as_bytes()).iter().map(|byte| format!("{byte:02x}")).collect()
+    crate::digest::sha256_hex(document.as_bytes(), 32)
 }
 
 impl PersistedQueries {

@@ -128,7 +128,7 @@ fn fingerprint(request: &async_graphql::Request) -> String {
         hasher.update(part.as_bytes());
         hasher.update([0]);
     }
-    hasher.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect()
+    infra::digest::hex(&hasher.finalize()[..16])
 }
 
 #[cfg(test)]

@@ -8,7 +8,6 @@ use std::sync::OnceLock;
 use poem::http::{StatusCode, header};
 use poem::web::Path;
 use poem::{IntoResponse, Request, Response, handler};
-use sha2::{Digest, Sha256};
 
 /// The storefront is files from this origin and talks to it only: no inline script or style, no other
 /// host, no framing. (`data:` images: the empty favicon, so that browsers do not ask for one.)
@@ -44,7 +43,7 @@ impl File {
 
     /// The bytes to send and their tag: gzipped when the file has them and the browser takes them.
     fn representation(&self, request: &Request) -> Representation<'_> {
-        let version = || hex(&Sha256::digest(self.body)[..12]);
+        let version = || infra::digest::sha256_hex(self.body, 12);
         match self.gzipped.filter(|_| accepts_gzip(request)) {
             Some(gzipped) => Representation {
                 body: gzipped,
@@ -79,10 +78,6 @@ fn accepts_gzip(request: &Request) -> bool {
             parts.any(|param| param.strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()) == Some(0.0));
         is_gzip && !refused
     })
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 const HTML: &str = "text/html; charset=utf-8";

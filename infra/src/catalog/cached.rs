@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use domain::listing::{ProductFilter, ProductSort};
 use domain::paging::PageRequest;
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::cursor::ProductCursor;
@@ -126,5 +125,5 @@ async fn detail_by_id(catalog: &CatalogRepository, id: Uuid) -> Result<Option<Pr
 /// A short stable name for a normalised query (its values are already trimmed, sorted and deduplicated
 /// by parsing, so equal queries have equal fingerprints).
 fn fingerprint(normalised: &str) -> String {
-    Sha256::digest(normalised.as_bytes()).iter().take(16).map(|b| format!("{b:02x}")).collect()
+    crate::digest::sha256_hex(normalised.as_bytes(), 16)
 }
