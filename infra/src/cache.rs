@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use redis::Script;
@@ -106,6 +106,7 @@ pub struct ReadCache {
 
 /// KEYS[1] the generation, KEYS[2] its write position; ARGV[1] the prefix of entry keys, ARGV[2] the
 /// entry's suffix. Returns the generation, its position ('' for none) and the entry (nil on a miss).
+static READ_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(READ));
 const READ: &str = r"
 local generation = redis.call('GET', KEYS[1]) or '0'
 local position = redis.call('GET', KEYS[2]) or ''
@@ -114,6 +115,7 @@ return {generation, position, redis.call('GET', ARGV[1] .. generation .. ':' .. 
 
 /// KEYS[1] the generation, KEYS[2] its write position; ARGV[1] the write's position, ARGV[2] the
 /// prefix of entry keys, ARGV[3…] suffixes to delete.
+static INVALIDATE_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(INVALIDATE));
 const INVALIDATE: &str = r"
 local generation = redis.call('GET', KEYS[1]) or '0'
 for i = 3, #ARGV do redis.call('DEL', ARGV[2] .. generation .. ':' .. ARGV[i]) end
@@ -204,16 +206,7 @@ impl ReadCache {
         let suffixes: Vec<String> = keys.iter().map(CacheKey::suffix).collect();
         let position = position.to_owned();
         self.redis
-            .run(|mut connection| async move {
-                Script::new(INVALIDATE)
-                    .key(generation_key)
-                    .key(position_key)
-                    .arg(position)
-                    .arg(prefix)
-                    .arg(suffixes)
-                    .invoke_async::<i64>(&mut connection)
-                    .await
-            })
+            .eval::<i64>(&INVALIDATE_SCRIPT, vec![generation_key, position_key], (position, prefix, suffixes))
             .await
             .map(|generation| generation.to_string())
     }
@@ -266,17 +259,7 @@ impl ReadCache {
         let (generation_key, position_key) =
             (self.generation_key(key.scope()), self.position_key(key.scope()));
         let (prefix, suffix) = (self.entry_prefix(key.scope()), key.suffix());
-        self.redis
-            .run(|mut connection| async move {
-                Script::new(READ)
-                    .key(generation_key)
-                    .key(position_key)
-                    .arg(prefix)
-                    .arg(suffix)
-                    .invoke_async(&mut connection)
-                    .await
-            })
-            .await
+        self.redis.eval(&READ_SCRIPT, vec![generation_key, position_key], (prefix, suffix)).await
     }
 
     async fn store(&self, generation: &str, key: CacheKey<'_>, bytes: &[u8]) {

@@ -3,7 +3,7 @@
 //! tabs adding at once never lose an update), checks the limits, renews the sliding expiry, and returns
 //! the whole cart in the same round trip. The append-only file keeps carts across Redis restarts.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use domain::cart::{CartOwner, MAX_LINES, Quantity};
@@ -50,6 +50,16 @@ local function now()
   return time[1] .. string.format('%06d', tonumber(time[2]))
 end
 ";
+
+/// The scripts of the changes below, each with `LINE` before it.
+static ADD_SCRIPT: LazyLock<Script> = LazyLock::new(|| with_line(ADD));
+static SET_QUANTITY_SCRIPT: LazyLock<Script> = LazyLock::new(|| with_line(SET_QUANTITY));
+static MERGE_SCRIPT: LazyLock<Script> = LazyLock::new(|| with_line(MERGE));
+static TAKE_SCRIPT: LazyLock<Script> = LazyLock::new(|| with_line(TAKE));
+
+fn with_line(body: &str) -> Script {
+    Script::new(&format!("{LINE}{body}"))
+}
 
 /// KEYS[1] the cart; ARGV variant, quantity, unit price, most per line, most lines, expiry (ms).
 const ADD: &str = r"
@@ -149,7 +159,7 @@ impl CartStore {
         let args =
             [variant.to_string(), quantity.get().to_string(), price.to_string(), Quantity::MAX.to_string()];
         let args = [&args[..], &[MAX_LINES.to_string(), self.expiry_ms()]].concat();
-        self.change(ADD, vec![self.key(owner)], args).await
+        self.change(&ADD_SCRIPT, vec![self.key(owner)], args).await
     }
 
     /// Sets a line's quantity (0 removes it); a variant not in the cart is added at `price`.
@@ -170,7 +180,7 @@ impl CartStore {
             MAX_LINES.to_string(),
             self.expiry_ms(),
         ];
-        self.change(SET_QUANTITY, vec![self.key(owner)], args).await
+        self.change(&SET_QUANTITY_SCRIPT, vec![self.key(owner)], args).await
     }
 
     pub async fn remove(&self, owner: &CartOwner, variant: Uuid) -> Result<StoredCart, crate::Error> {
@@ -181,7 +191,7 @@ impl CartStore {
             MAX_LINES.to_string(),
             self.expiry_ms(),
         ];
-        let changed = self.change(SET_QUANTITY, vec![self.key(owner)], args).await?;
+        let changed = self.change(&SET_QUANTITY_SCRIPT, vec![self.key(owner)], args).await?;
         Ok(changed.expect("removing a line is never refused"))
     }
 
@@ -197,7 +207,7 @@ impl CartStore {
     /// limit, lines beyond the line limit are dropped, and `from`'s cart is gone.
     pub async fn merge(&self, from: &CartOwner, into: &CartOwner) -> Result<StoredCart, crate::Error> {
         let args = vec![Quantity::MAX.to_string(), MAX_LINES.to_string(), self.expiry_ms()];
-        let merged = self.change(MERGE, vec![self.key(from), self.key(into)], args).await?;
+        let merged = self.change(&MERGE_SCRIPT, vec![self.key(from), self.key(into)], args).await?;
         Ok(merged.expect("a merge is never refused"))
     }
 
@@ -206,26 +216,12 @@ impl CartStore {
     pub async fn take(&self, owner: &CartOwner, lines: &[(Uuid, u32)]) -> Result<StoredCart, crate::Error> {
         let mut args = vec![self.expiry_ms()];
         args.extend(lines.iter().flat_map(|(variant, quantity)| [variant.to_string(), quantity.to_string()]));
-        let taken = self.change(TAKE, vec![self.key(owner)], args).await?;
+        let taken = self.change(&TAKE_SCRIPT, vec![self.key(owner)], args).await?;
         Ok(taken.expect("taking lines out is never refused"))
     }
 
-    async fn change(&self, body: &str, keys: Vec<String>, args: Vec<String>) -> CartChange {
-        let script = format!("{LINE}{body}");
-        let (status, fields): (String, Vec<String>) = self
-            .redis
-            .run(|mut connection| async move {
-                let script = Script::new(&script);
-                let mut invocation = script.prepare_invoke();
-                for key in keys {
-                    invocation.key(key);
-                }
-                for arg in args {
-                    invocation.arg(arg);
-                }
-                invocation.invoke_async(&mut connection).await
-            })
-            .await?;
+    async fn change(&self, script: &'static Script, keys: Vec<String>, args: Vec<String>) -> CartChange {
+        let (status, fields): (String, Vec<String>) = self.redis.eval(script, keys, args).await?;
         let cart = parse_cart(&fields)?;
         Ok(match status.as_str() {
             "OK" => Ok(cart),

@@ -2,7 +2,7 @@
 //! account, or from one IP address, within a window, further attempts are refused until it passes.
 
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use redis::Script;
@@ -19,6 +19,7 @@ const PER_IP: u32 = 50;
 const WINDOW: Duration = Duration::from_secs(15 * 60);
 
 /// KEYS the account's and the IP's counters; ARGV the window (ms). Counts one failure on each.
+static FAILED_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(FAILED));
 const FAILED: &str = r"
 for _, key in ipairs(KEYS) do
   if redis.call('INCR', key) == 1 then redis.call('PEXPIRE', key, ARGV[1]) end
@@ -45,17 +46,7 @@ impl LoginLimits {
     pub async fn failed(&self, account: &str, ip: Option<IpAddr>) -> Result<(), crate::Error> {
         let keys = self.keys(account, ip);
         let window = WINDOW.as_millis() as u64;
-        self.redis
-            .run(|mut c| async move {
-                let script = Script::new(FAILED);
-                let mut invocation = script.prepare_invoke();
-                for key in keys {
-                    invocation.key(key);
-                }
-                invocation.arg(window).invoke_async::<i64>(&mut c).await
-            })
-            .await
-            .map(drop)
+        self.redis.eval::<i64>(&FAILED_SCRIPT, keys, window).await.map(drop)
     }
 
     /// A successful login forgets the account's failures.

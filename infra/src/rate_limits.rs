@@ -68,19 +68,7 @@ impl RateLimiter {
             .iter()
             .flat_map(|(_, rate)| [rate.interval_ms(), rate.interval_ms() * f64::from(rate.burst.max(1))])
             .collect();
-        let wait_ms: u64 = self
-            .redis
-            .run(|mut c| async move {
-                let mut invocation = ADMIT.prepare_invoke();
-                for key in keys {
-                    invocation.key(key);
-                }
-                for arg in args {
-                    invocation.arg(arg);
-                }
-                invocation.invoke_async(&mut c).await
-            })
-            .await?;
+        let wait_ms: u64 = self.redis.eval(&ADMIT, keys, args).await?;
         Ok(if wait_ms == 0 { Admission::Allowed } else { Admission::Limited(Duration::from_millis(wait_ms)) })
     }
 }

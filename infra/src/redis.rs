@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use deadpool_redis::{Config, Pool, PoolConfig, Runtime, Timeouts};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{Client, RedisError};
+use redis::{Client, FromRedisValue, RedisError, Script, ToRedisArgs};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::OnceCell;
 
@@ -95,6 +95,20 @@ impl RedisStore {
         let outcome = self.attempt(command).await;
         self.probing.store(false, Ordering::Release);
         outcome
+    }
+
+    /// Runs the Lua `script` on `keys` with `args` (each element of a list or tuple is an argument),
+    /// like `run`. A static script hashes its text once; Redis then runs it by that hash.
+    pub async fn eval<T: FromRedisValue>(
+        &self,
+        script: &'static Script,
+        keys: Vec<String>,
+        args: impl ToRedisArgs,
+    ) -> Result<T, crate::Error> {
+        self.run(
+            |mut connection| async move { script.key(keys).arg(args).invoke_async(&mut connection).await },
+        )
+        .await
     }
 
     async fn attempt<T, F, Fut>(&self, command: F) -> Result<T, crate::Error>
