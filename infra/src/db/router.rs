@@ -300,20 +300,13 @@ impl DbRouter {
     /// How many bytes of the primary's WAL each replica has yet to replay; `None` for a replica (or a
     /// primary) that did not answer within the probe timeout.
     pub async fn replica_lag_bytes(&self) -> Vec<(String, Option<f64>)> {
-        let position =
-            tokio::time::timeout(self.probe_timeout, self.write_position()).await.ok().and_then(Result::ok);
-        let lags = self.replicas.iter().map(|replica| {
-            let position = position.clone();
-            async move {
-                let Some(position) = position else { return (replica.name.clone(), None) };
-                let sql =
-                    format!("SELECT pg_wal_lsn_diff('{position}', pg_last_wal_replay_lsn())::float8 AS lag");
-                let query = replica.conn.query_one_raw(Statement::from_string(DbBackend::Postgres, sql));
-                let asked = tokio::time::timeout(self.probe_timeout, query).await.ok().and_then(Result::ok);
-                let lag =
-                    asked.flatten().and_then(|row| row.try_get::<Option<f64>>("", "lag").ok().flatten());
-                (replica.name.clone(), lag.map(|lag| lag.max(0.0)))
-            }
+        let position = tokio::time::timeout(self.probe_timeout, self.write_position()).await;
+        let position = position.ok().and_then(Result::ok).as_deref().and_then(parse_lsn);
+        let lags = self.replicas.iter().map(|replica| async move {
+            let replayed = tokio::time::timeout(self.probe_timeout, replica.replayed()).await.ok().flatten();
+            let lag =
+                position.zip(replayed).map(|(position, replayed)| position.saturating_sub(replayed) as f64);
+            (replica.name.clone(), lag)
         });
         futures::future::join_all(lags).await
     }
@@ -376,15 +369,19 @@ impl Target {
         if self.replayed.load(Ordering::Relaxed) >= position {
             return true;
         }
-        let asked =
-            Statement::from_string(DbBackend::Postgres, "SELECT pg_last_wal_replay_lsn()::text AS replayed");
-        let replayed = match self.conn.query_one_raw(asked).await {
-            Ok(Some(row)) => row.try_get::<String>("", "replayed").ok().as_deref().and_then(parse_lsn),
-            _ => None,
-        };
-        let replayed = replayed.unwrap_or(0);
+        let replayed = self.replayed().await.unwrap_or(0);
         self.replayed.fetch_max(replayed, Ordering::Relaxed);
         replayed >= position
+    }
+
+    /// How far this replica has replayed the primary's WAL; `None` when it does not say.
+    async fn replayed(&self) -> Option<u64> {
+        let asked =
+            Statement::from_string(DbBackend::Postgres, "SELECT pg_last_wal_replay_lsn()::text AS replayed");
+        match self.conn.query_one_raw(asked).await {
+            Ok(Some(row)) => row.try_get::<String>("", "replayed").ok().as_deref().and_then(parse_lsn),
+            _ => None,
+        }
     }
 
     fn in_backoff(&self) -> bool {
