@@ -46,6 +46,18 @@ pub fn retry_after_seconds(wait: std::time::Duration) -> u64 {
     wait.as_millis().div_ceil(1000).max(1) as u64
 }
 
+/// An unexpected failure of the whole request; `requestId` matches it to the request's log lines.
+pub fn internal_error(request_id: &str) -> async_graphql::ServerError {
+    let mut internal = request_error(error(ErrorCode::InternalServerError, "internal error"));
+    internal.extensions.get_or_insert_with(Default::default).set("requestId", request_id);
+    internal
+}
+
+/// The body of an answer that is errors only, without `data`: the request never ran.
+pub fn errors_body(errors: &[async_graphql::ServerError]) -> String {
+    serde_json::json!({ "errors": errors }).to_string()
+}
+
 /// `error` as an error of the whole request: it points at no place in the document.
 pub fn request_error(error: async_graphql::Error) -> async_graphql::ServerError {
     let mut request_error = async_graphql::ServerError::new(error.message, None);

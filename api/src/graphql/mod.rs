@@ -26,7 +26,7 @@ use futures::FutureExt;
 use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 use infra::db::Consistency;
 
-pub use errors::{ErrorCode, error, rate_limited, request_error, retry_after_seconds};
+pub use errors::{ErrorCode, error, errors_body, rate_limited, request_error, retry_after_seconds};
 pub use limits::{LimitExceeded, QueryLimits};
 
 pub use response_cache::{Reply, respond};
@@ -86,8 +86,7 @@ pub async fn execute(
             let message =
                 panic.downcast_ref::<&str>().copied().or(panic.downcast_ref::<String>().map(String::as_str));
             tracing::error!(panic = message.unwrap_or("?"), "a resolver panicked");
-            let internal = errors::error(ErrorCode::InternalServerError, "internal error");
-            async_graphql::Response::from_errors(vec![errors::request_error(internal)])
+            async_graphql::Response::from_errors(vec![errors::internal_error(request_id)])
         }
     };
     let internal = async_graphql::Value::from(ErrorCode::InternalServerError.as_str());

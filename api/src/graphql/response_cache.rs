@@ -39,6 +39,7 @@ pub async fn respond(
         return Reply::of(response);
     }
     let fingerprint = fingerprint(&request);
+    let request_id = caller.request_id.clone();
     let (started, operation) = (Instant::now(), super::operation::name(&mut request));
     let (executed, request_error) = (AtomicBool::new(false), AtomicBool::new(false));
     let rendered = services
@@ -46,7 +47,6 @@ pub async fn respond(
         .cache()
         .get_or_render(CacheKey::Response(&fingerprint), |at| async {
             executed.store(true, Ordering::Relaxed);
-            let request_id = caller.request_id.clone();
             let response = execute(schema, prepare(request, services, caller, at), &request_id).await;
             let cacheable = response.is_ok() && response.http_headers.is_empty();
             if is_request_error(&response) {
@@ -63,9 +63,8 @@ pub async fn respond(
         Ok(bytes) => Response::builder().content_type("application/json").body(bytes),
         Err(err) => {
             tracing::error!(error = ?err, "a response could not be rendered");
-            let body = serde_json::json!({ "errors": [{ "message": "internal error",
-                "extensions": { "code": super::ErrorCode::InternalServerError.as_str() } }] });
-            Response::builder().content_type("application/json").body(body.to_string())
+            let body = super::errors_body(&[super::errors::internal_error(&request_id)]);
+            Response::builder().content_type("application/json").body(body)
         }
     };
     Reply { response, request_error: request_error.load(Ordering::Relaxed) }
@@ -95,7 +94,7 @@ impl Reply {
 
 /// A request error has no `data` (it never reached execution), only its errors.
 fn request_error_body(response: &async_graphql::Response) -> Vec<u8> {
-    serde_json::json!({ "errors": response.errors }).to_string().into_bytes()
+    super::errors_body(&response.errors).into_bytes()
 }
 
 /// Whether the operation `request` runs is a query of public root fields only.

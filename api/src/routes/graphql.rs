@@ -199,10 +199,9 @@ fn limit_response(exceeded: LimitExceeded) -> Response {
 }
 
 fn errors_response(status: StatusCode, errors: Vec<async_graphql::ServerError>) -> Response {
-    let body = serde_json::json!({ "errors": errors });
-    Response::builder().status(status).content_type("application/json").body(body.to_string())
+    Response::builder().status(status).content_type("application/json").body(graphql::errors_body(&errors))
 }
 
-fn error_response(status: StatusCode, code: ErrorCode, message: &str) -> Response {
+pub(super) fn error_response(status: StatusCode, code: ErrorCode, message: &str) -> Response {
     errors_response(status, vec![graphql::request_error(graphql::error(code, message))])
 }

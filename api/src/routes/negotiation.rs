@@ -8,6 +8,8 @@ use std::sync::Arc;
 use poem::http::{HeaderValue, StatusCode, header};
 use poem::{Endpoint, IntoResponse, Request, Response};
 
+use crate::graphql::ErrorCode;
+
 pub const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,11 +57,12 @@ impl ResponseFormat {
 /// Works out the response format (or answers 406), and labels the JSON answers of `/graphql` with it.
 pub async fn negotiate<E: Endpoint>(next: Arc<E>, mut request: Request) -> poem::Result<Response> {
     let Some(format) = ResponseFormat::negotiate(request.header(header::ACCEPT)) else {
-        let body = r#"{"errors":[{"message":"accept application/graphql-response+json or application/json","extensions":{"code":"BAD_REQUEST"}}]}"#;
-        return Ok(Response::builder()
-            .status(StatusCode::NOT_ACCEPTABLE)
-            .content_type("application/json")
-            .body(body));
+        let message = "accept application/graphql-response+json or application/json";
+        return Ok(super::graphql::error_response(
+            StatusCode::NOT_ACCEPTABLE,
+            ErrorCode::BadRequest,
+            message,
+        ));
     };
     request.extensions_mut().insert(format);
     let mut response = next.call(request).await?.into_response();

@@ -67,7 +67,9 @@ async fn a_legacy_client_gets_json_and_200() {
 async fn unacceptable_formats_and_malformed_bodies_are_refused() {
     let app = TestApp::spawn().await;
 
-    assert_eq!(post(&app, Some("text/html"), &query("{ shop { name } }")).await.0, 406);
+    let (status, _, not_acceptable) = post(&app, Some("text/html"), &query("{ shop { name } }")).await;
+    assert_eq!(status, 406);
+    assert_eq!(not_acceptable["errors"][0]["extensions"]["code"], "BAD_REQUEST", "{not_acceptable}");
     assert_eq!(post(&app, None, "{ this is not json").await.0, 400);
     let by_get = app
         .client
