@@ -24,12 +24,7 @@ impl ResponseFormat {
     /// What `accept` asks for; `None` when it accepts neither format.
     pub fn negotiate(accept: Option<&str>) -> Option<Self> {
         let Some(accept) = accept.filter(|a| !a.trim().is_empty()) else { return Some(Self::Json) };
-        let accepted: Vec<&str> = accept
-            .split(',')
-            .filter(|range| !range.split(';').skip(1).any(|p| p.trim().replace(' ', "") == "q=0"))
-            .filter_map(|range| range.split(';').next())
-            .map(str::trim)
-            .collect();
+        let accepted: Vec<&str> = accepted(accept).collect();
         let accepts = |media: &str| accepted.iter().any(|a| a.eq_ignore_ascii_case(media));
         if accepts(GRAPHQL_RESPONSE_JSON) {
             Some(Self::GraphqlResponse)
@@ -52,6 +47,21 @@ impl ResponseFormat {
     pub fn of(request: &Request) -> Self {
         request.extensions().get::<Self>().copied().unwrap_or(Self::Json)
     }
+}
+
+/// The values an `Accept`-style list admits, without their parameters: `a, b;q=0.5, c;q=0` admits `a`
+/// and `b`. (Also for `Accept-Encoding`.)
+pub fn accepted(list: &str) -> impl Iterator<Item = &str> {
+    list.split(',').filter_map(|item| {
+        let mut parts = item.split(';').map(str::trim);
+        let value = parts.next().filter(|value| !value.is_empty())?;
+        let refused = parts.any(|parameter| {
+            parameter.split_once('=').is_some_and(|(name, q)| {
+                name.trim().eq_ignore_ascii_case("q") && q.trim().parse::<f32>() == Ok(0.0)
+            })
+        });
+        (!refused).then_some(value)
+    })
 }
 
 /// Works out the response format (or answers 406), and labels the JSON answers of `/graphql` with it.
@@ -91,5 +101,12 @@ mod tests {
         for (accept, expected) in cases {
             assert_eq!(ResponseFormat::negotiate(accept), expected, "{accept:?}");
         }
+    }
+
+    #[test]
+    fn a_value_with_q_zero_is_refused_whatever_its_spelling() {
+        let admitted: Vec<&str> =
+            super::accepted("gzip;q=0.0, br ; q = 0, deflate;q=0.5, identity,").collect();
+        assert_eq!(admitted, ["deflate", "identity"]);
     }
 }

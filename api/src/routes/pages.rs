@@ -65,18 +65,10 @@ struct Representation<'a> {
     etag: &'a str,
 }
 
-/// Whether `Accept-Encoding` admits gzip (listed without `q=0`).
+/// Whether `Accept-Encoding` admits gzip.
 fn accepts_gzip(request: &Request) -> bool {
-    let Some(Ok(accepted)) = request.headers().get(header::ACCEPT_ENCODING).map(|value| value.to_str())
-    else {
-        return false;
-    };
-    accepted.split(',').any(|coding| {
-        let mut parts = coding.split(';').map(str::trim);
-        let is_gzip = parts.next().is_some_and(|name| name.eq_ignore_ascii_case("gzip"));
-        let refused =
-            parts.any(|param| param.strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()) == Some(0.0));
-        is_gzip && !refused
+    request.header(header::ACCEPT_ENCODING).is_some_and(|list| {
+        super::negotiation::accepted(list).any(|coding| coding.eq_ignore_ascii_case("gzip"))
     })
 }
 
