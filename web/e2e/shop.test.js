@@ -117,9 +117,17 @@ test("two sizes of a product stay in the bag across a reload", async () => {
   await page.getByRole("button", { name: /^Bag/ }).click();
   const bag = page.getByRole("complementary", { name: "Bag" });
   for (const variant of product.sizes) await bag.locator(`li[data-sku]`, { hasText: `Size ${variant.size} ` }).waitFor();
-  await bag.getByRole("button", { name: new RegExp(`^One more .*, ${product.sizes[0].size}$`) }).click();
+  const [first, second] = product.sizes.map((variant) => `${product.name}, ${product.colour}, ${variant.size}`);
+  await bag.getByRole("button", { name: `One more ${first}` }).click();
   await page.waitForFunction(() => document.querySelector("#bag-count").textContent === "3");
-  await finish(visitor, "bag-after-reload");
+  await screenshot(page, "bag-after-reload");
+  await bag.getByRole("button", { name: `One fewer ${second}` }).click();
+  await page.waitForFunction(() => document.querySelector("#bag-count").textContent === "2");
+  assert.equal(await bag.locator("li[data-sku]").count(), 1, "a line down to 0 leaves the bag");
+  await bag.getByRole("button", { name: `Remove ${first}` }).click();
+  await bag.getByText("Your bag is empty.").waitFor();
+  assert.equal(await bagCount(page).textContent(), "0");
+  await finish(visitor, "bag-emptied");
 });
 
 test("logging in merges the guest's bag into the customer's", async () => {
@@ -176,7 +184,8 @@ test("a declined card is reported and the bag is kept for another try", async ()
   const { page } = visitor;
   await addBothSizes(page);
   await page.getByRole("link", { name: "Check out" }).click();
-  await page.getByLabel("Email for the confirmation").fill(newCustomer().email);
+  const { email } = newCustomer();
+  await page.getByLabel("Email for the confirmation").fill(email);
   await fillAddress(page);
   await placeOrder(page, "tok_declined");
   await page.getByRole("alert").filter({ hasText: "declined" }).waitFor();
@@ -186,5 +195,18 @@ test("a declined card is reported and the bag is kept for another try", async ()
   await placeOrder(page, "tok_visa");
   await page.waitForURL(/#\/order\/MC-\d+$/);
   assert.equal(await bagCount(page).textContent(), "0");
+  const number = decodeURIComponent(new URL(page.url()).hash.split("/").pop());
   await finish(visitor, "declined-then-paid");
+
+  // Later, in another browser, the guest finds the order with its email (and only with it).
+  const later = await visit(browser);
+  await openShop(later.page, `#/order/${number}`);
+  const find = later.page.getByRole("form", { name: `Find order ${number}` });
+  await find.getByLabel("The email the order was placed with").fill(newCustomer().email);
+  await find.getByRole("button", { name: "Find my order" }).click();
+  await find.getByRole("alert").filter({ hasText: "No order with this number" }).waitFor();
+  await find.getByLabel("The email the order was placed with").fill(email);
+  await find.getByRole("button", { name: "Find my order" }).click();
+  await later.page.getByRole("region", { name: `Order ${number}` }).getByText("1 Test Street").waitFor();
+  await finish(later, "guest-finds-order");
 });

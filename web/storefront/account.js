@@ -132,21 +132,25 @@ async function logout() {
 const statusText = (status) => status.charAt(0) + status.slice(1).toLowerCase();
 
 /** An order's page: the one just placed, the customer's own, or a guest's found with its email. */
-export async function orderView(number, email) {
+export async function orderView(number) {
   let order = state.lastOrder?.number === number ? state.lastOrder : null;
-  if (!order && (state.me || email)) {
-    order = (await graphql(`query Order($number: String!, $email: String) { order(number: $number, email: $email) { ${ORDER_FIELDS} } }`, { number, email })).order;
-  }
+  if (!order && state.me) order = await findOrder(number);
   if (order) return orderDetails(order);
   const result = h("div");
   return h("div", {},
-    email ? h("p", { class: "error", role: "alert" }, "No order with this number was placed with that email.") : null,
     form(`Find order ${number}`, [field("email", "The email the order was placed with", { type: "email" })], "Find my order", async (values) => {
-      show(result, await orderView(number, values.email));
-      return [];
+      const found = await findOrder(number, values.email);
+      show(result, found && orderDetails(found));
+      return found ? [] : ["No order with this number was placed with that email."];
     }),
     result,
   );
+}
+
+/** The order `number`: the signed-in customer's, or anyone's given the email it was placed with. */
+async function findOrder(number, email) {
+  const query = `query Order($number: String!, $email: String) { order(number: $number, email: $email) { ${ORDER_FIELDS} } }`;
+  return (await graphql(query, { number, email })).order;
 }
 
 function orderDetails(order) {

@@ -64,7 +64,7 @@ function line({ variant, quantity, unitPrice, lineTotal, warnings }) {
       step(-1, "One fewer", "−"),
       h("span", { "aria-label": `Quantity of ${name}` }, String(quantity)),
       step(1, "One more", "+"),
-      h("button", { type: "button", class: "link", onClick: async () => show(notice, ...(await setQuantity(variant.id, 0))) }, "Remove"),
+      h("button", { type: "button", class: "link", "aria-label": `Remove ${name}`, onClick: async () => show(notice, ...(await setQuantity(variant.id, 0))) }, "Remove"),
     ),
     h("p", { class: "line-total" }, money(lineTotal)),
   );
