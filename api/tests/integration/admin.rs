@@ -166,7 +166,7 @@ async fn every_bad_field_and_refused_write_is_a_user_error() {
 #[tokio::test]
 async fn an_admin_write_removes_the_cached_entry() {
     let app = TestApp::spawn().await;
-    let mut catalog = CatalogFixture::new(app.services.db.write());
+    let mut catalog = CatalogFixture::new(&app.primary);
     let (brand, category) = (catalog.brand("Kite").await, catalog.category("Hats", None).await);
     catalog.product("Bucket Hat", brand, category.0, &[("M", "Sand", 2500, 3)]).await;
     app.wait_for_replica().await;
@@ -197,7 +197,7 @@ async fn an_admin_write_removes_the_cached_entry() {
 async fn the_writer_reads_its_write_at_once_while_the_replica_lags_two_seconds() {
     let (app, replica) = TestApp::spawn_with_delayed_replica("2s").await;
     let port = replica.port;
-    let mut catalog = CatalogFixture::new(app.services.db.write());
+    let mut catalog = CatalogFixture::new(&app.primary);
     let (brand, category) = (catalog.brand("Kite").await, catalog.category("Hats", None).await);
     catalog.product("Bucket Hat", brand, category.0, &[("M", "Sand", 2500, 3)]).await;
     let admin = app.admin_token().await;

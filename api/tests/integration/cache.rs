@@ -13,7 +13,7 @@ const PRODUCT: &str = r#"{ product(slug: "harbour-jacket") { name priceFrom { am
     category { name parent { name } } variants { sku price { amount } } } }"#;
 
 async fn with_one_product(app: &TestApp) {
-    let mut catalog = CatalogFixture::new(app.services.db.write());
+    let mut catalog = CatalogFixture::new(&app.primary);
     let brand = catalog.brand("Harbour").await;
     let outerwear = catalog.category("Outerwear", None).await;
     let jackets = catalog.category("Jackets", Some(&outerwear)).await;
@@ -96,7 +96,7 @@ async fn invalidation_makes_the_entry_unreachable_and_the_next_read_fresh() {
     let entry = cache.redis_key(&generation, CacheKey::ProductBySlug("harbour-jacket"));
     assert!(redis.exists::<_, bool>(&entry).await.unwrap(), "the product is cached under {entry}");
 
-    app.services.db.write().execute_unprepared("UPDATE variants SET price_minor = 7999").await.unwrap();
+    app.primary.execute_unprepared("UPDATE variants SET price_minor = 7999").await.unwrap();
     app.wait_for_replica().await;
     assert_eq!(price(&app.post_graphql(PRODUCT).await), "89.99", "until invalidated, the cached price");
     let position = app.services.db.write_position().await.unwrap();

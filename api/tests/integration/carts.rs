@@ -23,15 +23,13 @@ pub struct Shop {
 }
 
 pub async fn shop(app: &TestApp) -> Shop {
-    let mut catalog = CatalogFixture::new(app.services.db.write());
+    let mut catalog = CatalogFixture::new(&app.primary);
     let (brand, category) = (catalog.brand("Loom").await, catalog.category("Basics", None).await);
     let tee = [("S", "White", 1500, 5), ("M", "White", 1500, 200), ("L", "White", 1700, 5)];
     catalog.product("Loom Tee", brand, category.0, &tee).await;
     catalog.product("Loom Cap", brand, category.0, &[("One", "Black", 900, 0)]).await;
     catalog.product("Loom Bag", brand, category.0, &[("One", "Tan", 2500, 4)]).await;
-    app.services
-        .db
-        .write()
+    app.primary
         .execute_unprepared("UPDATE products SET archived_at = now() WHERE slug = 'loom-bag'")
         .await
         .unwrap();
@@ -49,13 +47,13 @@ async fn variant_id_of(app: &TestApp, slug: &str) -> String {
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     let product = infra::entities::product::Entity::find()
         .filter(infra::entities::product::Column::Slug.eq(slug))
-        .one(app.services.db.write())
+        .one(&app.primary)
         .await
         .unwrap()
         .unwrap();
     let variant = infra::entities::variant::Entity::find()
         .filter(infra::entities::variant::Column::ProductId.eq(product.id))
-        .one(app.services.db.write())
+        .one(&app.primary)
         .await
         .unwrap()
         .unwrap();

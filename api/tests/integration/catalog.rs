@@ -16,7 +16,7 @@ use crate::support::catalog::CatalogFixture;
 /// | Wool Overcoat | Southpaw | Men | XL Black 199.99 ×0 |
 async fn shop_with_five_products() -> TestApp {
     let app = TestApp::spawn().await;
-    let mut catalog = CatalogFixture::new(app.services.db.write());
+    let mut catalog = CatalogFixture::new(&app.primary);
     let (northwind, southpaw) = (catalog.brand("Northwind").await, catalog.brand("Southpaw").await);
     let women = catalog.category("Women", None).await;
     let dresses = catalog.category("Dresses", Some(&women)).await;
@@ -118,7 +118,7 @@ async fn each_sort_orders_the_listing() {
 #[tokio::test]
 async fn pages_walk_forward_and_backward_through_equal_sort_keys() {
     let app = TestApp::spawn().await;
-    let mut catalog = CatalogFixture::new(app.services.db.write());
+    let mut catalog = CatalogFixture::new(&app.primary);
     let brand = catalog.brand("Evenprice").await;
     let category = catalog.category("Basics", None).await;
     let mut created = Vec::new();
@@ -281,9 +281,7 @@ async fn a_product_is_found_by_slug_by_id_and_as_a_node() {
 #[tokio::test]
 async fn archived_products_are_neither_listed_nor_found() {
     let app = shop_with_five_products().await;
-    app.services
-        .db
-        .write()
+    app.primary
         .execute_unprepared("UPDATE products SET archived_at = now() WHERE slug = 'wool-overcoat'")
         .await
         .unwrap();
@@ -345,7 +343,7 @@ async fn facets_count_each_dimension_without_its_own_filter() {
 #[tokio::test]
 async fn a_listing_page_costs_the_same_few_statements_for_5_or_50_products() {
     let app = TestApp::spawn().await;
-    let mut catalog = CatalogFixture::new(app.services.db.write());
+    let mut catalog = CatalogFixture::new(&app.primary);
     let brands = [catalog.brand("Alpha").await, catalog.brand("Beta").await, catalog.brand("Gamma").await];
     let top = catalog.category("Everything", None).await;
     let categories =

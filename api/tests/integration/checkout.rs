@@ -14,7 +14,7 @@ const ADDRESS: &str = r#"{ name: "Ada Lovelace", line1: "12 Rue de la Paix", cit
 /// A shop selling one tee in two sizes, `stock` of each, at 20.00 and 22.00; their global variant IDs.
 /// The default replica has replayed it.
 pub async fn drop_tee(app: &TestApp, stock: i32) -> (String, String) {
-    let mut catalog = CatalogFixture::new(app.services.db.write());
+    let mut catalog = CatalogFixture::new(&app.primary);
     let (brand, category) = (catalog.brand("Drop").await, catalog.category("Tees", None).await);
     let sizes = [("M", "Black", 2000, stock), ("L", "Black", 2200, stock)];
     catalog.product("Drop Tee", brand, category.0, &sizes).await;
@@ -23,7 +23,7 @@ pub async fn drop_tee(app: &TestApp, stock: i32) -> (String, String) {
         let sku = format!("DROP-TEE-{size}-BLACK");
         async move {
             let sql = format!("SELECT id FROM variants WHERE sku = '{sku}'");
-            let row = app.services.db.write().query_one_raw(statement(&sql)).await.unwrap().unwrap();
+            let row = &app.primary.query_one_raw(statement(&sql)).await.unwrap().unwrap();
             crate::carts::base64_global_id("Variant", row.try_get("", "id").unwrap())
         }
     };
@@ -49,9 +49,7 @@ pub async fn guest_with(app: &TestApp, variant: &str, quantity: i32) -> String {
 
 async fn stock_of(app: &TestApp, sku: &str) -> i64 {
     let row = app
-        .services
-        .db
-        .write()
+        .primary
         .query_one_raw(statement(&format!(
             "SELECT stock_on_hand::bigint AS n FROM variants WHERE sku = '{sku}'"
         )))
@@ -62,7 +60,7 @@ async fn stock_of(app: &TestApp, sku: &str) -> i64 {
 }
 
 pub async fn count(app: &TestApp, sql: &str) -> i64 {
-    let row = app.services.db.write().query_one_raw(statement(sql)).await.unwrap().unwrap();
+    let row = &app.primary.query_one_raw(statement(sql)).await.unwrap().unwrap();
     row.try_get("", "n").unwrap()
 }
 

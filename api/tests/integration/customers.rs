@@ -31,7 +31,7 @@ fn token_of(payload: &Value) -> String {
 
 async fn customers(app: &TestApp) -> i64 {
     use sea_orm::{EntityTrait, PaginatorTrait};
-    infra::entities::customer::Entity::find().count(app.services.db.write()).await.unwrap() as i64
+    infra::entities::customer::Entity::find().count(&app.primary).await.unwrap() as i64
 }
 
 #[tokio::test]

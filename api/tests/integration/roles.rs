@@ -59,7 +59,7 @@ async fn the_api_never_connects_as_a_superuser_or_the_owner() {
     let app = TestApp::spawn().await;
     let who = "SELECT current_user::text AS name, rolsuper FROM pg_roles WHERE rolname = current_user";
 
-    let on_primary = app.services.db.write().query_one_raw(statement(who)).await.unwrap().unwrap();
+    let on_primary = &app.primary.query_one_raw(statement(who)).await.unwrap().unwrap();
     let on_replica = app
         .services
         .db

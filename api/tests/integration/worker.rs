@@ -39,8 +39,7 @@ async fn order(app: &TestApp, stock: i32, key: &str) -> String {
 }
 
 async fn order_status(app: &TestApp) -> String {
-    let row =
-        app.services.db.write().query_one_raw(statement("SELECT status FROM orders")).await.unwrap().unwrap();
+    let row = app.primary.query_one_raw(statement("SELECT status FROM orders")).await.unwrap().unwrap();
     row.try_get("", "status").unwrap()
 }
 
@@ -52,14 +51,12 @@ async fn a_placed_order_is_confirmed_paid_and_its_low_stock_noticed_once_even_wh
 
     work_off(&worker).await;
     // The relay repeats itself, as after a crash between writing to the stream and marking the rows.
-    app.services.db.write().execute_unprepared("UPDATE outbox SET relayed_at = NULL").await.unwrap();
+    app.primary.execute_unprepared("UPDATE outbox SET relayed_at = NULL").await.unwrap();
     work_off(&worker).await;
 
     assert_eq!(count(&app, "SELECT count(*) AS n FROM mail WHERE key LIKE 'order-confirmation:%' AND recipient = 'guest@example.com'").await, 1);
     let subject = app
-        .services
-        .db
-        .write()
+        .primary
         .query_one_raw(statement("SELECT subject FROM mail WHERE key LIKE 'order-confirmation:%'"))
         .await
         .unwrap()
@@ -103,7 +100,7 @@ async fn an_event_of_a_worker_killed_before_acknowledging_is_finished_by_another
         }
     };
     // Holding the order's row makes the first worker stop inside the event, after reading it.
-    let hold = app.services.db.write().begin().await.unwrap();
+    let hold = app.primary.begin().await.unwrap();
     hold.execute_unprepared("SELECT 1 FROM orders FOR UPDATE").await.unwrap();
     let mut first = WorkerProcess::start(&app.db, "first", &["--claim-after", "1s"]);
     let deadline = Instant::now() + Duration::from_secs(15);

@@ -143,7 +143,9 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub services: Arc<Services>,
-    pub db: TestDatabase,
+    pub db: Arc<TestDatabase>,
+    /// The test's own connection to the primary, as the api's writer role, for fixtures and checks.
+    pub primary: DatabaseConnection,
     _shutdown: oneshot::Sender<()>,
 }
 
@@ -166,7 +168,8 @@ impl TestApp {
     }
 
     /// Starts the server on an existing test database.
-    pub async fn spawn_on(db: TestDatabase, extra: &[&str]) -> Self {
+    pub async fn spawn_on(db: impl Into<Arc<TestDatabase>>, extra: &[&str]) -> Self {
+        let db = db.into();
         let args = serve_args(&db, extra);
         let cli =
             Cli::try_parse_from(["myclothes".to_owned()].into_iter().chain(args).chain(["serve".to_owned()]))
@@ -179,7 +182,13 @@ impl TestApp {
         tokio::spawn(app.run_until(async move {
             let _ = stopped.await;
         }));
-        Self { address, client: reqwest::Client::new(), services, db, _shutdown: shutdown }
+        let primary = connect(&db.writer_url()).await;
+        Self { address, client: reqwest::Client::new(), services, db, primary, _shutdown: shutdown }
+    }
+
+    /// A second instance on the same database and Redis key prefix, as behind a load balancer.
+    pub async fn beside(&self) -> Self {
+        Self::spawn_on(self.db.clone(), &[]).await
     }
 
     pub async fn post_graphql(&self, query: &str) -> Value {
