@@ -17,7 +17,7 @@ use infra::worker::WorkerSettings;
 use infra::rate_limits::Rate;
 
 use crate::client_ip::{Network, TrustedProxies};
-use crate::graphql::QueryLimits;
+use crate::graphql::{QueryLimits, SchemaSettings};
 use secrecy::SecretString;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -265,12 +265,9 @@ pub struct ServeConfig {
 /// How the GraphQL endpoint treats what it is sent.
 #[derive(Debug, Clone)]
 pub struct HttpSettings {
-    pub limits: QueryLimits,
+    pub schema: SchemaSettings,
     /// Origins allowed by CORS; empty for same-origin only.
     pub cors_origins: Vec<String>,
-    pub introspection: bool,
-    /// "Did you mean …?" in validation errors.
-    pub field_suggestions: bool,
 }
 
 /// The rate limits of `serve`, each shared by all instances through Redis.
@@ -354,16 +351,18 @@ impl Settings {
             },
             secure_cookies: self.profile != Profile::Development,
             http: HttpSettings {
-                limits: QueryLimits {
-                    depth: self.max_depth,
-                    complexity: self.max_complexity,
-                    document_bytes: self.max_document_bytes,
-                    aliases: self.max_aliases,
-                    batch: self.max_batch.max(1),
+                schema: SchemaSettings {
+                    limits: QueryLimits {
+                        depth: self.max_depth,
+                        complexity: self.max_complexity,
+                        document_bytes: self.max_document_bytes,
+                        aliases: self.max_aliases,
+                        batch: self.max_batch.max(1),
+                    },
+                    introspection: self.introspection.unwrap_or(self.profile == Profile::Development),
+                    field_suggestions: self.field_suggestions.unwrap_or(self.profile == Profile::Development),
                 },
                 cors_origins: self.cors_origins()?,
-                introspection: self.introspection.unwrap_or(self.profile == Profile::Development),
-                field_suggestions: self.field_suggestions.unwrap_or(self.profile == Profile::Development),
             },
             persisted_queries_only: self.persisted_queries_only,
             trusted_proxies: self.trusted_proxies()?,

@@ -69,7 +69,7 @@ fn operation_label(name: Option<&str>) -> String {
 
 #[handler]
 pub async fn scrape(services: Data<&Arc<Services>>) -> String {
-    let cache = services.cached_catalog.cache().stats();
+    let cache = services.cache.stats();
     for (result, count) in [("hit", cache.hits), ("miss", cache.misses), ("bypass", cache.bypassed)] {
         counter!("cache_requests_total", "result" => result).absolute(count);
     }

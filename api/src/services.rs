@@ -1,18 +1,17 @@
 //! The application's services, built once at start-up from the configuration and shared by every
-//! request.
+//! request: the query side (`Queries`), the command side (`Commands`) and the write path between the
+//! commands and the readers.
 
 use std::sync::Arc;
 
 use anyhow::Context;
-use infra::addresses::AddressBook;
 use infra::cache::ReadCache;
-use infra::cart_store::CartStore;
-use infra::catalog::{CachedCatalog, CatalogRepository, CatalogWriter};
-use infra::checkout::Checkout;
-use infra::customers::CustomerRepository;
+use infra::carts::{CartCommands, CartQueries, CartStore};
+use infra::catalog::{CatalogCommands, CatalogQueries};
+use infra::customers::{AccountCommands, AddressBook, CustomerQueries};
 use infra::db::DbRouter;
 use infra::login_limits::LoginLimits;
-use infra::orders::OrderRepository;
+use infra::orders::{Checkout, OrderCommands, OrderQueries};
 use infra::payments::TestPaymentProvider;
 use infra::persisted_queries::PersistedQueries;
 use infra::rate_limits::RateLimiter;
@@ -21,6 +20,7 @@ use infra::session_registry::SessionRegistry;
 use infra::shop::ShopRepository;
 use infra::staff::StaffRepository;
 use infra::tokens::Tokens;
+use infra::write_path::WritePath;
 
 use crate::client_ip::TrustedProxies;
 use crate::config::{RateLimits, ServeConfig};
@@ -28,23 +28,18 @@ use crate::config::{RateLimits, ServeConfig};
 pub struct Services {
     pub db: Arc<DbRouter>,
     pub redis: Arc<RedisStore>,
+    pub cache: Arc<ReadCache>,
     pub shop: ShopRepository,
-    /// Uncached catalogue reads, for the per-request batch loaders.
-    pub catalog: Arc<CatalogRepository>,
-    /// Catalogue reads through the cache, for the storefront's product and listing queries.
-    pub cached_catalog: CachedCatalog,
-    pub catalog_writer: CatalogWriter,
+    pub queries: Queries,
+    pub commands: Commands,
+    /// What every command's commit goes through before its mutation answers.
+    pub write_path: WritePath,
     pub staff: StaffRepository,
     pub tokens: Tokens,
-    pub sessions: SessionRegistry,
-    pub customers: Arc<CustomerRepository>,
-    pub addresses: AddressBook,
+    pub sessions: Arc<SessionRegistry>,
     pub login_limits: LoginLimits,
-    pub carts: Arc<CartStore>,
     /// The built-in sandbox payment provider (see `infra::payments`).
     pub payments: Arc<TestPaymentProvider>,
-    pub checkout: Checkout,
-    pub orders: OrderRepository,
     pub cookies: CookiePolicy,
     pub rate_limiter: RateLimiter,
     pub persisted_queries: PersistedQueries,
@@ -52,6 +47,25 @@ pub struct Services {
     pub persisted_queries_only: bool,
     pub rates: RateLimits,
     pub trusted_proxies: TrustedProxies,
+}
+
+/// The read side: replicas, through the cache where the data is cacheable.
+pub struct Queries {
+    pub catalog: Arc<CatalogQueries>,
+    pub customers: CustomerQueries,
+    pub orders: OrderQueries,
+    pub carts: CartQueries,
+}
+
+/// The write side. Commands on the primary answer a `Committed` value, whose answer only the write
+/// path hands out; carts are written in Redis.
+pub struct Commands {
+    pub catalog: CatalogCommands,
+    pub accounts: AccountCommands,
+    pub addresses: AddressBook,
+    pub checkout: Checkout,
+    pub orders: OrderCommands,
+    pub carts: CartCommands,
 }
 
 /// How the session cookie is set.
@@ -65,24 +79,32 @@ impl Services {
         let db = Arc::new(DbRouter::connect(&config.db).await.context("cannot prepare the database pools")?);
         db.watch_primary();
         let redis = Arc::new(RedisStore::connect(&config.redis)?);
-        let catalog = Arc::new(CatalogRepository::new(db.clone()));
         let cache = Arc::new(ReadCache::new(redis.clone(), config.cache.clone()));
-        let customers = Arc::new(CustomerRepository::new(db.clone(), cache.clone()));
+        let sessions = Arc::new(SessionRegistry::new(redis.clone(), config.tokens.lifetime));
+        let catalog = Arc::new(CatalogQueries::new(db.clone(), cache.clone()));
         let carts = Arc::new(CartStore::new(redis.clone(), config.cart_expiry));
         let payments = Arc::new(TestPaymentProvider::default());
         Ok(Self {
             shop: ShopRepository::new(db.clone()),
-            cached_catalog: CachedCatalog::new(catalog.clone(), cache.clone()),
-            catalog_writer: CatalogWriter::new(db.clone(), cache),
-            addresses: AddressBook::new(db.clone(), customers.clone()),
-            customers,
+            queries: Queries {
+                customers: CustomerQueries::new(db.clone(), cache.clone()),
+                orders: OrderQueries::new(db.clone()),
+                carts: CartQueries::new(carts.clone(), catalog.clone()),
+                catalog: catalog.clone(),
+            },
+            commands: Commands {
+                catalog: CatalogCommands::new(db.clone()),
+                accounts: AccountCommands::new(db.clone(), carts.clone()),
+                addresses: AddressBook::new(db.clone()),
+                checkout: Checkout::new(db.clone(), carts.clone(), payments.clone()),
+                orders: OrderCommands::new(db.clone()),
+                carts: CartCommands::new(carts, catalog),
+            },
+            write_path: WritePath::new(cache.clone(), sessions.clone()),
             staff: StaffRepository::new(db.clone()),
             tokens: Tokens::new(&config.tokens),
-            sessions: SessionRegistry::new(redis.clone(), config.tokens.lifetime),
+            sessions,
             login_limits: LoginLimits::new(redis.clone()),
-            checkout: Checkout::new(db.clone(), carts.clone(), payments.clone()),
-            orders: OrderRepository::new(db.clone()),
-            carts,
             payments,
             cookies: CookiePolicy { secure: config.secure_cookies, max_age: config.tokens.lifetime },
             rate_limiter: RateLimiter::new(redis.clone()),
@@ -90,7 +112,7 @@ impl Services {
             persisted_queries_only: config.persisted_queries_only,
             rates: config.rates,
             trusted_proxies: config.trusted_proxies.clone(),
-            catalog,
+            cache,
             redis,
             db,
         })

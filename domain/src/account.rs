@@ -1,6 +1,9 @@
-//! Account credentials: normalised email addresses and the password policy.
+//! Account credentials: normalised email addresses, the password policy, and what registering
+//! takes.
 
 use std::fmt;
+
+use crate::catalog_edit::{FieldProblem, Problem, Problems};
 
 /// An email address, trimmed and lowercased, so that one mailbox is one account.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -83,9 +86,55 @@ impl fmt::Debug for Password {
     }
 }
 
+/// What a new customer gives, every field checked.
+#[derive(Debug)]
+pub struct Registration {
+    pub email: Email,
+    pub password: Password,
+    /// Trimmed; 1 to `Registration::MAX_NAME_CHARS` characters.
+    pub name: String,
+}
+
+impl Registration {
+    pub const MAX_NAME_CHARS: usize = 100;
+
+    /// The registration, or a problem for each bad field (`email`, `password`, `name`).
+    pub fn parse(email: &str, password: &str, name: &str) -> Result<Self, Vec<FieldProblem>> {
+        let mut problems = Problems::default();
+        let email =
+            Email::parse(email).map_err(|e| problems.add("email", Problem::InvalidValue, e.to_string())).ok();
+        let password = Password::parse(password)
+            .map_err(|e| problems.add("password", Problem::WeakPassword, e.to_string()))
+            .ok();
+        let name = problems.text("name", name, Self::MAX_NAME_CHARS);
+        match (email, password) {
+            (Some(email), Some(password)) => problems.finish(|| Self { email, password, name }),
+            _ => Err(problems.into_vec()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_registration_reports_every_bad_field_at_once() {
+        let fields = |problems: Vec<FieldProblem>| -> Vec<(&str, Problem)> {
+            problems.into_iter().map(|p| (p.field, p.problem)).collect()
+        };
+        let refused = Registration::parse("nope", "short", "  ").unwrap_err();
+        assert_eq!(
+            fields(refused),
+            [
+                ("email", Problem::InvalidValue),
+                ("password", Problem::WeakPassword),
+                ("name", Problem::InvalidValue)
+            ]
+        );
+        let registered = Registration::parse(" Ada@Example.com ", "a long password", " Ada ").unwrap();
+        assert_eq!((registered.email.as_str(), registered.name.as_str()), ("ada@example.com", "Ada"));
+    }
 
     #[test]
     fn emails_are_normalised() {

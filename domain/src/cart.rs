@@ -5,7 +5,7 @@ use std::fmt;
 
 use uuid::Uuid;
 
-use crate::session::SessionId;
+use crate::session::{Session, SessionId};
 
 /// Whose cart: a guest's is the session's; a customer's follows the customer to every device.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -15,6 +15,14 @@ pub enum CartOwner {
 }
 
 impl CartOwner {
+    /// Whose cart `session` shows: the signed-in customer's, else the session's own.
+    pub fn of(session: &Session) -> Self {
+        match session.customer() {
+            Some(customer) => Self::Customer(customer),
+            None => Self::Guest(session.id.clone()),
+        }
+    }
+
     pub fn customer(&self) -> Option<Uuid> {
         match self {
             Self::Guest(_) => None,
@@ -58,6 +66,15 @@ pub const MAX_LINES: u32 = 100;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_customer_session_shows_the_customers_cart_and_any_other_its_own() {
+        let customer = Uuid::now_v7();
+        let signed_in = Session::of_customer(SessionId::from_random([1; 16]), customer);
+        assert_eq!(CartOwner::of(&signed_in), CartOwner::Customer(customer));
+        let guest = Session { id: SessionId::from_random([2; 16]), subject: None, role: None };
+        assert_eq!(CartOwner::of(&guest), CartOwner::Guest(guest.id.clone()));
+    }
 
     #[test]
     fn quantities_run_from_1_to_99() {

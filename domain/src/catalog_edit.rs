@@ -11,6 +11,8 @@ pub enum Problem {
     InvalidPrice,
     /// Stock below zero.
     InvalidStock,
+    /// A password that does not meet the policy.
+    WeakPassword,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +55,10 @@ impl Problems {
 
     pub(crate) fn finish<T>(self, value: impl FnOnce() -> T) -> Result<T, Vec<FieldProblem>> {
         if self.0.is_empty() { Ok(value()) } else { Err(self.0) }
+    }
+
+    pub(crate) fn into_vec(self) -> Vec<FieldProblem> {
+        self.0
     }
 }
 

@@ -1,8 +1,10 @@
 //! What a product listing may ask for: a validated filter and a sort.
 
+use serde::Serialize;
+
 /// Filters of a product listing. The variant conditions (sizes, colours, price range, in stock) must
 /// all hold for one and the same variant: "M in Navy, in stock, under €50".
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize)]
 pub struct ProductFilter {
     /// Slug of a category; its descendants are included.
     pub category: Option<String>,
@@ -66,16 +68,13 @@ impl ProductFilter {
         Ok(self)
     }
 
-    pub fn has_variant_conditions(&self) -> bool {
-        !self.sizes.is_empty()
-            || !self.colours.is_empty()
-            || self.min_price.is_some()
-            || self.max_price.is_some()
-            || self.in_stock
+    /// Whether which products match depends on prices.
+    pub fn has_price_conditions(&self) -> bool {
+        self.min_price.is_some() || self.max_price.is_some()
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub enum ProductSort {
     /// Best text match first; only meaningful with a search, otherwise the same as `Newest`.
     Relevance,
@@ -94,6 +93,10 @@ impl ProductSort {
             (Some(Self::Relevance) | None, false) => Self::Newest,
             (Some(sort), _) => sort,
         }
+    }
+
+    pub fn is_by_price(self) -> bool {
+        matches!(self, Self::PriceAsc | Self::PriceDesc)
     }
 }
 

@@ -1,7 +1,9 @@
 //! Relay cursor pagination requests: `first`/`after` pages forward, `last`/`before` backward.
 
+use serde::Serialize;
+
 /// A page request that is known to be valid.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PageRequest {
     pub direction: Direction,
     /// How many items, 1 to `MAX_PAGE_SIZE`.
@@ -10,7 +12,7 @@ pub struct PageRequest {
     pub cursor: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Direction {
     Forward,
     Backward,

@@ -4,8 +4,6 @@ use std::fmt;
 
 use uuid::Uuid;
 
-use crate::cart::CartOwner;
-
 /// A session id: 128 random bits as 32 lowercase hex digits.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SessionId(String);
@@ -70,14 +68,6 @@ impl Session {
     pub fn of_customer(id: SessionId, customer: Uuid) -> Self {
         Self { id, subject: Some(format!("{CUSTOMER_SUBJECT}{customer}")), role: Some(Role::Customer) }
     }
-
-    /// Whose cart this session shows: the signed-in customer's, else the session's own.
-    pub fn cart_owner(&self) -> CartOwner {
-        match self.customer() {
-            Some(customer) => CartOwner::Customer(customer),
-            None => CartOwner::Guest(self.id.clone()),
-        }
-    }
 }
 
 const CUSTOMER_SUBJECT: &str = "customer:";
@@ -87,14 +77,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_customer_session_names_the_customer_and_owns_their_cart() {
+    fn a_customer_session_names_the_customer() {
         let customer = Uuid::now_v7();
         let session = Session::of_customer(SessionId::from_random([1; 16]), customer);
         assert_eq!(session.customer(), Some(customer));
-        assert_eq!(session.cart_owner(), CartOwner::Customer(customer));
         let guest = Session { id: SessionId::from_random([2; 16]), subject: None, role: None };
         assert_eq!(guest.customer(), None);
-        assert_eq!(guest.cart_owner(), CartOwner::Guest(guest.id.clone()));
         let staff =
             Session { subject: Some(format!("customer:{customer}")), role: Some(Role::Admin), ..guest };
         assert_eq!(staff.customer(), None, "only the customer role names a customer");

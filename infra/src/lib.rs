@@ -1,12 +1,11 @@
-//! Storage and outside services behind small types: the primary/replica router (`db::router`), Redis
-//! (`redis`), repositories (`shop`) and the development seed (`seed`). Only `db::router` opens
-//! database connections and only `redis` opens Redis connections.
+//! Storage and outside services behind small types, organised by feature with the two sides of each
+//! named: `queries` (reads, through the cache where cacheable) and `commands` (writes, on the write
+//! path). `db::router` is the only place that opens database connections, `redis` the only place
+//! that opens Redis connections, and `write_path` the only way to write on the primary.
 
-pub mod addresses;
 pub mod cache;
-pub mod cart_store;
+pub mod carts;
 pub mod catalog;
-pub mod checkout;
 pub mod customers;
 pub mod db;
 pub mod digest;
@@ -15,6 +14,7 @@ mod error;
 pub mod login_limits;
 pub mod order_events;
 pub mod orders;
+mod outbox;
 pub mod passwords;
 pub mod payments;
 pub mod persisted_queries;
@@ -27,5 +27,6 @@ pub mod shop;
 pub mod staff;
 pub mod tokens;
 pub mod worker;
+pub mod write_path;
 
 pub use error::Error;

@@ -9,15 +9,16 @@ use domain::currency::CurrencyCode;
 use domain::money::Money;
 use domain::order::{OrderNumber, OrderStatus};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait, QueryFilter, QuerySelect,
-    Statement, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend,
+    EntityTrait, IntoActiveModel, QueryFilter, QuerySelect, Statement,
 };
 use uuid::Uuid;
 
-use crate::checkout::announce;
 use crate::db::DbRouter;
 use crate::entities::{order, order_line};
+use crate::outbox::announce_order;
 use crate::payments::PaymentProvider;
+use crate::write_path::{Touch, WriteTx};
 
 pub struct StockAlerts {
     /// A variant with this many or fewer left after an order gets a notice.
@@ -49,28 +50,31 @@ impl OrderEvents {
     }
 
     async fn order_placed(&self, order_id: Uuid) -> Result<(), crate::Error> {
-        let txn = self.db.write().begin().await?;
-        let Some(order) = order::Entity::find_by_id(order_id).lock_exclusive().one(&txn).await? else {
+        let mut tx = WriteTx::begin(&self.db).await?;
+        let Some(order) = order::Entity::find_by_id(order_id).lock_exclusive().one(tx.conn()).await? else {
             tracing::warn!(%order_id, "an event names an order that does not exist");
             return Ok(());
         };
-        let lines =
-            order_line::Entity::find().filter(order_line::Column::OrderId.eq(order_id)).all(&txn).await?;
-        send(&txn, &format!("order-confirmation:{order_id}"), &order.email, &confirmation(&order, &lines)?)
+        let lines = order_line::Entity::find()
+            .filter(order_line::Column::OrderId.eq(order_id))
+            .all(tx.conn())
             .await?;
-        if order.status == OrderStatus::Placed.as_str() {
+        let confirmation = confirmation(&order, &lines)?;
+        send(tx.conn(), &format!("order-confirmation:{order_id}"), &order.email, &confirmation).await?;
+        if OrderStatus::from(order.status) == OrderStatus::Placed {
             self.payments
                 .capture(&order.payment_authorization)
                 .await
                 .map_err(|failure| anyhow::anyhow!("capturing the payment of order {order_id}: {failure}"))?;
-            let paid = order::Model { status: OrderStatus::Paid.as_str().to_owned(), ..order.clone() };
-            let update = "UPDATE orders SET status = 'paid', updated_at = now() WHERE id = $1";
-            txn.execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, update, [order_id.into()]))
-                .await?;
-            announce(&txn, "order.paid", &paid).await?;
+            let mut paid = order.clone().into_active_model();
+            paid.status = Set(OrderStatus::Paid.into());
+            paid.updated_at = Set(chrono::Utc::now().fixed_offset());
+            paid.update(tx.conn()).await?;
+            announce_order(tx.conn(), order_id, OrderNumber::new(order.number), OrderStatus::Paid).await?;
+            tx.touch(Touch::Order(order_id));
         }
-        self.alert_low_stock(&txn, &order, &lines).await?;
-        txn.commit().await?;
+        self.alert_low_stock(tx.conn(), &order, &lines).await?;
+        tx.commit(()).await?.into_unobserved();
         Ok(())
     }
 

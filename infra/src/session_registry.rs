@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use domain::session::SessionId;
 
+use crate::db::WalPosition;
 use crate::redis::RedisStore;
 
 /// Long past any replica lag worth waiting for; after it, the session reads like any other.
@@ -14,7 +15,7 @@ const REMEMBER_WRITES_FOR: Duration = Duration::from_secs(300);
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SessionState {
-    pub last_write: Option<String>,
+    pub last_write: Option<WalPosition>,
     pub revoked: bool,
 }
 
@@ -29,8 +30,8 @@ impl SessionRegistry {
         Self { redis, token_lifetime }
     }
 
-    pub async fn record_write(&self, session: &SessionId, position: String) -> Result<(), crate::Error> {
-        self.redis.set_expiring(self.key(session, "written"), position, REMEMBER_WRITES_FOR).await
+    pub async fn record_write(&self, session: &SessionId, position: WalPosition) -> Result<(), crate::Error> {
+        self.redis.set_expiring(self.key(session, "written"), position.sortable(), REMEMBER_WRITES_FOR).await
     }
 
     /// Logs the session out: its token is refused from now on.
@@ -45,6 +46,7 @@ impl SessionRegistry {
             .redis
             .run(|mut c| async move { redis::cmd("MGET").arg(&keys).query_async(&mut c).await })
             .await?;
+        let last_write = last_write.as_deref().and_then(WalPosition::from_sortable);
         Ok(SessionState { last_write, revoked: revoked.is_some() })
     }
 

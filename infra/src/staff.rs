@@ -6,9 +6,10 @@ use domain::account::{Email, Password};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, SqlErr};
 use uuid::Uuid;
 
-use crate::db::DbRouter;
+use crate::db::{Consistency, DbRouter};
 use crate::entities::staff;
 use crate::passwords;
+use crate::write_path::WriteTx;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("a staff account with this email exists already")]
@@ -35,8 +36,9 @@ impl StaffRepository {
             password_hash: Set(passwords::hash(password).await?),
             created_at: Set(chrono::Utc::now().fixed_offset()),
         };
-        match account.insert(self.db.write()).await {
-            Ok(_) => Ok(Ok(id)),
+        let tx = WriteTx::begin(&self.db).await?;
+        match account.insert(tx.conn()).await {
+            Ok(_) => Ok(Ok(tx.commit(id).await?.into_unobserved())),
             Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
                 Ok(Err(EmailTaken))
             }
@@ -50,9 +52,12 @@ impl StaffRepository {
     pub async fn authenticate(&self, email: &str, password: &str) -> Result<Option<Uuid>, crate::Error> {
         let account = match Email::parse(email) {
             Ok(email) => {
-                staff::Entity::find()
-                    .filter(staff::Column::Email.eq(email.as_str()))
-                    .one(self.db.write())
+                let email = email.to_string();
+                self.db
+                    .read_at(&Consistency::Primary, |db| {
+                        let email = email.clone();
+                        async move { staff::Entity::find().filter(staff::Column::Email.eq(email)).one(&db).await }
+                    })
                     .await?
             }
             Err(_) => None,

@@ -9,11 +9,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use redis::Value;
-use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
 
 use crate::db::DbRouter;
 use crate::order_events::OrderEvents;
 use crate::redis::RedisStore;
+use crate::write_path::WriteTx;
 
 const GROUP: &str = "workers";
 const BATCH: usize = 50;
@@ -103,10 +104,11 @@ impl Worker {
     /// Moves a batch of outbox rows into the stream, marking them relayed. A crash between the two
     /// relays them again, which the handlers tolerate.
     pub async fn relay(&self) -> Result<usize, crate::Error> {
-        let txn = self.db.write().begin().await?;
+        let tx = WriteTx::begin(&self.db).await?;
         let pick = "SELECT id, event_type, payload::text AS payload FROM outbox WHERE relayed_at IS NULL \
             ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED";
-        let rows = txn
+        let rows = tx
+            .conn()
             .query_all_raw(Statement::from_sql_and_values(DbBackend::Postgres, pick, [(BATCH as i64).into()]))
             .await?;
         if rows.is_empty() {
@@ -140,9 +142,10 @@ impl Worker {
             .await?;
         let ids: Vec<i64> = events.iter().map(|(id, _, _)| *id).collect();
         let mark = "UPDATE outbox SET relayed_at = now() WHERE id = ANY($1)";
-        txn.execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, mark, [ids.into()])).await?;
-        txn.commit().await?;
-        Ok(events.len())
+        tx.conn()
+            .execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, mark, [ids.into()]))
+            .await?;
+        Ok(tx.commit(events.len()).await?.into_unobserved())
     }
 
     async fn ensure_group(&self) -> Result<(), crate::Error> {

@@ -3,6 +3,7 @@
 
 mod cart;
 mod catalog;
+mod context;
 mod customer;
 mod errors;
 mod guards;
@@ -11,11 +12,11 @@ mod money;
 mod node;
 pub(crate) mod operation;
 mod order;
-mod read_your_writes;
 mod response_cache;
 mod session;
 mod shop;
 mod user_error;
+mod write_path;
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -24,15 +25,16 @@ use std::time::Instant;
 use futures::FutureExt;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
+use infra::cache::Reads;
 use infra::db::Consistency;
 
 pub use errors::{ErrorCode, error, errors_body, rate_limited, request_error, retry_after_seconds};
 pub use limits::{LimitExceeded, QueryLimits};
+pub use write_path::{committed, committed_for};
 
 pub use response_cache::{Reply, respond};
 
 use crate::auth::Caller;
-use crate::config::HttpSettings;
 use crate::services::Services;
 
 #[derive(MergedObject, Default)]
@@ -56,17 +58,26 @@ pub struct Mutation(
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
-pub fn schema(services: Arc<Services>, http: &HttpSettings) -> AppSchema {
-    let limits = http.limits;
+/// How the schema treats the documents it is sent.
+#[derive(Debug, Clone, Copy)]
+pub struct SchemaSettings {
+    pub limits: QueryLimits,
+    pub introspection: bool,
+    /// "Did you mean …?" in validation errors.
+    pub field_suggestions: bool,
+}
+
+pub fn schema(services: Arc<Services>, settings: SchemaSettings) -> AppSchema {
+    let limits = settings.limits;
     let mut builder = builder()
         .limit_depth(limits.depth)
         .limit_complexity(limits.complexity)
         .extension(limits)
         .data(services);
-    if !http.introspection {
+    if !settings.introspection {
         builder = builder.disable_introspection();
     }
-    if !http.field_suggestions {
+    if !settings.field_suggestions {
         builder = builder.disable_suggestions();
     }
     builder.finish()
@@ -120,22 +131,21 @@ fn code_of(error: &async_graphql::ServerError) -> String {
     }
 }
 
-/// What one execution of a request reads with: mutations answer from the primary; a session that
-/// wrote lately reads at least its own writes; everyone else reads replicas through the cache.
-#[derive(Debug, Clone, Default)]
-pub struct ReadConsistency(pub Consistency);
-
-/// Gives `request` what it needs for one execution: the caller, the consistency of its reads, and
-/// its own batch loaders reading with that consistency.
+/// Gives `request` what it needs for one execution: the caller, its `Reads` (mutations answer from
+/// the primary; a session that wrote lately reads at least its own writes; everyone else reads
+/// replicas through the cache), and its own batch loaders reading with that consistency. The `Reads`
+/// returned tell, after the execution, what its answer shows.
 pub fn prepare(
     mut request: async_graphql::Request,
     services: &Arc<Services>,
     caller: Caller,
     consistency: Consistency,
-) -> async_graphql::Request {
+) -> (async_graphql::Request, Reads) {
     let consistency = if operation::is_mutation(&mut request) { Consistency::Primary } else { consistency };
-    let loader = catalog::loaders::catalog_loader(services.catalog.reading(consistency.clone()));
-    request.data(loader).data(caller).data(ReadConsistency(consistency))
+    let reads = Reads::new(consistency);
+    let loader =
+        catalog::loaders::catalog_loader(services.queries.catalog.reader(consistency), reads.clone());
+    (request.data(loader).data(caller).data(reads.clone()), reads)
 }
 
 /// The schema in SDL; `schema.graphql` at the top of the repository is this text.

@@ -1,14 +1,15 @@
 //! Whole responses to public catalogue queries, cached in Redis under the catalogue's generation and
-//! keyed by the request (document, operation and variables): a hit is one Redis round trip and no
-//! execution. Only a query whose every root field is public qualifies, and only an answer without
-//! errors is kept; everything else is executed as usual.
+//! keyed by the request (document, operation and variables), and filed under the tags of everything
+//! the execution read (so a stock change of a product drops the responses that show it): a hit is
+//! one Redis round trip and no execution. Only a query whose every root field is public qualifies,
+//! and only an answer without errors is kept; everything else is executed as usual.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet};
-use infra::cache::CacheKey;
+use infra::cache::{CacheKey, Rendered};
 use poem::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 
@@ -35,25 +36,27 @@ pub async fn respond(
 ) -> Reply {
     if consistency != Consistency::Eventual || !is_public(&mut request) {
         let request_id = caller.request_id.clone();
-        let response = execute(schema, prepare(request, services, caller, consistency), &request_id).await;
-        return Reply::of(response);
+        let (request, _) = prepare(request, services, caller, consistency);
+        return Reply::of(execute(schema, request, &request_id).await);
     }
     let fingerprint = fingerprint(&request);
     let request_id = caller.request_id.clone();
     let (started, operation) = (Instant::now(), super::operation::name(&mut request));
-    let (executed, request_error) = (AtomicBool::new(false), AtomicBool::new(false));
+    let (executed, request_error) = (&AtomicBool::new(false), &AtomicBool::new(false));
+    let request_id = &request_id;
     let rendered = services
-        .cached_catalog
-        .cache()
-        .get_or_render(CacheKey::Response(&fingerprint), |at| async {
+        .cache
+        .get_or_render(CacheKey::Response(&fingerprint), |at| async move {
             executed.store(true, Ordering::Relaxed);
-            let response = execute(schema, prepare(request, services, caller, at), &request_id).await;
-            let cacheable = response.is_ok() && response.http_headers.is_empty();
+            let (request, reads) = prepare(request, services, caller, at);
+            let response = execute(schema, request, request_id).await;
             if is_request_error(&response) {
                 request_error.store(true, Ordering::Relaxed);
-                return Ok((request_error_body(&response), false));
+                return Ok(Rendered { bytes: request_error_body(&response), cacheable: false, tags: vec![] });
             }
-            Ok((serde_json::to_vec(&response).map_err(anyhow::Error::from)?, cacheable))
+            let cacheable = response.is_ok() && response.http_headers.is_empty();
+            let bytes = serde_json::to_vec(&response).map_err(anyhow::Error::from)?;
+            Ok(Rendered { bytes, cacheable, tags: reads.shown() })
         })
         .await;
     if !executed.load(Ordering::Relaxed) && rendered.is_ok() {
@@ -63,7 +66,7 @@ pub async fn respond(
         Ok(bytes) => Response::builder().content_type("application/json").body(bytes),
         Err(err) => {
             tracing::error!(error = ?err, "a response could not be rendered");
-            let body = super::errors_body(&[super::errors::internal_error(&request_id)]);
+            let body = super::errors_body(&[super::errors::internal_error(request_id)]);
             Response::builder().content_type("application/json").body(body)
         }
     };

@@ -70,6 +70,7 @@ impl UserError {
                     Problem::InvalidValue => UserErrorCode::InvalidValue,
                     Problem::InvalidPrice => UserErrorCode::InvalidPrice,
                     Problem::InvalidStock => UserErrorCode::InvalidStock,
+                    Problem::WeakPassword => UserErrorCode::WeakPassword,
                 };
                 Self::new(Some(&format!("{input}.{}", p.field)), code, p.message)
             })

@@ -65,7 +65,7 @@ pub async fn post(
                 }
             }
             let responses = requests.into_iter().map(|request| {
-                let request = graphql::prepare(request, &services, caller.clone(), consistency.clone());
+                let (request, _) = graphql::prepare(request, &services, caller.clone(), consistency);
                 graphql::execute(&schema, request, &caller.request_id)
             });
             let responses = futures::future::join_all(responses).await;

@@ -19,8 +19,8 @@ use crate::request_id;
 use crate::services::Services;
 
 pub fn app(services: Arc<Services>, readiness: Readiness, http: HttpSettings) -> impl Endpoint {
-    let limits = http.limits;
-    let schema = crate::graphql::schema(services.clone(), &http);
+    let limits = http.schema.limits;
+    let schema = crate::graphql::schema(services.clone(), http.schema);
     // Room for the largest batch of the largest documents, with their variables.
     let body_limit = limits.batch * (limits.document_bytes + 64 * 1024);
     Route::new()

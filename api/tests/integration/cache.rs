@@ -1,9 +1,13 @@
 use std::time::Duration;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use deadpool_redis::redis::AsyncCommands;
-use infra::cache::{CacheKey, Scope};
+use infra::cache::{CacheKey, Rendered, Scope, Tag};
+use infra::db::Consistency;
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
+use uuid::Uuid;
 
 use crate::support::catalog::CatalogFixture;
 use crate::support::redis::{OwnRedis, redis_client};
@@ -12,15 +16,17 @@ use crate::support::{Stack, TestApp};
 const PRODUCT: &str = r#"{ product(slug: "harbour-jacket") { name priceFrom { amount } brand { name }
     category { name parent { name } } variants { sku price { amount } } } }"#;
 
-async fn with_one_product(app: &TestApp) {
+/// The product's id.
+async fn with_one_product(app: &TestApp) -> Uuid {
     let mut catalog = CatalogFixture::new(&app.primary);
     let brand = catalog.brand("Harbour").await;
     let outerwear = catalog.category("Outerwear", None).await;
     let jackets = catalog.category("Jackets", Some(&outerwear)).await;
-    catalog
+    let jacket = catalog
         .product("Harbour Jacket", brand, jackets.0, &[("M", "Olive", 8999, 4), ("L", "Olive", 8999, 2)])
         .await;
     app.wait_for_replica().await;
+    jacket
 }
 
 fn price(body: &Value) -> &Value {
@@ -42,7 +48,7 @@ async fn a_cached_product_renders_without_a_database_statement() {
         json!({ "name": "Jackets", "parent": { "name": "Outerwear" } })
     );
     assert_eq!(app.statements_sent_to("replica-1"), before, "the hit cost no statement");
-    let stats = app.services.cached_catalog.cache().stats();
+    let stats = app.services.cache.stats();
     // The first request missed the response and the product detail; the second hit the response.
     assert_eq!((stats.hits, stats.misses), (1, 2));
 
@@ -85,10 +91,10 @@ async fn a_burst_of_misses_for_one_product_costs_one_database_load() {
 }
 
 #[tokio::test]
-async fn invalidation_makes_the_entry_unreachable_and_the_next_read_fresh() {
+async fn invalidating_a_product_drops_its_entries_and_leaves_the_generation() {
     let app = TestApp::spawn().await;
-    with_one_product(&app).await;
-    let cache = app.services.cached_catalog.cache();
+    let jacket = with_one_product(&app).await;
+    let cache = &app.services.cache;
     let mut redis = redis_client(&Stack::get().redis_url()).get_multiplexed_async_connection().await.unwrap();
     assert_eq!(price(&app.post_graphql(PRODUCT).await), "89.99");
     let generation: Option<String> = redis.get(cache.generation_key(Scope::Catalog)).await.unwrap();
@@ -100,12 +106,64 @@ async fn invalidation_makes_the_entry_unreachable_and_the_next_read_fresh() {
     app.wait_for_replica().await;
     assert_eq!(price(&app.post_graphql(PRODUCT).await), "89.99", "until invalidated, the cached price");
     let position = app.services.db.write_position().await.unwrap();
-    cache.invalidate(Scope::Catalog, &[CacheKey::ProductBySlug("harbour-jacket")], &position).await.unwrap();
+    cache.invalidate(Scope::Catalog, &[Tag::Product(jacket)], false, Some(position)).await.unwrap();
 
     assert!(!redis.exists::<_, bool>(&entry).await.unwrap(), "the entry is gone");
-    let new_generation: String = redis.get(cache.generation_key(Scope::Catalog)).await.unwrap();
-    assert_ne!(new_generation, generation);
+    let same_generation: Option<String> = redis.get(cache.generation_key(Scope::Catalog)).await.unwrap();
+    assert_eq!(same_generation.unwrap_or_else(|| "0".to_owned()), generation);
     assert_eq!(price(&app.post_graphql(PRODUCT).await), "79.99");
+}
+
+#[tokio::test]
+async fn a_new_generation_makes_every_entry_unreachable() {
+    let app = TestApp::spawn().await;
+    with_one_product(&app).await;
+    let cache = &app.services.cache;
+    app.post_graphql(PRODUCT).await;
+    app.post_graphql(PRODUCT).await;
+    let hits = cache.stats().hits;
+
+    let position = app.services.db.write_position().await.unwrap();
+    cache.invalidate(Scope::Catalog, &[], true, Some(position)).await.unwrap();
+
+    app.post_graphql(PRODUCT).await;
+    assert_eq!(cache.stats().hits, hits, "the next read missed");
+}
+
+/// A load that raced with a write (it read before the write, which was invalidated while it loaded)
+/// is answered but not kept, and the next miss reads at least as far as the write.
+#[tokio::test]
+async fn a_fill_that_raced_with_a_write_to_what_it_shows_is_not_kept() {
+    let app = TestApp::spawn().await;
+    let cache = &app.services.cache;
+    let product = Uuid::now_v7();
+    let (loads, key) = (AtomicUsize::new(0), CacheKey::ProductById(product));
+    let write_at = app.services.db.write_position().await.unwrap();
+    let render = |at: Consistency| {
+        let loads = &loads;
+        async move {
+            if loads.fetch_add(1, Ordering::Relaxed) == 0 {
+                assert_eq!(at, Consistency::Eventual, "no write was known when the first load began");
+                cache
+                    .invalidate(Scope::Catalog, &[Tag::Product(product)], false, Some(write_at))
+                    .await
+                    .unwrap();
+            } else {
+                assert_eq!(
+                    at,
+                    Consistency::AtLeast(write_at),
+                    "the next load reads at least as far as the write"
+                );
+            }
+            Ok(Rendered { bytes: b"old".to_vec(), cacheable: true, tags: vec![Tag::Product(product)] })
+        }
+    };
+
+    assert_eq!(cache.get_or_render(key, render).await.unwrap(), b"old");
+    assert_eq!(cache.get_or_render(key, render).await.unwrap(), b"old");
+    assert_eq!(loads.load(Ordering::Relaxed), 2, "the raced load was not kept");
+    cache.get_or_render(key, render).await.unwrap();
+    assert_eq!(loads.load(Ordering::Relaxed), 2, "a load after the write was kept");
 }
 
 #[tokio::test]
@@ -114,7 +172,7 @@ async fn catalog_reads_bypass_a_stopped_redis_and_use_it_again_once_back() {
     let app = TestApp::spawn_with(&["--redis-url", &redis.url()]).await;
     with_one_product(&app).await;
     app.post_graphql(PRODUCT).await;
-    assert_eq!(app.services.cached_catalog.cache().stats().bypassed, 0);
+    assert_eq!(app.services.cache.stats().bypassed, 0);
 
     redis.stop();
     for _ in 0..3 {
@@ -122,7 +180,7 @@ async fn catalog_reads_bypass_a_stopped_redis_and_use_it_again_once_back() {
         assert_eq!(body["data"]["product"]["name"], "Harbour Jacket", "{body}");
     }
     // Each request passed over the response cache and the product cache.
-    assert_eq!(app.services.cached_catalog.cache().stats().bypassed, 6);
+    assert_eq!(app.services.cache.stats().bypassed, 6);
     let listing = app.post_graphql("{ products(first: 5) { totalCount edges { node { name } } } }").await;
     assert_eq!(listing["data"]["products"]["totalCount"], 1, "{listing}");
 
@@ -130,7 +188,7 @@ async fn catalog_reads_bypass_a_stopped_redis_and_use_it_again_once_back() {
     let mut cached_again = false;
     for _ in 0..50 {
         app.post_graphql(PRODUCT).await;
-        if app.services.cached_catalog.cache().stats().hits > 0 {
+        if app.services.cache.stats().hits > 0 {
             cached_again = true;
             break;
         }

@@ -2,7 +2,7 @@ use std::time::{Duration, Instant};
 
 use domain::cart::CartOwner;
 use domain::session::SessionId;
-use infra::cart_store::CartStore;
+use infra::carts::CartStore;
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -186,7 +186,7 @@ async fn a_cart_holds_at_most_100_lines() {
 
     let refused = store.add(&session, Uuid::now_v7(), quantity, 100).await.unwrap();
 
-    assert_eq!(refused, Err(infra::cart_store::CartRejection::LineLimit));
+    assert_eq!(refused, Err(infra::carts::CartRejection::LineLimit));
     assert_eq!(store.get(&session).await.unwrap().lines.len(), 100);
 }
 

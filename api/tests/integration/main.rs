@@ -7,6 +7,7 @@ mod carts;
 mod catalog;
 mod checkout;
 mod cli;
+mod coherence;
 mod conformance;
 mod csrf;
 mod customers;

@@ -13,7 +13,7 @@ async fn a_row_written_on_the_primary_is_read_back_from_the_replica_through_the_
 
     let written =
         shop::ActiveModel { id: Set(true), name: Set("Replicated Threads".to_owned()), ..Default::default() };
-    written.update(router.write()).await.expect("the writer updates the shop");
+    written.update(&app.primary).await.expect("the writer updates the shop");
 
     let mut seen = String::new();
     for _ in 0..100 {

@@ -39,7 +39,12 @@ async fn order(app: &TestApp, stock: i32, key: &str) -> String {
 }
 
 async fn order_status(app: &TestApp) -> String {
-    let row = app.primary.query_one_raw(statement("SELECT status FROM orders")).await.unwrap().unwrap();
+    let row = app
+        .primary
+        .query_one_raw(statement("SELECT status::text AS status FROM orders"))
+        .await
+        .unwrap()
+        .unwrap();
     row.try_get("", "status").unwrap()
 }
 

@@ -1,8 +1,10 @@
-//! PostgreSQL: connection settings, the primary/replica router, and the error classification the
-//! router fails over on.
+//! PostgreSQL: connection settings, the primary/replica router, WAL positions, and the error
+//! classification the router fails over on.
 
+mod position;
 mod router;
 
+pub use position::WalPosition;
 pub use router::{Consistency, DbRouter, DbSettings, TargetRole, TargetStats};
 
 /// Woken whenever a statement finds its server unreachable, so that the primary watchers look for

@@ -15,16 +15,17 @@ use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbB
 use secrecy::{ExposeSecret, SecretString};
 
 use super::is_unreachable;
+use super::position::WalPosition;
 use crate::probe::Probe;
 
 /// What a read must see.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Consistency {
     /// Whatever a healthy replica has (it may lag behind the primary).
     #[default]
     Eventual,
-    /// Every write up to this primary WAL position (such as `0/16B3748`): the caller's own writes.
-    AtLeast(String),
+    /// Every write up to this position of the primary's WAL: the caller's own writes.
+    AtLeast(WalPosition),
     /// Everything committed: for the answers of mutations.
     Primary,
 }
@@ -79,7 +80,8 @@ struct Target {
     conn: DatabaseConnection,
     reads_served: AtomicU64,
     statements: Arc<AtomicU64>,
-    /// How far this replica is known to have replayed the primary's WAL; it only grows.
+    /// How far this replica is known to have replayed the primary's WAL (a `WalPosition`'s offset);
+    /// it only grows.
     replayed: AtomicU64,
     health: Mutex<Health>,
 }
@@ -163,8 +165,8 @@ impl DbRouter {
         }
     }
 
-    /// The primary, for commands. Mutations only ever receive this handle.
-    pub fn write(&self) -> &DatabaseConnection {
+    /// The primary, for the write path's transactions (`write_path::WriteTx`): nothing else writes.
+    pub(crate) fn write(&self) -> &DatabaseConnection {
         &self.primary().conn
     }
 
@@ -204,12 +206,11 @@ impl DbRouter {
         match consistency {
             Consistency::Eventual => self.read(query).await,
             Consistency::Primary => self.read_primary(query).await,
-            Consistency::AtLeast(position) => {
-                let Some(required) = parse_lsn(position) else { return self.read_primary(query).await };
+            Consistency::AtLeast(required) => {
                 let count = self.replicas.len();
                 let first = self.next_replica.fetch_add(1, Ordering::Relaxed);
                 for replica in (0..count).map(|i| &self.replicas[(first + i) % count]) {
-                    if replica.in_backoff() || !replica.has_replayed(required).await {
+                    if replica.in_backoff() || !replica.has_replayed(*required).await {
                         continue;
                     }
                     if let Some(answer) = self.on_replica(replica, &query).await {
@@ -249,9 +250,9 @@ impl DbRouter {
         }
     }
 
-    /// The primary's current WAL position, taken after a write so that the writer's later reads can
-    /// wait for it (`Consistency::AtLeast`).
-    pub async fn write_position(&self) -> Result<String, DbErr> {
+    /// The primary's current WAL position, taken after a commit so that later reads can wait for it
+    /// (`Consistency::AtLeast`).
+    pub async fn write_position(&self) -> Result<WalPosition, DbErr> {
         let row = self
             .primary()
             .conn
@@ -261,7 +262,8 @@ impl DbRouter {
             ))
             .await?
             .ok_or_else(|| DbErr::Custom("pg_current_wal_lsn() returned no row".into()))?;
-        row.try_get("", "lsn")
+        let lsn: String = row.try_get("", "lsn")?;
+        WalPosition::parse(&lsn).ok_or_else(|| DbErr::Custom(format!("pg_current_wal_lsn() returned {lsn}")))
     }
 
     async fn read_primary<T, F, Fut>(&self, query: F) -> Result<T, DbErr>
@@ -301,11 +303,11 @@ impl DbRouter {
     /// primary) that did not answer within the probe timeout.
     pub async fn replica_lag_bytes(&self) -> Vec<(String, Option<f64>)> {
         let position = tokio::time::timeout(self.probe_timeout, self.write_position()).await;
-        let position = position.ok().and_then(Result::ok).as_deref().and_then(parse_lsn);
+        let position = position.ok().and_then(Result::ok);
         let lags = self.replicas.iter().map(|replica| async move {
             let replayed = tokio::time::timeout(self.probe_timeout, replica.replayed()).await.ok().flatten();
             let lag =
-                position.zip(replayed).map(|(position, replayed)| position.saturating_sub(replayed) as f64);
+                position.zip(replayed).map(|(position, replayed)| position.bytes_after(replayed) as f64);
             (replica.name.clone(), lag)
         });
         futures::future::join_all(lags).await
@@ -365,21 +367,24 @@ impl Target {
 
     /// Whether this replica has replayed the WAL up to `position`, asking it only when what is
     /// already known falls short.
-    async fn has_replayed(&self, position: u64) -> bool {
-        if self.replayed.load(Ordering::Relaxed) >= position {
+    async fn has_replayed(&self, position: WalPosition) -> bool {
+        let required = position.offset();
+        if self.replayed.load(Ordering::Relaxed) >= required {
             return true;
         }
-        let replayed = self.replayed().await.unwrap_or(0);
+        let replayed = self.replayed().await.unwrap_or_default().offset();
         self.replayed.fetch_max(replayed, Ordering::Relaxed);
-        replayed >= position
+        replayed >= required
     }
 
     /// How far this replica has replayed the primary's WAL; `None` when it does not say.
-    async fn replayed(&self) -> Option<u64> {
+    async fn replayed(&self) -> Option<WalPosition> {
         let asked =
             Statement::from_string(DbBackend::Postgres, "SELECT pg_last_wal_replay_lsn()::text AS replayed");
         match self.conn.query_one_raw(asked).await {
-            Ok(Some(row)) => row.try_get::<String>("", "replayed").ok().as_deref().and_then(parse_lsn),
+            Ok(Some(row)) => {
+                row.try_get::<String>("", "replayed").ok().as_deref().and_then(WalPosition::parse)
+            }
             _ => None,
         }
     }
@@ -415,28 +420,9 @@ impl Target {
     }
 }
 
-/// A WAL position such as `16/B374D848` as one number.
-fn parse_lsn(text: &str) -> Option<u64> {
-    let (high, low) = text.split_once('/')?;
-    Some((u64::from_str_radix(high, 16).ok()? << 32) | u64::from_str_radix(low, 16).ok()?)
-}
-
 /// `host:port` of a database URL, without credentials.
 fn address_of(url: &SecretString) -> String {
     url::Url::parse(url.expose_secret())
         .map(|u| format!("{}:{}", u.host_str().unwrap_or("?"), u.port().unwrap_or(5432)))
         .unwrap_or_else(|_| "?".to_owned())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_lsn;
-
-    #[test]
-    fn wal_positions_compare_as_numbers() {
-        assert_eq!(parse_lsn("0/16B3748"), Some(0x16B3748));
-        assert!(parse_lsn("1/0").unwrap() > parse_lsn("0/FFFFFFFF").unwrap());
-        assert_eq!(parse_lsn("nonsense"), None);
-        assert_eq!(parse_lsn("0/XYZ"), None);
-    }
 }

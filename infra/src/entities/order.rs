@@ -8,7 +8,7 @@ pub struct Model {
     pub number: i64,
     pub customer_id: Option<Uuid>,
     pub email: String,
-    pub status: String,
+    pub status: Status,
     pub currency: String,
     pub subtotal_minor: i64,
     pub total_minor: i64,
@@ -19,6 +19,43 @@ pub struct Model {
     pub cart_fingerprint: String,
     pub created_at: DateTimeWithTimeZone,
     pub updated_at: DateTimeWithTimeZone,
+}
+
+/// placed → paid → fulfilled, or cancelled (the database type `order_status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "Enum", enum_name = "order_status")]
+pub enum Status {
+    #[sea_orm(string_value = "placed")]
+    Placed,
+    #[sea_orm(string_value = "paid")]
+    Paid,
+    #[sea_orm(string_value = "fulfilled")]
+    Fulfilled,
+    #[sea_orm(string_value = "cancelled")]
+    Cancelled,
+}
+
+impl From<Status> for domain::order::OrderStatus {
+    fn from(status: Status) -> Self {
+        match status {
+            Status::Placed => Self::Placed,
+            Status::Paid => Self::Paid,
+            Status::Fulfilled => Self::Fulfilled,
+            Status::Cancelled => Self::Cancelled,
+        }
+    }
+}
+
+impl From<domain::order::OrderStatus> for Status {
+    fn from(status: domain::order::OrderStatus) -> Self {
+        use domain::order::OrderStatus as S;
+        match status {
+            S::Placed => Self::Placed,
+            S::Paid => Self::Paid,
+            S::Fulfilled => Self::Fulfilled,
+            S::Cancelled => Self::Cancelled,
+        }
+    }
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,7 +1,8 @@
 use async_graphql::{Context, Object, Result};
+use domain::cart::CartOwner;
 
 use super::types::Cart;
-use crate::auth::Caller;
+use crate::graphql::context::{caller, queries};
 use crate::graphql::errors::OrGraphql;
 
 #[derive(Default)]
@@ -11,10 +12,8 @@ pub struct CartQuery;
 impl CartQuery {
     /// The caller's cart, priced from the live catalogue; empty without a session.
     async fn cart(&self, ctx: &Context<'_>) -> Result<Cart> {
-        let stored = match &ctx.data_unchecked::<Caller>().session {
-            Some(session) => {
-                super::types::services(ctx).carts.get(&session.cart_owner()).await.or_graphql()?
-            }
+        let stored = match &caller(ctx).session {
+            Some(session) => queries(ctx).carts.get(&CartOwner::of(session)).await.or_graphql()?,
             None => Default::default(),
         };
         Cart::price(ctx, stored).await

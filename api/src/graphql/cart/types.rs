@@ -1,23 +1,15 @@
 //! A cart as the shopper sees it: each stored line priced from the live catalogue, with warnings.
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
 use async_graphql::{Context, Enum, Object, Result, SimpleObject};
-use domain::cart::{LineState, LineWarning, warnings};
+use domain::cart::LineWarning;
 use domain::currency::CurrencyCode;
-use infra::cart_store::StoredCart;
-use infra::entities::variant;
+use infra::carts::{PricedLine, StoredCart};
 
 use crate::graphql::catalog::loaders::{ProductKey, VariantKey};
 use crate::graphql::catalog::types::{Variant, loader};
+use crate::graphql::context::{queries, services};
 use crate::graphql::errors::OrGraphql;
 use crate::graphql::money::Money;
-use crate::services::Services;
-
-pub fn services<'a>(ctx: &Context<'a>) -> &'a Arc<Services> {
-    ctx.data_unchecked::<Arc<Services>>()
-}
 
 pub struct Cart {
     lines: Vec<CartLine>,
@@ -25,9 +17,7 @@ pub struct Cart {
 }
 
 pub struct CartLine {
-    variant: variant::Model,
-    quantity: u32,
-    available: bool,
+    line: PricedLine,
     currency: CurrencyCode,
     warnings: Vec<CartLineWarning>,
 }
@@ -50,46 +40,19 @@ pub struct CartLineWarning {
 }
 
 impl Cart {
-    /// Prices `stored` with one cached catalogue read for all its variants; lines whose product was
-    /// taken off sale stay visible with a warning and count towards nothing.
+    /// Prices `stored`; the variants and products it shows need no further query.
     pub async fn price(ctx: &Context<'_>, stored: StoredCart) -> Result<Self> {
-        let services = services(ctx);
-        let currency = services.shop.currency().await.or_graphql()?;
-        if stored.lines.is_empty() {
-            return Ok(Self { lines: vec![], currency });
-        }
-        let ids: Vec<_> = stored.lines.iter().map(|line| line.variant_id).collect();
-        let for_sale = services.cached_catalog.variants_for_sale(&ids).await.or_graphql()?;
-        let on_sale: HashMap<_, _> =
-            for_sale.products.iter().map(|p| (p.id, p.archived_at.is_none())).collect();
-        let variants: HashMap<_, _> = for_sale.variants.iter().map(|v| (v.id, v.clone())).collect();
+        let currency = services(ctx).shop.currency().await.or_graphql()?;
+        let priced = queries(ctx).carts.price(stored).await.or_graphql()?;
         let loader = loader(ctx);
-        loader.feed_many(for_sale.variants.into_iter().map(|v| (VariantKey(v.id), v))).await;
-        loader
-            .feed_many(
-                for_sale
-                    .products
-                    .into_iter()
-                    .filter(|p| p.archived_at.is_none())
-                    .map(|p| (ProductKey(p.id), p)),
-            )
-            .await;
-
-        let lines = stored
+        loader.feed_many(priced.lines.iter().map(|l| (VariantKey(l.variant.id), l.variant.clone()))).await;
+        loader.feed_many(priced.products.into_iter().map(|p| (ProductKey(p.id), p))).await;
+        let lines = priced
             .lines
             .into_iter()
-            .filter_map(|line| {
-                let variant = variants.get(&line.variant_id)?.clone();
-                let available = on_sale.get(&variant.product_id).copied().unwrap_or(false);
-                let state = LineState {
-                    quantity: line.quantity,
-                    available,
-                    stock: variant.stock_on_hand.max(0) as u32,
-                    price_now: variant.price_minor,
-                    price_when_added: line.price_when_added,
-                };
-                let warnings = warnings(&state).into_iter().map(|w| describe(w, currency)).collect();
-                Some(CartLine { variant, quantity: line.quantity, available, currency, warnings })
+            .map(|line| {
+                let warnings = line.warnings.iter().map(|w| describe(*w, currency)).collect();
+                CartLine { line, currency, warnings }
             })
             .collect();
         Ok(Self { lines, currency })
@@ -119,39 +82,33 @@ impl Cart {
 
     /// Units in the cart, over the lines that can be bought.
     async fn total_quantity(&self) -> i32 {
-        self.lines.iter().filter(|l| l.available).map(|l| l.quantity as i32).sum()
+        self.lines.iter().filter(|l| l.line.available).map(|l| l.line.quantity as i32).sum()
     }
 
     /// The sum of the line totals that can be bought, at today's prices.
     async fn subtotal(&self) -> Money {
-        let minor = self.lines.iter().filter(|l| l.available).map(CartLine::total_minor).sum();
+        let minor = self.lines.iter().filter(|l| l.line.available).map(|l| l.line.total_minor()).sum();
         Money(domain::money::Money::new(minor, self.currency))
-    }
-}
-
-impl CartLine {
-    fn total_minor(&self) -> i64 {
-        self.variant.price_minor * i64::from(self.quantity)
     }
 }
 
 #[Object]
 impl CartLine {
     async fn variant(&self) -> Variant {
-        Variant(self.variant.clone())
+        Variant(self.line.variant.clone())
     }
 
     async fn quantity(&self) -> i32 {
-        self.quantity as i32
+        self.line.quantity as i32
     }
 
     /// Today's price of one unit.
     async fn unit_price(&self) -> Money {
-        Money(domain::money::Money::new(self.variant.price_minor, self.currency))
+        Money(domain::money::Money::new(self.line.variant.price_minor, self.currency))
     }
 
     async fn line_total(&self) -> Money {
-        Money(domain::money::Money::new(self.total_minor(), self.currency))
+        Money(domain::money::Money::new(self.line.total_minor(), self.currency))
     }
 
     async fn warnings(&self) -> &[CartLineWarning] {

@@ -1,19 +1,18 @@
 //! The administrators' catalogue mutations (admin role only). Each validates every field, writes on
 //! the primary, and answers with the written object and `userErrors`.
 
-use std::sync::Arc;
+use std::future::Future;
 
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 use domain::catalog_edit::{NamedDraft, ProductFields, ProductInput, VariantDraft, check_price};
-use infra::catalog::Written;
+use infra::catalog::{Rejection, Written};
 
 use super::types::{Brand, Category, Product, Variant};
-use crate::graphql::errors::OrGraphql;
+use crate::graphql::committed;
+use crate::graphql::context::commands;
 use crate::graphql::guards::AdminOnly;
 use crate::graphql::node::{NodeKind, uuid_of};
-use crate::graphql::read_your_writes::remember_write;
 use crate::graphql::user_error::UserError;
-use crate::services::Services;
 
 #[derive(InputObject)]
 pub struct CreateBrandInput {
@@ -124,8 +123,7 @@ impl CatalogMutation {
     async fn create_brand(&self, ctx: &Context<'_>, input: CreateBrandInput) -> Result<BrandPayload> {
         let (brand, user_errors) = match NamedDraft::parse(&input.name, input.slug.as_deref()) {
             Ok(draft) => {
-                written(ctx, services(ctx).catalog_writer.create_brand(draft).await, "input.slug", Brand)
-                    .await?
+                written(ctx, commands(ctx).catalog.create_brand(draft), |_| "input.slug", Brand).await?
             }
             Err(problems) => (None, UserError::from_problems("input", problems)),
         };
@@ -140,14 +138,12 @@ impl CatalogMutation {
     ) -> Result<CategoryPayload> {
         let (category, user_errors) = match NamedDraft::parse(&input.name, input.slug.as_deref()) {
             Ok(draft) => {
-                let outcome =
-                    services(ctx).catalog_writer.create_category(draft, input.parent.as_deref()).await;
-                let field = if matches!(outcome, Ok(Err(infra::catalog::Rejection::UnknownCategory))) {
-                    "input.parent"
-                } else {
-                    "input.slug"
+                let command = commands(ctx).catalog.create_category(draft, input.parent.as_deref());
+                let blame = |rejection| match rejection {
+                    Rejection::UnknownCategory => "input.parent",
+                    _ => "input.slug",
                 };
-                written(ctx, outcome, field, Category).await?
+                written(ctx, command, blame, Category).await?
             }
             Err(problems) => (None, UserError::from_problems("input", problems)),
         };
@@ -171,8 +167,8 @@ impl CatalogMutation {
             });
         }
         let name = input.name.map(|n| n.trim().to_owned());
-        let outcome = services(ctx).catalog_writer.update_category(id, name, input.position).await;
-        let (category, user_errors) = written(ctx, outcome, "id", Category).await?;
+        let command = commands(ctx).catalog.update_category(id, name, input.position);
+        let (category, user_errors) = written(ctx, command, |_| "id", Category).await?;
         Ok(CategoryPayload { category, user_errors })
     }
 
@@ -188,9 +184,8 @@ impl CatalogMutation {
         });
         let (product, user_errors) = match fields {
             Ok(fields) => {
-                let outcome =
-                    services(ctx).catalog_writer.create_product(fields, &input.brand, &input.category).await;
-                written(ctx, outcome, "input", Product).await?
+                let command = commands(ctx).catalog.create_product(fields, &input.brand, &input.category);
+                written(ctx, command, |_| "input", Product).await?
             }
             Err(problems) => (None, UserError::from_problems("input", problems)),
         };
@@ -215,11 +210,13 @@ impl CatalogMutation {
         });
         let (product, user_errors) = match fields {
             Ok(fields) => {
-                let writer = &services(ctx).catalog_writer;
-                let outcome = writer
-                    .update_product(id, fields, input.brand.as_deref(), input.category.as_deref())
-                    .await;
-                written(ctx, outcome, "input", Product).await?
+                let command = commands(ctx).catalog.update_product(
+                    id,
+                    fields,
+                    input.brand.as_deref(),
+                    input.category.as_deref(),
+                );
+                written(ctx, command, |_| "input", Product).await?
             }
             Err(problems) => (None, UserError::from_problems("input", problems)),
         };
@@ -230,8 +227,8 @@ impl CatalogMutation {
     #[graphql(guard = "AdminOnly")]
     async fn archive_product(&self, ctx: &Context<'_>, id: ID) -> Result<ProductPayload> {
         let id = uuid_of(&id, NodeKind::Product)?;
-        let outcome = services(ctx).catalog_writer.archive_product(id).await;
-        let (product, user_errors) = written(ctx, outcome, "id", Product).await?;
+        let command = commands(ctx).catalog.archive_product(id);
+        let (product, user_errors) = written(ctx, command, |_| "id", Product).await?;
         Ok(ProductPayload { product, user_errors })
     }
 
@@ -253,8 +250,8 @@ impl CatalogMutation {
         );
         let (variant, user_errors) = match draft {
             Ok(draft) => {
-                let outcome = services(ctx).catalog_writer.add_variant(product_id, draft).await;
-                written(ctx, outcome, "input", Variant).await?
+                written(ctx, commands(ctx).catalog.add_variant(product_id, draft), |_| "input", Variant)
+                    .await?
             }
             Err(problems) => (None, UserError::from_problems("input", problems)),
         };
@@ -285,11 +282,13 @@ impl CatalogMutation {
             });
         }
         let trimmed = |value: Option<String>| value.map(|v| v.trim().to_owned());
-        let outcome = services(ctx)
-            .catalog_writer
-            .update_variant(id, trimmed(input.sku), trimmed(input.size), trimmed(input.colour))
-            .await;
-        let (variant, user_errors) = written(ctx, outcome, "input", Variant).await?;
+        let command = commands(ctx).catalog.update_variant(
+            id,
+            trimmed(input.sku),
+            trimmed(input.size),
+            trimmed(input.colour),
+        );
+        let (variant, user_errors) = written(ctx, command, |_| "input", Variant).await?;
         Ok(VariantPayload { variant, user_errors })
     }
 
@@ -306,13 +305,8 @@ impl CatalogMutation {
         let (price, compare_at) = (i64::from(price), compare_at_price.map(i64::from));
         let (variant, user_errors) = match check_price(price, compare_at) {
             Ok(()) => {
-                written(
-                    ctx,
-                    services(ctx).catalog_writer.set_price(id, price, compare_at).await,
-                    "variantId",
-                    Variant,
-                )
-                .await?
+                let command = commands(ctx).catalog.set_price(id, price, compare_at);
+                written(ctx, command, |_| "variantId", Variant).await?
             }
             Err(problems) => {
                 (None, UserError::from_problems("", problems).into_iter().map(unprefixed).collect())
@@ -325,19 +319,14 @@ impl CatalogMutation {
     #[graphql(guard = "AdminOnly")]
     async fn adjust_stock(&self, ctx: &Context<'_>, variant_id: ID, delta: i32) -> Result<VariantPayload> {
         let id = uuid_of(&variant_id, NodeKind::Variant)?;
-        let outcome = services(ctx).catalog_writer.adjust_stock(id, delta).await;
-        let field = if matches!(outcome, Ok(Err(infra::catalog::Rejection::InsufficientStock))) {
-            "delta"
-        } else {
-            "variantId"
+        let blame = |rejection| match rejection {
+            Rejection::InsufficientStock => "delta",
+            _ => "variantId",
         };
-        let (variant, user_errors) = written(ctx, outcome, field, Variant).await?;
+        let (variant, user_errors) =
+            written(ctx, commands(ctx).catalog.adjust_stock(id, delta), blame, Variant).await?;
         Ok(VariantPayload { variant, user_errors })
     }
-}
-
-fn services<'a>(ctx: &Context<'a>) -> &'a Arc<Services> {
-    ctx.data_unchecked::<Arc<Services>>()
 }
 
 /// `field` of a problem reported without an input object: `.price` → `price`.
@@ -346,18 +335,16 @@ fn unprefixed(mut error: UserError) -> UserError {
     error
 }
 
-/// The payload parts of a write; a successful write is remembered for the session's next reads.
+/// The payload parts of a command's outcome, through the write path; a refusal is blamed on the
+/// field `blame` names for it.
 async fn written<M, T>(
     ctx: &Context<'_>,
-    outcome: Written<M>,
-    field: &str,
+    command: impl Future<Output = Written<M>>,
+    blame: impl FnOnce(Rejection) -> &'static str,
     wrap: impl FnOnce(M) -> T,
 ) -> Result<Outcome<T>> {
-    match outcome.or_graphql()? {
-        Ok(model) => {
-            remember_write(ctx).await;
-            Ok((Some(wrap(model)), vec![]))
-        }
-        Err(rejection) => Ok((None, vec![UserError::rejected(field, rejection)])),
+    match committed(ctx, command).await? {
+        Ok(model) => Ok((Some(wrap(model)), vec![])),
+        Err(rejection) => Ok((None, vec![UserError::rejected(blame(rejection), rejection)])),
     }
 }

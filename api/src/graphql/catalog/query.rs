@@ -1,22 +1,16 @@
-use std::sync::Arc;
-
 use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
 use domain::listing::{ProductFilter, ProductSort};
 use domain::paging::PageRequest;
 use infra::catalog::cursor::ProductCursor;
+use infra::catalog::{Listing, ProductRef};
 
 use super::loaders::{BrandKey, CategoryKey, ChildrenOf, ProductKey, VariantKey, feed};
 use super::types::{Brand, Category, Product, ProductListing, Variant, loader};
-use crate::graphql::ReadConsistency;
+use crate::graphql::context::{queries, reads};
 use crate::graphql::errors::{OrGraphql, bad_user_input};
 use crate::graphql::limits::page_cost;
 use crate::graphql::node::{Node, NodeKind, parse_global_id};
-use crate::services::Services;
-
-fn consistency<'a>(ctx: &Context<'a>) -> &'a infra::db::Consistency {
-    &ctx.data_unchecked::<ReadConsistency>().0
-}
 
 pub type ProductConnection = Connection<String, Product, ProductListing, EmptyFields>;
 
@@ -112,12 +106,8 @@ impl CatalogQuery {
             .transpose()
             .map_err(|e| bad_user_input(&e.to_string()))?;
 
-        let services = ctx.data_unchecked::<Arc<Services>>();
-        let mut listing = services
-            .cached_catalog
-            .list(&filter, sort, &page, cursor.as_ref(), consistency(ctx))
-            .await
-            .or_graphql()?;
+        let listing = Listing { filter: &filter, sort, page: &page, cursor: cursor.as_ref() };
+        let mut listing = queries(ctx).catalog.page(&listing, reads(ctx)).await.or_graphql()?;
         let related = std::mem::take(&mut listing.related);
         feed(loader(ctx), listing.products.iter().map(|(p, _)| p.id), related).await;
 
@@ -138,16 +128,17 @@ impl CatalogQuery {
         id: Option<ID>,
         slug: Option<String>,
     ) -> Result<Option<Product>> {
-        let catalog = &ctx.data_unchecked::<Arc<Services>>().cached_catalog;
-        let detail = match (id, slug) {
-            (Some(id), None) => match parse_global_id(&id) {
-                Some((NodeKind::Product, id)) => catalog.product_by_id(id, consistency(ctx)).await,
+        let by = match (&id, &slug) {
+            (Some(id), None) => match parse_global_id(id) {
+                Some((NodeKind::Product, id)) => ProductRef::Id(id),
                 _ => return Err(bad_user_input("id is not a product ID")),
             },
-            (None, Some(slug)) => catalog.product_by_slug(&slug, consistency(ctx)).await,
+            (None, Some(slug)) => ProductRef::Slug(slug),
             _ => return Err(bad_user_input("give exactly one of id and slug")),
         };
-        let Some(detail) = detail.or_graphql()? else { return Ok(None) };
+        let Some(detail) = queries(ctx).catalog.product(by, reads(ctx)).await.or_graphql()? else {
+            return Ok(None);
+        };
         feed(loader(ctx), std::iter::once(detail.product.id), detail.related).await;
         Ok(Some(Product(detail.product)))
     }

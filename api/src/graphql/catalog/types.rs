@@ -3,21 +3,20 @@
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, FixedOffset};
 use domain::listing::ProductFilter;
-use infra::entities::{brand, category, product, variant};
+use infra::catalog::{BrandView, CategoryView, ProductView, VariantView};
 
 use super::loaders::{BrandKey, CatalogLoader, CategoryKey, ChildrenOf, ProductKey, VariantsOf};
-use crate::graphql::ReadConsistency;
+use crate::graphql::context::{queries, reads};
 use crate::graphql::errors::OrGraphql;
 use crate::graphql::money::Money;
 use crate::graphql::node::{NodeKind, global_id};
-use crate::services::Services;
 
 pub(crate) fn loader<'a>(ctx: &Context<'a>) -> &'a CatalogLoader {
     ctx.data_unchecked::<CatalogLoader>()
 }
 
 #[derive(Clone)]
-pub struct Product(pub product::Model);
+pub struct Product(pub ProductView);
 
 #[Object]
 impl Product {
@@ -86,12 +85,12 @@ impl Product {
     /// Whether any variant is in stock.
     async fn in_stock(&self, ctx: &Context<'_>) -> Result<bool> {
         let variants = loader(ctx).load_one(VariantsOf(self.0.id)).await?.unwrap_or_default();
-        Ok(variants.iter().any(|v| v.stock_on_hand > 0))
+        Ok(variants.iter().any(|v| v.stock > 0))
     }
 }
 
 #[derive(Clone)]
-pub struct Variant(pub variant::Model);
+pub struct Variant(pub VariantView);
 
 #[Object]
 impl Variant {
@@ -124,11 +123,11 @@ impl Variant {
     }
 
     async fn quantity_available(&self) -> i32 {
-        self.0.stock_on_hand
+        self.0.stock
     }
 
     async fn in_stock(&self) -> bool {
-        self.0.stock_on_hand > 0
+        self.0.stock > 0
     }
 
     /// Its product; null once the product is archived.
@@ -138,7 +137,7 @@ impl Variant {
 }
 
 #[derive(Clone)]
-pub struct Brand(pub brand::Model);
+pub struct Brand(pub BrandView);
 
 #[Object]
 impl Brand {
@@ -156,7 +155,7 @@ impl Brand {
 }
 
 #[derive(Clone)]
-pub struct Category(pub category::Model);
+pub struct Category(pub CategoryView);
 
 #[Object]
 impl Category {
@@ -199,22 +198,13 @@ pub struct ProductListing {
 impl ProductListing {
     /// How many products match the filter, on all pages.
     async fn total_count(&self, ctx: &Context<'_>) -> Result<i64> {
-        ctx.data_unchecked::<std::sync::Arc<Services>>()
-            .cached_catalog
-            .count(&self.filter, &ctx.data_unchecked::<ReadConsistency>().0)
-            .await
-            .or_graphql()
+        queries(ctx).catalog.count(&self.filter, reads(ctx)).await.or_graphql()
     }
 
     /// For a filter sidebar: per size, colour and brand, how many products match. Each dimension is
     /// counted without its own filter, so every alternative shows its count.
     async fn facets(&self, ctx: &Context<'_>) -> Result<ProductFacets> {
-        let facets = ctx
-            .data_unchecked::<std::sync::Arc<Services>>()
-            .cached_catalog
-            .facets(&self.filter, &ctx.data_unchecked::<ReadConsistency>().0)
-            .await
-            .or_graphql()?;
+        let facets = queries(ctx).catalog.facets(&self.filter, reads(ctx)).await.or_graphql()?;
         let values =
             |values: Vec<infra::catalog::FacetValue>| values.into_iter().map(FacetValue::from).collect();
         Ok(ProductFacets {

@@ -1,20 +1,19 @@
 //! The signed-in customer's address book.
 
-use std::sync::Arc;
+use std::future::Future;
 
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 use domain::address::{self, MAX_ADDRESSES};
 use domain::session::Session;
-use infra::addresses::{AddressRejection, AddressWritten, Defaults};
+use infra::customers::{AddressRejection, AddressView, AddressWritten, Defaults};
 use uuid::Uuid;
 
 use super::types::Address;
-use crate::auth::Caller;
-use crate::graphql::errors::{ErrorCode, OrGraphql, error};
+use crate::graphql::committed;
+use crate::graphql::context::{caller, commands};
+use crate::graphql::errors::{ErrorCode, error};
 use crate::graphql::node::{NodeKind, uuid_of};
-use crate::graphql::read_your_writes::remember_write;
 use crate::graphql::user_error::{UserError, UserErrorCode};
-use crate::services::Services;
 
 /// A postal address, as a customer types it.
 #[derive(InputObject)]
@@ -77,8 +76,7 @@ impl AddressMutation {
             Err(user_errors) => return Ok(AddressPayload { address: None, user_errors }),
         };
         let defaults = Defaults { shipping: default_shipping, billing: default_billing };
-        let created = services(ctx).addresses.create(customer, address, defaults).await;
-        payload(ctx, created).await
+        payload(ctx, commands(ctx).addresses.create(customer, address, defaults)).await
     }
 
     /// Replaces the fields of an address when `address` is given, and sets or clears its defaults.
@@ -97,18 +95,14 @@ impl AddressMutation {
             Err(user_errors) => return Ok(AddressPayload { address: None, user_errors }),
         };
         let defaults = Defaults { shipping: default_shipping, billing: default_billing };
-        let updated = services(ctx).addresses.update(customer, id, address, defaults).await;
-        payload(ctx, updated).await
+        payload(ctx, commands(ctx).addresses.update(customer, id, address, defaults)).await
     }
 
     async fn delete_address(&self, ctx: &Context<'_>, id: ID) -> Result<DeleteAddressPayload> {
         let customer = signed_in(ctx)?;
         let uuid = uuid_of(&id, NodeKind::Address)?;
-        match services(ctx).addresses.delete(customer, uuid).await.or_graphql()? {
-            Ok(()) => {
-                remember_write(ctx).await;
-                Ok(DeleteAddressPayload { deleted_id: Some(id), user_errors: vec![] })
-            }
+        match committed(ctx, commands(ctx).addresses.delete(customer, uuid)).await? {
+            Ok(()) => Ok(DeleteAddressPayload { deleted_id: Some(id), user_errors: vec![] }),
             Err(rejection) => {
                 Ok(DeleteAddressPayload { deleted_id: None, user_errors: vec![rejected(rejection)] })
             }
@@ -116,13 +110,9 @@ impl AddressMutation {
     }
 }
 
-fn services<'a>(ctx: &Context<'a>) -> &'a Arc<Services> {
-    ctx.data_unchecked::<Arc<Services>>()
-}
-
 /// The signed-in customer's id; guests have no address book.
 fn signed_in(ctx: &Context<'_>) -> Result<Uuid> {
-    ctx.data_unchecked::<Caller>()
+    caller(ctx)
         .session
         .as_ref()
         .and_then(Session::customer)
@@ -131,13 +121,10 @@ fn signed_in(ctx: &Context<'_>) -> Result<Uuid> {
 
 async fn payload(
     ctx: &Context<'_>,
-    written: AddressWritten<infra::entities::address::Model>,
+    command: impl Future<Output = AddressWritten<AddressView>>,
 ) -> Result<AddressPayload> {
-    match written.or_graphql()? {
-        Ok(model) => {
-            remember_write(ctx).await;
-            Ok(AddressPayload { address: Some(Address::from(model)), user_errors: vec![] })
-        }
+    match committed(ctx, command).await? {
+        Ok(view) => Ok(AddressPayload { address: Some(Address::from(view)), user_errors: vec![] }),
         Err(rejection) => Ok(AddressPayload { address: None, user_errors: vec![rejected(rejection)] }),
     }
 }

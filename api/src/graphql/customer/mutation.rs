@@ -2,21 +2,19 @@
 //! and merges the guest cart of the calling session into the customer's cart, which follows them to
 //! every device.
 
-use std::sync::Arc;
-
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
-use domain::account::{Email, Password};
-use domain::cart::CartOwner;
+use domain::account::{Email, Password, Registration};
 use domain::session::Session;
-use infra::db::Consistency;
+use infra::customers::Profile;
 use infra::tokens::Tokens;
 
 use super::types::Customer;
-use crate::auth::{Caller, expired_session_cookie};
+use crate::auth::expired_session_cookie;
+use crate::graphql::context::{caller, commands, queries, reads, services};
 use crate::graphql::errors::{ErrorCode, OrGraphql, error};
 use crate::graphql::session::{LoginInput, charge_sign_in, hand_out, limited_login};
 use crate::graphql::user_error::{UserError, UserErrorCode};
-use crate::services::Services;
+use crate::graphql::{committed, committed_for};
 
 #[derive(InputObject)]
 pub struct RegisterInput {
@@ -57,35 +55,19 @@ pub struct CustomerMutation;
 impl CustomerMutation {
     async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> Result<AuthPayload> {
         charge_sign_in(ctx).await?;
-        let mut problems = Vec::new();
-        let email = Email::parse(&input.email)
-            .map_err(|e| {
-                problems.push(UserError::new(Some("input.email"), UserErrorCode::InvalidValue, e.to_string()))
-            })
-            .ok();
-        let password = Password::parse(&input.password)
-            .map_err(|e| {
-                problems.push(UserError::new(
-                    Some("input.password"),
-                    UserErrorCode::WeakPassword,
-                    e.to_string(),
-                ))
-            })
-            .ok();
-        let name = input.name.trim();
-        if name.is_empty() || name.chars().count() > 100 {
-            problems.push(UserError::new(
-                Some("input.name"),
-                UserErrorCode::InvalidValue,
-                "must have 1 to 100 characters",
-            ));
-        }
-        let (Some(email), Some(password), true) = (email, password, problems.is_empty()) else {
-            return Ok(failed(problems));
+        let registration = match Registration::parse(&input.email, &input.password, &input.name) {
+            Ok(registration) => registration,
+            Err(problems) => return Ok(failed(UserError::from_problems("input", problems))),
         };
-        let services = ctx.data_unchecked::<Arc<Services>>();
-        match services.customers.register(&email, &password, name).await.or_graphql()? {
-            Ok(customer) => sign_in(ctx, customer, true).await,
+        let caller = caller(ctx).session.as_ref();
+        let accounts = &commands(ctx).accounts;
+        // The new session reads its own account at once, however far the replicas lag.
+        let session = Tokens::new_session().id;
+        match committed_for(ctx, Some(&session), accounts.register(&registration, caller)).await? {
+            Ok(profile) => {
+                let session = accounts.sign_in_registered(profile.id, caller, session).await;
+                signed_in(ctx, &session, Some(profile))
+            }
             Err(taken) => Ok(failed(vec![UserError::new(
                 Some("input.email"),
                 UserErrorCode::EmailTaken,
@@ -97,27 +79,30 @@ impl CustomerMutation {
     /// Wrong emails and wrong passwords get the same answer in the same time. Too many failures for
     /// one account or from one address lock further attempts out for a while.
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<AuthPayload> {
-        let services = ctx.data_unchecked::<Arc<Services>>();
         let attempt = async {
             match Email::parse(&input.email) {
-                Ok(email) => services.customers.authenticate(&email, &input.password).await,
+                Ok(email) => queries(ctx).customers.authenticate(&email, &input.password).await,
                 Err(_) => {
                     infra::passwords::verify(&input.password, None).await;
                     Ok(None)
                 }
             }
         };
-        match limited_login(ctx, "customer", &input.email, attempt).await? {
-            Ok(customer) => sign_in(ctx, customer, false).await,
-            Err(refused) => Ok(failed(vec![refused])),
-        }
+        let customer = match limited_login(ctx, "customer", &input.email, attempt).await? {
+            Ok(customer) => customer,
+            Err(refused) => return Ok(failed(vec![refused])),
+        };
+        let session =
+            commands(ctx).accounts.sign_in(customer, caller(ctx).session.as_ref()).await.or_graphql()?;
+        let profile = queries(ctx).customers.profile(customer, reads(ctx)).await.or_graphql()?;
+        signed_in(ctx, &session, profile)
     }
 
     /// Ends the calling session: its token is refused from now on and the cookie is cleared.
     async fn logout(&self, ctx: &Context<'_>) -> Result<LogoutPayload> {
-        let services = ctx.data_unchecked::<Arc<Services>>();
+        let services = services(ctx);
         ctx.append_http_header("set-cookie", expired_session_cookie(&services.cookies));
-        match &ctx.data_unchecked::<Caller>().session {
+        match &caller(ctx).session {
             Some(session) => {
                 services.sessions.revoke(&session.id).await.or_graphql()?;
                 Ok(LogoutPayload { logged_out: true })
@@ -131,8 +116,7 @@ impl CustomerMutation {
         ctx: &Context<'_>,
         input: ChangePasswordInput,
     ) -> Result<ChangePasswordPayload> {
-        let Some(customer) = ctx.data_unchecked::<Caller>().session.as_ref().and_then(Session::customer)
-        else {
+        let Some(customer) = caller(ctx).session.as_ref().and_then(Session::customer) else {
             return Err(error(ErrorCode::Unauthenticated, "sign in to change your password"));
         };
         let new = match Password::parse(&input.new_password) {
@@ -146,13 +130,8 @@ impl CustomerMutation {
                 return Ok(ChangePasswordPayload { user_errors });
             }
         };
-        let services = ctx.data_unchecked::<Arc<Services>>();
-        let user_errors = match services
-            .customers
-            .change_password(customer, &input.current_password, &new)
-            .await
-            .or_graphql()?
-        {
+        let command = commands(ctx).accounts.change_password(customer, &input.current_password, &new);
+        let user_errors = match committed(ctx, command).await? {
             Ok(()) => vec![],
             Err(wrong) => vec![UserError::new(
                 Some("input.currentPassword"),
@@ -168,27 +147,8 @@ fn failed(user_errors: Vec<UserError>) -> AuthPayload {
     AuthPayload { token: None, customer: None, user_errors }
 }
 
-/// A new session for `customer`, with the calling session's guest cart merged into theirs. After a
-/// registration (`wrote`), the new session's reads wait for the write.
-async fn sign_in(
-    ctx: &Context<'_>,
-    customer: infra::entities::customer::Model,
-    wrote: bool,
-) -> Result<AuthPayload> {
-    let services = ctx.data_unchecked::<Arc<Services>>();
-    let theirs = CartOwner::Customer(customer.id);
-    if let Some(current) = &ctx.data_unchecked::<Caller>().session
-        && current.cart_owner() != theirs
-        && current.customer().is_none()
-    {
-        services.carts.merge(&current.cart_owner(), &theirs).await.or_graphql()?;
-    }
-    let session = Session::of_customer(Tokens::new_session().id, customer.id);
-    if wrote {
-        let position = services.db.write_position().await.map_err(infra::Error::from).or_graphql()?;
-        services.sessions.record_write(&session.id, position).await.or_graphql()?;
-    }
-    let profile = services.customers.profile(customer.id, &Consistency::Primary).await.or_graphql()?;
-    let token = hand_out(ctx, &session)?;
+/// Hands `session` out (token and cookie) with the customer's `profile`.
+fn signed_in(ctx: &Context<'_>, session: &Session, profile: Option<Profile>) -> Result<AuthPayload> {
+    let token = hand_out(ctx, session)?;
     Ok(AuthPayload { token: Some(token), customer: profile.map(Customer), user_errors: vec![] })
 }

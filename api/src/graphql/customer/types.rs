@@ -1,8 +1,6 @@
 use async_graphql::{ID, Object, SimpleObject};
 use chrono::{DateTime, FixedOffset};
-use infra::customers::Profile;
-use infra::entities::address;
-use infra::orders::ShippingAddress;
+use infra::customers::{AddressView, Profile};
 
 use crate::graphql::node::{NodeKind, global_id};
 
@@ -50,13 +48,13 @@ pub struct Address {
     is_default_billing: bool,
 }
 
-impl From<address::Model> for Address {
-    fn from(model: address::Model) -> Self {
+impl From<AddressView> for Address {
+    fn from(view: AddressView) -> Self {
         Self {
-            id: global_id(NodeKind::Address, model.id),
-            postal: ShippingAddress::from(&model).into(),
-            is_default_shipping: model.is_default_shipping,
-            is_default_billing: model.is_default_billing,
+            id: global_id(NodeKind::Address, view.id),
+            postal: view.postal.into(),
+            is_default_shipping: view.is_default_shipping,
+            is_default_billing: view.is_default_billing,
         }
     }
 }
@@ -74,9 +72,9 @@ pub struct PostalAddress {
     phone: Option<String>,
 }
 
-impl From<ShippingAddress> for PostalAddress {
-    fn from(a: ShippingAddress) -> Self {
-        let ShippingAddress { name, line1, line2, city, postal_code, country, phone } = a;
+impl From<infra::customers::PostalAddress> for PostalAddress {
+    fn from(a: infra::customers::PostalAddress) -> Self {
+        let infra::customers::PostalAddress { name, line1, line2, city, postal_code, country, phone } = a;
         Self { name, line1, line2, city, postal_code, country, phone }
     }
 }

@@ -1,20 +1,18 @@
-use std::sync::Arc;
-
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 use domain::account::Email;
+use domain::cart::CartOwner;
 use domain::order::{IdempotencyKey, OrderNumber};
-use infra::checkout::{CheckoutRejection, CheckoutRequest, Shipping};
+use infra::orders::{CheckoutRejection, CheckoutRequest, Shipping};
 use infra::payments::PaymentFailure;
 
 use super::types::{Order, OrderStatusValue};
-use crate::auth::Caller;
+use crate::graphql::committed;
+use crate::graphql::context::{caller, commands, services};
 use crate::graphql::customer::AddressInput;
 use crate::graphql::errors::OrGraphql;
 use crate::graphql::guards::AdminOnly;
 use crate::graphql::node::{NodeKind, global_id, uuid_of};
-use crate::graphql::read_your_writes::remember_write;
 use crate::graphql::user_error::{UserError, UserErrorCode};
-use crate::services::Services;
 
 /// Give exactly one of `shippingAddress` and `shippingAddressId` (a signed-in customer's saved
 /// address). Guests give their `email`. Send the same `idempotencyKey` when retrying a checkout.
@@ -53,12 +51,10 @@ impl OrderMutation {
             Ok(request) => request,
             Err(user_errors) => return Ok(CheckoutPayload { order: None, user_errors }),
         };
-        let services = services(ctx);
-        let currency = services.shop.currency().await.or_graphql()?;
-        match services.checkout.place(request, currency).await.or_graphql()? {
+        let currency = services(ctx).shop.currency().await.or_graphql()?;
+        match committed(ctx, commands(ctx).checkout.place(request, currency)).await? {
             Ok(order) => {
                 crate::metrics::record_checkout("PLACED".to_owned());
-                remember_write(ctx).await;
                 Ok(CheckoutPayload { order: Some(Order(order)), user_errors: vec![] })
             }
             Err(rejection) => {
@@ -88,12 +84,9 @@ impl OrderMutation {
             )],
         };
         let Ok(number) = OrderNumber::parse(&number) else { return Ok(unknown()) };
-        match services(ctx).orders.transition(number, status.into()).await.or_graphql()? {
+        match committed(ctx, commands(ctx).orders.transition(number, status.into())).await? {
             None => Ok(unknown()),
-            Some(Ok(order)) => {
-                remember_write(ctx).await;
-                Ok(OrderPayload { order: Some(Order(order)), user_errors: vec![] })
-            }
+            Some(Ok(order)) => Ok(OrderPayload { order: Some(Order(order)), user_errors: vec![] }),
             Some(Err(invalid)) => Ok(OrderPayload {
                 order: None,
                 user_errors: vec![UserError::new(
@@ -106,13 +99,9 @@ impl OrderMutation {
     }
 }
 
-fn services<'a>(ctx: &Context<'a>) -> &'a Arc<Services> {
-    ctx.data_unchecked::<Arc<Services>>()
-}
-
 /// The checked request, or a user error for each bad field.
 fn checkout_request(ctx: &Context<'_>, input: &CheckoutInput) -> Result<CheckoutRequest, Vec<UserError>> {
-    let Some(session) = &ctx.data_unchecked::<Caller>().session else {
+    let Some(session) = &caller(ctx).session else {
         return Err(vec![empty_cart()]);
     };
     let mut problems = Vec::new();
@@ -165,7 +154,7 @@ fn checkout_request(ctx: &Context<'_>, input: &CheckoutInput) -> Result<Checkout
         .ok();
     match (shipping, idempotency_key) {
         (Some(shipping), Some(idempotency_key)) if problems.is_empty() => Ok(CheckoutRequest {
-            owner: session.cart_owner(),
+            owner: CartOwner::of(session),
             email,
             shipping,
             payment_token: input.payment_token.clone(),

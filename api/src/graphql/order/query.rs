@@ -1,5 +1,3 @@
-use std::sync::Arc;
-
 use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{Context, Object, Result};
 use domain::account::Email;
@@ -8,11 +6,9 @@ use domain::paging::PageRequest;
 use infra::orders::Viewer;
 
 use super::types::Order;
-use crate::auth::Caller;
-use crate::graphql::ReadConsistency;
+use crate::graphql::context::{caller, queries, reads};
 use crate::graphql::errors::{ErrorCode, OrGraphql, bad_user_input, error};
 use crate::graphql::limits::page_cost;
-use crate::services::Services;
 
 pub type OrderConnection = Connection<String, Order, EmptyFields, EmptyFields>;
 
@@ -29,8 +25,7 @@ impl OrderQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<OrderConnection> {
-        let Some(customer) = ctx.data_unchecked::<Caller>().session.as_ref().and_then(|s| s.customer())
-        else {
+        let Some(customer) = caller(ctx).session.as_ref().and_then(|s| s.customer()) else {
             return Err(error(ErrorCode::Unauthenticated, "sign in to see your orders"));
         };
         let page =
@@ -42,13 +37,13 @@ impl OrderQuery {
             .transpose()
             .map_err(|e| bad_user_input(&e.to_string()))?;
         let size = u64::from(page.size);
-        let at = &ctx.data_unchecked::<ReadConsistency>().0;
+        let at = reads(ctx).consistency();
         let mut orders =
-            services(ctx).orders.for_customer(customer, size + 1, after, at).await.or_graphql()?;
+            queries(ctx).orders.for_customer(customer, size + 1, after, &at).await.or_graphql()?;
         let has_next_page = orders.len() as u64 > size;
         orders.truncate(page.size as usize);
         let mut connection = OrderConnection::new(after.is_some(), has_next_page);
-        connection.edges.extend(orders.into_iter().map(|o| Edge::new(o.number().to_string(), Order(o))));
+        connection.edges.extend(orders.into_iter().map(|o| Edge::new(o.number.to_string(), Order(o))));
         Ok(connection)
     }
 
@@ -56,7 +51,7 @@ impl OrderQuery {
     /// placed with (how a guest finds theirs). Null when there is none the caller may see.
     async fn order(&self, ctx: &Context<'_>, number: String, email: Option<String>) -> Result<Option<Order>> {
         let Ok(number) = OrderNumber::parse(&number) else { return Ok(None) };
-        let session = ctx.data_unchecked::<Caller>().session.as_ref();
+        let session = caller(ctx).session.as_ref();
         let viewer = match (email, session) {
             (Some(email), _) => match Email::parse(&email) {
                 Ok(email) => Viewer::Email(email.to_string()),
@@ -69,11 +64,7 @@ impl OrderQuery {
             },
             (None, None) => return Ok(None),
         };
-        let at = &ctx.data_unchecked::<ReadConsistency>().0;
-        Ok(services(ctx).orders.by_number(number, &viewer, at).await.or_graphql()?.map(Order))
+        let at = reads(ctx).consistency();
+        Ok(queries(ctx).orders.by_number(number, &viewer, &at).await.or_graphql()?.map(Order))
     }
-}
-
-fn services<'a>(ctx: &Context<'a>) -> &'a Arc<Services> {
-    ctx.data_unchecked::<Arc<Services>>()
 }

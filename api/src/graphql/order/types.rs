@@ -1,13 +1,11 @@
 use async_graphql::{Context, Enum, ID, Object, Result};
 use chrono::{DateTime, FixedOffset};
 use domain::currency::CurrencyCode;
-use infra::entities::order_line;
-use infra::orders::PlacedOrder;
+use infra::orders::{OrderLineView, OrderView};
 
 use crate::graphql::catalog::loaders::VariantKey;
 use crate::graphql::catalog::types::{Variant, loader};
 use crate::graphql::customer::PostalAddress;
-use crate::graphql::errors::OrGraphql;
 use crate::graphql::money::Money;
 use crate::graphql::node::{NodeKind, global_id};
 
@@ -44,78 +42,66 @@ impl From<OrderStatusValue> for domain::order::OrderStatus {
     }
 }
 
-pub struct Order(pub PlacedOrder);
+pub struct Order(pub OrderView);
 
 impl Order {
-    fn money(&self, minor: i64) -> Result<Money> {
-        money_in(&self.0.order.currency, minor)
+    fn money(&self, minor: i64) -> Money {
+        Money(domain::money::Money::new(minor, self.0.currency))
     }
 }
 
 #[Object]
 impl Order {
     async fn id(&self) -> ID {
-        global_id(NodeKind::Order, self.0.order.id)
+        global_id(NodeKind::Order, self.0.id)
     }
 
     /// The number to quote, such as `MC-000123`.
     async fn number(&self) -> String {
-        self.0.number().to_string()
+        self.0.number.to_string()
     }
 
     async fn status(&self) -> OrderStatusValue {
-        self.0.status().into()
+        self.0.status.into()
     }
 
     /// Where the confirmation goes.
     async fn email(&self) -> &str {
-        &self.0.order.email
+        &self.0.email
     }
 
     async fn lines(&self) -> Vec<OrderLine> {
-        self.0
-            .lines
-            .iter()
-            .map(|line| OrderLine { line: line.clone(), currency: self.0.order.currency.clone() })
-            .collect()
+        self.0.lines.iter().map(|line| OrderLine { line: line.clone(), currency: self.0.currency }).collect()
     }
 
-    async fn subtotal(&self) -> Result<Money> {
-        self.money(self.0.order.subtotal_minor)
+    async fn subtotal(&self) -> Money {
+        self.money(self.0.subtotal_minor)
     }
 
-    async fn total(&self) -> Result<Money> {
-        self.money(self.0.order.total_minor)
+    async fn total(&self) -> Money {
+        self.money(self.0.total_minor)
     }
 
     /// Where the order ships to, as it was at checkout.
-    async fn shipping_address(&self) -> Result<PostalAddress> {
-        Ok(self.0.shipping_address().or_graphql()?.into())
+    async fn shipping_address(&self) -> PostalAddress {
+        self.0.shipping_address.clone().into()
     }
 
     async fn created_at(&self) -> DateTime<FixedOffset> {
-        self.0.order.created_at
+        self.0.created_at
     }
 }
 
 /// A line as it was ordered: its price and names are copies taken at checkout.
 pub struct OrderLine {
-    line: order_line::Model,
-    currency: String,
+    line: OrderLineView,
+    currency: CurrencyCode,
 }
 
 impl OrderLine {
-    fn money(&self, minor: i64) -> Result<Money> {
-        money_in(&self.currency, minor)
+    fn money(&self, minor: i64) -> Money {
+        Money(domain::money::Money::new(minor, self.currency))
     }
-}
-
-/// `minor` units of an order's stored `currency`.
-fn money_in(currency: &str, minor: i64) -> Result<Money> {
-    let currency = CurrencyCode::parse(currency)
-        .map_err(|e| infra::Error::Unexpected(anyhow::anyhow!("an order's currency: {e}")))
-        .or_graphql()?;
-    Ok(Money(domain::money::Money::new(minor, currency)))
 }
 
 #[Object]
@@ -145,11 +131,11 @@ impl OrderLine {
         self.line.quantity
     }
 
-    async fn unit_price(&self) -> Result<Money> {
+    async fn unit_price(&self) -> Money {
         self.money(self.line.unit_price_minor)
     }
 
-    async fn line_total(&self) -> Result<Money> {
+    async fn line_total(&self) -> Money {
         self.money(self.line.unit_price_minor * i64::from(self.line.quantity))
     }
 }

@@ -1,14 +1,12 @@
-use std::sync::Arc;
-
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
 use domain::session::{Role, Session};
 use infra::rate_limits::Admission;
 use infra::tokens::Tokens;
 
-use crate::auth::{Caller, session_cookie};
+use crate::auth::session_cookie;
+use crate::graphql::context::{caller, services};
 use crate::graphql::errors::{OrGraphql, rate_limited, retry_after_seconds};
 use crate::graphql::user_error::{UserError, UserErrorCode};
-use crate::services::Services;
 
 #[derive(InputObject)]
 pub struct LoginInput {
@@ -42,8 +40,7 @@ impl SessionMutation {
 
     /// Signs a staff member in: a new session with the admin role. Failures lock out like customers'.
     async fn staff_login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<StaffLoginPayload> {
-        let services = ctx.data_unchecked::<Arc<Services>>();
-        let attempt = services.staff.authenticate(&input.email, &input.password);
+        let attempt = services(ctx).staff.authenticate(&input.email, &input.password);
         match limited_login(ctx, "staff", &input.email, attempt).await? {
             Ok(id) => {
                 let session = Session {
@@ -61,8 +58,8 @@ impl SessionMutation {
 /// Charges a sign-in attempt to the caller's address, on a stricter budget than other requests (each
 /// attempt costs a password hash); over it, `RATE_LIMITED` with `Retry-After`.
 pub async fn charge_sign_in(ctx: &Context<'_>) -> Result<()> {
-    let services = ctx.data_unchecked::<Arc<Services>>();
-    let Some(ip) = ctx.data_unchecked::<Caller>().ip else { return Ok(()) };
+    let services = services(ctx);
+    let Some(ip) = caller(ctx).ip else { return Ok(()) };
     match services.rate_limiter.admit(&[(&format!("sign-in:{ip}"), services.rates.login)]).await {
         Ok(Admission::Limited(wait)) => {
             ctx.append_http_header("retry-after", retry_after_seconds(wait).to_string());
@@ -83,8 +80,8 @@ pub async fn limited_login<T>(
     attempt: impl Future<Output = Result<Option<T>, infra::Error>>,
 ) -> Result<Result<T, UserError>> {
     charge_sign_in(ctx).await?;
-    let services = ctx.data_unchecked::<Arc<Services>>();
-    let ip = ctx.data_unchecked::<Caller>().ip;
+    let services = services(ctx);
+    let ip = caller(ctx).ip;
     let account = format!("{kind}:{}", email.trim().to_lowercase());
     if !services.login_limits.allowed(&account, ip).await.or_graphql()? {
         let message = "too many failed logins; try again in 15 minutes";
@@ -108,7 +105,7 @@ pub async fn limited_login<T>(
 
 /// Signs `session` and sets it as the session cookie too.
 pub fn hand_out(ctx: &Context<'_>, session: &Session) -> Result<String> {
-    let services = ctx.data_unchecked::<Arc<Services>>();
+    let services = services(ctx);
     let token = services.tokens.issue(session).or_graphql()?;
     ctx.append_http_header("set-cookie", session_cookie(&token, &services.cookies));
     Ok(token)

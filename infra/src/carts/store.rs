@@ -1,4 +1,4 @@
-//! Carts in Redis, keyed by their owner (a guest session or a customer): one hash per cart, a field per variant holding
+//! The cart store: carts in Redis, keyed by their owner (a guest session or a customer): one hash per cart, a field per variant holding
 //! `quantity|unit price when added|added at (µs)`. Every change is one Lua script, so it is atomic (two
 //! tabs adding at once never lose an update), checks the limits, renews the sliding expiry, and returns
 //! the whole cart in the same round trip. The append-only file keeps carts across Redis restarts.
@@ -37,7 +37,7 @@ pub enum CartRejection {
     LineLimit,
 }
 
-pub type CartChange = Result<Result<StoredCart, CartRejection>, crate::Error>;
+pub type StoredChange = Result<Result<StoredCart, CartRejection>, crate::Error>;
 
 /// Parses a stored line; shared by the scripts below.
 const LINE: &str = r"
@@ -155,7 +155,13 @@ impl CartStore {
     }
 
     /// Adds `quantity` of a variant priced `price` now; an existing line grows.
-    pub async fn add(&self, owner: &CartOwner, variant: Uuid, quantity: Quantity, price: i64) -> CartChange {
+    pub async fn add(
+        &self,
+        owner: &CartOwner,
+        variant: Uuid,
+        quantity: Quantity,
+        price: i64,
+    ) -> StoredChange {
         let args =
             [variant.to_string(), quantity.get().to_string(), price.to_string(), Quantity::MAX.to_string()];
         let args = [&args[..], &[MAX_LINES.to_string(), self.expiry_ms()]].concat();
@@ -169,7 +175,7 @@ impl CartStore {
         variant: Uuid,
         quantity: u32,
         price: i64,
-    ) -> CartChange {
+    ) -> StoredChange {
         if quantity > Quantity::MAX {
             return Ok(Err(CartRejection::QuantityLimit));
         }
@@ -220,7 +226,7 @@ impl CartStore {
         Ok(taken.expect("taking lines out is never refused"))
     }
 
-    async fn change(&self, script: &'static Script, keys: Vec<String>, args: Vec<String>) -> CartChange {
+    async fn change(&self, script: &'static Script, keys: Vec<String>, args: Vec<String>) -> StoredChange {
         let (status, fields): (String, Vec<String>) = self.redis.eval(script, keys, args).await?;
         let cart = parse_cart(&fields)?;
         Ok(match status.as_str() {

@@ -1,6 +1,6 @@
-//! Customers' address books, written on the primary. Each write locks the customer's row, so that the
-//! cap on addresses and the single default of each kind hold under concurrent writes; then the profile
-//! in the cache is updated.
+//! Customers' address books, on the write path. Each write locks the customer's row, so that the cap
+//! on addresses and the single default of each kind hold under concurrent writes, and touches the
+//! customer's profile.
 
 use std::sync::Arc;
 
@@ -9,13 +9,14 @@ use domain::address::{Address, MAX_ADDRESSES};
 use sea_orm::sea_query::{Expr, LockType};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, QuerySelect, TransactionTrait,
+    PaginatorTrait, QueryFilter, QuerySelect,
 };
 use uuid::Uuid;
 
-use crate::customers::CustomerRepository;
+use super::read_models::AddressView;
 use crate::db::DbRouter;
 use crate::entities::{address, customer};
+use crate::write_path::{Committed, Touch, WriteTx};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AddressRejection {
@@ -32,16 +33,15 @@ pub struct Defaults {
     pub billing: Option<bool>,
 }
 
-pub type AddressWritten<T> = Result<Result<T, AddressRejection>, crate::Error>;
+pub type AddressWritten<T> = Result<Committed<Result<T, AddressRejection>>, crate::Error>;
 
 pub struct AddressBook {
     db: Arc<DbRouter>,
-    customers: Arc<CustomerRepository>,
 }
 
 impl AddressBook {
-    pub fn new(db: Arc<DbRouter>, customers: Arc<CustomerRepository>) -> Self {
-        Self { db, customers }
+    pub fn new(db: Arc<DbRouter>) -> Self {
+        Self { db }
     }
 
     /// Adds `address`; the first address of a book becomes the default for shipping and billing.
@@ -50,20 +50,20 @@ impl AddressBook {
         customer: Uuid,
         address: Address,
         defaults: Defaults,
-    ) -> AddressWritten<address::Model> {
-        let txn = self.db.write().begin().await?;
-        lock_customer(&txn, customer).await?;
+    ) -> AddressWritten<AddressView> {
+        let mut tx = WriteTx::begin(&self.db).await?;
+        lock_customer(tx.conn(), customer).await?;
         let count =
-            address::Entity::find().filter(address::Column::CustomerId.eq(customer)).count(&txn).await?;
+            address::Entity::find().filter(address::Column::CustomerId.eq(customer)).count(tx.conn()).await?;
         if count >= MAX_ADDRESSES {
-            return Ok(Err(AddressRejection::Limit));
+            return refused(AddressRejection::Limit);
         }
         let first = count == 0;
         let defaults = Defaults {
             shipping: Some(defaults.shipping.unwrap_or(first)),
             billing: Some(defaults.billing.unwrap_or(first)),
         };
-        clear_replaced_defaults(&txn, customer, defaults).await?;
+        clear_replaced_defaults(tx.conn(), customer, defaults).await?;
         let model = address::ActiveModel {
             id: Set(Uuid::now_v7()),
             customer_id: Set(customer),
@@ -72,10 +72,9 @@ impl AddressBook {
             created_at: Set(Utc::now().fixed_offset()),
             ..fields(address)
         };
-        let created = model.insert(&txn).await?;
-        txn.commit().await?;
-        self.customers.profile_written(customer).await;
-        Ok(Ok(created))
+        let created = model.insert(tx.conn()).await?;
+        tx.touch(Touch::Profile(customer));
+        tx.commit(Ok(created.into())).await
     }
 
     /// Replaces the fields of address `id` (when `address` is given) and sets or clears its defaults.
@@ -85,13 +84,13 @@ impl AddressBook {
         id: Uuid,
         address: Option<Address>,
         defaults: Defaults,
-    ) -> AddressWritten<address::Model> {
-        let txn = self.db.write().begin().await?;
-        lock_customer(&txn, customer).await?;
-        let Some(current) = owned(&txn, customer, id).await? else {
-            return Ok(Err(AddressRejection::Unknown));
+    ) -> AddressWritten<AddressView> {
+        let mut tx = WriteTx::begin(&self.db).await?;
+        lock_customer(tx.conn(), customer).await?;
+        let Some(current) = owned(tx.conn(), customer, id).await? else {
+            return refused(AddressRejection::Unknown);
         };
-        clear_replaced_defaults(&txn, customer, defaults).await?;
+        clear_replaced_defaults(tx.conn(), customer, defaults).await?;
         let mut model = match address {
             Some(address) => address::ActiveModel { id: Set(id), ..fields(address) },
             None => current.into_active_model(),
@@ -102,24 +101,29 @@ impl AddressBook {
         if let Some(billing) = defaults.billing {
             model.is_default_billing = Set(billing);
         }
-        let updated = model.update(&txn).await?;
-        txn.commit().await?;
-        self.customers.profile_written(customer).await;
-        Ok(Ok(updated))
+        let updated = model.update(tx.conn()).await?;
+        tx.touch(Touch::Profile(customer));
+        tx.commit(Ok(updated.into())).await
     }
 
     pub async fn delete(&self, customer: Uuid, id: Uuid) -> AddressWritten<()> {
+        let mut tx = WriteTx::begin(&self.db).await?;
         let deleted = address::Entity::delete_many()
             .filter(address::Column::Id.eq(id))
             .filter(address::Column::CustomerId.eq(customer))
-            .exec(self.db.write())
+            .exec(tx.conn())
             .await?;
         if deleted.rows_affected == 0 {
-            return Ok(Err(AddressRejection::Unknown));
+            return refused(AddressRejection::Unknown);
         }
-        self.customers.profile_written(customer).await;
-        Ok(Ok(()))
+        tx.touch(Touch::Profile(customer));
+        tx.commit(Ok(())).await
     }
+}
+
+/// A write refused before anything was written (the transaction rolls back as it is dropped).
+fn refused<T>(rejection: AddressRejection) -> AddressWritten<T> {
+    Ok(Committed::nothing(Err(rejection)))
 }
 
 /// The columns an `Address` sets.

@@ -1,7 +1,8 @@
-//! Checkout: a cart becomes an order in one transaction on the primary. It re-prices the cart from the
-//! primary, reserves stock with conditional updates in variant-id order (so two checkouts never
-//! deadlock and stock never goes below zero), authorises the payment, records the order with copies of
-//! its prices and address and an outbox event, and commits; then the ordered lines leave the cart.
+//! Checkout, the command that places orders: a cart becomes an order in one transaction on the write
+//! path. It re-prices the cart from the primary, reserves stock with conditional updates in variant-id
+//! order (so two checkouts never deadlock and stock never goes below zero), authorises the payment,
+//! records the order with copies of its prices and address and an outbox event, and commits, touching
+//! each variant whose stock it took; then the ordered lines leave the cart.
 //!
 //! One order per idempotency key and cart owner: checkouts with the same key queue on an advisory
 //! lock, and the later ones find the first one's order instead of charging again.
@@ -12,19 +13,22 @@ use domain::account::Email;
 use domain::address::Address;
 use domain::cart::CartOwner;
 use domain::currency::CurrencyCode;
-use domain::order::{IdempotencyKey, OrderStatus, cart_fingerprint};
+use domain::order::{IdempotencyKey, OrderNumber, OrderStatus, cart_fingerprint};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend,
-    EntityTrait, IntoActiveModel, QueryFilter, Statement, TransactionTrait,
+    EntityTrait, IntoActiveModel, QueryFilter, Statement,
 };
-use serde_json::json;
 use uuid::Uuid;
 
-use crate::cart_store::CartStore;
+use super::queries::lines_of;
+use super::read_models::OrderView;
+use crate::carts::CartStore;
+use crate::customers::PostalAddress;
 use crate::db::DbRouter;
 use crate::entities::{address, customer, order, order_line};
-use crate::orders::{PlacedOrder, ShippingAddress, with_lines};
+use crate::outbox::announce_order;
 use crate::payments::{PaymentFailure, PaymentProvider, PaymentRequest};
+use crate::write_path::{Committed, Touch, WriteTx};
 
 pub struct CheckoutRequest {
     /// Whose cart is checked out: the customer's, or the guest session's.
@@ -66,7 +70,7 @@ pub enum CheckoutRejection {
     Payment(PaymentFailure),
 }
 
-pub type CheckedOut = Result<Result<PlacedOrder, CheckoutRejection>, crate::Error>;
+pub type CheckedOut = Result<Committed<Result<OrderView, CheckoutRejection>>, crate::Error>;
 
 pub struct Checkout {
     db: Arc<DbRouter>,
@@ -77,6 +81,9 @@ pub struct Checkout {
 /// A cart line as reserved on the primary, with its price and names at this moment.
 struct Reserved {
     variant_id: Uuid,
+    product_id: Uuid,
+    /// What is left after the reservation.
+    left: i32,
     quantity: i32,
     sku: String,
     product_name: String,
@@ -98,36 +105,44 @@ impl Checkout {
         let fingerprint = cart_fingerprint(&lines);
         let owner = request.owner.to_string();
 
-        let txn = self.db.write().begin().await?;
-        lock_key(&txn, &owner, &request.idempotency_key).await?;
-        if let Some(existing) = placed_with_key(&txn, &owner, &request.idempotency_key).await? {
-            let existing = with_lines(&txn, vec![existing]).await?.remove(0);
-            txn.commit().await?;
+        let mut tx = WriteTx::begin(&self.db).await?;
+        lock_key(tx.conn(), &owner, &request.idempotency_key).await?;
+        if let Some(existing) = placed_with_key(tx.conn(), &owner, &request.idempotency_key).await? {
             // A retry after the order was placed finds the ordered lines gone from the cart.
-            let retried = lines.is_empty() || existing.order.cart_fingerprint == fingerprint;
-            return Ok(if retried { Ok(existing) } else { Err(CheckoutRejection::IdempotencyConflict) });
+            let retried = lines.is_empty() || existing.cart_fingerprint == fingerprint;
+            if !retried {
+                return refused(CheckoutRejection::IdempotencyConflict);
+            }
+            let (existing, ordered) = lines_of(tx.conn(), vec![existing]).await?.remove(0);
+            let existing = OrderView::of(existing, ordered)?;
+            // Nothing is written; the commit's position still covers the order, for the caller's reads.
+            return tx.commit(Ok(existing)).await;
         }
         if lines.is_empty() {
-            return Ok(Err(CheckoutRejection::EmptyCart));
+            return refused(CheckoutRejection::EmptyCart);
         }
         let customer = request.owner.customer();
         let email = match (customer, &request.email) {
-            (Some(customer), _) => account_email(&txn, customer).await?,
+            (Some(customer), _) => account_email(tx.conn(), customer).await?,
             (None, Some(email)) => email.to_string(),
-            (None, None) => return Ok(Err(CheckoutRejection::EmailRequired)),
+            (None, None) => return refused(CheckoutRejection::EmailRequired),
         };
         let shipping = match (&request.shipping, customer) {
-            (Shipping::To(address), _) => ShippingAddress::from(address),
-            (Shipping::Saved(id), Some(customer)) => match saved_address(&txn, customer, *id).await? {
+            (Shipping::To(address), _) => PostalAddress::from(address),
+            (Shipping::Saved(id), Some(customer)) => match saved_address(tx.conn(), customer, *id).await? {
                 Some(address) => address,
-                None => return Ok(Err(CheckoutRejection::UnknownAddress)),
+                None => return refused(CheckoutRejection::UnknownAddress),
             },
-            (Shipping::Saved(_), None) => return Ok(Err(CheckoutRejection::UnknownAddress)),
+            (Shipping::Saved(_), None) => return refused(CheckoutRejection::UnknownAddress),
         };
-        let reserved = match reserve(&txn, &lines).await? {
+        let reserved = match reserve(tx.conn(), &lines).await? {
             Ok(reserved) => reserved,
-            Err(rejection) => return Ok(Err(rejection)),
+            Err(rejection) => return refused(rejection),
         };
+        for line in &reserved {
+            let (variant, product, crossed_zero) = (line.variant_id, line.product_id, line.left == 0);
+            tx.touch(Touch::Stock { variant, product, crossed_zero });
+        }
         let subtotal: i64 = reserved.iter().map(|line| line.price_minor * i64::from(line.quantity)).sum();
         let payment = PaymentRequest {
             token: request.payment_token.clone(),
@@ -136,44 +151,52 @@ impl Checkout {
         };
         let authorization = match self.payments.authorize(&payment).await {
             Ok(authorization) => authorization,
-            Err(failure) => return Ok(Err(CheckoutRejection::Payment(failure))),
+            Err(failure) => return refused(CheckoutRejection::Payment(failure)),
         };
-        let recorded = async {
-            let order = order::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                customer_id: Set(customer),
-                email: Set(email),
-                status: Set(OrderStatus::Placed.as_str().to_owned()),
-                currency: Set(currency.as_str().to_owned()),
-                subtotal_minor: Set(subtotal),
-                total_minor: Set(subtotal),
-                shipping_address: Set(serde_json::to_value(&shipping).map_err(anyhow::Error::from)?),
-                payment_authorization: Set(authorization.clone()),
-                checkout_owner: Set(owner.clone()),
-                idempotency_key: Set(request.idempotency_key.as_str().to_owned()),
-                cart_fingerprint: Set(fingerprint),
-                ..Default::default()
-            }
-            .insert(&txn)
-            .await?;
-            let lines = record_lines(&txn, order.id, reserved).await?;
-            announce(&txn, "order.placed", &order).await?;
-            txn.commit().await?;
-            Ok::<_, crate::Error>(PlacedOrder { order, lines })
+        let order = order::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            customer_id: Set(customer),
+            email: Set(email),
+            status: Set(OrderStatus::Placed.into()),
+            currency: Set(currency.as_str().to_owned()),
+            subtotal_minor: Set(subtotal),
+            total_minor: Set(subtotal),
+            shipping_address: Set(serde_json::to_value(&shipping).map_err(anyhow::Error::from)?),
+            payment_authorization: Set(authorization.clone()),
+            checkout_owner: Set(owner.clone()),
+            idempotency_key: Set(request.idempotency_key.as_str().to_owned()),
+            cart_fingerprint: Set(fingerprint),
+            ..Default::default()
+        };
+        let recorded: Result<OrderView, crate::Error> = async {
+            let order = order.insert(tx.conn()).await?;
+            let lines = record_lines(tx.conn(), order.id, reserved).await?;
+            announce_order(tx.conn(), order.id, OrderNumber::new(order.number), OrderStatus::Placed).await?;
+            tx.touch(Touch::Order(order.id));
+            OrderView::of(order, lines)
         }
         .await;
-        let order = match recorded {
-            Ok(order) => order,
+        let committed = match recorded {
+            Ok(placed) => tx.commit(placed).await,
+            Err(err) => Err(err),
+        };
+        let placed = match committed {
+            Ok(placed) => placed,
             Err(err) => {
                 self.payments.void(&authorization).await;
                 return Err(err);
             }
         };
         if let Err(err) = self.carts.take(&request.owner, &lines).await {
-            tracing::warn!(order = %order.number(), error = %err, "the ordered lines stay in the cart");
+            tracing::warn!(error = %err, "the ordered lines stay in the cart");
         }
-        Ok(Ok(order))
+        Ok(placed.map(Ok))
     }
+}
+
+/// A checkout refused before anything was written (the transaction rolls back as it is dropped).
+fn refused(rejection: CheckoutRejection) -> CheckedOut {
+    Ok(Committed::nothing(Err(rejection)))
 }
 
 /// Queues checkouts with the same key for the same owner behind each other until their transactions end.
@@ -205,10 +228,10 @@ async fn saved_address(
     txn: &DatabaseTransaction,
     customer: Uuid,
     id: Uuid,
-) -> Result<Option<ShippingAddress>, crate::Error> {
+) -> Result<Option<PostalAddress>, crate::Error> {
     let found =
         address::Entity::find_by_id(id).filter(address::Column::CustomerId.eq(customer)).one(txn).await?;
-    Ok(found.as_ref().map(ShippingAddress::from))
+    Ok(found.map(PostalAddress::from))
 }
 
 /// Takes each line's quantity off the stock of its variant, in the order of `lines` (sorted by
@@ -219,7 +242,7 @@ async fn reserve(
 ) -> Result<Result<Vec<Reserved>, CheckoutRejection>, crate::Error> {
     const TAKE: &str = "UPDATE variants v SET stock_on_hand = v.stock_on_hand - $2, updated_at = now() \
         FROM products p WHERE v.id = $1 AND p.id = v.product_id AND p.archived_at IS NULL \
-        AND v.stock_on_hand >= $2 RETURNING v.sku, v.size, v.colour, v.price_minor, p.name";
+        AND v.stock_on_hand >= $2 RETURNING v.product_id, v.stock_on_hand, v.sku, v.size, v.colour, v.price_minor, p.name";
     const LEFT: &str = "SELECT v.sku, v.stock_on_hand FROM variants v JOIN products p ON p.id = v.product_id \
         WHERE v.id = $1 AND p.archived_at IS NULL";
     let (mut reserved, mut unavailable, mut short) = (Vec::new(), Vec::new(), Vec::new());
@@ -230,6 +253,8 @@ async fn reserve(
         if let Some(row) = txn.query_one_raw(take).await? {
             reserved.push(Reserved {
                 variant_id,
+                product_id: row.try_get("", "product_id")?,
+                left: row.try_get("", "stock_on_hand")?,
                 quantity,
                 sku: row.try_get("", "sku")?,
                 product_name: row.try_get("", "name")?,
@@ -282,21 +307,4 @@ async fn record_lines(
         .exec(txn)
         .await?;
     Ok(lines)
-}
-
-/// Writes an outbox event about `order` in the transaction that changes it.
-pub(crate) async fn announce(
-    txn: &DatabaseTransaction,
-    event_type: &str,
-    order: &order::Model,
-) -> Result<(), crate::Error> {
-    let payload = json!({ "orderId": order.id, "number": order.number, "status": order.status });
-    let insert = "INSERT INTO outbox (event_type, payload) VALUES ($1, $2)";
-    txn.execute_raw(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        insert,
-        [event_type.into(), payload.into()],
-    ))
-    .await?;
-    Ok(())
 }

@@ -1,0 +1,165 @@
+//! The cache after writes, across instances: a stock change reaches every instance's cached answers
+//! within a second of its commit, and leaves the cached answers that do not show the variant alone.
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::carts::{add, base64_global_id};
+use crate::checkout::guest_checkout;
+use crate::support::TestApp;
+use crate::support::catalog::CatalogFixture;
+
+const JACKET: &str =
+    r#"{ product(slug: "harbour-jacket") { inStock variants { quantityAvailable inStock } } }"#;
+const IN_STOCK: &str =
+    r#"{ products(first: 10, filter: { inStock: true }) { totalCount edges { node { slug } } } }"#;
+const TEE: &str = r#"{ product(slug: "loom-tee") { name variants { quantityAvailable } } }"#;
+
+/// Two instances of one shop: a jacket of one variant with `stock` left, and a tee of another brand.
+struct TwoInstances {
+    /// Where the shoppers who only look are served.
+    reader: TestApp,
+    /// Where the writes happen.
+    writer: TestApp,
+    jacket: String,
+}
+
+impl TwoInstances {
+    async fn start(stock: i32) -> Self {
+        let reader = TestApp::spawn().await;
+        let mut catalog = CatalogFixture::new(&reader.primary);
+        let (harbour, loom) = (catalog.brand("Harbour").await, catalog.brand("Loom").await);
+        let coats = catalog.category("Coats", None).await;
+        let jacket =
+            catalog.product("Harbour Jacket", harbour, coats.0, &[("M", "Olive", 8999, stock)]).await;
+        catalog.product("Loom Tee", loom, coats.0, &[("M", "White", 1500, 40)]).await;
+        let variant = sea_orm::ConnectionTrait::query_one_raw(
+            &reader.primary,
+            crate::support::statement(&format!("SELECT id FROM variants WHERE product_id = '{jacket}'")),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        let jacket = base64_global_id("Variant", variant.try_get("", "id").unwrap());
+        reader.wait_for_replica().await;
+        let writer = reader.beside().await;
+        Self { reader, writer, jacket }
+    }
+
+    /// Reads the jacket, the in-stock listing and the tee on the reading instance until each is a hit.
+    async fn warm(&self) {
+        for query in [JACKET, IN_STOCK, TEE, JACKET, IN_STOCK, TEE] {
+            self.reader.post_graphql(query).await;
+        }
+    }
+
+    fn hits(&self) -> u64 {
+        self.reader.services.cache.stats().hits
+    }
+
+    /// Asserts that the reading instance shows the jacket with `left` in stock, in the product and
+    /// in the in-stock listing, within a second of `since`.
+    async fn shows_within_a_second(&self, left: i64, since: Instant) {
+        let shows = |product: &Value, listing: &Value| {
+            let variant = &product["data"]["product"]["variants"][0];
+            let listed = listing["data"]["products"]["edges"]
+                .as_array()
+                .is_some_and(|edges| edges.iter().any(|e| e["node"]["slug"] == "harbour-jacket"));
+            variant["quantityAvailable"] == left
+                && variant["inStock"] == (left > 0)
+                && product["data"]["product"]["inStock"] == (left > 0)
+                && listed == (left > 0)
+        };
+        loop {
+            let (product, listing) =
+                (self.reader.post_graphql(JACKET).await, self.reader.post_graphql(IN_STOCK).await);
+            if shows(&product, &listing) {
+                return;
+            }
+            assert!(
+                since.elapsed() < Duration::from_secs(1),
+                "a second after the write the other instance still shows {product} and {listing}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Asserts that the tee, which no write touched, is still answered from the cache.
+    async fn tee_is_still_cached(&self) {
+        let before = self.hits();
+        let tee = self.reader.post_graphql(TEE).await;
+        assert_eq!(tee["data"]["product"]["name"], "Loom Tee");
+        assert_eq!(self.hits(), before + 1, "the tee's cached answer survived the write");
+    }
+
+    /// A guest on the writing instance buys `quantity` jackets; the order's number.
+    async fn buy(&self, quantity: i32) -> String {
+        let added = self.writer.post_graphql(&add(&self.jacket, quantity)).await;
+        let guest = added["data"]["addToCart"]["token"].as_str().expect("a guest session").to_owned();
+        let body = self.writer.post_graphql_as(&guest, &guest_checkout("tok_visa", "coherence")).await;
+        body["data"]["checkout"]["order"]["number"]
+            .as_str()
+            .unwrap_or_else(|| panic!("the order is placed: {body}"))
+            .to_owned()
+    }
+
+    async fn admin(&self, mutation: &str) -> Value {
+        let admin = self.writer.admin_token().await;
+        let body = self.writer.post_graphql_as(&admin, mutation).await;
+        assert!(body["errors"].is_null(), "{body}");
+        body
+    }
+}
+
+#[tokio::test]
+async fn a_checkout_that_sells_a_variant_out_shows_on_the_other_instance_within_a_second() {
+    let shop = TwoInstances::start(13).await;
+    shop.warm().await;
+    shop.shows_within_a_second(13, Instant::now()).await;
+
+    shop.buy(13).await;
+
+    shop.shows_within_a_second(0, Instant::now()).await;
+    shop.tee_is_still_cached().await;
+}
+
+#[tokio::test]
+async fn a_cancellation_that_restocks_shows_on_the_other_instance_within_a_second() {
+    let shop = TwoInstances::start(13).await;
+    let number = shop.buy(13).await;
+    shop.warm().await;
+    shop.shows_within_a_second(0, Instant::now()).await;
+
+    let cancel = format!(
+        r#"mutation {{ setOrderStatus(number: "{number}", status: CANCELLED) {{ order {{ status }} }} }}"#
+    );
+    shop.admin(&cancel).await;
+
+    shop.shows_within_a_second(13, Instant::now()).await;
+    shop.tee_is_still_cached().await;
+}
+
+#[tokio::test]
+async fn an_adjusted_stock_shows_on_the_other_instance_within_a_second() {
+    let shop = TwoInstances::start(13).await;
+    shop.warm().await;
+    let adjust = |delta: i32| {
+        format!(
+            r#"mutation {{ adjustStock(variantId: "{}", delta: {delta}) {{ variant {{ id }} }} }}"#,
+            shop.jacket
+        )
+    };
+
+    shop.admin(&adjust(-13)).await;
+    shop.shows_within_a_second(0, Instant::now()).await;
+    shop.tee_is_still_cached().await;
+
+    shop.admin(&adjust(5)).await;
+    shop.shows_within_a_second(5, Instant::now()).await;
+    shop.tee_is_still_cached().await;
+
+    shop.admin(&adjust(-2)).await;
+    shop.shows_within_a_second(3, Instant::now()).await;
+    shop.tee_is_still_cached().await;
+}

@@ -1,0 +1,365 @@
+//! Cache-aside in Redis for catalogue reads and customer profiles. Every key is one `CacheKey` (the
+//! only place a cache key is spelled), stored under the current *generation* of its `Scope` (the whole
+//! catalogue, or one customer's profile), and every catalogue entry is filed under the `Tag`s of
+//! what it shows (a product, the in-stock listings, the price-ordered listings).
+//!
+//! A write forgets what it changed in one of two ways: a new generation of the scope (every entry of
+//! it is never served again), or, for a product's stock or price, the deletion of the entries filed
+//! under its tags, so that the rest of the catalogue stays cached. Either way the write's WAL position
+//! is kept (for the scope, and for each tag), and a miss reads the database at least that far (from a
+//! replica that has replayed it, or else the primary). An entry is filled only if none of its tags
+//! was invalidated at a position its data may not include, so a lagging replica cannot put old data
+//! back. Misses of one key within an instance share one load (single flight). While Redis is down,
+//! reads go straight to the database.
+
+mod query;
+
+pub use query::{CachedQuery, Reads};
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::Duration;
+
+use redis::Script;
+use tokio::sync::OnceCell;
+use uuid::Uuid;
+
+use crate::db::{Consistency, WalPosition};
+use crate::redis::RedisStore;
+
+/// What a write can make stale as a whole: the catalogue, or one customer's profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Catalog,
+    Profile(Uuid),
+}
+
+impl Scope {
+    fn name(&self) -> String {
+        match self {
+            Self::Catalog => "catalog".to_owned(),
+            Self::Profile(customer) => format!("profile:{customer}"),
+        }
+    }
+}
+
+/// Part of the catalogue that a cached answer shows and that one write can change while the rest of
+/// the catalogue stays as it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Tag {
+    /// One product: its fields and its variants' stock and prices.
+    Product(Uuid),
+    /// Which products the listings that keep to what is in stock hold.
+    StockedListings,
+    /// Which products the listings filtered or sorted by price hold, and in which order.
+    PricedListings,
+}
+
+impl Tag {
+    fn name(&self) -> String {
+        match self {
+            Self::Product(id) => format!("product:{id}"),
+            Self::StockedListings => "listings:stocked".to_owned(),
+            Self::PricedListings => "listings:priced".to_owned(),
+        }
+    }
+}
+
+/// Everything that is cached.
+#[derive(Debug, Clone, Copy)]
+pub enum CacheKey<'a> {
+    ProductBySlug(&'a str),
+    ProductById(Uuid),
+    /// A page of a listing, by the fingerprint of its filter, sort and page.
+    ListingPage(&'a str),
+    /// The total of a listing, by the fingerprint of its filter.
+    ListingCount(&'a str),
+    /// The facet counts of a listing, by the fingerprint of its filter.
+    ListingFacets(&'a str),
+    /// A whole GraphQL response to a public catalogue query, by the fingerprint of the request.
+    Response(&'a str),
+    /// Variants with their products, by the fingerprint of the set of ids (a cart's contents).
+    Variants(&'a str),
+    /// A customer's profile with their address book.
+    Profile(Uuid),
+}
+
+impl CacheKey<'_> {
+    pub fn scope(&self) -> Scope {
+        match self {
+            Self::Profile(customer) => Scope::Profile(*customer),
+            _ => Scope::Catalog,
+        }
+    }
+
+    fn suffix(&self) -> String {
+        match self {
+            Self::ProductBySlug(slug) => format!("product:slug:{slug}"),
+            Self::ProductById(id) => format!("product:id:{id}"),
+            Self::ListingPage(fingerprint) => format!("listing:page:{fingerprint}"),
+            Self::ListingCount(fingerprint) => format!("listing:count:{fingerprint}"),
+            Self::ListingFacets(fingerprint) => format!("listing:facets:{fingerprint}"),
+            Self::Response(fingerprint) => format!("response:{fingerprint}"),
+            Self::Variants(fingerprint) => format!("variants:{fingerprint}"),
+            Self::Profile(_) => "profile".to_owned(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct CacheSettings {
+    pub ttl: Duration,
+    /// Each entry lives `ttl` ± this fraction of it, at random, so entries filled together do not
+    /// all expire together.
+    pub jitter: f64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    pub hits: u64,
+    pub misses: u64,
+    /// Reads that went to the database because Redis was unavailable.
+    pub bypassed: u64,
+}
+
+/// What a miss made: the bytes to answer with, whether they may be cached, and what they show.
+pub struct Rendered {
+    pub bytes: Vec<u8>,
+    pub cacheable: bool,
+    pub tags: Vec<Tag>,
+}
+
+pub struct ReadCache {
+    redis: Arc<RedisStore>,
+    settings: CacheSettings,
+    in_flight: Mutex<HashMap<String, Arc<OnceCell<Vec<u8>>>>>,
+    hits: AtomicU64,
+    misses: AtomicU64,
+    bypassed: AtomicU64,
+}
+
+/// KEYS[1] the scope's generation, KEYS[2] the position of its latest write; ARGV[1] the prefix of
+/// entry keys, ARGV[2] the entry's suffix. Returns the generation, the position ('' for none) and the
+/// entry (nil on a miss).
+static READ_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(READ));
+const READ: &str = r"
+local generation = redis.call('GET', KEYS[1]) or '0'
+local written = redis.call('GET', KEYS[2]) or ''
+return {generation, written, redis.call('GET', ARGV[1] .. generation .. ':' .. ARGV[2])}
+";
+
+/// KEYS[1] the scope's generation; ARGV[1] the generation the entry was read in, ARGV[2] the position
+/// its data was read at least at ('' for any), ARGV[3] the entry's key, ARGV[4] the entry, ARGV[5]
+/// its lifetime (ms), ARGV[6] the prefix of tag keys, ARGV[7…] its tags. Files the entry under its
+/// tags, unless the generation moved on or a tag was invalidated by a write its data may predate.
+static FILL_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(FILL));
+const FILL: &str = r"
+if (redis.call('GET', KEYS[1]) or '0') ~= ARGV[1] then return 0 end
+for i = 7, #ARGV do
+  local written = redis.call('GET', ARGV[6] .. ARGV[i] .. ':written')
+  if written and written > ARGV[2] then return 0 end
+end
+redis.call('SET', ARGV[3], ARGV[4], 'PX', ARGV[5])
+for i = 7, #ARGV do
+  local entries = ARGV[6] .. ARGV[i] .. ':entries'
+  redis.call('SADD', entries, ARGV[3])
+  if redis.call('PTTL', entries) < tonumber(ARGV[5]) then redis.call('PEXPIRE', entries, ARGV[5]) end
+end
+return 1
+";
+
+/// KEYS[1] the scope's generation, KEYS[2] the position of its latest write; ARGV[1] the write's
+/// position ('' when unknown), ARGV[2] '1' to start a new generation, ARGV[3] the prefix of tag keys,
+/// ARGV[4] how long a tag's position is kept (ms), ARGV[5…] tags whose entries go.
+static INVALIDATE_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(INVALIDATE));
+const INVALIDATE: &str = r"
+local function raise(key, lifetime)
+  local current = redis.call('GET', key)
+  if ARGV[1] == '' or (current and current >= ARGV[1]) then return end
+  if lifetime then redis.call('SET', key, ARGV[1], 'PX', lifetime) else redis.call('SET', key, ARGV[1]) end
+end
+raise(KEYS[2])
+for i = 5, #ARGV do
+  raise(ARGV[3] .. ARGV[i] .. ':written', ARGV[4])
+  local entries = ARGV[3] .. ARGV[i] .. ':entries'
+  local keys = redis.call('SMEMBERS', entries)
+  for j = 1, #keys, 500 do redis.call('DEL', unpack(keys, j, math.min(j + 499, #keys))) end
+  redis.call('DEL', entries)
+end
+if ARGV[2] == '1' then redis.call('INCR', KEYS[1]) end
+return 1
+";
+
+impl ReadCache {
+    pub fn new(redis: Arc<RedisStore>, settings: CacheSettings) -> Self {
+        Self {
+            redis,
+            settings,
+            in_flight: Mutex::new(HashMap::new()),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+            bypassed: AtomicU64::new(0),
+        }
+    }
+
+    /// The cached value of `query`, or the one it loads, which is then cached. An entry that no
+    /// longer decodes (written by another version) is passed over.
+    async fn get_or_load<Q: CachedQuery>(&self, query: &Q) -> Result<Q::Value, crate::Error> {
+        let key = query.key();
+        let bytes = self
+            .get_or_render(key, |at| async move {
+                let value = query.load(at).await?;
+                let bytes = serde_json::to_vec(&value).map_err(anyhow::Error::from)?;
+                Ok(Rendered { bytes, cacheable: true, tags: query.depends_on(&value) })
+            })
+            .await?;
+        match serde_json::from_slice(&bytes) {
+            Ok(value) => Ok(value),
+            Err(err) => {
+                tracing::warn!(key = %key.suffix(), error = %err, "unreadable cache entry; reading the primary");
+                query.load(Consistency::Primary).await
+            }
+        }
+    }
+
+    /// The cached bytes of `key`, or those `render` makes (reading with the consistency it is given),
+    /// which are cached, filed under their tags, when it says so.
+    pub async fn get_or_render<F, Fut>(&self, key: CacheKey<'_>, render: F) -> Result<Vec<u8>, crate::Error>
+    where
+        F: FnOnce(Consistency) -> Fut,
+        Fut: Future<Output = Result<Rendered, crate::Error>>,
+    {
+        let (generation, written) = match self.read(key).await {
+            Ok((_, _, Some(bytes))) => {
+                self.hits.fetch_add(1, Ordering::Relaxed);
+                return Ok(bytes);
+            }
+            Ok((generation, written, None)) => {
+                self.misses.fetch_add(1, Ordering::Relaxed);
+                (Some(generation), WalPosition::from_sortable(&written))
+            }
+            Err(_) => {
+                self.bypassed.fetch_add(1, Ordering::Relaxed);
+                (None, None)
+            }
+        };
+        let at = written.map_or(Consistency::Eventual, Consistency::AtLeast);
+        // Callers that know of a later write do not share an earlier load.
+        let flight = format!(
+            "{}@{}",
+            self.redis_key(generation.as_deref().unwrap_or("-"), key),
+            written.map(WalPosition::sortable).unwrap_or_default()
+        );
+        self.single_flight(&flight, async {
+            let rendered = render(at).await?;
+            if let (Some(generation), true) = (&generation, rendered.cacheable) {
+                self.fill(generation, written, key, &rendered).await;
+            }
+            Ok(rendered.bytes)
+        })
+        .await
+    }
+
+    /// After a write at `position` (unknown when the primary could not say): the entries filed under
+    /// `tags` go, and with `new_generation` every entry of `scope`. Later misses read at least at
+    /// `position`.
+    pub async fn invalidate(
+        &self,
+        scope: Scope,
+        tags: &[Tag],
+        new_generation: bool,
+        position: Option<WalPosition>,
+    ) -> Result<(), crate::Error> {
+        let keys = vec![self.generation_key(scope), self.written_key(scope)];
+        let position = position.map(WalPosition::sortable).unwrap_or_default();
+        let new_generation = if new_generation { "1" } else { "0" };
+        let tag_lifetime = self.longest_lifetime().saturating_mul(2).as_millis().to_string();
+        let tags: Vec<String> = tags.iter().map(Tag::name).collect();
+        let args = (position, new_generation, self.tag_prefix(), tag_lifetime, tags);
+        self.redis.eval::<i64>(&INVALIDATE_SCRIPT, keys, args).await.map(drop)
+    }
+
+    /// The longest an entry lives: a write whose invalidation could not reach Redis is served stale
+    /// for at most this long.
+    pub fn longest_lifetime(&self) -> Duration {
+        self.settings.ttl.mul_f64(1.0 + self.settings.jitter)
+    }
+
+    pub fn stats(&self) -> CacheStats {
+        CacheStats {
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+            bypassed: self.bypassed.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The Redis key an entry of `generation` has (for tests and operators).
+    pub fn redis_key(&self, generation: &str, key: CacheKey<'_>) -> String {
+        format!("{}{generation}:{}", self.entry_prefix(key.scope()), key.suffix())
+    }
+
+    pub fn generation_key(&self, scope: Scope) -> String {
+        self.redis.key(&format!("{}:generation", scope.name()))
+    }
+
+    fn written_key(&self, scope: Scope) -> String {
+        self.redis.key(&format!("{}:written", scope.name()))
+    }
+
+    fn entry_prefix(&self, scope: Scope) -> String {
+        self.redis.key(&format!("{}:", scope.name()))
+    }
+
+    fn tag_prefix(&self) -> String {
+        self.redis.key("catalog:tag:")
+    }
+
+    async fn read(&self, key: CacheKey<'_>) -> Result<(String, String, Option<Vec<u8>>), crate::Error> {
+        let keys = vec![self.generation_key(key.scope()), self.written_key(key.scope())];
+        let (prefix, suffix) = (self.entry_prefix(key.scope()), key.suffix());
+        self.redis.eval(&READ_SCRIPT, keys, (prefix, suffix)).await
+    }
+
+    async fn fill(
+        &self,
+        generation: &str,
+        read_at: Option<WalPosition>,
+        key: CacheKey<'_>,
+        rendered: &Rendered,
+    ) {
+        let read_at = read_at.map(WalPosition::sortable).unwrap_or_default();
+        let lifetime = self.ttl_with_jitter().as_millis().to_string();
+        let tags: Vec<String> = rendered.tags.iter().map(Tag::name).collect();
+        let entry = self.redis_key(generation, key);
+        let args = (generation, read_at, entry, rendered.bytes.as_slice(), lifetime, self.tag_prefix(), tags);
+        let keys = vec![self.generation_key(key.scope())];
+        if let Err(err) = self.redis.eval::<i64>(&FILL_SCRIPT, keys, args).await {
+            tracing::debug!(error = %err, "could not fill the cache");
+        }
+    }
+
+    fn ttl_with_jitter(&self) -> Duration {
+        let spread = (rand::random::<f64>() * 2.0 - 1.0) * self.settings.jitter;
+        self.settings.ttl.mul_f64((1.0 + spread).max(0.1))
+    }
+
+    /// Runs `load` once for all concurrent callers with the same `key` in this instance.
+    async fn single_flight(
+        &self,
+        key: &str,
+        load: impl Future<Output = Result<Vec<u8>, crate::Error>>,
+    ) -> Result<Vec<u8>, crate::Error> {
+        let cell = {
+            let mut in_flight = self.in_flight.lock().expect("the in-flight map is never poisoned");
+            in_flight.entry(key.to_owned()).or_default().clone()
+        };
+        let result = cell.get_or_try_init(|| load).await.cloned();
+        let mut in_flight = self.in_flight.lock().expect("the in-flight map is never poisoned");
+        if in_flight.get(key).is_some_and(|current| Arc::ptr_eq(current, &cell)) {
+            in_flight.remove(key);
+        }
+        result
+    }
+}

@@ -1,0 +1,68 @@
+//! Cached reads, declared: a query says where its answer is cached, how to read it from the database,
+//! and which parts of the catalogue it shows; `ReadCache::fetch` does the rest the same way for all.
+
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::{CacheKey, ReadCache, Tag};
+use crate::db::Consistency;
+
+/// A read whose answer may come from the cache.
+pub trait CachedQuery: Sync {
+    type Value: Serialize + DeserializeOwned + Send;
+
+    /// Where the answer is cached (and so its scope).
+    fn key(&self) -> CacheKey<'_>;
+
+    /// What the answer shows that a write can change without changing its whole scope: the entry
+    /// goes when one of these is invalidated.
+    fn depends_on(&self, value: &Self::Value) -> Vec<Tag>;
+
+    /// Reads the answer from the database, seeing at least what `at` asks for.
+    fn load(&self, at: Consistency) -> impl Future<Output = Result<Self::Value, crate::Error>> + Send;
+}
+
+/// How one request reads: its consistency, and what the answers it read show (so that a whole
+/// response cached from them goes with any of them).
+#[derive(Debug, Clone, Default)]
+pub struct Reads {
+    consistency: Consistency,
+    shown: Arc<Mutex<BTreeSet<Tag>>>,
+}
+
+impl Reads {
+    pub fn new(consistency: Consistency) -> Self {
+        Self { consistency, shown: Arc::default() }
+    }
+
+    pub fn consistency(&self) -> Consistency {
+        self.consistency
+    }
+
+    /// Notes that the request's answer shows `tags`.
+    pub fn shows(&self, tags: impl IntoIterator<Item = Tag>) {
+        self.shown.lock().expect("the set of tags is never poisoned").extend(tags);
+    }
+
+    /// Everything the request's answer shows.
+    pub fn shown(&self) -> Vec<Tag> {
+        self.shown.lock().expect("the set of tags is never poisoned").iter().copied().collect()
+    }
+}
+
+impl ReadCache {
+    /// The answer to `query`: from the cache when `reads` may see what replicas have, else read from
+    /// the database with its consistency. Either way `reads` learns what the answer shows.
+    pub async fn fetch<Q: CachedQuery>(&self, query: &Q, reads: &Reads) -> Result<Q::Value, crate::Error> {
+        let value = match reads.consistency() {
+            Consistency::Eventual => self.get_or_load(query).await?,
+            at => query.load(at).await?,
+        };
+        reads.shows(query.depends_on(&value));
+        Ok(value)
+    }
+}

@@ -1,0 +1,78 @@
+//! The carts' query side: a cart as the shopper sees it, each stored line priced from the live
+//! catalogue (through the cache) with what the shopper should know about it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use domain::cart::{CartOwner, LineState, LineWarning, warnings};
+
+use super::store::{CartStore, StoredCart};
+use crate::catalog::{CatalogQueries, ProductView, VariantView};
+
+/// A priced cart. Lines whose product was taken off sale stay, unavailable, and count towards
+/// nothing.
+#[derive(Debug, Default)]
+pub struct PricedCart {
+    pub lines: Vec<PricedLine>,
+    /// The products of the lines, on sale, for whatever else the cart shows of them.
+    pub products: Vec<ProductView>,
+}
+
+#[derive(Debug)]
+pub struct PricedLine {
+    pub variant: VariantView,
+    pub quantity: u32,
+    pub available: bool,
+    pub warnings: Vec<LineWarning>,
+}
+
+impl PricedLine {
+    /// At today's price.
+    pub fn total_minor(&self) -> i64 {
+        self.variant.price_minor * i64::from(self.quantity)
+    }
+}
+
+pub struct CartQueries {
+    store: Arc<CartStore>,
+    catalog: Arc<CatalogQueries>,
+}
+
+impl CartQueries {
+    pub fn new(store: Arc<CartStore>, catalog: Arc<CatalogQueries>) -> Self {
+        Self { store, catalog }
+    }
+
+    pub async fn get(&self, owner: &CartOwner) -> Result<StoredCart, crate::Error> {
+        self.store.get(owner).await
+    }
+
+    /// `stored` priced with one cached catalogue read for all its variants.
+    pub async fn price(&self, stored: StoredCart) -> Result<PricedCart, crate::Error> {
+        if stored.lines.is_empty() {
+            return Ok(PricedCart::default());
+        }
+        let ids: Vec<_> = stored.lines.iter().map(|line| line.variant_id).collect();
+        let for_sale = self.catalog.variants_for_sale(&ids).await?;
+        let on_sale: HashMap<_, _> = for_sale.products.iter().map(|p| (p.id, !p.archived)).collect();
+        let variants: HashMap<_, _> = for_sale.variants.iter().map(|v| (v.id, v)).collect();
+        let lines = stored
+            .lines
+            .into_iter()
+            .filter_map(|line| {
+                let variant = (*variants.get(&line.variant_id)?).clone();
+                let available = on_sale.get(&variant.product_id).copied().unwrap_or(false);
+                let state = LineState {
+                    quantity: line.quantity,
+                    available,
+                    stock: variant.stock.max(0) as u32,
+                    price_now: variant.price_minor,
+                    price_when_added: line.price_when_added,
+                };
+                Some(PricedLine { warnings: warnings(&state), variant, quantity: line.quantity, available })
+            })
+            .collect();
+        let products = for_sale.products.into_iter().filter(|p| !p.archived).collect();
+        Ok(PricedCart { lines, products })
+    }
+}

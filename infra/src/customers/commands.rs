@@ -1,0 +1,127 @@
+//! The customers' command side: registering, changing a password (on the write path), and signing
+//! in, which hands the calling guest's cart over to the customer's cart.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use domain::account::{Password, Registration};
+use domain::cart::CartOwner;
+use domain::session::{Session, SessionId};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, IntoActiveModel, QuerySelect, SqlErr};
+use uuid::Uuid;
+
+use super::read_models::Profile;
+use crate::carts::CartStore;
+use crate::db::DbRouter;
+use crate::entities::customer;
+use crate::passwords;
+use crate::tokens::Tokens;
+use crate::write_path::{Committed, Touch, WriteTx};
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("an account with this email exists already")]
+pub struct EmailTaken;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("the current password is wrong")]
+pub struct WrongPassword;
+
+pub struct AccountCommands {
+    db: Arc<DbRouter>,
+    carts: Arc<CartStore>,
+}
+
+impl AccountCommands {
+    pub fn new(db: Arc<DbRouter>, carts: Arc<CartStore>) -> Self {
+        Self { db, carts }
+    }
+
+    /// Opens an account; its profile is the answer. A guest registering has their cart read first, so
+    /// that Redis is known to answer before the account exists: once it does, signing in cannot fail.
+    pub async fn register(
+        &self,
+        registration: &Registration,
+        caller: Option<&Session>,
+    ) -> Result<Committed<Result<Profile, EmailTaken>>, crate::Error> {
+        if let Some(guest) = guest_cart(caller) {
+            self.carts.get(&guest).await?;
+        }
+        let now = Utc::now().fixed_offset();
+        let account = customer::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            email: Set(registration.email.to_string()),
+            password_hash: Set(passwords::hash(&registration.password).await?),
+            name: Set(registration.name.clone()),
+            created_at: Set(now),
+            updated_at: Set(now),
+        };
+        let mut tx = WriteTx::begin(&self.db).await?;
+        let account = match account.insert(tx.conn()).await {
+            Ok(account) => account,
+            Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+                return Ok(Committed::nothing(Err(EmailTaken)));
+            }
+            Err(err) => return Err(err.into()),
+        };
+        tx.touch(Touch::Profile(account.id));
+        let profile = Profile {
+            id: account.id,
+            email: account.email,
+            name: account.name,
+            created_at: account.created_at,
+            addresses: Vec::new(),
+        };
+        tx.commit(Ok(profile)).await
+    }
+
+    pub async fn change_password(
+        &self,
+        id: Uuid,
+        current: &str,
+        new: &Password,
+    ) -> Result<Committed<Result<(), WrongPassword>>, crate::Error> {
+        let tx = WriteTx::begin(&self.db).await?;
+        let account = customer::Entity::find_by_id(id).lock_exclusive().one(tx.conn()).await?;
+        let Some(account) = account else { return Ok(Committed::nothing(Err(WrongPassword))) };
+        if !passwords::verify(current, Some(&account.password_hash)).await {
+            return Ok(Committed::nothing(Err(WrongPassword)));
+        }
+        let mut account = account.into_active_model();
+        account.password_hash = Set(passwords::hash(new).await?);
+        account.updated_at = Set(Utc::now().fixed_offset());
+        account.update(tx.conn()).await?;
+        // A profile does not show the password: nothing a reader caches changed.
+        tx.commit(Ok(())).await
+    }
+
+    /// A new session for `customer` (so that a session id known before the login grants nothing
+    /// after it), into whose cart the calling guest's cart is merged.
+    pub async fn sign_in(&self, customer: Uuid, caller: Option<&Session>) -> Result<Session, crate::Error> {
+        if let Some(guest) = guest_cart(caller) {
+            self.carts.merge(&guest, &CartOwner::Customer(customer)).await?;
+        }
+        Ok(Session::of_customer(Tokens::new_session().id, customer))
+    }
+
+    /// Signs a customer who has just registered in, as session `session`. The account exists
+    /// whatever happens now, so a guest cart that cannot be merged (Redis failed since `register` read
+    /// it) stays with the guest session instead of failing the registration.
+    pub async fn sign_in_registered(
+        &self,
+        customer: Uuid,
+        caller: Option<&Session>,
+        session: SessionId,
+    ) -> Session {
+        if let Some(guest) = guest_cart(caller)
+            && let Err(err) = self.carts.merge(&guest, &CartOwner::Customer(customer)).await
+        {
+            tracing::warn!(error = %err, "a new customer's guest cart could not be merged; it stays with the guest session");
+        }
+        Session::of_customer(session, customer)
+    }
+}
+
+/// The cart of a calling guest, which signing in hands over.
+fn guest_cart(caller: Option<&Session>) -> Option<CartOwner> {
+    caller.filter(|session| session.customer().is_none()).map(CartOwner::of)
+}

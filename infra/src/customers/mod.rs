@@ -1,0 +1,16 @@
+//! Customers: accounts, profiles and address books.
+//!
+//! - Query side: `queries` (`CustomerQueries`: profiles through the cache, credentials checked on
+//!   the primary), returning `read_models`.
+//! - Command side: `commands` (`AccountCommands`: registering, changing a password, signing in) and
+//!   `address_book` (`AddressBook`), on the write path.
+
+mod address_book;
+mod commands;
+mod queries;
+mod read_models;
+
+pub use address_book::{AddressBook, AddressRejection, AddressWritten, Defaults};
+pub use commands::{AccountCommands, EmailTaken, WrongPassword};
+pub use queries::CustomerQueries;
+pub use read_models::{AddressView, PostalAddress, Profile};

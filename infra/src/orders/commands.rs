@@ -1,0 +1,75 @@
+//! The orders' command side after checkout: status changes on the write path. Cancelling returns the
+//! stock, exactly once, in the transaction that moves the status, and touches each restocked variant.
+
+use std::sync::Arc;
+
+use domain::order::{InvalidTransition, OrderNumber, OrderStatus};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait,
+    IntoActiveModel, QueryFilter, QuerySelect, Statement,
+};
+
+use super::queries::lines_of;
+use super::read_models::OrderView;
+use crate::db::DbRouter;
+use crate::entities::{order, order_line};
+use crate::outbox::announce_order;
+use crate::write_path::{Committed, Touch, WriteTx};
+
+/// The moved order, or why it could not move; `None` when there is no such order.
+pub type Transitioned = Result<Committed<Option<Result<OrderView, InvalidTransition>>>, crate::Error>;
+
+pub struct OrderCommands {
+    db: Arc<DbRouter>,
+}
+
+impl OrderCommands {
+    pub fn new(db: Arc<DbRouter>) -> Self {
+        Self { db }
+    }
+
+    /// Moves order `number` to `to`, returning the stock of a cancelled order and announcing the
+    /// change in the outbox.
+    pub async fn transition(&self, number: OrderNumber, to: OrderStatus) -> Transitioned {
+        let mut tx = WriteTx::begin(&self.db).await?;
+        let locked = order::Entity::find()
+            .filter(order::Column::Number.eq(number.get()))
+            .lock_exclusive()
+            .one(tx.conn())
+            .await?;
+        let Some(current) = locked else { return Ok(Committed::nothing(None)) };
+        if let Err(invalid) = OrderStatus::from(current.status).check_transition(to) {
+            return Ok(Committed::nothing(Some(Err(invalid))));
+        }
+        let mut moved = current.into_active_model();
+        moved.status = Set(to.into());
+        moved.updated_at = Set(chrono::Utc::now().fixed_offset());
+        let moved = moved.update(tx.conn()).await?;
+        let (moved, lines) = lines_of(tx.conn(), vec![moved]).await?.remove(0);
+        if to == OrderStatus::Cancelled {
+            restock(&mut tx, &lines).await?;
+        }
+        tx.touch(Touch::Order(moved.id));
+        announce_order(tx.conn(), moved.id, number, to).await?;
+        let view = OrderView::of(moved, lines)?;
+        tx.commit(Some(Ok(view))).await
+    }
+}
+
+/// Puts the quantities of `lines` back in stock, in variant-id order as checkout takes them.
+async fn restock(tx: &mut WriteTx<'_>, lines: &[order_line::Model]) -> Result<(), crate::Error> {
+    let mut lines: Vec<_> = lines.iter().map(|line| (line.variant_id, line.quantity)).collect();
+    lines.sort();
+    let put_back = "UPDATE variants SET stock_on_hand = stock_on_hand + $2, updated_at = now() WHERE id = $1 \
+        RETURNING product_id, stock_on_hand";
+    for (variant, quantity) in lines {
+        let statement =
+            Statement::from_sql_and_values(DbBackend::Postgres, put_back, [variant.into(), quantity.into()]);
+        let row = tx.conn().query_one_raw(statement).await?;
+        let row = row.ok_or_else(|| anyhow::anyhow!("an ordered variant {variant} no longer exists"))?;
+        let (product, stock): (uuid::Uuid, i32) =
+            (row.try_get("", "product_id")?, row.try_get("", "stock_on_hand")?);
+        tx.touch(Touch::Stock { variant, product, crossed_zero: stock == quantity });
+    }
+    Ok(())
+}

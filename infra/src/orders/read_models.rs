@@ -1,0 +1,73 @@
+//! What the orders' read side returns: an order as its customer and staff see it, with its lines.
+//! Prices, names and the address are the copies taken at checkout.
+
+use chrono::{DateTime, FixedOffset};
+use domain::currency::CurrencyCode;
+use domain::order::{OrderNumber, OrderStatus};
+use uuid::Uuid;
+
+use crate::customers::PostalAddress;
+use crate::entities::{order, order_line};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderView {
+    pub id: Uuid,
+    pub number: OrderNumber,
+    pub status: OrderStatus,
+    /// Where the confirmation goes.
+    pub email: String,
+    pub currency: CurrencyCode,
+    pub subtotal_minor: i64,
+    pub total_minor: i64,
+    pub shipping_address: PostalAddress,
+    pub created_at: DateTime<FixedOffset>,
+    /// In checkout order.
+    pub lines: Vec<OrderLineView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderLineView {
+    pub variant_id: Uuid,
+    pub sku: String,
+    pub product_name: String,
+    pub size: String,
+    pub colour: String,
+    pub unit_price_minor: i64,
+    pub quantity: i32,
+}
+
+impl OrderView {
+    /// The view of `order` with its `lines`; fails only on a row no checkout writes.
+    pub(crate) fn of(order: order::Model, lines: Vec<order_line::Model>) -> Result<Self, crate::Error> {
+        let currency = CurrencyCode::parse(&order.currency)
+            .map_err(|e| anyhow::anyhow!("order {}'s currency: {e}", order.number))?;
+        let shipping_address = serde_json::from_value(order.shipping_address)
+            .map_err(|e| anyhow::anyhow!("order {}'s shipping address: {e}", order.number))?;
+        Ok(Self {
+            id: order.id,
+            number: OrderNumber::new(order.number),
+            status: order.status.into(),
+            email: order.email,
+            currency,
+            subtotal_minor: order.subtotal_minor,
+            total_minor: order.total_minor,
+            shipping_address,
+            created_at: order.created_at,
+            lines: lines.into_iter().map(OrderLineView::from).collect(),
+        })
+    }
+}
+
+impl From<order_line::Model> for OrderLineView {
+    fn from(line: order_line::Model) -> Self {
+        Self {
+            variant_id: line.variant_id,
+            sku: line.sku,
+            product_name: line.product_name,
+            size: line.size,
+            colour: line.colour,
+            unit_price_minor: line.unit_price_minor,
+            quantity: line.quantity,
+        }
+    }
+}

@@ -1,0 +1,271 @@
+//! The one way to write on the primary. A command runs in a `WriteTx`, says what it changes with
+//! `touch`, and `commit` hands back a `Committed<T>`: its answer, the WAL position where the commit
+//! ends, and what it touched. The answer comes out only through `WritePath::apply`, which first makes
+//! the cache forget what the write touched and lets the writer's session read at least that far, so a
+//! command that forgets to invalidate, or a caller that skips it, does not compile:
+//!
+//! ```compile_fail
+//! fn peek(committed: infra::write_path::Committed<u32>) -> u32 {
+//!     committed.value
+//! }
+//! ```
+//!
+//! ```compile_fail
+//! async fn write_around(db: &infra::db::DbRouter) {
+//!     let _ = db.write();
+//! }
+//! ```
+//!
+//! (Outside `infra`, the answer is reachable only through `apply`:)
+//!
+//! ```
+//! async fn answer(path: &infra::write_path::WritePath, committed: infra::write_path::Committed<u32>) -> u32 {
+//!     path.apply(committed, None).await
+//! }
+//! ```
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use domain::session::SessionId;
+use sea_orm::{DatabaseTransaction, TransactionTrait};
+use uuid::Uuid;
+
+use crate::cache::{ReadCache, Scope, Tag};
+use crate::db::{DbRouter, WalPosition};
+use crate::session_registry::SessionRegistry;
+
+/// Something a command changed that readers may have cached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Touch {
+    /// A variant's stock; `crossed_zero` when it ran out or came back.
+    Stock { variant: Uuid, product: Uuid, crossed_zero: bool },
+    /// A variant's price.
+    Price { variant: Uuid, product: Uuid },
+    /// Anything else of the catalogue: brands, categories, products, variants' names and sizes.
+    Catalog,
+    /// A customer's account or address book.
+    Profile(Uuid),
+    /// An order.
+    Order(Uuid),
+}
+
+/// A transaction on the primary for one command. Dropped without `commit`, it rolls back.
+pub struct WriteTx<'a> {
+    db: &'a DbRouter,
+    txn: DatabaseTransaction,
+    touched: Vec<Touch>,
+}
+
+impl<'a> WriteTx<'a> {
+    pub(crate) async fn begin(db: &'a DbRouter) -> Result<Self, crate::Error> {
+        Ok(Self { db, txn: db.write().begin().await?, touched: Vec::new() })
+    }
+
+    /// The transaction, for statements.
+    pub(crate) fn conn(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+
+    pub(crate) fn touch(&mut self, touch: Touch) {
+        self.touched.push(touch);
+    }
+
+    /// Commits, and answers `value` with where the commit ends and what it touched.
+    pub(crate) async fn commit<T>(self, value: T) -> Result<Committed<T>, crate::Error> {
+        self.txn.commit().await?;
+        // The write stands whatever happens next: without its position, readers are told of it all
+        // the same, only without the guard against lagging replicas (see `WritePath::apply`).
+        let position = match self.db.write_position().await {
+            Ok(position) => Some(position),
+            Err(err) => {
+                tracing::error!(error = %err, "a commit's WAL position could not be read");
+                None
+            }
+        };
+        Ok(Committed { value, position, touched: self.touched })
+    }
+}
+
+/// What a command committed: its answer, where the commit ends in the WAL (unknown when the primary
+/// could not say), and what it touched. Nothing written: no position and nothing touched.
+#[must_use = "a command's answer is reached through WritePath::apply, which tells the readers of the write"]
+pub struct Committed<T> {
+    value: T,
+    position: Option<WalPosition>,
+    touched: Vec<Touch>,
+}
+
+impl<T> Committed<T> {
+    /// An answer for which nothing was written: a refusal.
+    pub(crate) fn nothing(value: T) -> Self {
+        Self { value, position: None, touched: Vec::new() }
+    }
+
+    pub(crate) fn map<U>(self, change: impl FnOnce(T) -> U) -> Committed<U> {
+        Committed { value: change(self.value), position: self.position, touched: self.touched }
+    }
+
+    /// The answer of a write made outside any request, that touched nothing a reader caches: staff
+    /// accounts made from the command line, the worker's outbox relay and order follow-up. A write
+    /// that touches what is cached goes through `WritePath::apply`.
+    pub(crate) fn into_unobserved(self) -> T {
+        debug_assert!(invalidations(&self.touched).is_empty(), "{:?} needs the write path", self.touched);
+        self.value
+    }
+
+    pub fn position(&self) -> Option<WalPosition> {
+        self.position
+    }
+
+    pub fn touched(&self) -> &[Touch] {
+        &self.touched
+    }
+}
+
+/// Tells the readers of each commit: the cache (in every instance, through Redis) and the session
+/// that wrote.
+pub struct WritePath {
+    cache: Arc<ReadCache>,
+    sessions: Arc<SessionRegistry>,
+}
+
+/// How often a failed invalidation is tried again, until the entries it is about have expired.
+const RETRY_EVERY: Duration = Duration::from_millis(250);
+
+impl WritePath {
+    pub fn new(cache: Arc<ReadCache>, sessions: Arc<SessionRegistry>) -> Self {
+        Self { cache, sessions }
+    }
+
+    /// The answer of `committed`, once the cache has forgotten what it touched and `session` (the
+    /// writer's) will read at least as far as its commit. Neither can fail the write, which stands:
+    /// an invalidation that cannot reach Redis is retried in the background until the entries it is
+    /// about expire (while Redis is down, nobody reads them), and a session whose position cannot be
+    /// kept reads like any other.
+    pub async fn apply<T>(&self, committed: Committed<T>, session: Option<&SessionId>) -> T {
+        let Committed { value, position, touched } = committed;
+        let invalidations = invalidations(&touched);
+        let forget = async {
+            for invalidation in invalidations {
+                if let Err(err) = invalidation.run(&self.cache, position).await {
+                    tracing::warn!(error = %err, "the cache could not be told of a write; retrying");
+                    tokio::spawn(invalidation.retry(self.cache.clone(), position));
+                }
+            }
+        };
+        let remember = async {
+            let (Some(session), Some(position)) = (session, position) else { return };
+            if let Err(err) = self.sessions.record_write(session, position).await {
+                tracing::warn!(error = %err, "could not remember a session's write position");
+            }
+        };
+        tokio::join!(forget, remember);
+        value
+    }
+}
+
+/// What one scope of the cache must forget.
+#[derive(Debug, PartialEq, Eq)]
+struct Invalidation {
+    scope: Scope,
+    tags: Vec<Tag>,
+    new_generation: bool,
+}
+
+impl Invalidation {
+    async fn run(&self, cache: &ReadCache, position: Option<WalPosition>) -> Result<(), crate::Error> {
+        cache.invalidate(self.scope, &self.tags, self.new_generation, position).await
+    }
+
+    async fn retry(self, cache: Arc<ReadCache>, position: Option<WalPosition>) {
+        let attempts = cache.longest_lifetime().as_millis() / RETRY_EVERY.as_millis() + 1;
+        for _ in 0..attempts {
+            tokio::time::sleep(RETRY_EVERY).await;
+            if self.run(&cache, position).await.is_ok() {
+                return;
+            }
+        }
+        tracing::warn!(scope = ?self.scope, "the cache was never told of a write; its entries have expired since");
+    }
+}
+
+/// The invalidations that make the cache forget everything in `touched`, one per scope.
+fn invalidations(touched: &[Touch]) -> Vec<Invalidation> {
+    let mut catalog = Invalidation { scope: Scope::Catalog, tags: Vec::new(), new_generation: false };
+    let mut profiles = Vec::new();
+    for touch in touched {
+        match *touch {
+            Touch::Stock { product, crossed_zero, .. } => {
+                catalog.tags.push(Tag::Product(product));
+                if crossed_zero {
+                    catalog.tags.push(Tag::StockedListings);
+                }
+            }
+            Touch::Price { product, .. } => catalog.tags.extend([Tag::Product(product), Tag::PricedListings]),
+            Touch::Catalog => catalog.new_generation = true,
+            Touch::Profile(customer) => profiles.push(Invalidation {
+                scope: Scope::Profile(customer),
+                tags: Vec::new(),
+                new_generation: true,
+            }),
+            // Orders are never cached: their reads follow the session's consistency.
+            Touch::Order(_) => {}
+        }
+    }
+    catalog.tags.sort();
+    catalog.tags.dedup();
+    profiles.dedup();
+    let catalog_changed = catalog.new_generation || !catalog.tags.is_empty();
+    catalog_changed.then_some(catalog).into_iter().chain(profiles).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stock_change_forgets_its_product_and_only_a_crossing_of_zero_the_stocked_listings() {
+        let (variant, product) = (Uuid::now_v7(), Uuid::now_v7());
+        let sold = invalidations(&[Touch::Stock { variant, product, crossed_zero: false }]);
+        assert_eq!(
+            sold,
+            [Invalidation {
+                scope: Scope::Catalog,
+                tags: vec![Tag::Product(product)],
+                new_generation: false
+            }]
+        );
+        let sold_out = invalidations(&[Touch::Stock { variant, product, crossed_zero: true }]);
+        assert_eq!(sold_out[0].tags, [Tag::Product(product), Tag::StockedListings]);
+        assert!(!sold_out[0].new_generation, "the rest of the catalogue stays cached");
+    }
+
+    #[test]
+    fn a_price_forgets_its_product_and_the_price_ordered_listings() {
+        let (variant, product) = (Uuid::now_v7(), Uuid::now_v7());
+        let repriced = invalidations(&[Touch::Price { variant, product }]);
+        assert_eq!(repriced[0].tags, [Tag::Product(product), Tag::PricedListings]);
+        assert!(!repriced[0].new_generation);
+    }
+
+    #[test]
+    fn one_invalidation_per_scope_and_none_for_orders() {
+        let (a, b, customer) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let touched = [
+            Touch::Stock { variant: a, product: a, crossed_zero: false },
+            Touch::Stock { variant: b, product: a, crossed_zero: false },
+            Touch::Order(b),
+            Touch::Profile(customer),
+            Touch::Catalog,
+        ];
+        assert_eq!(
+            invalidations(&touched),
+            [
+                Invalidation { scope: Scope::Catalog, tags: vec![Tag::Product(a)], new_generation: true },
+                Invalidation { scope: Scope::Profile(customer), tags: vec![], new_generation: true },
+            ]
+        );
+        assert_eq!(invalidations(&[Touch::Order(a)]), []);
+    }
+}
