@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use deadpool_redis::{Config, Pool, PoolConfig, Runtime, Timeouts};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{Client, FromRedisValue, RedisError, Script, ToRedisArgs};
+use redis::{Client, ErrorKind, FromRedisValue, RedisError, Script, ServerErrorKind, ToRedisArgs};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::OnceCell;
 
@@ -78,7 +78,8 @@ impl RedisStore {
     }
 
     /// Runs `command` on the shared connection, bounded by the timeout; while Redis is known to be
-    /// down, fails at once with `RedisUnavailable`.
+    /// down, fails at once with `RedisUnavailable`. An error in the command itself (a script that
+    /// fails, a key of the wrong type) is `Unexpected`, and Redis stays in use.
     pub async fn run<T, F, Fut>(&self, command: F) -> Result<T, crate::Error>
     where
         F: FnOnce(ConnectionManager) -> Fut,
@@ -128,6 +129,10 @@ impl RedisStore {
                 self.down_until_ms.store(0, Ordering::Relaxed);
                 return Ok(value);
             }
+            Ok(Err(err)) if !is_unavailable(&err) => {
+                self.down_until_ms.store(0, Ordering::Relaxed);
+                return Err(crate::Error::Unexpected(anyhow::anyhow!("a Redis command failed: {err}")));
+            }
             Ok(Err(err)) => err.to_string(),
             Err(_) => format!("no answer within {:?}", self.timeout),
         };
@@ -175,5 +180,60 @@ impl RedisStore {
             redis::cmd("PING").query_async::<String>(&mut conn).await.map_err(|e| e.to_string())
         })
         .await
+    }
+}
+
+/// Whether `err` says Redis cannot serve (unreachable, loading, failing over, refusing this
+/// client), rather than that the command was wrong.
+fn is_unavailable(err: &RedisError) -> bool {
+    use ServerErrorKind as Server;
+    err.is_io_error()
+        || err.is_timeout()
+        || err.is_connection_dropped()
+        || err.is_connection_refusal()
+        || matches!(
+            err.kind(),
+            ErrorKind::AuthenticationFailed
+                | ErrorKind::ClusterConnectionNotFound
+                | ErrorKind::MasterNameNotFoundBySentinel
+                | ErrorKind::NoValidReplicasFoundBySentinel
+                | ErrorKind::Server(
+                    Server::BusyLoading
+                        | Server::TryAgain
+                        | Server::ClusterDown
+                        | Server::MasterDown
+                        | Server::ReadOnly
+                        | Server::Moved
+                        | Server::Ask
+                )
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(kind: ErrorKind) -> RedisError {
+        RedisError::from((kind, "test"))
+    }
+
+    #[test]
+    fn a_wrong_command_is_not_an_outage() {
+        let script_error = error(ErrorKind::Server(ServerErrorKind::ResponseError));
+        let wrong_reply = error(ErrorKind::UnexpectedReturnType);
+        let wrong_type = error(ErrorKind::Extension);
+        for err in [script_error, wrong_reply, wrong_type] {
+            assert!(!is_unavailable(&err), "{err}");
+        }
+    }
+
+    #[test]
+    fn an_unreachable_or_unready_server_is_an_outage() {
+        let refused = RedisError::from(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+        let loading = error(ErrorKind::Server(ServerErrorKind::BusyLoading));
+        let read_only = error(ErrorKind::Server(ServerErrorKind::ReadOnly));
+        for err in [refused, loading, read_only, error(ErrorKind::AuthenticationFailed)] {
+            assert!(is_unavailable(&err), "{err}");
+        }
     }
 }

@@ -28,6 +28,48 @@ async fn every_response_carries_the_request_id_given_or_made() {
     assert!(app.get("/health/live").await.headers().contains_key("x-request-id"));
 }
 
+/// The session id a token carries.
+fn session_id(token: &str) -> String {
+    let claims: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(token.split('.').nth(1).unwrap()).unwrap()).unwrap();
+    claims["sid"].as_str().unwrap().to_owned()
+}
+
+async fn new_session(app: &TestApp) -> String {
+    let body = app.post_graphql("mutation { startSession { token } }").await;
+    body["data"]["startSession"]["token"].as_str().unwrap().to_owned()
+}
+
+/// A Redis command that fails because of what it was asked (here a cart key of the wrong type) is a
+/// bug: `INTERNAL_SERVER_ERROR`, and Redis stays in use for every other call, without the pause an
+/// outage gets.
+#[tokio::test]
+async fn a_failing_redis_command_is_an_internal_error_and_redis_stays_in_use() {
+    let app = TestApp::spawn().await;
+    let token = new_session(&app).await;
+    let mut redis = redis_client(&Stack::get().redis_url()).get_multiplexed_async_connection().await.unwrap();
+    let cart = format!("{}:cart:session:{}", app.db.name, session_id(&token));
+    let _: () =
+        deadpool_redis::redis::cmd("SET").arg(&cart).arg("not a cart").query_async(&mut redis).await.unwrap();
+    let variant = URL_SAFE_NO_PAD.encode(format!("Variant:{}", uuid::Uuid::now_v7()));
+
+    let failed = app
+        .post_graphql_as(
+            &token,
+            &format!(r#"mutation {{ updateCartLine(variantId: "{variant}", quantity: 0) {{ cart {{ totalQuantity }} }} }}"#),
+        )
+        .await;
+    let other = new_session(&app).await;
+    let other_cart = app.post_graphql_as(&other, "{ cart { totalQuantity } }").await;
+
+    assert_eq!(failed["errors"][0]["extensions"]["code"], "INTERNAL_SERVER_ERROR", "{failed}");
+    assert_eq!(
+        other_cart,
+        json!({ "data": { "cart": { "totalQuantity": 0 } } }),
+        "Redis is still used at once"
+    );
+}
+
 #[tokio::test]
 async fn an_internal_error_shows_only_its_code_and_request_id_and_logs_the_details() {
     let app = TestApp::spawn().await;
@@ -38,11 +80,9 @@ async fn an_internal_error_shows_only_its_code_and_request_id_and_logs_the_detai
         .as_str()
         .unwrap()
         .to_owned();
-    let claims: Value =
-        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(token.split('.').nth(1).unwrap()).unwrap()).unwrap();
     // A cart line no version of the server ever wrote: reading it is a bug, not the shopper's fault.
     let mut redis = redis_client(&Stack::get().redis_url()).get_multiplexed_async_connection().await.unwrap();
-    let cart = format!("{}:cart:session:{}", app.db.name, claims["sid"].as_str().unwrap());
+    let cart = format!("{}:cart:session:{}", app.db.name, session_id(&token));
     let _: () = deadpool_redis::redis::cmd("HSET")
         .arg(&cart)
         .arg("not-a-variant")
