@@ -17,7 +17,6 @@ use infra::worker::WorkerSettings;
 use infra::rate_limits::Rate;
 
 use crate::client_ip::{Network, TrustedProxies};
-use crate::graphql::{QueryLimits, SchemaSettings};
 use secrecy::SecretString;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -260,6 +259,25 @@ pub struct ServeConfig {
     pub persisted_queries_only: bool,
     pub shutdown_delay: Duration,
     pub drain_timeout: Duration,
+}
+
+/// How the GraphQL schema treats the documents it is sent.
+#[derive(Debug, Clone, Copy)]
+pub struct SchemaSettings {
+    pub limits: QueryLimits,
+    pub introspection: bool,
+    /// "Did you mean …?" in validation errors.
+    pub field_suggestions: bool,
+}
+
+/// Bounds on what one request may ask (enforced by `graphql::limits`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueryLimits {
+    pub depth: usize,
+    pub complexity: usize,
+    pub document_bytes: usize,
+    pub aliases: usize,
+    pub batch: usize,
 }
 
 /// How the GraphQL endpoint treats what it is sent.

@@ -1,4 +1,4 @@
-//! The one place service errors become GraphQL errors with an `extensions.code` (BRIEF §7).
+//! The one place errors become GraphQL errors with an `extensions.code`.
 //! Unexpected errors are logged in full and reach the client only as `INTERNAL_SERVER_ERROR`.
 
 use async_graphql::ErrorExtensions;

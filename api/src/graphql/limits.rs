@@ -1,6 +1,7 @@
-//! Bounds on what one request may ask (BRIEF §6): the document's size and aliases and the batch's
-//! length, checked before the document is validated; its depth and complexity (a list field costs
-//! its `first`/`last` times what it selects), checked by validation. A request over a bound is refused
+//! Bounds on what one request may ask, so that no client can make the server work without end: the
+//! document's size and aliases and the batch's length, checked before the document is validated; its
+//! depth and complexity (a list field costs its `first`/`last` times what it selects), checked by
+//! validation. A request over a bound is refused
 //! before any resolver runs, with the code `BAD_REQUEST` and `extensions.limit` naming the bound.
 //! Documents that do not parse or validate get `GRAPHQL_PARSE_FAILED` / `GRAPHQL_VALIDATION_FAILED`.
 
@@ -13,15 +14,7 @@ use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{ServerError, ServerResult, ValidationResult, Variables};
 
 use super::errors::ErrorCode;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct QueryLimits {
-    pub depth: usize,
-    pub complexity: usize,
-    pub document_bytes: usize,
-    pub aliases: usize,
-    pub batch: usize,
-}
+use crate::config::QueryLimits;
 
 /// A request over one of the bounds.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,10 +6,10 @@ mod catalog;
 mod context;
 mod customer;
 mod errors;
+mod global_id;
 mod guards;
 pub(crate) mod limits;
 mod money;
-mod node;
 pub(crate) mod operation;
 mod order;
 mod response_cache;
@@ -29,12 +29,13 @@ use infra::cache::Reads;
 use infra::db::Consistency;
 
 pub use errors::{ErrorCode, error, errors_body, rate_limited, request_error, retry_after_seconds};
-pub use limits::{LimitExceeded, QueryLimits};
+pub use limits::LimitExceeded;
 pub use write_path::{committed, committed_for};
 
 pub use response_cache::{Reply, respond};
 
 use crate::auth::Caller;
+use crate::config::SchemaSettings;
 use crate::services::Services;
 
 #[derive(MergedObject, Default)]
@@ -57,15 +58,6 @@ pub struct Mutation(
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
-
-/// How the schema treats the documents it is sent.
-#[derive(Debug, Clone, Copy)]
-pub struct SchemaSettings {
-    pub limits: QueryLimits,
-    pub introspection: bool,
-    /// "Did you mean …?" in validation errors.
-    pub field_suggestions: bool,
-}
 
 pub fn schema(services: Arc<Services>, settings: SchemaSettings) -> AppSchema {
     let limits = settings.limits;
@@ -155,5 +147,5 @@ pub fn sdl() -> String {
 
 fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
     Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .register_output_type::<node::Node>()
+        .register_output_type::<catalog::types::Node>()
 }

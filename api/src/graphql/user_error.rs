@@ -1,4 +1,5 @@
-//! Expected business outcomes of mutations, returned in the payload's `userErrors` (BRIEF §7).
+//! Expected business outcomes of mutations, returned in the payload's `userErrors`, each with a code
+//! a client can act on.
 
 use async_graphql::{Enum, ID, SimpleObject};
 use domain::catalog_edit::{FieldProblem, Problem};

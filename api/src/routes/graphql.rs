@@ -14,9 +14,10 @@ use poem::{Endpoint, IntoResponse, Request, Response, handler};
 use serde::Deserialize;
 
 use super::negotiation::ResponseFormat;
-use super::persisted_queries;
+use super::{error_response, errors_response, persisted_queries};
 use crate::auth::{self, Caller};
-use crate::graphql::{self, AppSchema, ErrorCode, LimitExceeded, QueryLimits};
+use crate::config::QueryLimits;
+use crate::graphql::{self, AppSchema, ErrorCode, LimitExceeded};
 use crate::services::Services;
 
 /// The GET parameters of the GraphQL-over-HTTP spec; `variables` and `extensions` are JSON texts.
@@ -196,12 +197,4 @@ fn finish(reply: graphql::Reply, format: ResponseFormat) -> Response {
 
 fn limit_response(exceeded: LimitExceeded) -> Response {
     errors_response(StatusCode::BAD_REQUEST, vec![exceeded.into_server_error()])
-}
-
-fn errors_response(status: StatusCode, errors: Vec<async_graphql::ServerError>) -> Response {
-    Response::builder().status(status).content_type("application/json").body(graphql::errors_body(&errors))
-}
-
-pub(super) fn error_response(status: StatusCode, code: ErrorCode, message: &str) -> Response {
-    errors_response(status, vec![graphql::request_error(graphql::error(code, message))])
 }

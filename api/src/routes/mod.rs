@@ -8,13 +8,14 @@ mod persisted_queries;
 
 use std::sync::Arc;
 
-use poem::http::Method;
+use poem::http::{Method, StatusCode};
 use poem::middleware::{Cors, SizeLimit};
-use poem::{Endpoint, EndpointExt, Route, get};
+use poem::{Endpoint, EndpointExt, Response, Route, get};
 
 pub use health::Readiness;
 
 use crate::config::HttpSettings;
+use crate::graphql::{ErrorCode, error, errors_body, request_error};
 use crate::request_id;
 use crate::services::Services;
 
@@ -53,4 +54,13 @@ fn cors(origins: &[String]) -> Cors {
         .allow_methods([Method::GET, Method::POST])
         .allow_headers(["content-type", "authorization", "x-request-id"])
         .max_age(600)
+}
+
+/// An answer that is GraphQL errors only: the request never ran.
+fn errors_response(status: StatusCode, errors: Vec<async_graphql::ServerError>) -> Response {
+    Response::builder().status(status).content_type("application/json").body(errors_body(&errors))
+}
+
+fn error_response(status: StatusCode, code: ErrorCode, message: &str) -> Response {
+    errors_response(status, vec![request_error(error(code, message))])
 }

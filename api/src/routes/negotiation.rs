@@ -68,11 +68,7 @@ pub fn accepted(list: &str) -> impl Iterator<Item = &str> {
 pub async fn negotiate<E: Endpoint>(next: Arc<E>, mut request: Request) -> poem::Result<Response> {
     let Some(format) = ResponseFormat::negotiate(request.header(header::ACCEPT)) else {
         let message = "accept application/graphql-response+json or application/json";
-        return Ok(super::graphql::error_response(
-            StatusCode::NOT_ACCEPTABLE,
-            ErrorCode::BadRequest,
-            message,
-        ));
+        return Ok(super::error_response(StatusCode::NOT_ACCEPTABLE, ErrorCode::BadRequest, message));
     };
     request.extensions_mut().insert(format);
     let mut response = next.call(request).await?.into_response();

@@ -218,7 +218,7 @@ impl DbRouter {
                     }
                 }
                 match self.read_primary(&query).await {
-                    // Queries go on while the primary is down (BRIEF §5), with what the replicas have.
+                    // Queries go on while the primary is down, with what the replicas have.
                     Err(err) if is_unreachable(&err) && count > 0 => {
                         tracing::warn!(error = %err, "the primary is unreachable; reading what the replicas have");
                         self.read(query).await

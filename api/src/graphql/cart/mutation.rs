@@ -11,7 +11,7 @@ use super::types::Cart;
 use crate::auth::session_cookie;
 use crate::graphql::context::{caller, commands, services};
 use crate::graphql::errors::OrGraphql;
-use crate::graphql::node::{NodeKind, uuid_of};
+use crate::graphql::global_id::{NodeKind, uuid_of};
 use crate::graphql::user_error::{UserError, UserErrorCode};
 
 #[derive(SimpleObject)]

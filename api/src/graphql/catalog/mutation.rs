@@ -10,8 +10,8 @@ use infra::catalog::{Rejection, Written};
 use super::types::{Brand, Category, Product, Variant};
 use crate::graphql::committed;
 use crate::graphql::context::commands;
+use crate::graphql::global_id::{NodeKind, uuid_of};
 use crate::graphql::guards::AdminOnly;
-use crate::graphql::node::{NodeKind, uuid_of};
 use crate::graphql::user_error::UserError;
 
 #[derive(InputObject)]

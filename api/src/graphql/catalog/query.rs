@@ -6,11 +6,11 @@ use infra::catalog::cursor::ProductCursor;
 use infra::catalog::{Listing, ProductRef};
 
 use super::loaders::{BrandKey, CategoryKey, ChildrenOf, ProductKey, VariantKey, feed};
-use super::types::{Brand, Category, Product, ProductListing, Variant, loader};
+use super::types::{Brand, Category, Node, Product, ProductListing, Variant, loader};
 use crate::graphql::context::{queries, reads};
 use crate::graphql::errors::{OrGraphql, bad_user_input};
+use crate::graphql::global_id::{NodeKind, parse_global_id};
 use crate::graphql::limits::page_cost;
-use crate::graphql::node::{Node, NodeKind, parse_global_id};
 
 pub type ProductConnection = Connection<String, Product, ProductListing, EmptyFields>;
 

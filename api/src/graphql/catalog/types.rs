@@ -1,6 +1,6 @@
 //! The catalogue's GraphQL objects. Related objects come from the per-request loaders.
 
-use async_graphql::{Context, ID, Object, Result, SimpleObject};
+use async_graphql::{Context, ID, Interface, Object, Result, SimpleObject};
 use chrono::{DateTime, FixedOffset};
 use domain::listing::ProductFilter;
 use infra::catalog::{BrandView, CategoryView, ProductView, VariantView};
@@ -8,11 +8,21 @@ use infra::catalog::{BrandView, CategoryView, ProductView, VariantView};
 use super::loaders::{BrandKey, CatalogLoader, CategoryKey, ChildrenOf, ProductKey, VariantsOf};
 use crate::graphql::context::{queries, reads};
 use crate::graphql::errors::OrGraphql;
+use crate::graphql::global_id::{NodeKind, global_id};
 use crate::graphql::money::Money;
-use crate::graphql::node::{NodeKind, global_id};
 
 pub(crate) fn loader<'a>(ctx: &Context<'a>) -> &'a CatalogLoader {
     ctx.data_unchecked::<CatalogLoader>()
+}
+
+/// An object with a global ID, fetchable with `node(id:)`.
+#[derive(Interface)]
+#[graphql(field(name = "id", ty = "ID"))]
+pub enum Node {
+    Product(Product),
+    Variant(Variant),
+    Brand(Brand),
+    Category(Category),
 }
 
 #[derive(Clone)]

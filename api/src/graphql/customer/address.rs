@@ -12,7 +12,7 @@ use super::types::Address;
 use crate::graphql::committed;
 use crate::graphql::context::{caller, commands};
 use crate::graphql::errors::{ErrorCode, error};
-use crate::graphql::node::{NodeKind, uuid_of};
+use crate::graphql::global_id::{NodeKind, uuid_of};
 use crate::graphql::user_error::{UserError, UserErrorCode};
 
 /// A postal address, as a customer types it.

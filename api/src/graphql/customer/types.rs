@@ -2,7 +2,7 @@ use async_graphql::{ID, Object, SimpleObject};
 use chrono::{DateTime, FixedOffset};
 use infra::customers::{AddressView, Profile};
 
-use crate::graphql::node::{NodeKind, global_id};
+use crate::graphql::global_id::{NodeKind, global_id};
 
 pub struct Customer(pub Profile);
 

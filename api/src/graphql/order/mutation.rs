@@ -10,8 +10,8 @@ use crate::graphql::committed;
 use crate::graphql::context::{caller, commands, services};
 use crate::graphql::customer::AddressInput;
 use crate::graphql::errors::OrGraphql;
+use crate::graphql::global_id::{NodeKind, global_id, uuid_of};
 use crate::graphql::guards::AdminOnly;
-use crate::graphql::node::{NodeKind, global_id, uuid_of};
 use crate::graphql::user_error::{UserError, UserErrorCode};
 
 /// Give exactly one of `shippingAddress` and `shippingAddressId` (a signed-in customer's saved

@@ -6,8 +6,8 @@ use infra::orders::{OrderLineView, OrderView};
 use crate::graphql::catalog::loaders::VariantKey;
 use crate::graphql::catalog::types::{Variant, loader};
 use crate::graphql::customer::PostalAddress;
+use crate::graphql::global_id::{NodeKind, global_id};
 use crate::graphql::money::Money;
-use crate::graphql::node::{NodeKind, global_id};
 
 /// placed → paid → fulfilled, or cancelled before fulfilment (its stock returned).
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]

@@ -1,12 +1,11 @@
-//! Opaque global IDs (`node(id:)`, Relay): the type name and the row's UUID, base64url-encoded, so
-//! clients never build or parse them.
+//! Opaque global IDs (Relay): the type name and the row's UUID, base64url-encoded, so clients never
+//! build or parse them.
 
-use async_graphql::{ID, Interface};
+use async_graphql::ID;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use uuid::Uuid;
 
-use super::catalog::types::{Brand, Category, Product, Variant};
 use super::errors::bad_user_input;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,16 +64,6 @@ pub fn uuid_of(id: &ID, kind: NodeKind) -> async_graphql::Result<Uuid> {
         Some((found, uuid)) if found == kind => Ok(uuid),
         _ => Err(bad_user_input(&format!("not an ID of a {kind:?}"))),
     }
-}
-
-/// An object with a global ID, fetchable with `node(id:)`.
-#[derive(Interface)]
-#[graphql(field(name = "id", ty = "ID"))]
-pub enum Node {
-    Product(Product),
-    Variant(Variant),
-    Brand(Brand),
-    Category(Category),
 }
 
 #[cfg(test)]
