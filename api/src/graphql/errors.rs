@@ -3,9 +3,18 @@
 
 use async_graphql::ErrorExtensions;
 
+/// Every `extensions.code` of a top-level error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
     BadRequest,
+    /// The document is not GraphQL.
+    GraphqlParseFailed,
+    /// The document does not fit the schema.
+    GraphqlValidationFailed,
+    /// A persisted query's hash that no instance knows: send the document with it.
+    PersistedQueryNotFound,
+    /// This server runs registered documents only.
+    PersistedQueryRequired,
     BadUserInput,
     Unauthenticated,
     Forbidden,
@@ -15,9 +24,17 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// The codes of errors that stop a request before it is executed.
+    pub const BEFORE_EXECUTION: [Self; 3] =
+        [Self::GraphqlParseFailed, Self::GraphqlValidationFailed, Self::BadRequest];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::BadRequest => "BAD_REQUEST",
+            Self::GraphqlParseFailed => "GRAPHQL_PARSE_FAILED",
+            Self::GraphqlValidationFailed => "GRAPHQL_VALIDATION_FAILED",
+            Self::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
+            Self::PersistedQueryRequired => "PERSISTED_QUERY_REQUIRED",
             Self::BadUserInput => "BAD_USER_INPUT",
             Self::Unauthenticated => "UNAUTHENTICATED",
             Self::Forbidden => "FORBIDDEN",

@@ -66,10 +66,10 @@ impl QueryLimits {
 }
 
 /// `error` with `code`, unless it has one.
-fn with_code(mut error: ServerError, code: &str) -> ServerError {
+fn with_code(mut error: ServerError, code: ErrorCode) -> ServerError {
     let extensions = error.extensions.get_or_insert_with(Default::default);
     if extensions.get("code").is_none() {
-        extensions.set("code", code);
+        extensions.set("code", code.as_str());
     }
     error
 }
@@ -105,7 +105,7 @@ impl Extension for QueryLimits {
     ) -> ServerResult<async_graphql::parser::types::ExecutableDocument> {
         self.check_size(query).map_err(LimitExceeded::into_server_error)?;
         let document =
-            next.run(ctx, query, variables).await.map_err(|e| with_code(e, "GRAPHQL_PARSE_FAILED"))?;
+            next.run(ctx, query, variables).await.map_err(|e| with_code(e, ErrorCode::GraphqlParseFailed))?;
         self.check_aliases(&document).map_err(LimitExceeded::into_server_error)?;
         Ok(document)
     }
@@ -134,7 +134,7 @@ impl Extension for QueryLimits {
                         ),
                     }
                     .into_server_error(),
-                    _ => with_code(error, "GRAPHQL_VALIDATION_FAILED"),
+                    _ => with_code(error, ErrorCode::GraphqlValidationFailed),
                 })
                 .collect()
         })

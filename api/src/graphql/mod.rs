@@ -105,14 +105,14 @@ pub async fn execute(
     response
 }
 
-/// Codes of the errors that stop a request before execution.
-const REQUEST_ERROR_CODES: &[&str] = &["GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED", "BAD_REQUEST"];
-
 /// Whether `response` failed before execution: every error a request error, and no data.
 pub fn is_request_error(response: &async_graphql::Response) -> bool {
     response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
-        && response.errors.iter().all(|error| REQUEST_ERROR_CODES.contains(&code_of(error).as_str()))
+        && response.errors.iter().all(|error| {
+            let code = code_of(error);
+            ErrorCode::BEFORE_EXECUTION.iter().any(|before| before.as_str() == code)
+        })
 }
 
 /// The `extensions.code` of `error`.

@@ -3,11 +3,11 @@
 //! (on any instance: the store is Redis); the hash with the document registers it. With
 //! `--persisted-queries-only`, only documents already registered (by `myclothes persist`) are run.
 
-use async_graphql::{ErrorExtensions, Request, ServerError};
+use async_graphql::{Request, ServerError};
 use infra::persisted_queries::{REGISTERED_FOR, hash_of};
 use serde::Deserialize;
 
-use crate::graphql::{ErrorCode, request_error};
+use crate::graphql::{ErrorCode, error, request_error};
 use crate::services::Services;
 
 #[derive(Deserialize)]
@@ -25,7 +25,7 @@ pub async fn resolve(
 ) -> Result<(), ServerError> {
     let Some(extension) = request.extensions.remove("persistedQuery") else {
         return match only_persisted {
-            true => Err(refusal("PersistedQueryRequired", "PERSISTED_QUERY_REQUIRED")),
+            true => Err(refusal("PersistedQueryRequired", ErrorCode::PersistedQueryRequired)),
             false => Ok(()),
         };
     };
@@ -34,9 +34,7 @@ pub async fn resolve(
         .ok()
         .and_then(|json| serde_json::from_value(json).ok())
         .filter(|p: &PersistedQuery| p.version == 1)
-        .ok_or_else(|| {
-            refusal("persistedQuery must be { version: 1, sha256Hash }", ErrorCode::BadRequest.as_str())
-        })?;
+        .ok_or_else(|| refusal("persistedQuery must be { version: 1, sha256Hash }", ErrorCode::BadRequest))?;
     let stored = services.persisted_queries.get(&persisted.sha256_hash).await;
     if request.query.is_empty() {
         return match stored {
@@ -44,19 +42,20 @@ pub async fn resolve(
                 request.query = document;
                 Ok(())
             }
-            Ok(None) => Err(refusal("PersistedQueryNotFound", "PERSISTED_QUERY_NOT_FOUND")),
-            Err(_) => {
-                Err(refusal("persisted queries are unavailable; send the document", "SERVICE_UNAVAILABLE"))
-            }
+            Ok(None) => Err(refusal("PersistedQueryNotFound", ErrorCode::PersistedQueryNotFound)),
+            Err(_) => Err(refusal(
+                "persisted queries are unavailable; send the document",
+                ErrorCode::ServiceUnavailable,
+            )),
         };
     }
     if hash_of(&request.query) != persisted.sha256_hash {
-        return Err(refusal("provided sha does not match query", ErrorCode::BadRequest.as_str()));
+        return Err(refusal("provided sha does not match query", ErrorCode::BadRequest));
     }
     if only_persisted {
         return match stored {
             Ok(Some(_)) => Ok(()),
-            _ => Err(refusal("PersistedQueryRequired", "PERSISTED_QUERY_REQUIRED")),
+            _ => Err(refusal("PersistedQueryRequired", ErrorCode::PersistedQueryRequired)),
         };
     }
     if !matches!(stored, Ok(Some(_)))
@@ -67,6 +66,6 @@ pub async fn resolve(
     Ok(())
 }
 
-fn refusal(message: &str, code: &'static str) -> ServerError {
-    request_error(async_graphql::Error::new(message).extend_with(|_, ext| ext.set("code", code)))
+fn refusal(message: &str, code: ErrorCode) -> ServerError {
+    request_error(error(code, message))
 }
