@@ -1,13 +1,14 @@
-//! What the api remembers of a session beyond its token, in Redis under the session id: the primary's
-//! WAL position after its last write (its reads wait for a replica that has replayed it, or use the
-//! primary: read-your-writes) and whether it was logged out (its token is refused until it expires).
+//! What the api remembers of a session beyond its token, in Redis under the session id: its last write
+//! (its reads wait for a replica that has replayed it, or use the primary: read-your-writes) and
+//! whether it was logged out (its token is refused until it expires).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use domain::session::SessionId;
 
-use crate::db::WalPosition;
+use crate::cache::ReadPolicy;
+use crate::db::{Consistency, WalPosition};
 use crate::redis::RedisStore;
 
 /// Long past any replica lag worth waiting for; after it, the session reads like any other.
@@ -15,9 +16,35 @@ const REMEMBER_WRITES_FOR: Duration = Duration::from_secs(300);
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SessionState {
-    pub last_write: Option<WalPosition>,
+    pub last_write: Option<LastWrite>,
     pub revoked: bool,
 }
+
+/// A session's last write on the primary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LastWrite {
+    /// Where its commit ends.
+    pub position: WalPosition,
+    /// Whether the cache forgot what the write touched before it was answered.
+    pub cache_told: bool,
+}
+
+impl SessionState {
+    /// How the session reads: at least as far as its last write, and through the cache unless the
+    /// cache could not be told of that write.
+    pub fn read_policy(&self) -> ReadPolicy {
+        match self.last_write {
+            None => ReadPolicy::EVENTUAL,
+            Some(write) => ReadPolicy {
+                consistency: Consistency::AtLeast(write.position),
+                through_cache: write.cache_told,
+            },
+        }
+    }
+}
+
+/// How a write the cache was not told of is kept: after its position.
+const UNTOLD: &str = " untold";
 
 pub struct SessionRegistry {
     redis: Arc<RedisStore>,
@@ -30,8 +57,10 @@ impl SessionRegistry {
         Self { redis, token_lifetime }
     }
 
-    pub async fn record_write(&self, session: &SessionId, position: WalPosition) -> Result<(), crate::Error> {
-        self.redis.set_expiring(self.key(session, "written"), position.sortable(), REMEMBER_WRITES_FOR).await
+    pub async fn record_write(&self, session: &SessionId, write: LastWrite) -> Result<(), crate::Error> {
+        let untold = if write.cache_told { "" } else { UNTOLD };
+        let value = format!("{}{untold}", write.position.sortable());
+        self.redis.set_expiring(self.key(session, "written"), value, REMEMBER_WRITES_FOR).await
     }
 
     /// Logs the session out: its token is refused from now on.
@@ -46,7 +75,13 @@ impl SessionRegistry {
             .redis
             .run(|mut c| async move { redis::cmd("MGET").arg(&keys).query_async(&mut c).await })
             .await?;
-        let last_write = last_write.as_deref().and_then(WalPosition::from_sortable);
+        let last_write = last_write.as_deref().and_then(|value| {
+            let (position, cache_told) = match value.strip_suffix(UNTOLD) {
+                Some(position) => (position, false),
+                None => (value, true),
+            };
+            Some(LastWrite { position: WalPosition::from_sortable(position)?, cache_told })
+        });
         Ok(SessionState { last_write, revoked: revoked.is_some() })
     }
 

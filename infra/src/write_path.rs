@@ -33,7 +33,7 @@ use uuid::Uuid;
 
 use crate::cache::{ReadCache, Scope, Tag};
 use crate::db::{DbRouter, WalPosition};
-use crate::session_registry::SessionRegistry;
+use crate::session_registry::{LastWrite, SessionRegistry};
 
 /// Something a command changed that readers may have cached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,28 +139,27 @@ impl WritePath {
     }
 
     /// The answer of `committed`, once the cache has forgotten what it touched and `session` (the
-    /// writer's) will read at least as far as its commit. Neither can fail the write, which stands:
-    /// an invalidation that cannot reach Redis is retried in the background until the entries it is
-    /// about expire (while Redis is down, nobody reads them), and a session whose position cannot be
+    /// writer's) will read at least as far as its commit: through the cache, which has forgotten,
+    /// or, if it could not be told, around it. Neither can fail the write, which stands: an
+    /// invalidation that cannot reach Redis is retried in the background until the entries it is
+    /// about expire (while Redis is down, nobody reads them), and a session whose write cannot be
     /// kept reads like any other.
     pub async fn apply<T>(&self, committed: Committed<T>, session: Option<&SessionId>) -> T {
         let Committed { value, position, touched } = committed;
-        let invalidations = invalidations(&touched);
-        let forget = async {
-            for invalidation in invalidations {
-                if let Err(err) = invalidation.run(&self.cache, position).await {
-                    tracing::warn!(error = %err, "the cache could not be told of a write; retrying");
-                    tokio::spawn(invalidation.retry(self.cache.clone(), position));
-                }
+        let mut cache_told = true;
+        for invalidation in invalidations(&touched) {
+            if let Err(err) = invalidation.run(&self.cache, position).await {
+                tracing::warn!(error = %err, "the cache could not be told of a write; retrying");
+                tokio::spawn(invalidation.retry(self.cache.clone(), position));
+                cache_told = false;
             }
-        };
-        let remember = async {
-            let (Some(session), Some(position)) = (session, position) else { return };
-            if let Err(err) = self.sessions.record_write(session, position).await {
-                tracing::warn!(error = %err, "could not remember a session's write position");
+        }
+        if let (Some(session), Some(position)) = (session, position) {
+            let write = LastWrite { position, cache_told };
+            if let Err(err) = self.sessions.record_write(session, write).await {
+                tracing::warn!(error = %err, "could not remember a session's write");
             }
-        };
-        tokio::join!(forget, remember);
+        }
         value
     }
 }

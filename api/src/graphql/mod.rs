@@ -25,8 +25,7 @@ use std::time::Instant;
 use futures::FutureExt;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
-use infra::cache::Reads;
-use infra::db::Consistency;
+use infra::cache::{ReadPolicy, Reads};
 
 pub use errors::{ErrorCode, error, errors_body, rate_limited, request_error, retry_after_seconds};
 pub use limits::LimitExceeded;
@@ -124,19 +123,18 @@ fn code_of(error: &async_graphql::ServerError) -> String {
 }
 
 /// Gives `request` what it needs for one execution: the caller, its `Reads` (mutations answer from
-/// the primary; a session that wrote lately reads at least its own writes; everyone else reads
-/// replicas through the cache), and its own batch loaders reading with that consistency. The `Reads`
-/// returned tell, after the execution, what its answer shows.
+/// the primary; a query reads with the caller's `policy`), and its own batch loaders reading with
+/// that consistency. The `Reads` returned tell, after the execution, what its answer shows.
 pub fn prepare(
     mut request: async_graphql::Request,
     services: &Arc<Services>,
     caller: Caller,
-    consistency: Consistency,
+    policy: ReadPolicy,
 ) -> (async_graphql::Request, Reads) {
-    let consistency = if operation::is_mutation(&mut request) { Consistency::Primary } else { consistency };
-    let reads = Reads::new(consistency);
-    let loader =
-        catalog::loaders::catalog_loader(services.queries.catalog.reader(consistency), reads.clone());
+    let policy = if operation::is_mutation(&mut request) { ReadPolicy::PRIMARY } else { policy };
+    let reads = Reads::new(policy);
+    let reader = services.queries.catalog.reader(policy.consistency);
+    let loader = catalog::loaders::catalog_loader(reader, reads.clone());
     (request.data(loader).data(caller).data(reads.clone()), reads)
 }
 

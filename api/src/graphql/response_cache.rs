@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet};
-use infra::cache::{CacheKey, Rendered};
+use infra::cache::{CacheKey, ReadPolicy, Rendered};
 use poem::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 
@@ -26,17 +26,17 @@ const PUBLIC_ROOT_FIELDS: &[&str] = &["__typename", "shop", "products", "product
 const MAX_FRAGMENT_DEPTH: usize = 8;
 
 /// Executes `request`, answering from (and filling) the response cache when it is a public query
-/// that may read what the replicas have.
+/// whose caller may read through the cache.
 pub async fn respond(
     schema: &AppSchema,
     services: &Arc<Services>,
     mut request: async_graphql::Request,
     caller: Caller,
-    consistency: Consistency,
+    policy: ReadPolicy,
 ) -> Reply {
-    if consistency != Consistency::Eventual || !is_public(&mut request) {
+    if !policy.through_cache || !is_public(&mut request) {
         let request_id = caller.request_id.clone();
-        let (request, _) = prepare(request, services, caller, consistency);
+        let (request, _) = prepare(request, services, caller, policy);
         return Reply::of(execute(schema, request, &request_id).await);
     }
     let fingerprint = fingerprint(&request);
@@ -48,7 +48,9 @@ pub async fn respond(
         .cache
         .get_or_render(CacheKey::Response(&fingerprint), |at| async move {
             executed.store(true, Ordering::Relaxed);
-            let (request, reads) = prepare(request, services, caller, at);
+            // Beneath a response filled at a position, the cache's entries might predate it.
+            let policy = ReadPolicy { consistency: at, through_cache: at == Consistency::Eventual };
+            let (request, reads) = prepare(request, services, caller, policy);
             let response = execute(schema, request, request_id).await;
             if is_request_error(&response) {
                 request_error.store(true, Ordering::Relaxed);

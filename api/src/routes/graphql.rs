@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_graphql::BatchRequest;
 use async_graphql::Variables;
 use async_graphql_poem::{GraphQLBatchRequest, GraphQLBatchResponse};
-use infra::db::Consistency;
+use infra::cache::ReadPolicy;
 use infra::rate_limits::{Admission, Rate};
 use poem::http::{StatusCode, header};
 use poem::web::{Data, Query};
@@ -46,7 +46,7 @@ pub async fn post(
     {
         return limit_response(exceeded);
     }
-    let (caller, consistency) = match request_context(http, &services).await {
+    let (caller, policy) = match request_context(http, &services).await {
         Ok(context) => context,
         Err(refusal) => return refusal,
     };
@@ -56,7 +56,7 @@ pub async fn post(
             if let Err(refused) = persisted_queries::resolve(&mut request, &services, only_persisted).await {
                 return errors_response(StatusCode::OK, vec![refused]);
             }
-            let reply = graphql::respond(&schema, &services, request, caller, consistency).await;
+            let reply = graphql::respond(&schema, &services, request, caller, policy).await;
             finish(reply, ResponseFormat::of(http))
         }
         BatchRequest::Batch(mut requests) => {
@@ -66,7 +66,7 @@ pub async fn post(
                 }
             }
             let responses = requests.into_iter().map(|request| {
-                let (request, _) = graphql::prepare(request, &services, caller.clone(), consistency);
+                let (request, _) = graphql::prepare(request, &services, caller.clone(), policy);
                 graphql::execute(&schema, request, &caller.request_id)
             });
             let responses = futures::future::join_all(responses).await;
@@ -117,26 +117,23 @@ pub async fn get_query(
         return response;
     }
     match request_context(http, &services).await {
-        Ok((caller, consistency)) => {
-            let reply = graphql::respond(&schema, &services, request, caller, consistency).await;
+        Ok((caller, policy)) => {
+            let reply = graphql::respond(&schema, &services, request, caller, policy).await;
             finish(reply, ResponseFormat::of(http))
         }
         Err(refusal) => refusal,
     }
 }
 
-/// Who calls, and what their reads must see: a session that wrote lately reads its own writes. A
+/// Who calls, and how their reads must be made: a session that wrote lately reads its own writes. A
 /// session token that does not verify, or whose session was logged out, is refused with
 /// `UNAUTHENTICATED`.
-async fn request_context(
-    http: &Request,
-    services: &Arc<Services>,
-) -> Result<(Caller, Consistency), Response> {
+async fn request_context(http: &Request, services: &Arc<Services>) -> Result<(Caller, ReadPolicy), Response> {
     let caller = auth::caller(http, &services.tokens, &services.trusted_proxies)
         .map_err(|err| error_response(StatusCode::OK, ErrorCode::Unauthenticated, &err.to_string()))?;
     let Some(session) = &caller.session else {
         admit(services, &caller).await?;
-        return Ok((caller, Consistency::Eventual));
+        return Ok((caller, ReadPolicy::EVENTUAL));
     };
     // Two independent Redis round trips, taken at once. Without Redis a session reads like any other,
     // and a logout cannot be checked (its cookie is gone).
@@ -146,8 +143,7 @@ async fn request_context(
     if state.revoked {
         return Err(error_response(StatusCode::OK, ErrorCode::Unauthenticated, "the session was logged out"));
     }
-    let consistency = state.last_write.map_or(Consistency::Eventual, Consistency::AtLeast);
-    Ok((caller, consistency))
+    Ok((caller, state.read_policy()))
 }
 
 /// Charges the request to its client's address and to its session; over either budget it is refused

@@ -1,8 +1,12 @@
 //! The cache after writes, across instances: a stock change reaches every instance's cached answers
-//! within a second of its commit, and leaves the cached answers that do not show the variant alone.
+//! within a second of its commit, and leaves the cached answers that do not show the variant alone;
+//! the writer reads its own write at once, through the cache.
 
 use std::time::{Duration, Instant};
 
+use infra::cache::ReadPolicy;
+use infra::db::Consistency;
+use infra::session_registry::LastWrite;
 use serde_json::Value;
 
 use crate::carts::{add, base64_global_id};
@@ -162,4 +166,61 @@ async fn an_adjusted_stock_shows_on_the_other_instance_within_a_second() {
     shop.admin(&adjust(-2)).await;
     shop.shows_within_a_second(3, Instant::now()).await;
     shop.tee_is_still_cached().await;
+}
+
+/// The writer's next reads go through the cache, which forgot what the write touched before the
+/// write was answered: they see the write at once although the only replica is two seconds behind,
+/// and they are cache hits after the first.
+#[tokio::test]
+async fn the_writer_reads_its_own_stock_change_at_once_and_then_from_the_cache() {
+    let (app, replica) = TestApp::spawn_with_delayed_replica("2s").await;
+    let mut catalog = CatalogFixture::new(&app.primary);
+    let (harbour, coats) = (catalog.brand("Harbour").await, catalog.category("Coats", None).await);
+    catalog.product("Harbour Jacket", harbour, coats.0, &[("M", "Olive", 8999, 13)]).await;
+    let admin = app.admin_token().await;
+    app.wait_for_replica_on(replica.port).await;
+    let variant =
+        app.post_graphql_as(&admin, r#"{ product(slug: "harbour-jacket") { variants { id } } }"#).await;
+    let variant = variant["data"]["product"]["variants"][0]["id"].as_str().unwrap().to_owned();
+    let written_at = Instant::now();
+
+    let adjust =
+        format!(r#"mutation {{ adjustStock(variantId: "{variant}", delta: -3) {{ variant {{ id }} }} }}"#);
+    app.post_graphql_as(&admin, &adjust).await;
+    let own_read = app.post_graphql_as(&admin, JACKET).await;
+    let hits = app.services.cache.stats().hits;
+    let again = app.post_graphql_as(&admin, JACKET).await;
+
+    assert!(written_at.elapsed() < Duration::from_secs(2), "the reads ran within the replica's lag");
+    assert_eq!(own_read["data"]["product"]["variants"][0]["quantityAvailable"], 10, "{own_read}");
+    assert_eq!(again, own_read);
+    assert_eq!(app.services.cache.stats().hits, hits + 1, "the writer's second read was a cache hit");
+}
+
+/// When the cache could not be told of a session's write, the session reads around the cache until
+/// its write is forgotten (the entries it may show are then long expired).
+#[tokio::test]
+async fn a_session_whose_write_the_cache_missed_reads_around_the_cache() {
+    let shop = TwoInstances::start(13).await;
+    shop.warm().await;
+    let session = infra::tokens::Tokens::new_session();
+    let token = shop.reader.services.tokens.issue(&session).unwrap();
+    let sessions = &shop.reader.services.sessions;
+    let position = shop.reader.services.db.write_position().await.unwrap();
+    let untold = LastWrite { position, cache_told: false };
+    sessions.record_write(&session.id, untold).await.unwrap();
+
+    let before = shop.reader.services.cache.stats();
+    let product = shop.reader.post_graphql_as(&token, JACKET).await;
+
+    assert_eq!(product["data"]["product"]["variants"][0]["quantityAvailable"], 13);
+    assert_eq!(shop.reader.services.cache.stats(), before, "neither a hit nor a miss: around the cache");
+    let state = sessions.state(&session.id).await.unwrap();
+    assert_eq!(
+        state.read_policy(),
+        ReadPolicy { consistency: Consistency::AtLeast(position), through_cache: false }
+    );
+    sessions.record_write(&session.id, LastWrite { cache_told: true, ..untold }).await.unwrap();
+    let state = sessions.state(&session.id).await.unwrap();
+    assert!(state.read_policy().through_cache, "a write the cache was told of leaves the cache in use");
 }

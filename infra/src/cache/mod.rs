@@ -14,7 +14,7 @@
 
 mod query;
 
-pub use query::{CachedQuery, Reads};
+pub use query::{CachedQuery, ReadPolicy, Reads};
 
 use std::collections::HashMap;
 use std::future::Future;

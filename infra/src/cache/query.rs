@@ -26,21 +26,37 @@ pub trait CachedQuery: Sync {
     fn load(&self, at: Consistency) -> impl Future<Output = Result<Self::Value, crate::Error>> + Send;
 }
 
-/// How one request reads: its consistency, and what the answers it read show (so that a whole
-/// response cached from them goes with any of them).
-#[derive(Debug, Clone, Default)]
+/// What a caller's reads must see, and whether the cache may answer them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadPolicy {
+    pub consistency: Consistency,
+    /// The cache has forgotten whatever the caller wrote, so its answers show the caller's writes.
+    pub through_cache: bool,
+}
+
+impl ReadPolicy {
+    /// Whatever a replica or the cache has.
+    pub const EVENTUAL: Self = Self { consistency: Consistency::Eventual, through_cache: true };
+    /// Everything committed, for the answers of mutations.
+    pub const PRIMARY: Self = Self { consistency: Consistency::Primary, through_cache: false };
+}
+
+/// How one request reads: its policy, and what the answers it read show (so that a whole response
+/// cached from them goes with any of them).
+#[derive(Debug, Clone)]
 pub struct Reads {
-    consistency: Consistency,
+    policy: ReadPolicy,
     shown: Arc<Mutex<BTreeSet<Tag>>>,
 }
 
 impl Reads {
-    pub fn new(consistency: Consistency) -> Self {
-        Self { consistency, shown: Arc::default() }
+    pub fn new(policy: ReadPolicy) -> Self {
+        Self { policy, shown: Arc::default() }
     }
 
+    /// What uncached reads must see.
     pub fn consistency(&self) -> Consistency {
-        self.consistency
+        self.policy.consistency
     }
 
     /// Notes that the request's answer shows `tags`.
@@ -55,12 +71,12 @@ impl Reads {
 }
 
 impl ReadCache {
-    /// The answer to `query`: from the cache when `reads` may see what replicas have, else read from
-    /// the database with its consistency. Either way `reads` learns what the answer shows.
+    /// The answer to `query`: from the cache when `reads` may use it, else read from the database
+    /// with their consistency. Either way `reads` learns what the answer shows.
     pub async fn fetch<Q: CachedQuery>(&self, query: &Q, reads: &Reads) -> Result<Q::Value, crate::Error> {
-        let value = match reads.consistency() {
-            Consistency::Eventual => self.get_or_load(query).await?,
-            at => query.load(at).await?,
+        let value = match reads.policy.through_cache {
+            true => self.get_or_load(query).await?,
+            false => query.load(reads.consistency()).await?,
         };
         reads.shows(query.depends_on(&value));
         Ok(value)

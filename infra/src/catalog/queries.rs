@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::cursor::ProductCursor;
 use super::read_models::{Facets, ProductDetail, ProductPage, VariantsForSale};
 use super::reader::CatalogReader;
-use crate::cache::{CacheKey, CachedQuery, ReadCache, Reads, Tag};
+use crate::cache::{CacheKey, CachedQuery, ReadCache, ReadPolicy, Reads, Tag};
 use crate::db::{Consistency, DbRouter};
 
 /// A product, by its id or its slug.
@@ -83,7 +83,7 @@ impl CatalogQueries {
         ids.dedup();
         let fingerprint = fingerprint(&ids);
         let query = VariantsQuery { reader: &self.reader, ids: &ids, fingerprint };
-        self.cache.fetch(&query, &Reads::new(Consistency::Eventual)).await
+        self.cache.fetch(&query, &Reads::new(ReadPolicy::EVENTUAL)).await
     }
 }
 
