@@ -196,12 +196,12 @@ fn invalidations(touched: &[Touch]) -> Vec<Invalidation> {
     for touch in touched {
         match *touch {
             Touch::Stock { product, crossed_zero, .. } => {
-                catalog.tags.push(Tag::Product(product));
+                catalog.tags.push(Tag::Stock(product));
                 if crossed_zero {
-                    catalog.tags.push(Tag::StockedListings);
+                    catalog.tags.extend([Tag::Availability(product), Tag::StockedListings]);
                 }
             }
-            Touch::Price { product, .. } => catalog.tags.extend([Tag::Product(product), Tag::PricedListings]),
+            Touch::Price { product, .. } => catalog.tags.extend([Tag::Price(product), Tag::PricedListings]),
             Touch::Catalog => catalog.new_generation = true,
             Touch::Profile(customer) => profiles.push(Invalidation {
                 scope: Scope::Profile(customer),
@@ -224,27 +224,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_stock_change_forgets_its_product_and_only_a_crossing_of_zero_the_stocked_listings() {
+    fn a_stock_change_forgets_its_stock_and_only_a_crossing_of_zero_its_availability() {
         let (variant, product) = (Uuid::now_v7(), Uuid::now_v7());
         let sold = invalidations(&[Touch::Stock { variant, product, crossed_zero: false }]);
-        assert_eq!(
-            sold,
-            [Invalidation {
-                scope: Scope::Catalog,
-                tags: vec![Tag::Product(product)],
-                new_generation: false
-            }]
-        );
+        let only_stock =
+            Invalidation { scope: Scope::Catalog, tags: vec![Tag::Stock(product)], new_generation: false };
+        assert_eq!(sold, [only_stock]);
         let sold_out = invalidations(&[Touch::Stock { variant, product, crossed_zero: true }]);
-        assert_eq!(sold_out[0].tags, [Tag::Product(product), Tag::StockedListings]);
+        assert_eq!(sold_out[0].tags, [Tag::Stock(product), Tag::Availability(product), Tag::StockedListings]);
         assert!(!sold_out[0].new_generation, "the rest of the catalogue stays cached");
     }
 
     #[test]
-    fn a_price_forgets_its_product_and_the_price_ordered_listings() {
+    fn a_price_forgets_its_prices_and_the_price_ordered_listings() {
         let (variant, product) = (Uuid::now_v7(), Uuid::now_v7());
         let repriced = invalidations(&[Touch::Price { variant, product }]);
-        assert_eq!(repriced[0].tags, [Tag::Product(product), Tag::PricedListings]);
+        assert_eq!(repriced[0].tags, [Tag::Price(product), Tag::PricedListings]);
         assert!(!repriced[0].new_generation);
     }
 
@@ -261,7 +256,7 @@ mod tests {
         assert_eq!(
             invalidations(&touched),
             [
-                Invalidation { scope: Scope::Catalog, tags: vec![Tag::Product(a)], new_generation: true },
+                Invalidation { scope: Scope::Catalog, tags: vec![Tag::Stock(a)], new_generation: true },
                 Invalidation { scope: Scope::Profile(customer), tags: vec![], new_generation: true },
             ]
         );

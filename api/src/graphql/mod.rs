@@ -133,8 +133,7 @@ pub fn prepare(
 ) -> (async_graphql::Request, Reads) {
     let policy = if operation::is_mutation(&mut request) { ReadPolicy::PRIMARY } else { policy };
     let reads = Reads::new(policy);
-    let reader = services.queries.catalog.reader(policy.consistency);
-    let loader = catalog::loaders::catalog_loader(reader, reads.clone());
+    let loader = catalog::loaders::catalog_loader(services.queries.catalog.reader(policy.consistency));
     (request.data(loader).data(caller).data(reads.clone()), reads)
 }
 

@@ -91,7 +91,7 @@ async fn a_burst_of_misses_for_one_product_costs_one_database_load() {
 }
 
 #[tokio::test]
-async fn invalidating_a_product_drops_its_entries_and_leaves_the_generation() {
+async fn invalidating_a_products_prices_drops_what_shows_them_and_leaves_the_generation() {
     let app = TestApp::spawn().await;
     let jacket = with_one_product(&app).await;
     let cache = &app.services.cache;
@@ -106,7 +106,7 @@ async fn invalidating_a_product_drops_its_entries_and_leaves_the_generation() {
     app.wait_for_replica().await;
     assert_eq!(price(&app.post_graphql(PRODUCT).await), "89.99", "until invalidated, the cached price");
     let position = app.services.db.write_position().await.unwrap();
-    cache.invalidate(Scope::Catalog, &[Tag::Product(jacket)], false, Some(position)).await.unwrap();
+    cache.invalidate(Scope::Catalog, &[Tag::Price(jacket)], false, Some(position)).await.unwrap();
 
     assert!(!redis.exists::<_, bool>(&entry).await.unwrap(), "the entry is gone");
     let same_generation: Option<String> = redis.get(cache.generation_key(Scope::Catalog)).await.unwrap();
@@ -145,7 +145,7 @@ async fn a_fill_that_raced_with_a_write_to_what_it_shows_is_not_kept() {
             if loads.fetch_add(1, Ordering::Relaxed) == 0 {
                 assert_eq!(at, Consistency::Eventual, "no write was known when the first load began");
                 cache
-                    .invalidate(Scope::Catalog, &[Tag::Product(product)], false, Some(write_at))
+                    .invalidate(Scope::Catalog, &[Tag::Stock(product)], false, Some(write_at))
                     .await
                     .unwrap();
             } else {
@@ -155,7 +155,7 @@ async fn a_fill_that_raced_with_a_write_to_what_it_shows_is_not_kept() {
                     "the next load reads at least as far as the write"
                 );
             }
-            Ok(Rendered { bytes: b"old".to_vec(), cacheable: true, tags: vec![Tag::Product(product)] })
+            Ok(Rendered { bytes: b"old".to_vec(), cacheable: true, tags: vec![Tag::Stock(product)] })
         }
     };
 

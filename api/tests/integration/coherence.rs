@@ -62,6 +62,13 @@ impl TwoInstances {
         self.reader.services.cache.stats().hits
     }
 
+    /// Whether the reading instance answers `query` from the cache, and its answer.
+    async fn read_is_hit(&self, query: &str) -> (bool, Value) {
+        let before = self.hits();
+        let answer = self.reader.post_graphql(query).await;
+        (self.hits() > before, answer)
+    }
+
     /// Asserts that the reading instance shows the jacket with `left` in stock, in the product and
     /// in the in-stock listing, within a second of `since`.
     async fn shows_within_a_second(&self, left: i64, since: Instant) {
@@ -223,4 +230,29 @@ async fn a_session_whose_write_the_cache_missed_reads_around_the_cache() {
     sessions.record_write(&session.id, LastWrite { cache_told: true, ..untold }).await.unwrap();
     let state = sessions.state(&session.id).await.unwrap();
     assert!(state.read_policy().through_cache, "a write the cache was told of leaves the cache in use");
+}
+
+/// A sale drops a cached answer only when the answer shows what the sale changed: exact stock goes
+/// with every sale, in-stock flags only when a variant sells out, names and sizes never.
+#[tokio::test]
+async fn a_sale_drops_only_the_cached_answers_that_show_what_it_changed() {
+    const NAMES: &str = r#"{ product(slug: "harbour-jacket") { name variants { sku size } } }"#;
+    const FLAGS: &str = r#"{ product(slug: "harbour-jacket") { inStock variants { inStock } } }"#;
+    let shop = TwoInstances::start(13).await;
+    for query in [NAMES, FLAGS, JACKET, NAMES, FLAGS, JACKET] {
+        shop.reader.post_graphql(query).await;
+    }
+
+    shop.buy(3).await;
+    assert!(shop.read_is_hit(NAMES).await.0, "names do not change with stock");
+    assert!(shop.read_is_hit(FLAGS).await.0, "every variant is still in stock");
+    let (hit, counts) = shop.read_is_hit(JACKET).await;
+    assert!(!hit, "the exact stock changed");
+    assert_eq!(counts["data"]["product"]["variants"][0]["quantityAvailable"], 10);
+
+    shop.buy(10).await;
+    assert!(shop.read_is_hit(NAMES).await.0, "names do not change with stock");
+    let (hit, flags) = shop.read_is_hit(FLAGS).await;
+    assert!(!hit, "the variant sold out");
+    assert_eq!(flags["data"]["product"]["inStock"], false);
 }

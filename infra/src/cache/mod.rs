@@ -49,8 +49,13 @@ impl Scope {
 /// the catalogue stays as it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Tag {
-    /// One product: its fields and its variants' stock and prices.
-    Product(Uuid),
+    /// How many of each of a product's variants are left.
+    Stock(Uuid),
+    /// Which of a product's variants are in stock (it changes only when a stock runs out or comes
+    /// back, with `Stock`).
+    Availability(Uuid),
+    /// A product's prices.
+    Price(Uuid),
     /// Which products the listings that keep to what is in stock hold.
     StockedListings,
     /// Which products the listings filtered or sorted by price hold, and in which order.
@@ -58,9 +63,16 @@ pub enum Tag {
 }
 
 impl Tag {
+    /// What a cached copy of a product, with its variants, shows of it.
+    pub fn whole_product(id: Uuid) -> [Self; 2] {
+        [Self::Stock(id), Self::Price(id)]
+    }
+
     fn name(&self) -> String {
         match self {
-            Self::Product(id) => format!("product:{id}"),
+            Self::Stock(product) => format!("stock:{product}"),
+            Self::Availability(product) => format!("availability:{product}"),
+            Self::Price(product) => format!("price:{product}"),
             Self::StockedListings => "listings:stocked".to_owned(),
             Self::PricedListings => "listings:priced".to_owned(),
         }

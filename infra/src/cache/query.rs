@@ -18,9 +18,15 @@ pub trait CachedQuery: Sync {
     /// Where the answer is cached (and so its scope).
     fn key(&self) -> CacheKey<'_>;
 
-    /// What the answer shows that a write can change without changing its whole scope: the entry
-    /// goes when one of these is invalidated.
+    /// What the cached answer shows that a write can change without changing its whole scope: the
+    /// entry goes when one of these is invalidated.
     fn depends_on(&self, value: &Self::Value) -> Vec<Tag>;
+
+    /// What any answer built from it shows, whatever it shows of its parts: which products a
+    /// listing holds. (The parts' fields say what they show when they are read.)
+    fn shows(&self) -> Vec<Tag> {
+        Vec::new()
+    }
 
     /// Reads the answer from the database, seeing at least what `at` asks for.
     fn load(&self, at: Consistency) -> impl Future<Output = Result<Self::Value, crate::Error>> + Send;
@@ -59,7 +65,8 @@ impl Reads {
         self.policy.consistency
     }
 
-    /// Notes that the request's answer shows `tags`.
+    /// Notes that the request's answer shows `tags`; the read models' accessors of stock and prices
+    /// call it.
     pub fn shows(&self, tags: impl IntoIterator<Item = Tag>) {
         self.shown.lock().expect("the set of tags is never poisoned").extend(tags);
     }
@@ -74,11 +81,10 @@ impl ReadCache {
     /// The answer to `query`: from the cache when `reads` may use it, else read from the database
     /// with their consistency. Either way `reads` learns what the answer shows.
     pub async fn fetch<Q: CachedQuery>(&self, query: &Q, reads: &Reads) -> Result<Q::Value, crate::Error> {
-        let value = match reads.policy.through_cache {
-            true => self.get_or_load(query).await?,
-            false => query.load(reads.consistency()).await?,
-        };
-        reads.shows(query.depends_on(&value));
-        Ok(value)
+        reads.shows(query.shows());
+        match reads.policy.through_cache {
+            true => self.get_or_load(query).await,
+            false => query.load(reads.consistency()).await,
+        }
     }
 }

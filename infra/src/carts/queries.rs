@@ -7,6 +7,7 @@ use std::sync::Arc;
 use domain::cart::{CartOwner, LineState, LineWarning, warnings};
 
 use super::store::{CartStore, StoredCart};
+use crate::cache::Reads;
 use crate::catalog::{CatalogQueries, ProductView, VariantView};
 
 /// A priced cart. Lines whose product was taken off sale stay, unavailable, and count towards
@@ -28,8 +29,8 @@ pub struct PricedLine {
 
 impl PricedLine {
     /// At today's price.
-    pub fn total_minor(&self) -> i64 {
-        self.variant.price_minor * i64::from(self.quantity)
+    pub fn total_minor(&self, reads: &Reads) -> i64 {
+        self.variant.price_minor(reads) * i64::from(self.quantity)
     }
 }
 

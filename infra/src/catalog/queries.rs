@@ -103,7 +103,7 @@ impl CachedQuery for ProductQuery<'_> {
     }
 
     fn depends_on(&self, detail: &Self::Value) -> Vec<Tag> {
-        detail.iter().map(|detail| Tag::Product(detail.product.id)).collect()
+        detail.iter().flat_map(|detail| Tag::whole_product(detail.product.id)).collect()
     }
 
     fn load(&self, at: Consistency) -> impl Future<Output = Result<Self::Value, crate::Error>> + Send {
@@ -132,9 +132,12 @@ impl CachedQuery for PageQuery<'_> {
 
     /// The products it shows, and which products it holds when that depends on stock or prices.
     fn depends_on(&self, page: &ProductPage) -> Vec<Tag> {
-        let Listing { filter, sort, .. } = self.listing;
-        let shown = page.products.iter().map(|(product, _)| Tag::Product(product.id));
-        shown.chain(listing_tags(filter, sort.is_by_price())).collect()
+        let shown = page.products.iter().flat_map(|(product, _)| Tag::whole_product(product.id));
+        shown.chain(self.shows()).collect()
+    }
+
+    fn shows(&self) -> Vec<Tag> {
+        listing_tags(self.listing.filter, self.listing.sort.is_by_price()).collect()
     }
 
     fn load(&self, at: Consistency) -> impl Future<Output = Result<Self::Value, crate::Error>> + Send {
@@ -158,6 +161,10 @@ impl CachedQuery for CountQuery<'_> {
     }
 
     fn depends_on(&self, _: &i64) -> Vec<Tag> {
+        self.shows()
+    }
+
+    fn shows(&self) -> Vec<Tag> {
         listing_tags(self.filter, false).collect()
     }
 
@@ -181,6 +188,10 @@ impl CachedQuery for FacetsQuery<'_> {
     }
 
     fn depends_on(&self, _: &Facets) -> Vec<Tag> {
+        self.shows()
+    }
+
+    fn shows(&self) -> Vec<Tag> {
         listing_tags(self.filter, false).collect()
     }
 
@@ -204,7 +215,7 @@ impl CachedQuery for VariantsQuery<'_> {
     }
 
     fn depends_on(&self, found: &VariantsForSale) -> Vec<Tag> {
-        found.products.iter().map(|product| Tag::Product(product.id)).collect()
+        found.products.iter().flat_map(|product| Tag::whole_product(product.id)).collect()
     }
 
     fn load(&self, at: Consistency) -> impl Future<Output = Result<Self::Value, crate::Error>> + Send {

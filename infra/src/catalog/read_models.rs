@@ -1,5 +1,7 @@
 //! What the catalogue's read side returns and the cache keeps: the storefront's view of products,
-//! variants, brands and categories, never the database rows.
+//! variants, brands and categories, never the database rows. Stock and prices, which checkouts and
+//! price changes touch, are read only through accessors that note them in the request's `Reads`, so
+//! that a cached response is filed under every stock or price it shows, and under nothing else.
 
 use std::collections::HashMap;
 
@@ -8,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::cursor::ProductCursor;
+use crate::cache::{Reads, Tag};
 use crate::entities::{brand, category, product, variant};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,7 +28,7 @@ pub struct ProductView {
     pub created_at: DateTime<FixedOffset>,
     pub updated_at: DateTime<FixedOffset>,
     /// The lowest price of its variants, in minor units; none while it has no variant.
-    pub price_from_minor: Option<i64>,
+    pub(crate) price_from_minor: Option<i64>,
     /// Taken off sale: still shown in carts (as unavailable) and orders, never listed.
     pub archived: bool,
 }
@@ -38,10 +41,43 @@ pub struct VariantView {
     pub size: String,
     pub colour: String,
     /// In minor units of the shop's currency.
-    pub price_minor: i64,
+    pub(crate) price_minor: i64,
     /// The higher price it is reduced from, if it is.
-    pub compare_at_minor: Option<i64>,
-    pub stock: i32,
+    pub(crate) compare_at_minor: Option<i64>,
+    pub(crate) stock: i32,
+}
+
+impl ProductView {
+    /// The lowest price of its variants, in minor units; none while it has no variant.
+    pub fn price_from_minor(&self, reads: &Reads) -> Option<i64> {
+        reads.shows([Tag::Price(self.id)]);
+        self.price_from_minor
+    }
+}
+
+impl VariantView {
+    /// How many are left.
+    pub fn stock(&self, reads: &Reads) -> i32 {
+        reads.shows([Tag::Stock(self.product_id)]);
+        self.stock
+    }
+
+    pub fn in_stock(&self, reads: &Reads) -> bool {
+        reads.shows([Tag::Availability(self.product_id)]);
+        self.stock > 0
+    }
+
+    /// In minor units of the shop's currency.
+    pub fn price_minor(&self, reads: &Reads) -> i64 {
+        reads.shows([Tag::Price(self.product_id)]);
+        self.price_minor
+    }
+
+    /// The higher price it is reduced from, if it is.
+    pub fn compare_at_minor(&self, reads: &Reads) -> Option<i64> {
+        reads.shows([Tag::Price(self.product_id)]);
+        self.compare_at_minor
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -7,7 +7,7 @@ use infra::carts::{PricedLine, StoredCart};
 
 use crate::graphql::catalog::loaders::{ProductKey, VariantKey};
 use crate::graphql::catalog::types::{Variant, loader};
-use crate::graphql::context::{queries, services};
+use crate::graphql::context::{queries, reads, services};
 use crate::graphql::errors::OrGraphql;
 use crate::graphql::money::Money;
 
@@ -86,8 +86,9 @@ impl Cart {
     }
 
     /// The sum of the line totals that can be bought, at today's prices.
-    async fn subtotal(&self) -> Money {
-        let minor = self.lines.iter().filter(|l| l.line.available).map(|l| l.line.total_minor()).sum();
+    async fn subtotal(&self, ctx: &Context<'_>) -> Money {
+        let lines = self.lines.iter().filter(|l| l.line.available);
+        let minor = lines.map(|l| l.line.total_minor(reads(ctx))).sum();
         Money(domain::money::Money::new(minor, self.currency))
     }
 }
@@ -103,12 +104,12 @@ impl CartLine {
     }
 
     /// Today's price of one unit.
-    async fn unit_price(&self) -> Money {
-        Money(domain::money::Money::new(self.line.variant.price_minor, self.currency))
+    async fn unit_price(&self, ctx: &Context<'_>) -> Money {
+        Money(domain::money::Money::new(self.line.variant.price_minor(reads(ctx)), self.currency))
     }
 
-    async fn line_total(&self) -> Money {
-        Money(domain::money::Money::new(self.line.total_minor(), self.currency))
+    async fn line_total(&self, ctx: &Context<'_>) -> Money {
+        Money(domain::money::Money::new(self.line.total_minor(reads(ctx)), self.currency))
     }
 
     async fn warnings(&self) -> &[CartLineWarning] {

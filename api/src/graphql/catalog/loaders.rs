@@ -1,11 +1,9 @@
 //! Per-request batch loaders: every product, variant, brand and category a response needs is fetched
-//! in one statement per kind, whatever the page size (no N+1). Each notes in the request's `Reads`
-//! which products it showed, so that a cached response goes when one of them changes.
+//! in one statement per kind, whatever the page size (no N+1).
 
 use std::collections::HashMap;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use infra::cache::{Reads, Tag};
 use infra::catalog::{BrandView, CatalogReader, CategoryView, ProductView, Related, VariantView};
 use uuid::Uuid;
 
@@ -13,15 +11,12 @@ use crate::graphql::errors::OrGraphql;
 
 pub type CatalogLoader = DataLoader<Catalog, HashMapCache>;
 
-pub fn catalog_loader(reader: CatalogReader, reads: Reads) -> CatalogLoader {
-    DataLoader::with_cache(Catalog { reader, reads }, tokio::spawn, HashMapCache::default())
+pub fn catalog_loader(reader: CatalogReader) -> CatalogLoader {
+    DataLoader::with_cache(Catalog(reader), tokio::spawn, HashMapCache::default())
 }
 
 /// Loads through a reader with the request's consistency.
-pub struct Catalog {
-    reader: CatalogReader,
-    reads: Reads,
-}
+pub struct Catalog(CatalogReader);
 
 /// Primes `loader` with rows already at hand (from the cache), so resolving them costs no query.
 pub async fn feed(loader: &CatalogLoader, product_ids: impl Iterator<Item = Uuid>, mut related: Related) {
@@ -46,28 +41,26 @@ pub struct CategoryKey(pub Uuid);
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ChildrenOf(pub Option<Uuid>);
 
-/// Loads keys that name one row each by their UUIDs; `shows` names the products a row shows.
+/// Loads keys that name one row each by their UUIDs.
 macro_rules! by_id {
-    ($key:ident, $view:ty, $method:ident, $shows:expr) => {
+    ($key:ident, $view:ty, $method:ident) => {
         impl Loader<$key> for Catalog {
             type Value = $view;
             type Error = async_graphql::Error;
 
             async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, $view>, Self::Error> {
                 let ids: Vec<Uuid> = keys.iter().map(|key| key.0).collect();
-                let found = self.reader.$method(&ids).await.or_graphql()?;
-                let shows: fn(&$view) -> Option<Uuid> = $shows;
-                self.reads.shows(found.values().filter_map(shows).map(Tag::Product));
+                let found = self.0.$method(&ids).await.or_graphql()?;
                 Ok(found.into_iter().map(|(id, row)| ($key(id), row)).collect())
             }
         }
     };
 }
 
-by_id!(ProductKey, ProductView, products, |product| Some(product.id));
-by_id!(VariantKey, VariantView, variants, |variant| Some(variant.product_id));
-by_id!(BrandKey, BrandView, brands, |_| None);
-by_id!(CategoryKey, CategoryView, categories, |_| None);
+by_id!(ProductKey, ProductView, products);
+by_id!(VariantKey, VariantView, variants);
+by_id!(BrandKey, BrandView, brands);
+by_id!(CategoryKey, CategoryView, categories);
 
 impl Loader<VariantsOf> for Catalog {
     type Value = Vec<VariantView>;
@@ -75,8 +68,7 @@ impl Loader<VariantsOf> for Catalog {
 
     async fn load(&self, keys: &[VariantsOf]) -> Result<HashMap<VariantsOf, Self::Value>, Self::Error> {
         let ids: Vec<Uuid> = keys.iter().map(|key| key.0).collect();
-        let mut found = self.reader.variants_of(&ids).await.or_graphql()?;
-        self.reads.shows(ids.into_iter().map(Tag::Product));
+        let mut found = self.0.variants_of(&ids).await.or_graphql()?;
         Ok(keys.iter().map(|key| (*key, found.remove(&key.0).unwrap_or_default())).collect())
     }
 }
@@ -87,7 +79,7 @@ impl Loader<ChildrenOf> for Catalog {
 
     async fn load(&self, keys: &[ChildrenOf]) -> Result<HashMap<ChildrenOf, Self::Value>, Self::Error> {
         let parents: Vec<Option<Uuid>> = keys.iter().map(|key| key.0).collect();
-        let mut found = self.reader.category_children(&parents).await.or_graphql()?;
+        let mut found = self.0.category_children(&parents).await.or_graphql()?;
         Ok(keys.iter().map(|key| (*key, found.remove(&key.0).unwrap_or_default())).collect())
     }
 }

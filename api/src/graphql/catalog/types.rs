@@ -86,7 +86,7 @@ impl Product {
 
     /// The lowest price of its variants; null while it has none.
     async fn price_from(&self, ctx: &Context<'_>) -> Result<Option<Money>> {
-        match self.0.price_from_minor {
+        match self.0.price_from_minor(reads(ctx)) {
             Some(minor) => Ok(Some(Money::of_shop(ctx, minor).await?)),
             None => Ok(None),
         }
@@ -95,7 +95,7 @@ impl Product {
     /// Whether any variant is in stock.
     async fn in_stock(&self, ctx: &Context<'_>) -> Result<bool> {
         let variants = loader(ctx).load_one(VariantsOf(self.0.id)).await?.unwrap_or_default();
-        Ok(variants.iter().any(|v| v.stock > 0))
+        Ok(variants.iter().any(|v| v.in_stock(reads(ctx))))
     }
 }
 
@@ -121,23 +121,23 @@ impl Variant {
     }
 
     async fn price(&self, ctx: &Context<'_>) -> Result<Money> {
-        Money::of_shop(ctx, self.0.price_minor).await
+        Money::of_shop(ctx, self.0.price_minor(reads(ctx))).await
     }
 
     /// The price before a reduction, shown struck through; null when not reduced.
     async fn compare_at_price(&self, ctx: &Context<'_>) -> Result<Option<Money>> {
-        match self.0.compare_at_minor {
+        match self.0.compare_at_minor(reads(ctx)) {
             Some(minor) => Ok(Some(Money::of_shop(ctx, minor).await?)),
             None => Ok(None),
         }
     }
 
-    async fn quantity_available(&self) -> i32 {
-        self.0.stock
+    async fn quantity_available(&self, ctx: &Context<'_>) -> i32 {
+        self.0.stock(reads(ctx))
     }
 
-    async fn in_stock(&self) -> bool {
-        self.0.stock > 0
+    async fn in_stock(&self, ctx: &Context<'_>) -> bool {
+        self.0.in_stock(reads(ctx))
     }
 
     /// Its product; null once the product is archived.
