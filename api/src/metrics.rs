@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
+use infra::cache::CacheKind;
 use metrics::{counter, gauge, histogram};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use poem::handler;
@@ -69,9 +70,11 @@ fn operation_label(name: Option<&str>) -> String {
 
 #[handler]
 pub async fn scrape(services: Data<&Arc<Services>>) -> String {
-    let cache = services.cache.stats();
-    for (result, count) in [("hit", cache.hits), ("miss", cache.misses), ("bypass", cache.bypassed)] {
-        counter!("cache_requests_total", "result" => result).absolute(count);
+    for kind in CacheKind::ALL {
+        let cache = services.cache.stats_of(kind);
+        for (result, count) in [("hit", cache.hits), ("miss", cache.misses), ("bypass", cache.bypassed)] {
+            counter!("cache_requests_total", "kind" => kind.name(), "result" => result).absolute(count);
+        }
     }
     for target in services.db.stats() {
         counter!("db_reads_total", "server" => target.name.clone()).absolute(target.reads_served);

@@ -98,7 +98,45 @@ pub enum CacheKey<'a> {
     Profile(Uuid),
 }
 
+/// What kind of answer an entry holds, for the counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheKind {
+    /// Whole GraphQL responses.
+    Response,
+    Product,
+    /// Listing pages, totals and facets.
+    Listing,
+    /// The variants of a cart, which price it.
+    CartPrices,
+    Profile,
+}
+
+impl CacheKind {
+    pub const ALL: [Self; 5] =
+        [Self::Response, Self::Product, Self::Listing, Self::CartPrices, Self::Profile];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Response => "response",
+            Self::Product => "product",
+            Self::Listing => "listing",
+            Self::CartPrices => "cart_prices",
+            Self::Profile => "profile",
+        }
+    }
+}
+
 impl CacheKey<'_> {
+    pub fn kind(&self) -> CacheKind {
+        match self {
+            Self::Response(_) => CacheKind::Response,
+            Self::ProductBySlug(_) | Self::ProductById(_) => CacheKind::Product,
+            Self::ListingPage(_) | Self::ListingCount(_) | Self::ListingFacets(_) => CacheKind::Listing,
+            Self::Variants(_) => CacheKind::CartPrices,
+            Self::Profile(_) => CacheKind::Profile,
+        }
+    }
+
     pub fn scope(&self) -> Scope {
         match self {
             Self::Profile(customer) => Scope::Profile(*customer),
@@ -136,6 +174,35 @@ pub struct CacheStats {
     pub bypassed: u64,
 }
 
+impl std::ops::Add for CacheStats {
+    type Output = Self;
+
+    fn add(self, other: Self) -> Self {
+        Self {
+            hits: self.hits + other.hits,
+            misses: self.misses + other.misses,
+            bypassed: self.bypassed + other.bypassed,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Counters {
+    hits: AtomicU64,
+    misses: AtomicU64,
+    bypassed: AtomicU64,
+}
+
+impl Counters {
+    fn stats(&self) -> CacheStats {
+        CacheStats {
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+            bypassed: self.bypassed.load(Ordering::Relaxed),
+        }
+    }
+}
+
 /// What a miss made: the bytes to answer with, whether they may be cached, and what they show.
 pub struct Rendered {
     pub bytes: Vec<u8>,
@@ -147,9 +214,8 @@ pub struct ReadCache {
     redis: Arc<RedisStore>,
     settings: CacheSettings,
     in_flight: Mutex<HashMap<String, Arc<OnceCell<Vec<u8>>>>>,
-    hits: AtomicU64,
-    misses: AtomicU64,
-    bypassed: AtomicU64,
+    /// By `CacheKind`, in the order of `CacheKind::ALL`.
+    counters: [Counters; CacheKind::ALL.len()],
 }
 
 /// KEYS[1] the scope's generation, KEYS[2] the position of its latest write; ARGV[1] the prefix of
@@ -206,14 +272,7 @@ return 1
 
 impl ReadCache {
     pub fn new(redis: Arc<RedisStore>, settings: CacheSettings) -> Self {
-        Self {
-            redis,
-            settings,
-            in_flight: Mutex::new(HashMap::new()),
-            hits: AtomicU64::new(0),
-            misses: AtomicU64::new(0),
-            bypassed: AtomicU64::new(0),
-        }
+        Self { redis, settings, in_flight: Mutex::new(HashMap::new()), counters: Default::default() }
     }
 
     /// The cached value of `query`, or the one it loads, which is then cached. An entry that no
@@ -243,17 +302,18 @@ impl ReadCache {
         F: FnOnce(Consistency) -> Fut,
         Fut: Future<Output = Result<Rendered, crate::Error>>,
     {
+        let counters = &self.counters[key.kind() as usize];
         let (generation, written) = match self.read(key).await {
             Ok((_, _, Some(bytes))) => {
-                self.hits.fetch_add(1, Ordering::Relaxed);
+                counters.hits.fetch_add(1, Ordering::Relaxed);
                 return Ok(bytes);
             }
             Ok((generation, written, None)) => {
-                self.misses.fetch_add(1, Ordering::Relaxed);
+                counters.misses.fetch_add(1, Ordering::Relaxed);
                 (Some(generation), WalPosition::from_sortable(&written))
             }
             Err(_) => {
-                self.bypassed.fetch_add(1, Ordering::Relaxed);
+                counters.bypassed.fetch_add(1, Ordering::Relaxed);
                 (None, None)
             }
         };
@@ -299,12 +359,13 @@ impl ReadCache {
         self.settings.ttl.mul_f64(1.0 + self.settings.jitter)
     }
 
+    /// Hits, misses and bypasses of every kind of entry.
     pub fn stats(&self) -> CacheStats {
-        CacheStats {
-            hits: self.hits.load(Ordering::Relaxed),
-            misses: self.misses.load(Ordering::Relaxed),
-            bypassed: self.bypassed.load(Ordering::Relaxed),
-        }
+        self.counters.iter().map(Counters::stats).fold(CacheStats::default(), |all, kind| all + kind)
+    }
+
+    pub fn stats_of(&self, kind: CacheKind) -> CacheStats {
+        self.counters[kind as usize].stats()
     }
 
     /// The Redis key an entry of `generation` has (for tests and operators).
