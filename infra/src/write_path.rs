@@ -1,8 +1,9 @@
 //! The one way to write on the primary. A command runs in a `WriteTx`, says what it changes with
-//! `touch`, and `commit` hands back a `Committed<T>`: its answer, the WAL position where the commit
-//! ends, and what it touched. The answer comes out only through `WritePath::apply`, which first makes
-//! the cache forget what the write touched and lets the writer's session read at least that far, so a
-//! command that forgets to invalidate, or a caller that skips it, does not compile:
+//! `touch` in the transaction that changes it, and `commit` hands back a `Committed<T>`: its answer,
+//! the WAL position where the commit ends, and what it touched. The answer comes out only through
+//! `WritePath::apply`, which first makes the cache forget what the write touched and lets the
+//! writer's session read at least that far. So no code invalidates or records a position by hand, and
+//! neither writing around the write path nor taking an answer without applying it compiles:
 //!
 //! ```compile_fail
 //! fn peek(committed: infra::write_path::Committed<u32>) -> u32 {
@@ -112,14 +113,6 @@ impl<T> Committed<T> {
     pub(crate) fn into_unobserved(self) -> T {
         debug_assert!(invalidations(&self.touched).is_empty(), "{:?} needs the write path", self.touched);
         self.value
-    }
-
-    pub fn position(&self) -> Option<WalPosition> {
-        self.position
-    }
-
-    pub fn touched(&self) -> &[Touch] {
-        &self.touched
     }
 }
 

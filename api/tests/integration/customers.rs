@@ -296,8 +296,9 @@ async fn a_profile_write_reaches_the_customers_other_devices_at_once_through_the
 
     app.post_graphql_as(&laptop, &create_address(&address("Home", "FR"), "")).await;
 
-    // The phone's session never wrote, so it may read the lagging replica: only the cache, written
-    // through by the laptop's write, can show it the new address before the replica replays it.
+    // The phone's session never wrote, so it may read the lagging replica: only the cache, which the
+    // laptop's write told to read this profile again at least as far as the write, can show it the
+    // new address before the replica replays it.
     let on_phone = app.post_graphql_as(&phone, "{ me { addresses { name } } }").await;
     assert!(written_at.elapsed() < std::time::Duration::from_secs(2), "the check ran within the lag");
     assert_eq!(on_phone["data"]["me"]["addresses"], json!([{ "name": "Home" }]));

@@ -127,7 +127,7 @@ impl CacheKind {
 }
 
 impl CacheKey<'_> {
-    pub fn kind(&self) -> CacheKind {
+    fn kind(&self) -> CacheKind {
         match self {
             Self::Response(_) => CacheKind::Response,
             Self::ProductBySlug(_) | Self::ProductById(_) => CacheKind::Product,
@@ -355,7 +355,7 @@ impl ReadCache {
 
     /// The longest an entry lives: a write whose invalidation could not reach Redis is served stale
     /// for at most this long.
-    pub fn longest_lifetime(&self) -> Duration {
+    pub(crate) fn longest_lifetime(&self) -> Duration {
         self.settings.ttl.mul_f64(1.0 + self.settings.jitter)
     }
 

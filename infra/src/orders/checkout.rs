@@ -177,10 +177,13 @@ impl Checkout {
         }
         .await;
         let committed = match recorded {
-            Ok(placed) => tx.commit(placed).await,
+            Ok(placed) => {
+                let number = placed.number;
+                tx.commit(placed).await.map(|placed| (number, placed))
+            }
             Err(err) => Err(err),
         };
-        let placed = match committed {
+        let (number, placed) = match committed {
             Ok(placed) => placed,
             Err(err) => {
                 self.payments.void(&authorization).await;
@@ -188,7 +191,7 @@ impl Checkout {
             }
         };
         if let Err(err) = self.carts.take(&request.owner, &lines).await {
-            tracing::warn!(error = %err, "the ordered lines stay in the cart");
+            tracing::warn!(order = %number, error = %err, "the ordered lines stay in the cart");
         }
         Ok(placed.map(Ok))
     }
