@@ -27,7 +27,11 @@ pub struct Caller {
 /// as the trusted proxies forward it.
 pub fn caller(request: &Request, tokens: &Tokens, proxies: &TrustedProxies) -> Result<Caller, TokenError> {
     let peer = request.remote_addr().as_socket_addr().map(|addr| addr.ip());
-    let ip = peer.map(|peer| proxies.client(peer, request.header("x-forwarded-for")));
+    // A proxy may add a header line of its own after the client's (HAProxy does): every line counts,
+    // in order, as if they were one list.
+    let forwarded: Vec<&str> =
+        request.headers().get_all("x-forwarded-for").iter().filter_map(|line| line.to_str().ok()).collect();
+    let ip = peer.map(|peer| proxies.client(peer, &forwarded.join(",")));
     let request_id = RequestId::of(request);
     session(request, tokens).map(|session| Caller { session, ip, request_id })
 }

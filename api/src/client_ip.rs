@@ -45,12 +45,13 @@ pub struct TrustedProxies(pub Vec<Network>);
 
 impl TrustedProxies {
     /// The client behind `peer`: the right-most `X-Forwarded-For` entry that is not a trusted proxy,
-    /// when `peer` is one; else `peer` itself.
-    pub fn client(&self, peer: IpAddr, forwarded_for: Option<&str>) -> IpAddr {
+    /// when `peer` is one; else `peer` itself. `forwarded_for` is every line of the header, joined by
+    /// commas in order (empty without one).
+    pub fn client(&self, peer: IpAddr, forwarded_for: &str) -> IpAddr {
         if !self.trusts(peer) {
             return peer;
         }
-        let hops = forwarded_for.into_iter().flat_map(|header| header.split(',').rev());
+        let hops = forwarded_for.split(',').rev().filter(|hop| !hop.trim().is_empty());
         let mut client = peer;
         for hop in hops.map(|hop| hop.trim().parse::<IpAddr>()) {
             match hop {
@@ -79,7 +80,7 @@ mod tests {
     fn forwarded_addresses_count_only_from_trusted_proxies() {
         let proxies =
             TrustedProxies(vec![Network::parse("10.0.0.0/8").unwrap(), Network::parse("::1").unwrap()]);
-        let header = Some("203.0.113.9, 198.51.100.7, 10.1.2.3");
+        let header = "203.0.113.9, 198.51.100.7, 10.1.2.3";
 
         assert_eq!(
             proxies.client(ip("10.0.0.1"), header),
@@ -91,8 +92,10 @@ mod tests {
             ip("192.0.2.1"),
             "an untrusted peer's header is ignored"
         );
-        assert_eq!(proxies.client(ip("::1"), None), ip("::1"));
-        assert_eq!(proxies.client(ip("10.0.0.1"), Some("garbage")), ip("10.0.0.1"));
+        assert_eq!(proxies.client(ip("::1"), ""), ip("::1"));
+        assert_eq!(proxies.client(ip("10.0.0.1"), "garbage"), ip("10.0.0.1"));
+        // A client's own line, then the one its balancer added: the balancer's names the client.
+        assert_eq!(proxies.client(ip("10.0.0.1"), "6.6.6.6,203.0.113.5"), ip("203.0.113.5"));
         assert_eq!(TrustedProxies::default().client(ip("10.0.0.1"), header), ip("10.0.0.1"));
     }
 

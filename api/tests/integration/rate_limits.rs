@@ -80,6 +80,20 @@ async fn forwarded_addresses_count_only_from_trusted_proxies() {
     assert_limited(&shop(&direct.address, &from("198.51.100.3")).await);
 }
 
+/// A balancer (HAProxy) adds its own `X-Forwarded-For` line after whatever the client sent: that line
+/// names the client, and the client's own lines change nothing.
+#[tokio::test]
+async fn a_client_cannot_claim_another_address_before_the_balancers_line() {
+    let behind_proxy =
+        TestApp::spawn_with(&["--ip-rate-limit", "1/min:2", "--trusted-proxies", "127.0.0.1"]).await;
+    let forged = |claim: &'static str| [("x-forwarded-for", claim), ("x-forwarded-for", "203.0.113.7")];
+
+    for claim in ["198.51.100.1", "198.51.100.2"] {
+        assert_eq!(shop(&behind_proxy.address, &forged(claim)).await.0, 200);
+    }
+    assert_limited(&shop(&behind_proxy.address, &forged("198.51.100.3")).await);
+}
+
 #[tokio::test]
 async fn sign_in_attempts_have_a_stricter_budget_of_their_own() {
     let app = TestApp::spawn_with(&["--login-rate-limit", "2/min:2"]).await;
