@@ -1,5 +1,7 @@
 //! Who is calling: the session token from `Authorization: Bearer …` (apps) or the HttpOnly session
-//! cookie (browsers). A token that is present but not valid is refused, never ignored.
+//! cookie (browsers). A bearer token that is present but not valid is refused, never ignored. A cookie
+//! whose token is not valid is dropped: the request is a guest's and the answer clears the cookie, since
+//! a browser cannot drop an HttpOnly cookie by itself.
 
 use std::net::IpAddr;
 
@@ -21,6 +23,17 @@ pub struct Caller {
     pub ip: Option<IpAddr>,
     /// The request's id, as its log lines carry it.
     pub request_id: String,
+    /// Whether the session came from the cookie (rather than a bearer token).
+    pub from_cookie: bool,
+    /// The cookie named no valid session: the answer clears it.
+    pub stale_cookie: bool,
+}
+
+impl Caller {
+    /// The same caller as a guest, its session cookie to be cleared: the session it named is over.
+    pub fn dropping_cookie(self) -> Self {
+        Self { session: None, from_cookie: false, stale_cookie: true, ..self }
+    }
 }
 
 /// The caller of `request`: the bearer token if there is one, else the session cookie; the address
@@ -32,24 +45,29 @@ pub fn caller(request: &Request, tokens: &Tokens, proxies: &TrustedProxies) -> R
     let forwarded: Vec<&str> =
         request.headers().get_all("x-forwarded-for").iter().filter_map(|line| line.to_str().ok()).collect();
     let ip = peer.map(|peer| proxies.client(peer, &forwarded.join(",")));
-    let request_id = RequestId::of(request);
-    session(request, tokens).map(|session| Caller { session, ip, request_id })
-}
-
-fn session(request: &Request, tokens: &Tokens) -> Result<Option<Session>, TokenError> {
+    let caller = Caller { ip, request_id: RequestId::of(request), ..Caller::default() };
     if let Some(authorization) = request.header("authorization") {
         let token = authorization.strip_prefix("Bearer ").ok_or(TokenError::Malformed)?;
-        return tokens.verify(token.trim()).map(Some);
+        return Ok(Caller { session: Some(tokens.verify(token.trim())?), ..caller });
     }
-    let cookie = request
+    Ok(match cookie(request).map(|token| tokens.verify(token)) {
+        Some(Ok(session)) => Caller { session: Some(session), from_cookie: true, ..caller },
+        Some(Err(_)) => caller.dropping_cookie(),
+        None => caller,
+    })
+}
+
+/// The session cookie's token, if the request carries one.
+fn cookie(request: &Request) -> Option<&str> {
+    request
         .headers()
         .get_all("cookie")
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE);
-    cookie.map(|(_, token)| tokens.verify(token)).transpose()
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, token)| token)
 }
 
 /// The `Set-Cookie` value that makes a browser forget its session.

@@ -18,7 +18,7 @@ use super::{error_response, errors_response, persisted_queries};
 use crate::auth::{self, Caller};
 use crate::config::QueryLimits;
 use crate::graphql::{self, AppSchema, ErrorCode, LimitExceeded};
-use crate::services::Services;
+use crate::services::{CookiePolicy, Services};
 
 /// The GET parameters of the GraphQL-over-HTTP spec; `variables` and `extensions` are JSON texts.
 /// (async-graphql's own parser expects `operation_name`, which standard clients never send.)
@@ -51,7 +51,8 @@ pub async fn post(
         Err(refusal) => return refusal,
     };
     let only_persisted = services.persisted_queries_only;
-    match request.0 {
+    let stale_cookie = caller.stale_cookie;
+    let mut response = match request.0 {
         BatchRequest::Single(mut request) => {
             if let Err(refused) = persisted_queries::resolve(&mut request, &services, only_persisted).await {
                 return errors_response(StatusCode::OK, vec![refused]);
@@ -72,7 +73,9 @@ pub async fn post(
             let responses = futures::future::join_all(responses).await;
             GraphQLBatchResponse(async_graphql::BatchResponse::Batch(responses)).into_response()
         }
-    }
+    };
+    clear_stale_cookie(&mut response, stale_cookie, &services.cookies);
+    response
 }
 
 /// Refuses a POST whose body is not JSON. Browsers send text/plain and form bodies across sites
@@ -118,16 +121,19 @@ pub async fn get_query(
     }
     match request_context(http, &services).await {
         Ok((caller, policy)) => {
+            let stale_cookie = caller.stale_cookie;
             let reply = graphql::respond(&schema, &services, request, caller, policy).await;
-            finish(reply, ResponseFormat::of(http))
+            let mut response = finish(reply, ResponseFormat::of(http));
+            clear_stale_cookie(&mut response, stale_cookie, &services.cookies);
+            response
         }
         Err(refusal) => refusal,
     }
 }
 
 /// Who calls, and how their reads must be made: a session that wrote lately reads its own writes. A
-/// session token that does not verify, or whose session was logged out, is refused with
-/// `UNAUTHENTICATED`.
+/// bearer token that does not verify, or whose session was logged out, is refused with
+/// `UNAUTHENTICATED`; such a cookie makes the caller a guest whose cookie is cleared.
 async fn request_context(http: &Request, services: &Arc<Services>) -> Result<(Caller, ReadPolicy), Response> {
     let caller = auth::caller(http, &services.tokens, &services.trusted_proxies)
         .map_err(|err| error_response(StatusCode::OK, ErrorCode::Unauthenticated, &err.to_string()))?;
@@ -141,6 +147,9 @@ async fn request_context(http: &Request, services: &Arc<Services>) -> Result<(Ca
     admitted?;
     let state = state.unwrap_or_default();
     if state.revoked {
+        if caller.from_cookie {
+            return Ok((caller.dropping_cookie(), ReadPolicy::EVENTUAL));
+        }
         return Err(error_response(StatusCode::OK, ErrorCode::Unauthenticated, "the session was logged out"));
     }
     Ok((caller, state.read_policy()))
@@ -182,6 +191,22 @@ fn into_request(params: GetParams) -> Result<async_graphql::Request, String> {
             serde_json::from_str(&extensions).map_err(|e| format!("extensions is not a JSON object: {e}"))?;
     }
     Ok(request)
+}
+
+/// Clears the session cookie of a caller whose cookie named no valid session, unless the answer gives
+/// it a new one.
+fn clear_stale_cookie(response: &mut Response, stale: bool, policy: &CookiePolicy) {
+    let session_cookie = format!("{}=", auth::SESSION_COOKIE);
+    let sets_one = response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .any(|value| value.to_str().is_ok_and(|value| value.starts_with(&session_cookie)));
+    if stale && !sets_one {
+        let cleared = header::HeaderValue::from_str(&auth::expired_session_cookie(policy))
+            .expect("the session cookie's attributes are valid header text");
+        response.headers_mut().append(header::SET_COOKIE, cleared);
+    }
 }
 
 /// The HTTP response of `reply` in `format`: a request error is 400 in the GraphQL-over-HTTP format.
