@@ -93,9 +93,8 @@ impl RedisStore {
         if now < down_until || self.probing.swap(true, Ordering::Acquire) {
             return Err(crate::Error::RedisUnavailable("Redis failed moments ago".to_owned()));
         }
-        let outcome = self.attempt(command).await;
-        self.probing.store(false, Ordering::Release);
-        outcome
+        let _probe = Probing(&self.probing);
+        self.attempt(command).await
     }
 
     /// Runs the Lua `script` on `keys` with `args` (each element of a list or tuple is an argument),
@@ -180,6 +179,16 @@ impl RedisStore {
             redis::cmd("PING").query_async::<String>(&mut conn).await.map_err(|e| e.to_string())
         })
         .await
+    }
+}
+
+/// The one call trying Redis again after a failure; however that call ends, dropped half-way
+/// included (its client went away), the next call may try.
+struct Probing<'a>(&'a AtomicBool);
+
+impl Drop for Probing<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
     }
 }
 

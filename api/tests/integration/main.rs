@@ -2,6 +2,7 @@
 //! streaming replica, and Redis. Each test has its own database and Redis key prefix.
 
 mod admin;
+mod breaker;
 mod cache;
 mod carts;
 mod catalog;

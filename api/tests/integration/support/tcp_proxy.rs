@@ -1,36 +1,76 @@
 //! A TCP proxy in front of a server on this machine, which the test can cut: from then on connections
 //! through it are refused and the open ones are closed, as if the server had died (without stopping a
-//! server that other tests share).
+//! server that other tests share); or pause: the server then seems to hang, until the proxy resumes.
 
-use tokio::io::copy_bidirectional;
+use std::sync::Arc;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 pub struct TcpProxy {
     pub port: u16,
     tasks: JoinSet<()>,
+    paused: Arc<watch::Sender<bool>>,
 }
 
 impl TcpProxy {
     pub async fn start(target_port: u16) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("a free port");
         let port = listener.local_addr().unwrap().port();
+        let paused = Arc::new(watch::Sender::new(false));
         let mut tasks = JoinSet::new();
+        let pause = paused.clone();
         tasks.spawn(async move {
             let mut connections = JoinSet::new();
-            while let Ok((mut client, _)) = listener.accept().await {
+            while let Ok((client, _)) = listener.accept().await {
+                let pause = pause.clone();
                 connections.spawn(async move {
-                    if let Ok(mut server) = TcpStream::connect(("127.0.0.1", target_port)).await {
-                        let _ = copy_bidirectional(&mut client, &mut server).await;
+                    if let Ok(server) = TcpStream::connect(("127.0.0.1", target_port)).await {
+                        let ((client_in, client_out), (server_in, server_out)) =
+                            (client.into_split(), server.into_split());
+                        tokio::join!(
+                            forward(client_in, server_out, pause.subscribe()),
+                            forward(server_in, client_out, pause.subscribe())
+                        );
                     }
                 });
             }
         });
-        Self { port, tasks }
+        Self { port, tasks, paused }
+    }
+
+    /// Holds every byte from now on, in both directions, as a server that hangs would.
+    pub fn pause(&self) {
+        self.paused.send_replace(true);
+    }
+
+    /// Lets what was held, and everything after it, through.
+    pub fn resume(&self) {
+        self.paused.send_replace(false);
     }
 
     /// Closes the listener and every connection through it.
     pub fn cut(&mut self) {
         self.tasks.abort_all();
+    }
+}
+
+/// Copies `from` to `to`, holding each chunk while the proxy is paused.
+async fn forward(
+    mut from: impl AsyncRead + Unpin,
+    mut to: impl AsyncWrite + Unpin,
+    mut paused: watch::Receiver<bool>,
+) {
+    let mut buffer = vec![0; 16 * 1024];
+    loop {
+        let Ok(read) = from.read(&mut buffer).await else { return };
+        if read == 0 || paused.wait_for(|paused| !paused).await.is_err() {
+            return;
+        }
+        if to.write_all(&buffer[..read]).await.is_err() {
+            return;
+        }
     }
 }
