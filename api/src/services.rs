@@ -97,7 +97,7 @@ impl Services {
                 accounts: AccountCommands::new(db.clone(), carts.clone()),
                 addresses: AddressBook::new(db.clone()),
                 checkout: Checkout::new(db.clone(), carts.clone(), payments.clone()),
-                orders: OrderCommands::new(db.clone()),
+                orders: OrderCommands::new(db.clone(), payments.clone()),
                 carts: CartCommands::new(carts, catalog),
             },
             write_path: WritePath::new(cache.clone(), sessions.clone()),

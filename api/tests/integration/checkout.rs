@@ -273,7 +273,7 @@ async fn a_customer_sees_the_new_order_at_once_while_the_replica_lags_two_second
 }
 
 #[tokio::test]
-async fn staff_move_orders_along_the_status_machine_and_a_cancellation_returns_stock_once() {
+async fn staff_move_orders_along_the_status_machine_and_a_cancellation_returns_stock_and_voids_the_payment_once() {
     let app = TestApp::spawn().await;
     let (medium, _) = drop_tee(&app, 10).await;
     let admin = app.admin_token().await;
@@ -300,11 +300,13 @@ async fn staff_move_orders_along_the_status_machine_and_a_cancellation_returns_s
         json!([{ "field": "status", "code": "INVALID_TRANSITION" }])
     );
 
+    assert_eq!(app.services.payments.authorizations(), 2);
     let cancel = set(&numbers[1], "CANCELLED");
     let cancels = join_all((0..3).map(|_| app.post_graphql_as(&admin, &cancel))).await;
     let done = cancels.iter().filter(|c| c["data"]["setOrderStatus"]["userErrors"] == json!([])).count();
     assert_eq!(done, 1, "{cancels:?}");
     assert_eq!(stock_of(&app, "DROP-TEE-M-BLACK").await, 8, "the stock came back once");
+    assert_eq!(app.services.payments.authorizations(), 1, "the cancelled order's payment was voided");
     let unknown = app.post_graphql_as(&admin, &set("MC-999999", "PAID")).await;
     assert_eq!(unknown["data"]["setOrderStatus"]["userErrors"][0]["code"], "UNKNOWN_ORDER");
     let customer = app.post_graphql(&set(&numbers[1], "PAID")).await;

@@ -1,5 +1,6 @@
 //! The orders' command side after checkout: status changes on the write path. Cancelling returns the
-//! stock, exactly once, in the transaction that moves the status, and touches each restocked variant.
+//! stock, exactly once, in the transaction that moves the status, and touches each restocked variant;
+//! once that has committed, the payment's authorisation is voided.
 
 use std::sync::Arc;
 
@@ -14,6 +15,7 @@ use super::read_models::OrderView;
 use crate::db::DbRouter;
 use crate::entities::{order, order_line};
 use crate::outbox::announce_order;
+use crate::payments::PaymentProvider;
 use crate::write_path::{Committed, Touch, WriteTx};
 
 /// The moved order, or why it could not move; `None` when there is no such order.
@@ -21,11 +23,12 @@ pub type Transitioned = Result<Committed<Option<Result<OrderView, InvalidTransit
 
 pub struct OrderCommands {
     db: Arc<DbRouter>,
+    payments: Arc<dyn PaymentProvider>,
 }
 
 impl OrderCommands {
-    pub fn new(db: Arc<DbRouter>) -> Self {
-        Self { db }
+    pub fn new(db: Arc<DbRouter>, payments: Arc<dyn PaymentProvider>) -> Self {
+        Self { db, payments }
     }
 
     /// Moves order `number` to `to`, returning the stock of a cancelled order and announcing the
@@ -46,13 +49,18 @@ impl OrderCommands {
         moved.updated_at = Set(chrono::Utc::now().fixed_offset());
         let moved = moved.update(tx.conn()).await?;
         let (moved, lines) = lines_of(tx.conn(), vec![moved]).await?.remove(0);
-        if to == OrderStatus::Cancelled {
+        let cancelled = to == OrderStatus::Cancelled;
+        if cancelled {
             restock(&mut tx, &lines).await?;
         }
         tx.touch(Touch::Order(moved.id));
         announce_order(tx.conn(), moved.id, number, to).await?;
-        let view = OrderView::of(moved, lines)?;
-        tx.commit(Some(Ok(view))).await
+        let authorization = moved.payment_authorization.clone();
+        let committed = tx.commit(Some(Ok(OrderView::of(moved, lines)?))).await?;
+        if cancelled {
+            self.payments.void(&authorization).await;
+        }
+        Ok(committed)
     }
 }
 
