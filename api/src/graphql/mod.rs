@@ -8,6 +8,7 @@ mod customer;
 mod errors;
 mod global_id;
 mod guards;
+mod inputs;
 pub(crate) mod limits;
 mod money;
 pub(crate) mod operation;
@@ -64,6 +65,7 @@ pub fn schema(services: Arc<Services>, settings: SchemaSettings) -> AppSchema {
         .limit_depth(limits.depth)
         .limit_complexity(limits.complexity)
         .extension(limits)
+        .extension(inputs::InputChecks)
         .data(services);
     if !settings.introspection {
         builder = builder.disable_introspection();

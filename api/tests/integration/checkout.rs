@@ -273,7 +273,8 @@ async fn a_customer_sees_the_new_order_at_once_while_the_replica_lags_two_second
 }
 
 #[tokio::test]
-async fn staff_move_orders_along_the_status_machine_and_a_cancellation_returns_stock_and_voids_the_payment_once() {
+async fn staff_move_orders_along_the_status_machine_and_a_cancellation_returns_stock_and_voids_the_payment_once()
+ {
     let app = TestApp::spawn().await;
     let (medium, _) = drop_tee(&app, 10).await;
     let admin = app.admin_token().await;
