@@ -1,5 +1,9 @@
-//! Limits on failed logins, shared by every instance through Redis: after too many failures for one
-//! account, or from one IP address, within a window, further attempts are refused until it passes.
+//! Limits on failed logins, shared by every instance through Redis. An attempt is counted as it
+//! starts, in one atomic step with the check, so guesses sent at once get no more tries than guesses
+//! sent one by one; a success gives it back. Failures count per account and address (an account is
+//! locked out only for the address that failed, so nobody can lock its owner out from elsewhere) and
+//! per address (for every account). An IPv6 client counts for its whole /64, which it usually has to
+//! itself.
 
 use std::net::IpAddr;
 use std::sync::{Arc, LazyLock};
@@ -13,17 +17,31 @@ pub struct LoginLimits {
     redis: Arc<RedisStore>,
 }
 
-/// Failures allowed per account, and per IP address, in one window.
-const PER_ACCOUNT: u32 = 5;
-const PER_IP: u32 = 50;
+/// Failures allowed per account from one address, and per address, in one window.
+const PER_ACCOUNT_AND_ADDRESS: u32 = 5;
+const PER_ADDRESS: u32 = 50;
 const WINDOW: Duration = Duration::from_secs(15 * 60);
 
-/// KEYS the account's and the IP's counters; ARGV the window (ms). Counts one failure on each.
-static FAILED_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(FAILED));
-const FAILED: &str = r"
-for _, key in ipairs(KEYS) do
-  if redis.call('INCR', key) == 1 then redis.call('PEXPIRE', key, ARGV[1]) end
+/// KEYS[1] the account's failures from the address, KEYS[2] the address's; ARGV[1] and ARGV[2] their
+/// limits, ARGV[3] the window (ms). Counts the attempt on both unless either is at its limit; 1 when
+/// counted, 0 when refused.
+static ATTEMPT_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(ATTEMPT));
+const ATTEMPT: &str = r"
+for i = 1, 2 do
+  if tonumber(redis.call('GET', KEYS[i]) or '0') >= tonumber(ARGV[i]) then return 0 end
 end
+for i = 1, 2 do
+  if redis.call('INCR', KEYS[i]) == 1 then redis.call('PEXPIRE', KEYS[i], ARGV[3]) end
+end
+return 1
+";
+
+/// KEYS as for `ATTEMPT`: forgets the account's failures from the address and gives the address its
+/// attempt back.
+static SUCCEEDED_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(SUCCEEDED));
+const SUCCEEDED: &str = r"
+redis.call('DEL', KEYS[1])
+if tonumber(redis.call('GET', KEYS[2]) or '0') > 0 then redis.call('DECR', KEYS[2]) end
 return 1
 ";
 
@@ -32,37 +50,52 @@ impl LoginLimits {
         Self { redis }
     }
 
-    /// Whether another attempt for `account` from `ip` is allowed now.
-    pub async fn allowed(&self, account: &str, ip: Option<IpAddr>) -> Result<bool, crate::Error> {
-        let keys = self.keys(account, ip);
-        let counts: Vec<Option<u32>> = self
-            .redis
-            .run(|mut c| async move { redis::cmd("MGET").arg(&keys).query_async(&mut c).await })
-            .await?;
-        let limits = [PER_ACCOUNT, PER_IP];
-        Ok(counts.iter().zip(limits).all(|(count, limit)| count.unwrap_or(0) < limit))
+    /// Counts an attempt for `account` from `ip` as a failure until `succeeded` says otherwise, unless
+    /// too many failed lately: then `false`, and it must not be made.
+    pub async fn attempt(&self, account: &str, ip: Option<IpAddr>) -> Result<bool, crate::Error> {
+        let limits = (PER_ACCOUNT_AND_ADDRESS, PER_ADDRESS, WINDOW.as_millis() as u64);
+        let counted: i64 = self.redis.eval(&ATTEMPT_SCRIPT, self.keys(account, ip), limits).await?;
+        Ok(counted == 1)
     }
 
-    pub async fn failed(&self, account: &str, ip: Option<IpAddr>) -> Result<(), crate::Error> {
-        let keys = self.keys(account, ip);
-        let window = WINDOW.as_millis() as u64;
-        self.redis.eval::<i64>(&FAILED_SCRIPT, keys, window).await.map(drop)
+    /// The attempt for `account` from `ip` succeeded: it was no failure.
+    pub async fn succeeded(&self, account: &str, ip: Option<IpAddr>) -> Result<(), crate::Error> {
+        self.redis.eval::<i64>(&SUCCEEDED_SCRIPT, self.keys(account, ip), Vec::<String>::new()).await.map(drop)
     }
 
-    /// A successful login forgets the account's failures.
-    pub async fn succeeded(&self, account: &str) -> Result<(), crate::Error> {
-        let key = self.account_key(account);
-        self.redis
-            .run(|mut c| async move { redis::cmd("DEL").arg(key).query_async::<()>(&mut c).await })
-            .await
-    }
-
+    /// The counters of `account` from `ip` and of `ip`; an account's name is hashed, so that what
+    /// clients type does not become Redis keys.
     fn keys(&self, account: &str, ip: Option<IpAddr>) -> Vec<String> {
-        let ip = ip.map(|ip| ip.to_string()).unwrap_or_else(|| "unknown".to_owned());
-        vec![self.account_key(account), self.redis.key(&format!("login:failures:ip:{ip}"))]
+        let address = ip.map_or_else(|| "unknown".to_owned(), address_group);
+        let account = crate::digest::sha256_hex(account.as_bytes(), 16);
+        vec![
+            self.redis.key(&format!("login:failures:{account}:{address}")),
+            self.redis.key(&format!("login:failures:{address}")),
+        ]
     }
+}
 
-    fn account_key(&self, account: &str) -> String {
-        self.redis.key(&format!("login:failures:account:{account}"))
+/// The address failures count for: an IPv4 address, or the /64 of an IPv6 one.
+fn address_group(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => {
+            let segments = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", segments[0], segments[1], segments[2], segments[3])
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ipv6_client_counts_for_its_64_and_an_ipv4_one_for_itself() {
+        let group = |ip: &str| address_group(ip.parse().unwrap());
+        assert_eq!(group("2001:db8:1:2::1"), group("2001:db8:1:2:ffff:ffff:ffff:ffff"));
+        assert_ne!(group("2001:db8:1:2::1"), group("2001:db8:1:3::1"));
+        assert_eq!(group("203.0.113.9"), "203.0.113.9");
+        assert_ne!(group("203.0.113.9"), group("203.0.113.10"));
     }
 }

@@ -249,9 +249,11 @@ async fn the_writer_reads_its_write_at_once_while_the_replica_lags_two_seconds()
     assert_eq!(replica_read().await, 1999);
 }
 
+/// Five wrong passwords lock a staff account out for the address they came from, not for its owner
+/// elsewhere.
 #[tokio::test]
-async fn five_failed_staff_logins_lock_the_account_out() {
-    let app = TestApp::spawn().await;
+async fn five_failed_staff_logins_lock_the_account_out_for_their_address() {
+    let app = TestApp::spawn_with(&["--trusted-proxies", "127.0.0.1"]).await;
     app.admin_token().await;
     let login = |password: &str| {
         format!(
@@ -269,4 +271,16 @@ async fn five_failed_staff_logins_lock_the_account_out() {
         locked["data"]["staffLogin"],
         json!({ "token": null, "userErrors": [{ "code": "TOO_MANY_ATTEMPTS" }] })
     );
+    let elsewhere = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .header("x-forwarded-for", "203.0.113.50")
+        .json(&json!({ "query": login("a long admin password") }))
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    assert!(elsewhere["data"]["staffLogin"]["token"].is_string(), "{elsewhere}");
 }

@@ -105,6 +105,54 @@ async fn five_failed_logins_lock_the_account_out_even_for_the_right_password() {
     assert_eq!(codes(&grace["data"]["login"]), Vec::<String>::new());
 }
 
+/// `login` sent from `address` (through a trusted balancer's `X-Forwarded-For`).
+async fn login_from(app: &TestApp, address: &str, email: &str, password: &str) -> Vec<String> {
+    let response = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .header("x-forwarded-for", address)
+        .json(&json!({ "query": login(email, password) }))
+        .send()
+        .await
+        .unwrap();
+    let body: Value = response.json().await.unwrap();
+    codes(&body["data"]["login"])
+}
+
+/// Guesses sent all at once are counted as they start, not as they fail: no more than five get to
+/// try a password.
+#[tokio::test]
+async fn guesses_sent_at_once_get_no_more_tries_than_guesses_sent_one_by_one() {
+    let app = TestApp::spawn().await;
+    registered(&app, "ada@example.com").await;
+
+    let guess = login("ada@example.com", "not the password");
+    let answers = futures::future::join_all((0..20).map(|_| app.post_graphql(&guess))).await;
+
+    let tried = answers.iter().filter(|a| codes(&a["data"]["login"]) == ["INVALID_CREDENTIALS"]).count();
+    let refused = answers.iter().filter(|a| codes(&a["data"]["login"]) == ["TOO_MANY_ATTEMPTS"]).count();
+    assert_eq!((tried, refused), (5, 15));
+}
+
+/// Failures lock an account out for the address they come from (and, past 50, that address for
+/// every account), so that nobody can lock a customer out by guessing from elsewhere; an IPv6
+/// client counts for its whole /64.
+#[tokio::test]
+async fn failures_lock_the_account_out_for_their_address_only_an_ipv6_one_by_its_64() {
+    let app = TestApp::spawn_with(&["--trusted-proxies", "127.0.0.1"]).await;
+    registered(&app, "ada@example.com").await;
+
+    for host in 1..=5 {
+        let guess = login_from(&app, &format!("2001:db8:1:2::{host}"), "ada@example.com", "wrong").await;
+        assert_eq!(guess, ["INVALID_CREDENTIALS"]);
+    }
+
+    let same_network = login_from(&app, "2001:db8:1:2::ffff", "ada@example.com", PASSWORD).await;
+    assert_eq!(same_network, ["TOO_MANY_ATTEMPTS"], "the /64 is locked out of this account");
+    assert_eq!(login_from(&app, "2001:db8:1:3::1", "ada@example.com", PASSWORD).await, Vec::<String>::new());
+    assert_eq!(login_from(&app, "198.51.100.7", "ada@example.com", PASSWORD).await, Vec::<String>::new());
+}
+
 #[tokio::test]
 async fn a_logged_out_token_is_refused() {
     let app = TestApp::spawn().await;

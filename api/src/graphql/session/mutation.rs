@@ -71,8 +71,8 @@ pub async fn charge_sign_in(ctx: &Context<'_>) -> Result<()> {
 }
 
 /// Runs a login `attempt` for `email` of a `kind` of account unless too many attempts failed lately
-/// for the account or from the caller's address; counts the outcome. Wrong emails and wrong passwords
-/// get the same answer.
+/// for the account from the caller's address, or from that address; it counts as a failure unless
+/// it succeeds. Wrong emails and wrong passwords get the same answer.
 pub async fn limited_login<T>(
     ctx: &Context<'_>,
     kind: &str,
@@ -83,23 +83,20 @@ pub async fn limited_login<T>(
     let services = services(ctx);
     let ip = caller(ctx).ip;
     let account = format!("{kind}:{}", email.trim().to_lowercase());
-    if !services.login_limits.allowed(&account, ip).await.or_graphql()? {
+    if !services.login_limits.attempt(&account, ip).await.or_graphql()? {
         let message = "too many failed logins; try again in 15 minutes";
         return Ok(Err(UserError::new(None, UserErrorCode::TooManyAttempts, message)));
     }
     match attempt.await.or_graphql()? {
         Some(signed_in) => {
-            services.login_limits.succeeded(&account).await.or_graphql()?;
+            services.login_limits.succeeded(&account, ip).await.or_graphql()?;
             Ok(Ok(signed_in))
         }
-        None => {
-            services.login_limits.failed(&account, ip).await.or_graphql()?;
-            Ok(Err(UserError::new(
-                None,
-                UserErrorCode::InvalidCredentials,
-                "the email or the password is wrong",
-            )))
-        }
+        None => Ok(Err(UserError::new(
+            None,
+            UserErrorCode::InvalidCredentials,
+            "the email or the password is wrong",
+        ))),
     }
 }
 
