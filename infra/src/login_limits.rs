@@ -60,7 +60,10 @@ impl LoginLimits {
 
     /// The attempt for `account` from `ip` succeeded: it was no failure.
     pub async fn succeeded(&self, account: &str, ip: Option<IpAddr>) -> Result<(), crate::Error> {
-        self.redis.eval::<i64>(&SUCCEEDED_SCRIPT, self.keys(account, ip), Vec::<String>::new()).await.map(drop)
+        self.redis
+            .eval::<i64>(&SUCCEEDED_SCRIPT, self.keys(account, ip), Vec::<String>::new())
+            .await
+            .map(drop)
     }
 
     /// The counters of `account` from `ip` and of `ip`; an account's name is hashed, so that what

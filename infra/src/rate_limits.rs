@@ -1,6 +1,6 @@
 //! Rate limits shared by every instance through Redis: GCRA (the generic cell rate algorithm, a token
 //! bucket kept as one timestamp per bucket). One Lua call checks all the buckets of a request and
-//! charges them only when every one has room, so a refused request costs no budget.
+//! charges them only when every one has room for its cost, so a refused request costs no budget.
 
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
@@ -35,17 +35,18 @@ pub struct RateLimiter {
     redis: Arc<RedisStore>,
 }
 
-/// KEYS the buckets; ARGV pairs of (interval ms, burst tolerance ms), one per bucket. Returns the
-/// milliseconds to wait, 0 when admitted (and charged).
+/// KEYS the buckets; ARGV[1] the cost, then pairs of (interval ms, burst tolerance ms), one per
+/// bucket. Returns the milliseconds to wait, 0 when admitted (and charged).
 static ADMIT: LazyLock<Script> = LazyLock::new(|| Script::new(ADMIT_LUA));
 const ADMIT_LUA: &str = r"
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local cost = tonumber(ARGV[1])
 local wait, next = 0, {}
 for i, key in ipairs(KEYS) do
-  local interval, tolerance = tonumber(ARGV[2 * i - 1]), tonumber(ARGV[2 * i])
+  local interval, tolerance = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
   local tat = math.max(tonumber(redis.call('GET', key) or now), now)
-  next[i] = tat + interval
+  next[i] = tat + interval * cost
   wait = math.max(wait, next[i] - tolerance - now)
 end
 if wait > 0 then return math.ceil(wait) end
@@ -60,14 +61,15 @@ impl RateLimiter {
         Self { redis }
     }
 
-    /// Charges one request to each of `buckets` (a name and its rate), if every one has room.
-    pub async fn admit(&self, buckets: &[(&str, Rate)]) -> Result<Admission, crate::Error> {
+    /// Charges `cost` requests to each of `buckets` (a name and its rate), if every one has room for
+    /// them. A cost above a bucket's burst is never admitted.
+    pub async fn admit(&self, buckets: &[(&str, Rate)], cost: u32) -> Result<Admission, crate::Error> {
         let keys: Vec<String> =
             buckets.iter().map(|(name, _)| self.redis.key(&format!("rate:{name}"))).collect();
-        let args: Vec<f64> = buckets
+        let rates = buckets
             .iter()
-            .flat_map(|(_, rate)| [rate.interval_ms(), rate.interval_ms() * f64::from(rate.burst.max(1))])
-            .collect();
+            .flat_map(|(_, rate)| [rate.interval_ms(), rate.interval_ms() * f64::from(rate.burst.max(1))]);
+        let args: Vec<f64> = std::iter::once(f64::from(cost.max(1))).chain(rates).collect();
         let wait_ms: u64 = self.redis.eval(&ADMIT, keys, args).await?;
         Ok(if wait_ms == 0 { Admission::Allowed } else { Admission::Limited(Duration::from_millis(wait_ms)) })
     }

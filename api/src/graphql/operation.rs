@@ -3,7 +3,7 @@
 //! nothing; the executor then reports why.
 
 use async_graphql::parser::types::{
-    DocumentOperations, ExecutableDocument, OperationDefinition, OperationType,
+    DocumentOperations, ExecutableDocument, OperationDefinition, OperationType, Selection, SelectionSet,
 };
 
 /// The operation of `document` that runs for `name`, with its name when it has one.
@@ -30,6 +30,39 @@ pub fn is_mutation(request: &mut async_graphql::Request) -> bool {
     selected(document, name.as_deref()).is_some_and(|(_, operation)| operation.ty == OperationType::Mutation)
 }
 
+/// How many operations `request` is for the rate limits: a mutation one per root field (aliases
+/// run the same mutation again), anything else one.
+pub fn cost(request: &mut async_graphql::Request) -> u32 {
+    let name = request.operation_name.clone();
+    let Ok(document) = request.parsed_query() else { return 1 };
+    match selected(document, name.as_deref()) {
+        Some((_, operation)) if operation.ty == OperationType::Mutation => {
+            root_fields(&operation.selection_set.node, document, 0).max(1)
+        }
+        _ => 1,
+    }
+}
+
+/// Fragments nest at most this deep among the root fields that are counted.
+const MAX_FRAGMENT_DEPTH: usize = 8;
+
+fn root_fields(selections: &SelectionSet, document: &ExecutableDocument, depth: usize) -> u32 {
+    if depth > MAX_FRAGMENT_DEPTH {
+        return 0;
+    }
+    let count = |selection: &Selection| match selection {
+        Selection::Field(_) => 1,
+        Selection::InlineFragment(fragment) => {
+            root_fields(&fragment.node.selection_set.node, document, depth + 1)
+        }
+        Selection::FragmentSpread(spread) => document
+            .fragments
+            .get(&spread.node.fragment_name.node)
+            .map_or(0, |fragment| root_fields(&fragment.node.selection_set.node, document, depth + 1)),
+    };
+    selections.items.iter().map(|selection| count(&selection.node)).sum()
+}
+
 /// The name of the operation `request` runs: the one asked for, or the document's only one.
 pub fn name(request: &mut async_graphql::Request) -> Option<String> {
     if let Some(name) = &request.operation_name {
@@ -42,6 +75,26 @@ pub fn name(request: &mut async_graphql::Request) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_mutation_costs_one_per_root_field_anything_else_one() {
+        let cost = |query: &str| super::cost(&mut request(query, None));
+        assert_eq!(cost("{ a: shop { name } b: shop { name } }"), 1);
+        assert_eq!(cost("mutation { clearCart { userErrors { code } } }"), 1);
+        assert_eq!(
+            cost(
+                "mutation { a: clearCart { cart { totalQuantity } } b: clearCart { cart { totalQuantity } } }"
+            ),
+            2
+        );
+        assert_eq!(
+            cost(
+                "mutation { ...F ... on Mutation { c: logout { loggedOut } } } fragment F on Mutation { a: logout { loggedOut } b: logout { loggedOut } }"
+            ),
+            3
+        );
+        assert_eq!(cost("not a document"), 1);
+    }
 
     fn request(query: &str, operation_name: Option<&str>) -> async_graphql::Request {
         let mut request = async_graphql::Request::new(query);

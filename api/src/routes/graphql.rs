@@ -41,31 +41,33 @@ pub async fn post(
     limits: Data<&QueryLimits>,
     request: GraphQLBatchRequest,
 ) -> Response {
-    if let BatchRequest::Batch(requests) = &request.0
+    let mut batch = request.0;
+    if let BatchRequest::Batch(requests) = &batch
         && let Err(exceeded) = limits.check_batch(requests.len())
     {
         return limit_response(exceeded);
     }
-    let (caller, policy) = match request_context(http, &services).await {
+    // Documents sent by hash are looked up first, so that what they hold is charged like the rest.
+    let requests: Vec<&mut async_graphql::Request> = batch.iter_mut().collect();
+    for request in requests {
+        if let Err(refused) =
+            persisted_queries::resolve(request, &services, services.persisted_queries_only).await
+        {
+            return errors_response(StatusCode::OK, vec![refused]);
+        }
+    }
+    let cost = batch.iter_mut().map(graphql::operation::cost).sum();
+    let (caller, policy) = match request_context(http, &services, cost).await {
         Ok(context) => context,
         Err(refusal) => return refusal,
     };
-    let only_persisted = services.persisted_queries_only;
     let stale_cookie = caller.stale_cookie;
-    let mut response = match request.0 {
-        BatchRequest::Single(mut request) => {
-            if let Err(refused) = persisted_queries::resolve(&mut request, &services, only_persisted).await {
-                return errors_response(StatusCode::OK, vec![refused]);
-            }
+    let mut response = match batch {
+        BatchRequest::Single(request) => {
             let reply = graphql::respond(&schema, &services, request, caller, policy).await;
             finish(reply, ResponseFormat::of(http))
         }
-        BatchRequest::Batch(mut requests) => {
-            for request in &mut requests {
-                if let Err(refused) = persisted_queries::resolve(request, &services, only_persisted).await {
-                    return errors_response(StatusCode::OK, vec![refused]);
-                }
-            }
+        BatchRequest::Batch(requests) => {
             let responses = requests.into_iter().map(|request| {
                 let (request, _) = graphql::prepare(request, &services, caller.clone(), policy);
                 graphql::execute(&schema, request, &caller.request_id)
@@ -119,7 +121,7 @@ pub async fn get_query(
         response.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static("POST"));
         return response;
     }
-    match request_context(http, &services).await {
+    match request_context(http, &services, 1).await {
         Ok((caller, policy)) => {
             let stale_cookie = caller.stale_cookie;
             let reply = graphql::respond(&schema, &services, request, caller, policy).await;
@@ -133,17 +135,23 @@ pub async fn get_query(
 
 /// Who calls, and how their reads must be made: a session that wrote lately reads its own writes. A
 /// bearer token that does not verify, or whose session was logged out, is refused with
-/// `UNAUTHENTICATED`; such a cookie makes the caller a guest whose cookie is cleared.
-async fn request_context(http: &Request, services: &Arc<Services>) -> Result<(Caller, ReadPolicy), Response> {
+/// `UNAUTHENTICATED`; such a cookie makes the caller a guest whose cookie is cleared. The request's
+/// `cost` in operations is charged to the rate limits.
+async fn request_context(
+    http: &Request,
+    services: &Arc<Services>,
+    cost: u32,
+) -> Result<(Caller, ReadPolicy), Response> {
     let caller = auth::caller(http, &services.tokens, &services.trusted_proxies)
         .map_err(|err| error_response(StatusCode::OK, ErrorCode::Unauthenticated, &err.to_string()))?;
     let Some(session) = &caller.session else {
-        admit(services, &caller).await?;
+        admit(services, &caller, cost).await?;
         return Ok((caller, ReadPolicy::EVENTUAL));
     };
     // Two independent Redis round trips, taken at once. Without Redis a session reads like any other,
     // and a logout cannot be checked (its cookie is gone).
-    let (admitted, state) = tokio::join!(admit(services, &caller), services.sessions.state(&session.id));
+    let (admitted, state) =
+        tokio::join!(admit(services, &caller, cost), services.sessions.state(&session.id));
     admitted?;
     let state = state.unwrap_or_default();
     if state.revoked {
@@ -155,16 +163,17 @@ async fn request_context(http: &Request, services: &Arc<Services>) -> Result<(Ca
     Ok((caller, state.read_policy()))
 }
 
-/// Charges the request to its client's address and to its session; over either budget it is refused
-/// with 429 and `Retry-After`. Without Redis nothing is limited, so the catalogue keeps answering.
-async fn admit(services: &Services, caller: &Caller) -> Result<(), Response> {
+/// Charges the request's `cost` (its operations) to its client's address and to its session; over
+/// either budget it is refused with 429 and `Retry-After`. Without Redis nothing is limited, so the
+/// catalogue keeps answering.
+async fn admit(services: &Services, caller: &Caller, cost: u32) -> Result<(), Response> {
     let ip = caller.ip.map(|ip| format!("ip:{ip}"));
     let session = caller.session.as_ref().map(|session| format!("session:{}", session.id));
     let rates = &services.rates;
     let buckets: Vec<(&str, Rate)> = (ip.iter().map(|key| (key.as_str(), rates.per_ip)))
         .chain(session.iter().map(|key| (key.as_str(), rates.per_session)))
         .collect();
-    match services.rate_limiter.admit(&buckets).await {
+    match services.rate_limiter.admit(&buckets, cost).await {
         Ok(Admission::Limited(wait)) => {
             let error = graphql::request_error(graphql::rate_limited(wait));
             let mut refused = errors_response(StatusCode::TOO_MANY_REQUESTS, vec![error]);

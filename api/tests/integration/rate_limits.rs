@@ -114,3 +114,34 @@ async fn sign_in_attempts_have_a_stricter_budget_of_their_own() {
         "other requests go on"
     );
 }
+
+/// A batch and a mutation's aliased fields are as many operations as they hold, each charged to the
+/// budget, as if sent one by one.
+#[tokio::test]
+async fn a_batch_and_an_aliased_mutation_are_charged_per_operation() {
+    let app = TestApp::spawn_with(&["--ip-rate-limit", "1/min:3"]).await;
+    let post = |body: Value| {
+        let request = app.client.post(format!("{}/graphql", app.address)).json(&body);
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+
+    assert_eq!(post(json!([{ "query": "{ shop { name } }" }, { "query": "{ shop { name } }" }])).await, 200);
+    let aliased = "mutation { a: clearCart { userErrors { code } } b: clearCart { userErrors { code } } }";
+    assert_eq!(post(json!({ "query": aliased })).await, 429, "2 + 2 operations are over a burst of 3");
+    assert_eq!(post(json!({ "query": "{ shop { name } }" })).await, 200, "the third still fits");
+}
+
+/// Changing a password costs two password hashes: it is a sign-in attempt for the budget.
+#[tokio::test]
+async fn changing_a_password_is_charged_to_the_sign_in_budget() {
+    let app = TestApp::spawn_with(&["--login-rate-limit", "2/min:2"]).await;
+    let register = r#"mutation { register(input: { email: "ada@example.com", password: "correct horse battery", name: "Ada" }) { token } }"#;
+    let token = app.post_graphql(register).await["data"]["register"]["token"].as_str().unwrap().to_owned();
+    let change = r#"mutation { changePassword(input: { currentPassword: "wrong password", newPassword: "another long one" }) { userErrors { code } } }"#;
+
+    let first = app.post_graphql_as(&token, change).await;
+    assert_eq!(first["data"]["changePassword"]["userErrors"][0]["code"], "INVALID_CREDENTIALS", "{first}");
+    let second = app.post_graphql_as(&token, change).await;
+
+    assert_eq!(second["errors"][0]["extensions"]["code"], "RATE_LIMITED", "{second}");
+}

@@ -119,6 +119,7 @@ impl CustomerMutation {
         let Some(customer) = caller(ctx).session.as_ref().and_then(Session::customer) else {
             return Err(error(ErrorCode::Unauthenticated, "sign in to change your password"));
         };
+        charge_sign_in(ctx).await?;
         let new = match Password::parse(&input.new_password) {
             Ok(new) => new,
             Err(weak) => {

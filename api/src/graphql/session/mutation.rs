@@ -55,12 +55,13 @@ impl SessionMutation {
     }
 }
 
-/// Charges a sign-in attempt to the caller's address, on a stricter budget than other requests (each
-/// attempt costs a password hash); over it, `RATE_LIMITED` with `Retry-After`.
+/// Charges an operation that hashes a password (a sign-in, a registration, a password change) to the
+/// caller's address, on a stricter budget than other requests; over it, `RATE_LIMITED` with
+/// `Retry-After`.
 pub async fn charge_sign_in(ctx: &Context<'_>) -> Result<()> {
     let services = services(ctx);
     let Some(ip) = caller(ctx).ip else { return Ok(()) };
-    match services.rate_limiter.admit(&[(&format!("sign-in:{ip}"), services.rates.login)]).await {
+    match services.rate_limiter.admit(&[(&format!("sign-in:{ip}"), services.rates.login)], 1).await {
         Ok(Admission::Limited(wait)) => {
             ctx.append_http_header("retry-after", retry_after_seconds(wait).to_string());
             Err(rate_limited(wait))
