@@ -62,9 +62,15 @@ pub struct Settings {
     #[arg(long, env = "MYCLOTHES_OWNER_DATABASE_URL", hide_env_values = true, global = true)]
     pub owner_database_url: Option<String>,
 
-    /// Redis URL with its password (redis://:password@host:port/db).
+    /// Redis URL with its password (redis://:password@host:port/db): carts, sessions, rate limits and
+    /// persisted queries, which must never be evicted.
     #[arg(long, env = "MYCLOTHES_REDIS_URL", hide_env_values = true, global = true)]
     pub redis_url: Option<String>,
+
+    /// A Redis of its own for the read cache, which may evict (allkeys-lru); without it, the cache
+    /// shares MYCLOTHES_REDIS_URL.
+    #[arg(long, env = "MYCLOTHES_CACHE_REDIS_URL", hide_env_values = true, global = true)]
+    pub cache_redis_url: Option<String>,
 
     /// Prefix of every Redis key this deployment writes.
     #[arg(long, env = "MYCLOTHES_REDIS_KEY_PREFIX", default_value = "myclothes:", global = true)]
@@ -248,6 +254,8 @@ pub struct ServeConfig {
     pub listen: SocketAddr,
     pub db: DbSettings,
     pub redis: RedisSettings,
+    /// The read cache's own Redis; none when it shares `redis`.
+    pub cache_redis: Option<RedisSettings>,
     pub cache: CacheSettings,
     pub tokens: TokenSettings,
     pub cart_expiry: Duration,
@@ -358,6 +366,7 @@ impl Settings {
                 replica_backoff: self.replica_backoff,
             },
             redis: self.redis_settings()?,
+            cache_redis: self.cache_redis_settings()?,
             cache: CacheSettings { ttl: self.cache_ttl, jitter: 0.1 },
             tokens: TokenSettings {
                 keys: jwt_keys(self.with_default(
@@ -455,12 +464,19 @@ impl Settings {
     }
 
     pub fn redis_settings(&self) -> Result<RedisSettings, ConfigError> {
+        let url = self.with_default(&self.redis_url, local_stack::REDIS_URL, "MYCLOTHES_REDIS_URL")?;
+        self.redis_settings_at(redis_url("MYCLOTHES_REDIS_URL", url)?)
+    }
+
+    /// The read cache's own Redis, if it has one.
+    fn cache_redis_settings(&self) -> Result<Option<RedisSettings>, ConfigError> {
+        let url = self.cache_redis_url.as_deref().map(|url| redis_url("MYCLOTHES_CACHE_REDIS_URL", url));
+        url.transpose()?.map(|url| self.redis_settings_at(url)).transpose()
+    }
+
+    fn redis_settings_at(&self, url: SecretString) -> Result<RedisSettings, ConfigError> {
         Ok(RedisSettings {
-            url: redis_url(self.with_default(
-                &self.redis_url,
-                local_stack::REDIS_URL,
-                "MYCLOTHES_REDIS_URL",
-            )?)?,
+            url,
             pool_size: pool_size("MYCLOTHES_REDIS_POOL_SIZE", self.redis_pool_size)? as usize,
             timeout: self.redis_timeout,
             key_prefix: key_prefix(&self.redis_key_prefix)?,
@@ -530,8 +546,7 @@ fn postgres_url(env: &'static str, value: &str) -> Result<SecretString, ConfigEr
     Ok(SecretString::from(value))
 }
 
-fn redis_url(value: &str) -> Result<SecretString, ConfigError> {
-    let env = "MYCLOTHES_REDIS_URL";
+fn redis_url(env: &'static str, value: &str) -> Result<SecretString, ConfigError> {
     let url = url::Url::parse(value).map_err(|e| ConfigError::new(env, format!("not a URL ({e})")))?;
     if !matches!(url.scheme(), "redis" | "rediss") || url.host_str().is_none_or(str::is_empty) {
         return Err(ConfigError::new(env, "must be redis://[:password@]host[:port][/db]"));

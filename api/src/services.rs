@@ -27,7 +27,10 @@ use crate::config::{RateLimits, ServeConfig};
 
 pub struct Services {
     pub db: Arc<DbRouter>,
+    /// Carts, sessions, rate limits, persisted queries: what must never be evicted.
     pub redis: Arc<RedisStore>,
+    /// The read cache's Redis: `redis` itself, unless the cache has one of its own.
+    pub cache_redis: Arc<RedisStore>,
     pub cache: Arc<ReadCache>,
     pub shop: ShopRepository,
     pub queries: Queries,
@@ -79,7 +82,11 @@ impl Services {
         let db = Arc::new(DbRouter::connect(&config.db).await.context("cannot prepare the database pools")?);
         db.watch_primary();
         let redis = Arc::new(RedisStore::connect(&config.redis)?);
-        let cache = Arc::new(ReadCache::new(redis.clone(), config.cache.clone()));
+        let cache_redis = match &config.cache_redis {
+            Some(settings) => Arc::new(RedisStore::connect(settings)?),
+            None => redis.clone(),
+        };
+        let cache = Arc::new(ReadCache::new(cache_redis.clone(), config.cache.clone()));
         let sessions = Arc::new(SessionRegistry::new(redis.clone(), config.tokens.lifetime));
         let catalog = Arc::new(CatalogQueries::new(db.clone(), cache.clone()));
         let carts = Arc::new(CartStore::new(redis.clone(), config.cart_expiry));
@@ -113,6 +120,7 @@ impl Services {
             rates: config.rates,
             trusted_proxies: config.trusted_proxies.clone(),
             cache,
+            cache_redis,
             redis,
             db,
         })

@@ -50,8 +50,9 @@ pub async fn post(
     // Documents sent by hash are looked up first, so that what they hold is charged like the rest.
     let requests: Vec<&mut async_graphql::Request> = batch.iter_mut().collect();
     for request in requests {
+        let only_persisted = services.persisted_queries_only;
         if let Err(refused) =
-            persisted_queries::resolve(request, &services, services.persisted_queries_only).await
+            persisted_queries::resolve(request, &services, only_persisted, limits.document_bytes).await
         {
             return errors_response(StatusCode::OK, vec![refused]);
         }
@@ -102,6 +103,7 @@ pub async fn get_query(
     http: &Request,
     schema: Data<&AppSchema>,
     services: Data<&Arc<Services>>,
+    limits: Data<&QueryLimits>,
     params: Query<GetParams>,
 ) -> Response {
     let mut request = match into_request(params.0) {
@@ -109,7 +111,9 @@ pub async fn get_query(
         Err(message) => return error_response(StatusCode::BAD_REQUEST, ErrorCode::BadRequest, &message),
     };
     let only_persisted = services.persisted_queries_only;
-    if let Err(refused) = persisted_queries::resolve(&mut request, &services, only_persisted).await {
+    if let Err(refused) =
+        persisted_queries::resolve(&mut request, &services, only_persisted, limits.document_bytes).await
+    {
         return errors_response(StatusCode::OK, vec![refused]);
     }
     if graphql::operation::is_mutation(&mut request) {

@@ -75,7 +75,14 @@ pub async fn live() -> Json<serde_json::Value> {
 
 #[handler]
 pub async fn ready(services: Data<&Arc<Services>>, readiness: Data<&Readiness>) -> Response {
-    let (databases, redis) = tokio::join!(services.db.probe(), services.redis.probe());
+    let own_cache = (!Arc::ptr_eq(&services.cache_redis, &services.redis)).then_some(&services.cache_redis);
+    let cache_probe = async {
+        match own_cache {
+            Some(cache) => Some(cache.probe().await),
+            None => None,
+        }
+    };
+    let (databases, redis, cache) = tokio::join!(services.db.probe(), services.redis.probe(), cache_probe);
     let mut checks: Vec<Check> = databases
         .into_iter()
         .map(|(target, probe)| {
@@ -87,6 +94,7 @@ pub async fn ready(services: Data<&Arc<Services>>, readiness: Data<&Readiness>) 
         })
         .collect();
     checks.push(Check::new("redis".to_owned(), "cache", None, redis));
+    checks.extend(cache.map(|probe| Check::new("cache-redis".to_owned(), "cache", None, probe)));
 
     let a_database_answers = checks.iter().any(|c| c.is_database() && c.status != "down");
     let (code, status) = if readiness.is_draining() {

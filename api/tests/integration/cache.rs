@@ -196,3 +196,41 @@ async fn catalog_reads_bypass_a_stopped_redis_and_use_it_again_once_back() {
     }
     assert!(cached_again, "the cache was not used again within 5 s of Redis coming back");
 }
+
+/// The cache may live in a Redis of its own, which may evict: carts and sessions stay in the main
+/// one, and losing the cache's Redis costs only the cache.
+#[tokio::test]
+async fn the_cache_can_live_in_a_redis_of_its_own() {
+    let mut cache_redis = OwnRedis::start().await;
+    let app = TestApp::spawn_with(&["--cache-redis-url", &cache_redis.url()]).await;
+    with_one_product(&app).await;
+    app.post_graphql(PRODUCT).await;
+    app.post_graphql(PRODUCT).await;
+    assert_eq!(app.services.cache.stats().hits, 1);
+    let variant = app.post_graphql(r#"{ product(slug: "harbour-jacket") { variants { id } } }"#).await;
+    let variant = variant["data"]["product"]["variants"][0]["id"].as_str().unwrap().to_owned();
+    let token = app.post_graphql(&crate::carts::add(&variant, 1)).await["data"]["addToCart"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let pattern = format!("{}:*", app.db.name);
+    let (in_cache, in_main) =
+        (keys(&cache_redis.url(), &pattern).await, keys(&Stack::get().redis_url(), &pattern).await);
+    assert!(in_cache.iter().any(|k| k.contains(":catalog:")), "{in_cache:?}");
+    assert!(!in_cache.iter().any(|k| k.contains(":cart:")), "{in_cache:?}");
+    assert!(in_main.iter().any(|k| k.contains(":cart:")) && !in_main.iter().any(|k| k.contains(":catalog:")));
+    let ready: Value = app.get("/health/ready").await.json().await.unwrap();
+    assert!(ready["checks"].as_array().unwrap().iter().any(|c| c["name"] == "cache-redis"), "{ready}");
+
+    cache_redis.stop();
+    assert_eq!(price(&app.post_graphql(PRODUCT).await), "89.99", "the catalogue answers from the database");
+    let cart = app.post_graphql_as(&token, "{ cart { totalQuantity } }").await;
+    assert_eq!(cart["data"]["cart"]["totalQuantity"], 1, "carts are in the main Redis: {cart}");
+}
+
+/// The keys matching `pattern` in the Redis at `url`.
+async fn keys(url: &str, pattern: &str) -> Vec<String> {
+    let mut redis = redis_client(url).get_multiplexed_async_connection().await.unwrap();
+    redis.keys(pattern).await.unwrap()
+}

@@ -91,3 +91,23 @@ async fn with_persisted_queries_only_just_the_registered_documents_run() {
     assert_eq!(code(&plain), "PERSISTED_QUERY_REQUIRED");
     assert_eq!(code(&unregistered), "PERSISTED_QUERY_REQUIRED");
 }
+
+/// Only documents that could run are stored: one that does not parse, or that is over the document
+/// limit, is answered as any such document is, and its hash stays unknown. A hash that is not one
+/// is refused before anything is looked up.
+#[tokio::test]
+async fn only_documents_that_parse_and_fit_the_limit_are_stored() {
+    let app = TestApp::spawn_with(&["--max-document-bytes", "200"]).await;
+    let broken = "{ shop { name ";
+    let oversized = format!("{{ shop {{ name {} }} }}", "currency ".repeat(30));
+
+    for document in [broken, oversized.as_str()] {
+        let sent = app.post_graphql_with(with_hash(document)).await;
+        assert!(sent["data"].is_null(), "{sent}");
+        let replayed = app.post_graphql_with(by_hash(document)).await;
+        assert_eq!(code(&replayed), "PERSISTED_QUERY_NOT_FOUND", "{document}: {replayed}");
+    }
+    let not_a_hash =
+        json!({ "extensions": { "persistedQuery": { "version": 1, "sha256Hash": "x".repeat(10_000) } } });
+    assert_eq!(code(&app.post_graphql_with(not_a_hash).await), "BAD_REQUEST");
+}

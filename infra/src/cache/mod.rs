@@ -146,7 +146,10 @@ impl CacheKey<'_> {
 
     fn suffix(&self) -> String {
         match self {
-            Self::ProductBySlug(slug) => format!("product:slug:{slug}"),
+            // A slug is what a client typed: its digest keeps the key short whatever was sent.
+            Self::ProductBySlug(slug) => {
+                format!("product:slug:{}", crate::digest::sha256_hex(slug.as_bytes(), 16))
+            }
             Self::ProductById(id) => format!("product:id:{id}"),
             Self::ListingPage(fingerprint) => format!("listing:page:{fingerprint}"),
             Self::ListingCount(fingerprint) => format!("listing:count:{fingerprint}"),
@@ -434,5 +437,17 @@ impl ReadCache {
             in_flight.remove(key);
         }
         result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_clients_send_never_makes_a_long_key() {
+        let long = "x".repeat(10_000);
+        assert!(CacheKey::ProductBySlug(&long).suffix().len() < 64);
+        assert_ne!(CacheKey::ProductBySlug("a").suffix(), CacheKey::ProductBySlug("b").suffix());
     }
 }
