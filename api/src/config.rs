@@ -42,6 +42,11 @@ pub struct Settings {
     #[arg(long, env = "MYCLOTHES_LISTEN", default_value = "127.0.0.1:8000", global = true)]
     pub listen: String,
 
+    /// Address of the operators' listener: the detailed readiness report and the metrics. Keep it off
+    /// the public network.
+    #[arg(long, env = "MYCLOTHES_ADMIN_LISTEN", default_value = "127.0.0.1:9000", global = true)]
+    pub admin_listen: String,
+
     /// PostgreSQL primary URL for the api's writer role (postgres://user:password@host:port/db); after
     /// it, comma-separated, the servers that may be promoted in its place: writes go to whichever
     /// of them is writable.
@@ -252,6 +257,7 @@ const FLAGS: &[(&str, &str)] = &[
 pub struct ServeConfig {
     pub profile: Profile,
     pub listen: SocketAddr,
+    pub admin_listen: SocketAddr,
     pub db: DbSettings,
     pub redis: RedisSettings,
     /// The read cache's own Redis; none when it shares `redis`.
@@ -351,9 +357,8 @@ impl Settings {
         };
         Ok(ServeConfig {
             profile: self.profile,
-            listen: self.listen.parse().map_err(|e| {
-                ConfigError::new("MYCLOTHES_LISTEN", format!("not an address such as 127.0.0.1:8000 ({e})"))
-            })?,
+            listen: socket_address("MYCLOTHES_LISTEN", &self.listen)?,
+            admin_listen: socket_address("MYCLOTHES_ADMIN_LISTEN", &self.admin_listen)?,
             db: DbSettings {
                 primary_urls: self.database_urls()?,
                 replica_urls: replica_urls
@@ -544,6 +549,10 @@ fn postgres_url(env: &'static str, value: &str) -> Result<SecretString, ConfigEr
         ));
     }
     Ok(SecretString::from(value))
+}
+
+fn socket_address(env: &'static str, value: &str) -> Result<SocketAddr, ConfigError> {
+    value.parse().map_err(|e| ConfigError::new(env, format!("not an address such as 127.0.0.1:8000 ({e})")))
 }
 
 fn redis_url(env: &'static str, value: &str) -> Result<SecretString, ConfigError> {

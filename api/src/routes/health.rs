@@ -1,5 +1,7 @@
 //! `/health/live` (the process answers) and `/health/ready` (it can serve: each dependency probed,
-//! 200 when at least one database answers, 503 when none does or the instance is draining).
+//! 200 when at least one database answers, 503 when none does or the instance is draining). The
+//! public listener answers readiness with its status alone; the admin listener adds every check, with
+//! the servers' addresses and the probes' errors.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -73,8 +75,21 @@ pub async fn live() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
+/// Readiness for the load balancer: the status alone.
 #[handler]
 pub async fn ready(services: Data<&Arc<Services>>, readiness: Data<&Readiness>) -> Response {
+    let (code, report) = report(&services, &readiness).await;
+    Json(serde_json::json!({ "status": report.status })).with_status(code).into_response()
+}
+
+/// Readiness for operators: the status and every check.
+#[handler]
+pub async fn ready_report(services: Data<&Arc<Services>>, readiness: Data<&Readiness>) -> Response {
+    let (code, report) = report(&services, &readiness).await;
+    Json(report).with_status(code).into_response()
+}
+
+async fn report(services: &Services, readiness: &Readiness) -> (StatusCode, ReadyReport) {
     let own_cache = (!Arc::ptr_eq(&services.cache_redis, &services.redis)).then_some(&services.cache_redis);
     let cache_probe = async {
         match own_cache {
@@ -106,5 +121,5 @@ pub async fn ready(services: Data<&Arc<Services>>, readiness: Data<&Readiness>) 
     } else {
         (StatusCode::OK, "ok")
     };
-    Json(ReadyReport { status, checks }).with_status(code).into_response()
+    (code, ReadyReport { status, checks })
 }

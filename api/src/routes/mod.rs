@@ -36,13 +36,23 @@ pub fn app(services: Arc<Services>, readiness: Readiness, http: HttpSettings) ->
         .at("/graphiql", get(pages::graphiql))
         .at("/graphiql/:file", get(pages::graphiql_file))
         .at("/health/live", get(health::live))
-        .at("/metrics", get(crate::metrics::scrape))
         .at("/health/ready", get(health::ready))
         .data(schema)
         .data(services)
         .data(readiness)
         .data(limits)
         .with_if(!http.cors_origins.is_empty(), cors(&http.cors_origins))
+        .around(request_id::with_request_id)
+}
+
+/// The operators' endpoints, for the admin listener: the detailed readiness report and the metrics.
+pub fn admin(services: Arc<Services>, readiness: Readiness) -> impl Endpoint {
+    Route::new()
+        .at("/health/live", get(health::live))
+        .at("/health/ready", get(health::ready_report))
+        .at("/metrics", get(crate::metrics::scrape))
+        .data(services)
+        .data(readiness)
         .around(request_id::with_request_id)
 }
 

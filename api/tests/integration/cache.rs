@@ -220,7 +220,7 @@ async fn the_cache_can_live_in_a_redis_of_its_own() {
     assert!(in_cache.iter().any(|k| k.contains(":catalog:")), "{in_cache:?}");
     assert!(!in_cache.iter().any(|k| k.contains(":cart:")), "{in_cache:?}");
     assert!(in_main.iter().any(|k| k.contains(":cart:")) && !in_main.iter().any(|k| k.contains(":catalog:")));
-    let ready: Value = app.get("/health/ready").await.json().await.unwrap();
+    let ready: Value = app.get_admin("/health/ready").await.json().await.unwrap();
     assert!(ready["checks"].as_array().unwrap().iter().any(|c| c["name"] == "cache-redis"), "{ready}");
 
     cache_redis.stop();

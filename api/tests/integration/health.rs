@@ -25,7 +25,7 @@ async fn live_answers() {
 async fn ready_names_every_dependency_with_its_status_and_latency() {
     let app = TestApp::spawn().await;
 
-    let ready = app.get("/health/ready").await;
+    let ready = app.get_admin("/health/ready").await;
 
     assert_eq!(ready.status(), 200);
     let report: Value = ready.json().await.unwrap();
@@ -43,7 +43,7 @@ async fn without_redis_ready_is_degraded_but_the_catalog_still_answers() {
     let unreachable_redis = format!("redis://:pw@127.0.0.1:{}/0", free_port());
     let app = TestApp::spawn_with(&["--redis-url", &unreachable_redis]).await;
 
-    let ready = app.get("/health/ready").await;
+    let ready = app.get_admin("/health/ready").await;
     assert_eq!(ready.status(), 200);
     let report: Value = ready.json().await.unwrap();
     assert_eq!(report["status"], "degraded", "{report}");
@@ -58,7 +58,7 @@ async fn without_any_database_ready_is_503_and_queries_say_service_unavailable()
     let nowhere = |role: &str| format!("postgres://{role}:pw@127.0.0.1:{}/db", free_port());
     let app = TestApp::spawn_with(&["--database-url", &nowhere("w"), "--replica-urls", &nowhere("r")]).await;
 
-    let ready = app.get("/health/ready").await;
+    let ready = app.get_admin("/health/ready").await;
     assert_eq!(ready.status(), 503);
     let report: Value = ready.json().await.unwrap();
     assert_eq!(report["status"], "down", "{report}");
@@ -68,4 +68,22 @@ async fn without_any_database_ready_is_503_and_queries_say_service_unavailable()
     let shop = app.post_graphql("{ shop { name } }").await;
     assert_eq!(shop["errors"][0]["extensions"]["code"], "SERVICE_UNAVAILABLE", "{shop}");
     assert_eq!(shop["data"], Value::Null);
+}
+
+/// What a load balancer needs is public: whether the instance is ready. What operators need (the
+/// databases' addresses, the probes' errors, the metrics) is on the admin listener only.
+#[tokio::test]
+async fn the_public_listener_tells_readiness_and_nothing_about_the_insides() {
+    let unreachable_redis = format!("redis://:pw@127.0.0.1:{}/0", free_port());
+    let app = TestApp::spawn_with(&["--redis-url", &unreachable_redis]).await;
+
+    let ready = app.get("/health/ready").await;
+    assert_eq!(ready.status(), 200);
+    assert_eq!(ready.json::<Value>().await.unwrap(), json!({ "status": "degraded" }));
+    assert_eq!(app.get("/metrics").await.status(), 404);
+
+    let report: Value = app.get_admin("/health/ready").await.json().await.unwrap();
+    assert!(check(&report, "primary")["address"].is_string(), "{report}");
+    assert!(check(&report, "redis")["error"].is_string(), "{report}");
+    assert_eq!(app.get_admin("/metrics").await.status(), 200);
 }

@@ -29,7 +29,7 @@ async fn metrics_cover_requests_errors_cache_databases_redis_carts_and_checkouts
     let placed = server.post_graphql(Some(&token), &guest_checkout("tok_visa", "metrics")).await;
     assert!(placed["data"]["checkout"]["order"].is_object(), "{placed}");
 
-    let exposition = reqwest::get(format!("http://127.0.0.1:{}/metrics", server.port))
+    let exposition = reqwest::get(format!("http://127.0.0.1:{}/metrics", server.admin_port))
         .await
         .unwrap()
         .text()

@@ -78,7 +78,7 @@ async fn a_stopped_replica_is_routed_around_and_used_again_once_back() {
     replica.stop();
     assert_eq!(shop().await, expected, "the first query after the stop still answers");
     assert_eq!(app.reads_served_by("primary"), 1);
-    let ready = app.get("/health/ready").await;
+    let ready = app.get_admin("/health/ready").await;
     assert_eq!(ready.status(), 200);
     let report: Value = ready.json().await.unwrap();
     assert_eq!(report["status"], "degraded", "{report}");
@@ -97,5 +97,5 @@ async fn a_stopped_replica_is_routed_around_and_used_again_once_back() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(served_after_restart, "the replica was not used again within 10 s of its restart");
-    assert_eq!(app.get("/health/ready").await.json::<Value>().await.unwrap()["status"], "ok");
+    assert_eq!(app.get_admin("/health/ready").await.json::<Value>().await.unwrap()["status"], "ok");
 }

@@ -141,6 +141,8 @@ pub async fn connect(url: &str) -> DatabaseConnection {
 /// The server, running in this process on a free port against the test's own database.
 pub struct TestApp {
     pub address: String,
+    /// The admin listener: health reports and metrics.
+    pub admin_address: String,
     pub client: reqwest::Client,
     pub services: Arc<Services>,
     pub db: Arc<TestDatabase>,
@@ -177,13 +179,22 @@ impl TestApp {
         let config = cli.settings.serve_config().expect("the test settings are valid");
         let app = Application::build(config).await.expect("the application builds");
         let address = format!("http://{}", app.local_addr());
+        let admin_address = format!("http://{}", app.admin_addr());
         let services = app.services();
         let (shutdown, stopped) = oneshot::channel::<()>();
         tokio::spawn(app.run_until(async move {
             let _ = stopped.await;
         }));
         let primary = connect(&db.writer_url()).await;
-        Self { address, client: reqwest::Client::new(), services, db, primary, _shutdown: shutdown }
+        Self {
+            address,
+            admin_address,
+            client: reqwest::Client::new(),
+            services,
+            db,
+            primary,
+            _shutdown: shutdown,
+        }
     }
 
     /// A second instance on the same database and Redis key prefix, as behind a load balancer.
@@ -209,6 +220,11 @@ impl TestApp {
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client.get(format!("{}{path}", self.address)).send().await.expect("the server answers")
+    }
+
+    /// `GET path` on the admin listener.
+    pub async fn get_admin(&self, path: &str) -> reqwest::Response {
+        self.client.get(format!("{}{path}", self.admin_address)).send().await.expect("the server answers")
     }
 
     /// Waits until the test's replica has replayed everything written on the primary so far.
@@ -287,6 +303,8 @@ pub fn serve_args(db: &TestDatabase, overrides: &[&str]) -> Vec<String> {
         "--profile",
         "development",
         "--listen",
+        "127.0.0.1:0",
+        "--admin-listen",
         "127.0.0.1:0",
         "--database-url",
         &db.writer_url(),

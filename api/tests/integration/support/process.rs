@@ -12,6 +12,8 @@ use super::{TestDatabase, free_port, serve_args};
 pub struct ServerProcess {
     child: Child,
     pub port: u16,
+    /// The admin listener's: health reports and metrics.
+    pub admin_port: u16,
 }
 
 impl ServerProcess {
@@ -26,16 +28,19 @@ impl ServerProcess {
     }
 
     async fn spawn(db: &TestDatabase, overrides: &[&str], log: Stdio) -> Self {
-        let port = free_port();
-        let listen = format!("127.0.0.1:{port}");
+        let (port, admin_port) = (free_port(), free_port());
+        let (listen, admin) = (format!("127.0.0.1:{port}"), format!("127.0.0.1:{admin_port}"));
         let child = Command::new(env!("CARGO_BIN_EXE_myclothes"))
-            .args(serve_args(db, &[&["--listen", listen.as_str()], overrides].concat()))
+            .args(serve_args(
+                db,
+                &[&["--listen", listen.as_str(), "--admin-listen", admin.as_str()], overrides].concat(),
+            ))
             .arg("serve")
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
             .expect("myclothes starts");
-        let server = Self { child, port };
+        let server = Self { child, port, admin_port };
         let deadline = Instant::now() + Duration::from_secs(10);
         while TcpStream::connect(&listen).await.is_err() {
             assert!(Instant::now() < deadline, "the server did not listen within 10 s");
