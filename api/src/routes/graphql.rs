@@ -48,9 +48,9 @@ pub async fn post(
         return limit_response(exceeded);
     }
     // Documents sent by hash are looked up first, so that what they hold is charged like the rest.
+    let only_persisted = services.persisted_queries_only;
     let requests: Vec<&mut async_graphql::Request> = batch.iter_mut().collect();
     for request in requests {
-        let only_persisted = services.persisted_queries_only;
         if let Err(refused) =
             persisted_queries::resolve(request, &services, only_persisted, limits.document_bytes).await
         {
