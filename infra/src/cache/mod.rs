@@ -1,7 +1,8 @@
 //! Cache-aside in Redis for catalogue reads and customer profiles. Every key is one `CacheKey` (the
 //! only place a cache key is spelled), stored under the current *generation* of its `Scope` (the whole
 //! catalogue, or one customer's profile), and every catalogue entry is filed under the `Tag`s of
-//! what it shows (a product, the in-stock listings, the price-ordered listings).
+//! what it shows that a write can change alone: a product's stock, availability or prices, and
+//! which products the in-stock and the price-ordered listings hold.
 //!
 //! A write forgets what it changed in one of two ways: a new generation of the scope (every entry of
 //! it is never served again), or, for a product's stock or price, the deletion of the entries filed
