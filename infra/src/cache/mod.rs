@@ -287,7 +287,8 @@ impl ReadCache {
             .get_or_render(key, |at| async move {
                 let value = query.load(at).await?;
                 let bytes = serde_json::to_vec(&value).map_err(anyhow::Error::from)?;
-                Ok(Rendered { bytes, cacheable: true, tags: query.depends_on(&value) })
+                let tags = query.shows().into_iter().chain(query.depends_on(&value)).collect();
+                Ok(Rendered { bytes, cacheable: true, tags })
             })
             .await?;
         match serde_json::from_slice(&bytes) {

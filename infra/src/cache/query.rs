@@ -18,13 +18,15 @@ pub trait CachedQuery: Sync {
     /// Where the answer is cached (and so its scope).
     fn key(&self) -> CacheKey<'_>;
 
-    /// What the cached answer shows that a write can change without changing its whole scope: the
-    /// entry goes when one of these is invalidated.
-    fn depends_on(&self, value: &Self::Value) -> Vec<Tag>;
-
-    /// What any answer built from it shows, whatever it shows of its parts: which products a
-    /// listing holds. (The parts' fields say what they show when they are read.)
+    /// What any answer to it shows, whatever it shows of its parts: which products a listing holds.
+    /// (The parts' fields say what they show when they are read.)
     fn shows(&self) -> Vec<Tag> {
+        Vec::new()
+    }
+
+    /// What else this answer shows that a write can change without changing its whole scope: the
+    /// products in it. The cached entry goes when one of these, or of `shows`, is invalidated.
+    fn depends_on(&self, _value: &Self::Value) -> Vec<Tag> {
         Vec::new()
     }
 
@@ -82,9 +84,10 @@ impl ReadCache {
     /// with their consistency. Either way `reads` learns what the answer shows.
     pub async fn fetch<Q: CachedQuery>(&self, query: &Q, reads: &Reads) -> Result<Q::Value, crate::Error> {
         reads.shows(query.shows());
-        match reads.policy.through_cache {
-            true => self.get_or_load(query).await,
-            false => query.load(reads.consistency()).await,
+        if reads.policy.through_cache {
+            self.get_or_load(query).await
+        } else {
+            query.load(reads.consistency()).await
         }
     }
 }

@@ -130,14 +130,12 @@ impl CachedQuery for PageQuery<'_> {
         CacheKey::ListingPage(&self.fingerprint)
     }
 
-    /// The products it shows, and which products it holds when that depends on stock or prices.
-    fn depends_on(&self, page: &ProductPage) -> Vec<Tag> {
-        let shown = page.products.iter().flat_map(|(product, _)| Tag::whole_product(product.id));
-        shown.chain(self.shows()).collect()
-    }
-
     fn shows(&self) -> Vec<Tag> {
         listing_tags(self.listing.filter, self.listing.sort.is_by_price()).collect()
+    }
+
+    fn depends_on(&self, page: &ProductPage) -> Vec<Tag> {
+        page.products.iter().flat_map(|(product, _)| Tag::whole_product(product.id)).collect()
     }
 
     fn load(&self, at: Consistency) -> impl Future<Output = Result<Self::Value, crate::Error>> + Send {
@@ -158,10 +156,6 @@ impl CachedQuery for CountQuery<'_> {
 
     fn key(&self) -> CacheKey<'_> {
         CacheKey::ListingCount(&self.fingerprint)
-    }
-
-    fn depends_on(&self, _: &i64) -> Vec<Tag> {
-        self.shows()
     }
 
     fn shows(&self) -> Vec<Tag> {
@@ -185,10 +179,6 @@ impl CachedQuery for FacetsQuery<'_> {
 
     fn key(&self) -> CacheKey<'_> {
         CacheKey::ListingFacets(&self.fingerprint)
-    }
-
-    fn depends_on(&self, _: &Facets) -> Vec<Tag> {
-        self.shows()
     }
 
     fn shows(&self) -> Vec<Tag> {

@@ -10,7 +10,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
 use super::read_models::{AddressView, Profile};
-use crate::cache::{CacheKey, CachedQuery, ReadCache, Reads, Tag};
+use crate::cache::{CacheKey, CachedQuery, ReadCache, Reads};
 use crate::db::{Consistency, DbRouter};
 use crate::entities::{address, customer};
 use crate::passwords;
@@ -47,6 +47,7 @@ impl CustomerQueries {
     }
 }
 
+/// A profile is in a scope of its own, which every write to it renews: it has no tags.
 struct ProfileQuery<'a> {
     db: &'a DbRouter,
     id: Uuid,
@@ -57,11 +58,6 @@ impl CachedQuery for ProfileQuery<'_> {
 
     fn key(&self) -> CacheKey<'_> {
         CacheKey::Profile(self.id)
-    }
-
-    /// Only its own scope: every profile write starts a new generation of it.
-    fn depends_on(&self, _: &Self::Value) -> Vec<Tag> {
-        Vec::new()
     }
 
     fn load(&self, at: Consistency) -> impl Future<Output = Result<Self::Value, crate::Error>> + Send {
