@@ -49,18 +49,14 @@ impl CatalogCommands {
             slug: Set(draft.slug.to_string()),
             name: Set(draft.name),
         };
-        let mut tx = WriteTx::begin(&self.db).await?;
-        let brand = match unique(brand.insert(tx.conn()).await)? {
-            Ok(brand) => brand,
-            Err(rejection) => return refused(rejection),
-        };
-        tx.touch(Touch::Catalog);
-        tx.commit(Ok(brand.into())).await
+        let tx = WriteTx::begin(&self.db).await?;
+        let saved = brand.insert(tx.conn()).await;
+        commit_catalog(tx, saved).await
     }
 
     /// A category at the top, or under the category with slug `parent`.
     pub async fn create_category(&self, draft: NamedDraft, parent: Option<&str>) -> Written<CategoryView> {
-        let mut tx = WriteTx::begin(&self.db).await?;
+        let tx = WriteTx::begin(&self.db).await?;
         let parent = match parent {
             Some(slug) => match category_by_slug(tx.conn(), slug).await? {
                 Some(parent) => Some(parent),
@@ -79,12 +75,8 @@ impl CatalogCommands {
             name: Set(draft.name),
             position: Set(0),
         };
-        let category = match unique(category.insert(tx.conn()).await)? {
-            Ok(category) => category,
-            Err(rejection) => return refused(rejection),
-        };
-        tx.touch(Touch::Catalog);
-        tx.commit(Ok(category.into())).await
+        let saved = category.insert(tx.conn()).await;
+        commit_catalog(tx, saved).await
     }
 
     /// Renames or moves a category among its siblings (its place in the tree stays).
@@ -94,7 +86,7 @@ impl CatalogCommands {
         name: Option<String>,
         position: Option<i32>,
     ) -> Written<CategoryView> {
-        let mut tx = WriteTx::begin(&self.db).await?;
+        let tx = WriteTx::begin(&self.db).await?;
         let Some(found) = category::Entity::find_by_id(id).one(tx.conn()).await? else {
             return refused(Rejection::UnknownCategory);
         };
@@ -105,9 +97,8 @@ impl CatalogCommands {
         if let Some(position) = position {
             category.position = Set(position);
         }
-        let category = category.update(tx.conn()).await?;
-        tx.touch(Touch::Catalog);
-        tx.commit(Ok(category.into())).await
+        let saved = category.update(tx.conn()).await;
+        commit_catalog(tx, saved).await
     }
 
     pub async fn create_product(
@@ -116,7 +107,7 @@ impl CatalogCommands {
         brand: &str,
         category: &str,
     ) -> Written<ProductView> {
-        let mut tx = WriteTx::begin(&self.db).await?;
+        let tx = WriteTx::begin(&self.db).await?;
         let Some(brand) = brand_id(tx.conn(), brand).await? else { return refused(Rejection::UnknownBrand) };
         let Some(category) = category_by_slug(tx.conn(), category).await?.map(|c| c.id) else {
             return refused(Rejection::UnknownCategory);
@@ -137,12 +128,8 @@ impl CatalogCommands {
             archived_at: Set(None),
             price_from_minor: sea_orm::NotSet,
         };
-        let product = match unique(product.insert(tx.conn()).await)? {
-            Ok(product) => product,
-            Err(rejection) => return refused(rejection),
-        };
-        tx.touch(Touch::Catalog);
-        tx.commit(Ok(product.into())).await
+        let saved = product.insert(tx.conn()).await;
+        commit_catalog(tx, saved).await
     }
 
     /// Changes the given fields of a product; `brand` and `category` are slugs.
@@ -153,7 +140,7 @@ impl CatalogCommands {
         brand: Option<&str>,
         category: Option<&str>,
     ) -> Written<ProductView> {
-        let mut tx = WriteTx::begin(&self.db).await?;
+        let tx = WriteTx::begin(&self.db).await?;
         let Some(found) = product::Entity::find_by_id(id).one(tx.conn()).await? else {
             return refused(Rejection::UnknownProduct);
         };
@@ -197,17 +184,13 @@ impl CatalogCommands {
             product.category_id = Set(category);
         }
         product.updated_at = Set(Utc::now().fixed_offset());
-        let product = match unique(product.update(tx.conn()).await)? {
-            Ok(product) => product,
-            Err(rejection) => return refused(rejection),
-        };
-        tx.touch(Touch::Catalog);
-        tx.commit(Ok(product.into())).await
+        let saved = product.update(tx.conn()).await;
+        commit_catalog(tx, saved).await
     }
 
     /// Takes a product off sale: it is no longer listed or found, and its variants cannot be bought.
     pub async fn archive_product(&self, id: Uuid) -> Written<ProductView> {
-        let mut tx = WriteTx::begin(&self.db).await?;
+        let tx = WriteTx::begin(&self.db).await?;
         let Some(found) = product::Entity::find_by_id(id).one(tx.conn()).await? else {
             return refused(Rejection::UnknownProduct);
         };
@@ -215,13 +198,12 @@ impl CatalogCommands {
         let now = Utc::now().fixed_offset();
         product.archived_at = Set(Some(now));
         product.updated_at = Set(now);
-        let product = product.update(tx.conn()).await?;
-        tx.touch(Touch::Catalog);
-        tx.commit(Ok(product.into())).await
+        let saved = product.update(tx.conn()).await;
+        commit_catalog(tx, saved).await
     }
 
     pub async fn add_variant(&self, product_id: Uuid, draft: VariantDraft) -> Written<VariantView> {
-        let mut tx = WriteTx::begin(&self.db).await?;
+        let tx = WriteTx::begin(&self.db).await?;
         if product::Entity::find_by_id(product_id).one(tx.conn()).await?.is_none() {
             return refused(Rejection::UnknownProduct);
         }
@@ -243,12 +225,8 @@ impl CatalogCommands {
             created_at: Set(now),
             updated_at: Set(now),
         };
-        let variant = match unique(variant.insert(tx.conn()).await)? {
-            Ok(variant) => variant,
-            Err(rejection) => return refused(rejection),
-        };
-        tx.touch(Touch::Catalog);
-        tx.commit(Ok(variant.into())).await
+        let saved = variant.insert(tx.conn()).await;
+        commit_catalog(tx, saved).await
     }
 
     /// Changes a variant's SKU, size or colour (`None` keeps each).
@@ -259,7 +237,7 @@ impl CatalogCommands {
         size: Option<String>,
         colour: Option<String>,
     ) -> Written<VariantView> {
-        let mut tx = WriteTx::begin(&self.db).await?;
+        let tx = WriteTx::begin(&self.db).await?;
         let Some(found) = variant::Entity::find_by_id(id).one(tx.conn()).await? else {
             return refused(Rejection::UnknownVariant);
         };
@@ -274,12 +252,8 @@ impl CatalogCommands {
             variant.colour = Set(colour);
         }
         variant.updated_at = Set(Utc::now().fixed_offset());
-        let variant = match unique(variant.update(tx.conn()).await)? {
-            Ok(variant) => variant,
-            Err(rejection) => return refused(rejection),
-        };
-        tx.touch(Touch::Catalog);
-        tx.commit(Ok(variant.into())).await
+        let saved = variant.update(tx.conn()).await;
+        commit_catalog(tx, saved).await
     }
 
     pub async fn set_price(
@@ -320,6 +294,18 @@ impl CatalogCommands {
         let crossed_zero = (before > 0) != (variant.stock_on_hand > 0);
         tx.touch(Touch::Stock { variant: id, product: variant.product_id, crossed_zero });
         tx.commit(Ok(variant.into())).await
+    }
+}
+
+/// Commits a change of the catalogue that saved `saved`, or refuses it when it broke a unique
+/// constraint.
+async fn commit_catalog<M, V: From<M>>(mut tx: WriteTx<'_>, saved: Result<M, DbErr>) -> Written<V> {
+    match unique(saved)? {
+        Ok(model) => {
+            tx.touch(Touch::Catalog);
+            tx.commit(Ok(model.into())).await
+        }
+        Err(rejection) => refused(rejection),
     }
 }
 
