@@ -72,19 +72,25 @@ impl<'a> WriteTx<'a> {
         self.touched.push(touch);
     }
 
-    /// Commits, and answers `value` with where the commit ends and what it touched.
+    /// Commits, and answers `value` with where the commit ends (when it touched anything, the only
+    /// writes readers must see) and what it touched.
     pub(crate) async fn commit<T>(self, value: T) -> Result<Committed<T>, crate::Error> {
         self.txn.commit().await?;
-        // The write stands whatever happens next: without its position, readers are told of it all
-        // the same, only without the guard against lagging replicas (see `WritePath::apply`).
-        let position = match self.db.write_position().await {
-            Ok(position) => Some(position),
-            Err(err) => {
-                tracing::error!(error = %err, "a commit's WAL position could not be read");
-                None
-            }
-        };
+        let position = if self.touched.is_empty() { None } else { commit_position(self.db).await };
         Ok(Committed { value, position, touched: self.touched })
+    }
+}
+
+/// Where the WAL ends just after a commit. The write stands whatever happens next: without its
+/// position, readers are told of it all the same, only without the guard against lagging replicas
+/// (see `WritePath::apply`).
+async fn commit_position(db: &DbRouter) -> Option<WalPosition> {
+    match db.write_position().await {
+        Ok(position) => Some(position),
+        Err(err) => {
+            tracing::error!(error = %err, "a commit's WAL position could not be read");
+            None
+        }
     }
 }
 
