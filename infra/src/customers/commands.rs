@@ -64,14 +64,7 @@ impl AccountCommands {
             Err(err) => return Err(err.into()),
         };
         tx.touch(Touch::Profile(account.id));
-        let profile = Profile {
-            id: account.id,
-            email: account.email,
-            name: account.name,
-            created_at: account.created_at,
-            addresses: Vec::new(),
-        };
-        tx.commit(Ok(profile)).await
+        tx.commit(Ok(Profile::of(account, Vec::new()))).await
     }
 
     pub async fn change_password(

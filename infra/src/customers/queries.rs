@@ -9,7 +9,7 @@ use domain::account::Email;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
-use super::read_models::{AddressView, Profile};
+use super::read_models::Profile;
 use crate::cache::{CacheKey, CachedQuery, ReadCache, Reads};
 use crate::db::{Consistency, DbRouter};
 use crate::entities::{address, customer};
@@ -76,13 +76,7 @@ impl CachedQuery for ProfileQuery<'_> {
                     Ok((account, addresses))
                 })
                 .await?;
-            Ok(account.map(|account| Profile {
-                id: account.id,
-                email: account.email,
-                name: account.name,
-                created_at: account.created_at,
-                addresses: addresses.into_iter().map(AddressView::from).collect(),
-            }))
+            Ok(account.map(|account| Profile::of(account, addresses)))
         }
     }
 }

@@ -6,7 +6,7 @@ use domain::address::Address;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::entities::address;
+use crate::entities::{address, customer};
 
 /// What a customer sees of their account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,6 +41,19 @@ pub struct PostalAddress {
     /// An ISO 3166-1 alpha-2 code.
     pub country: String,
     pub phone: Option<String>,
+}
+
+impl Profile {
+    /// The profile of `account`, whose address book holds `addresses`.
+    pub(crate) fn of(account: customer::Model, addresses: Vec<address::Model>) -> Self {
+        Self {
+            id: account.id,
+            email: account.email,
+            name: account.name,
+            created_at: account.created_at,
+            addresses: addresses.into_iter().map(AddressView::from).collect(),
+        }
+    }
 }
 
 impl From<&Address> for PostalAddress {
