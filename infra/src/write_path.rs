@@ -122,6 +122,12 @@ impl<T> Committed<T> {
     }
 }
 
+/// The answer of a command refused before it wrote anything (its transaction rolls back as it is
+/// dropped).
+pub(crate) fn refused<T, R>(rejection: R) -> Result<Committed<Result<T, R>>, crate::Error> {
+    Ok(Committed::nothing(Err(rejection)))
+}
+
 /// Tells the readers of each commit: the cache (in every instance, through Redis) and the session
 /// that wrote.
 pub struct WritePath {

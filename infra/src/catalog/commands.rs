@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::read_models::{BrandView, CategoryView, ProductView, VariantView};
 use crate::db::DbRouter;
 use crate::entities::{brand, category, product, variant};
-use crate::write_path::{Committed, Touch, WriteTx};
+use crate::write_path::{Committed, Touch, WriteTx, refused};
 
 /// Why a well-formed write was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -307,11 +307,6 @@ async fn commit_catalog<M, V: From<M>>(mut tx: WriteTx<'_>, saved: Result<M, DbE
         }
         Err(rejection) => refused(rejection),
     }
-}
-
-/// A write refused before anything was written (the transaction rolls back as it is dropped).
-fn refused<T>(rejection: Rejection) -> Written<T> {
-    Ok(Committed::nothing(Err(rejection)))
 }
 
 async fn category_by_slug(txn: &DatabaseTransaction, slug: &str) -> Result<Option<category::Model>, DbErr> {

@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::read_models::AddressView;
 use crate::db::DbRouter;
 use crate::entities::{address, customer};
-use crate::write_path::{Committed, Touch, WriteTx};
+use crate::write_path::{Committed, Touch, WriteTx, refused};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AddressRejection {
@@ -119,11 +119,6 @@ impl AddressBook {
         tx.touch(Touch::Profile(customer));
         tx.commit(Ok(())).await
     }
-}
-
-/// A write refused before anything was written (the transaction rolls back as it is dropped).
-fn refused<T>(rejection: AddressRejection) -> AddressWritten<T> {
-    Ok(Committed::nothing(Err(rejection)))
 }
 
 /// The columns an `Address` sets.

@@ -16,7 +16,7 @@ use crate::db::DbRouter;
 use crate::entities::customer;
 use crate::passwords;
 use crate::tokens::Tokens;
-use crate::write_path::{Committed, Touch, WriteTx};
+use crate::write_path::{Committed, Touch, WriteTx, refused};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("an account with this email exists already")]
@@ -59,7 +59,7 @@ impl AccountCommands {
         let account = match account.insert(tx.conn()).await {
             Ok(account) => account,
             Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-                return Ok(Committed::nothing(Err(EmailTaken)));
+                return refused(EmailTaken);
             }
             Err(err) => return Err(err.into()),
         };
@@ -75,9 +75,9 @@ impl AccountCommands {
     ) -> Result<Committed<Result<(), WrongPassword>>, crate::Error> {
         let tx = WriteTx::begin(&self.db).await?;
         let account = customer::Entity::find_by_id(id).lock_exclusive().one(tx.conn()).await?;
-        let Some(account) = account else { return Ok(Committed::nothing(Err(WrongPassword))) };
+        let Some(account) = account else { return refused(WrongPassword) };
         if !passwords::verify(current, Some(&account.password_hash)).await {
-            return Ok(Committed::nothing(Err(WrongPassword)));
+            return refused(WrongPassword);
         }
         let mut account = account.into_active_model();
         account.password_hash = Set(passwords::hash(new).await?);

@@ -28,7 +28,7 @@ use crate::db::DbRouter;
 use crate::entities::{address, customer, order, order_line};
 use crate::outbox::announce_order;
 use crate::payments::{PaymentFailure, PaymentProvider, PaymentRequest};
-use crate::write_path::{Committed, Touch, WriteTx};
+use crate::write_path::{Committed, Touch, WriteTx, refused};
 
 pub struct CheckoutRequest {
     /// Whose cart is checked out: the customer's, or the guest session's.
@@ -195,11 +195,6 @@ impl Checkout {
         }
         Ok(placed.map(Ok))
     }
-}
-
-/// A checkout refused before anything was written (the transaction rolls back as it is dropped).
-fn refused(rejection: CheckoutRejection) -> CheckedOut {
-    Ok(Committed::nothing(Err(rejection)))
 }
 
 /// Queues checkouts with the same key for the same owner behind each other until their transactions end.
