@@ -1,7 +1,6 @@
 //! The carts' query side: a cart as the shopper sees it, each stored line priced from the live
 //! catalogue (through the cache) with what the shopper should know about it.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use domain::cart::{CartOwner, LineState, LineWarning, warnings};
@@ -55,14 +54,12 @@ impl CartQueries {
         }
         let ids: Vec<_> = stored.lines.iter().map(|line| line.variant_id).collect();
         let for_sale = self.catalog.variants_for_sale(&ids).await?;
-        let on_sale: HashMap<_, _> = for_sale.products.iter().map(|p| (p.id, !p.archived)).collect();
-        let variants: HashMap<_, _> = for_sale.variants.iter().map(|v| (v.id, v)).collect();
         let lines = stored
             .lines
             .into_iter()
             .filter_map(|line| {
-                let variant = (*variants.get(&line.variant_id)?).clone();
-                let available = on_sale.get(&variant.product_id).copied().unwrap_or(false);
+                let (variant, available) = for_sale.find(line.variant_id)?;
+                let variant = variant.clone();
                 let state = LineState {
                     quantity: line.quantity,
                     available,
