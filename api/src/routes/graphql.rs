@@ -47,15 +47,15 @@ pub async fn post(
     {
         return limit_response(exceeded);
     }
-    // Documents sent by hash are looked up first, so that what they hold is charged like the rest.
+    // Documents sent by hash are looked up first, all at once, so that what they hold is charged
+    // like the rest. (The batch's own iterator cannot be held across an await: it is not `Send`.)
     let only_persisted = services.persisted_queries_only;
     let requests: Vec<&mut async_graphql::Request> = batch.iter_mut().collect();
-    for request in requests {
-        if let Err(refused) =
-            persisted_queries::resolve(request, &services, only_persisted, limits.document_bytes).await
-        {
-            return errors_response(StatusCode::OK, vec![refused]);
-        }
+    let lookups = requests
+        .into_iter()
+        .map(|request| persisted_queries::resolve(request, &services, only_persisted, limits.document_bytes));
+    if let Err(refused) = futures::future::try_join_all(lookups).await {
+        return errors_response(StatusCode::OK, vec![refused]);
     }
     let cost = batch.iter_mut().map(graphql::operation::cost).sum();
     let (caller, policy) = match request_context(http, &services, cost).await {

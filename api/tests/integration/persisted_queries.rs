@@ -54,6 +54,20 @@ async fn a_hash_learned_by_one_instance_is_served_by_another() {
 }
 
 #[tokio::test]
+async fn a_batch_of_hashes_runs_every_document_and_one_unknown_hash_refuses_it() {
+    let app = TestApp::spawn().await;
+    let name = "{ shop { name } }";
+    app.post_graphql_with(with_hash(SHOP)).await;
+    app.post_graphql_with(with_hash(name)).await;
+
+    let batch = app.post_graphql_with(json!([by_hash(SHOP), by_hash(name)])).await;
+    assert_eq!(batch[0]["data"]["shop"]["currency"], "EUR", "{batch}");
+    assert_eq!(batch[1]["data"]["shop"]["name"], "MyClothes", "{batch}");
+    let unknown = app.post_graphql_with(json!([by_hash(SHOP), by_hash("{ __typename }")])).await;
+    assert_eq!(code(&unknown), "PERSISTED_QUERY_NOT_FOUND", "{unknown}");
+}
+
+#[tokio::test]
 async fn a_wrong_hash_is_refused_and_a_persisted_mutation_never_runs_over_get() {
     let app = TestApp::spawn().await;
     let mut wrong = with_hash(SHOP);
