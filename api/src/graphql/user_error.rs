@@ -62,7 +62,8 @@ impl UserError {
         Self { variant_id: Some(variant_id), ..self }
     }
 
-    /// Problems with the fields of the input argument `input`.
+    /// Problems with the fields of the input argument `input`, or of arguments themselves when
+    /// `input` is empty.
     pub fn from_problems(input: &str, problems: Vec<FieldProblem>) -> Vec<Self> {
         problems
             .into_iter()
@@ -73,7 +74,11 @@ impl UserError {
                     Problem::InvalidStock => UserErrorCode::InvalidStock,
                     Problem::WeakPassword => UserErrorCode::WeakPassword,
                 };
-                Self::new(Some(&format!("{input}.{}", p.field)), code, p.message)
+                let field = match input {
+                    "" => p.field.to_owned(),
+                    input => format!("{input}.{}", p.field),
+                };
+                Self::new(Some(&field), code, p.message)
             })
             .collect()
     }

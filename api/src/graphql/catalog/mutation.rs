@@ -308,9 +308,7 @@ impl CatalogMutation {
                 let command = commands(ctx).catalog.set_price(id, price, compare_at);
                 written(ctx, command, |_| "variantId", Variant).await?
             }
-            Err(problems) => {
-                (None, UserError::from_problems("", problems).into_iter().map(unprefixed).collect())
-            }
+            Err(problems) => (None, UserError::from_problems("", problems)),
         };
         Ok(VariantPayload { variant, user_errors })
     }
@@ -327,12 +325,6 @@ impl CatalogMutation {
             written(ctx, commands(ctx).catalog.adjust_stock(id, delta), blame, Variant).await?;
         Ok(VariantPayload { variant, user_errors })
     }
-}
-
-/// `field` of a problem reported without an input object: `.price` → `price`.
-fn unprefixed(mut error: UserError) -> UserError {
-    error.field = error.field.map(|f| f.trim_start_matches('.').to_owned());
-    error
 }
 
 /// The payload parts of a command's outcome, through the write path; a refusal is blamed on the
