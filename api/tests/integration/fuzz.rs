@@ -127,7 +127,7 @@ fn body(rng: &mut ChaCha8Rng) -> String {
 }
 
 #[tokio::test]
-async fn random_and_malformed_requests_never_get_a_5xx() {
+async fn random_and_malformed_requests_never_get_a_5xx_or_an_internal_error() {
     let app = TestApp::spawn().await;
     let server = ServerProcess::start(&app.db, &[]).await;
     let client = reqwest::Client::new();
@@ -141,9 +141,11 @@ async fn random_and_malformed_requests_never_get_a_5xx() {
         } else {
             client.post(&url).header("content-type", "application/json").body(body.clone()).send().await
         };
-        let status =
-            response.unwrap_or_else(|e| panic!("round {round}: no answer to {body:?}: {e}")).status();
+        let response = response.unwrap_or_else(|e| panic!("round {round}: no answer to {body:?}: {e}"));
+        let status = response.status();
         assert!(status.as_u16() < 500, "round {round}: {status} for {body:?}");
+        let answer = response.text().await.unwrap();
+        assert!(!answer.contains("INTERNAL_SERVER_ERROR"), "round {round}: {answer} for {body:?}");
     }
 
     let alive = server.post_graphql(None, "{ shop { name } }").await;
