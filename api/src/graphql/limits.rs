@@ -1,8 +1,8 @@
 //! Bounds on what one request may ask, so that no client can make the server work without end: the
 //! document's size and aliases and the batch's length, checked before the document is validated; its
 //! depth and complexity (a list field costs its `first`/`last` times what it selects), checked by
-//! validation. A request over a bound is refused
-//! before any resolver runs, with the code `BAD_REQUEST` and `extensions.limit` naming the bound.
+//! validation. A request over a bound is refused before any resolver runs, with the code
+//! `BAD_REQUEST` and `extensions.limit` naming the bound.
 //! Documents that do not parse or validate get `GRAPHQL_PARSE_FAILED` / `GRAPHQL_VALIDATION_FAILED`.
 
 use std::sync::Arc;
