@@ -33,34 +33,57 @@ pub fn is_mutation(request: &mut async_graphql::Request) -> bool {
 /// How many operations `request` is for the rate limits: a mutation one per root field (aliases
 /// run the same mutation again), anything else one.
 pub fn cost(request: &mut async_graphql::Request) -> u32 {
-    let name = request.operation_name.clone();
-    let Ok(document) = request.parsed_query() else { return 1 };
-    match selected(document, name.as_deref()) {
-        Some((_, operation)) if operation.ty == OperationType::Mutation => {
-            root_fields(&operation.selection_set.node, document, 0).max(1)
-        }
+    match root_fields(request) {
+        Some((OperationType::Mutation, fields)) => fields.names.len().max(1) as u32,
         _ => 1,
     }
 }
 
-/// Fragments nest at most this deep among the root fields that are counted.
+/// The operation `request` runs: its type and the names of its root fields, fragments included,
+/// in the order they are written; `RootFields::complete` says whether any were left out.
+pub fn root_fields(request: &mut async_graphql::Request) -> Option<(OperationType, RootFields<'_>)> {
+    let name = request.operation_name.clone();
+    let document = request.parsed_query().ok()?;
+    let (_, operation) = selected(document, name.as_deref())?;
+    let mut fields = RootFields { names: Vec::new(), complete: true };
+    fields.collect(&operation.selection_set.node, document, 0);
+    Some((operation.ty, fields))
+}
+
+/// Fragments nest at most this deep among an operation's root fields.
 const MAX_FRAGMENT_DEPTH: usize = 8;
 
-fn root_fields(selections: &SelectionSet, document: &ExecutableDocument, depth: usize) -> u32 {
-    if depth > MAX_FRAGMENT_DEPTH {
-        return 0;
-    }
-    let count = |selection: &Selection| match selection {
-        Selection::Field(_) => 1,
-        Selection::InlineFragment(fragment) => {
-            root_fields(&fragment.node.selection_set.node, document, depth + 1)
+/// The root fields of an operation, by name.
+pub struct RootFields<'a> {
+    pub names: Vec<&'a str>,
+    /// False when some were left out: those in fragments nested more than `MAX_FRAGMENT_DEPTH` deep,
+    /// or in fragments the document lacks.
+    pub complete: bool,
+}
+
+impl<'a> RootFields<'a> {
+    fn collect(&mut self, selections: &'a SelectionSet, document: &'a ExecutableDocument, depth: usize) {
+        if depth > MAX_FRAGMENT_DEPTH {
+            self.complete = false;
+            return;
         }
-        Selection::FragmentSpread(spread) => document
-            .fragments
-            .get(&spread.node.fragment_name.node)
-            .map_or(0, |fragment| root_fields(&fragment.node.selection_set.node, document, depth + 1)),
-    };
-    selections.items.iter().map(|selection| count(&selection.node)).sum()
+        for selection in &selections.items {
+            match &selection.node {
+                Selection::Field(field) => self.names.push(field.node.name.node.as_str()),
+                Selection::InlineFragment(fragment) => {
+                    self.collect(&fragment.node.selection_set.node, document, depth + 1)
+                }
+                Selection::FragmentSpread(spread) => {
+                    match document.fragments.get(&spread.node.fragment_name.node) {
+                        Some(fragment) => {
+                            self.collect(&fragment.node.selection_set.node, document, depth + 1)
+                        }
+                        None => self.complete = false,
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// The name of the operation `request` runs: the one asked for, or the document's only one.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet};
+use async_graphql::parser::types::OperationType;
 use infra::cache::{CacheKey, ReadPolicy, Rendered};
 use poem::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
@@ -21,9 +21,6 @@ use crate::services::Services;
 
 /// Root fields whose answers are the same for every caller.
 const PUBLIC_ROOT_FIELDS: &[&str] = &["__typename", "shop", "products", "product", "categories", "node"];
-
-/// Fragments nest at most this deep in a cacheable query.
-const MAX_FRAGMENT_DEPTH: usize = 8;
 
 /// Executes `request`, answering from (and filling) the response cache when it is a public query
 /// whose caller may read through the cache.
@@ -104,25 +101,12 @@ fn request_error_body(response: &async_graphql::Response) -> Vec<u8> {
 
 /// Whether the operation `request` runs is a query of public root fields only.
 fn is_public(request: &mut async_graphql::Request) -> bool {
-    let name = request.operation_name.clone();
-    let Ok(document) = request.parsed_query() else { return false };
-    super::operation::selected(document, name.as_deref()).is_some_and(|(_, operation)| {
-        operation.ty == OperationType::Query && all_public(&operation.selection_set.node, document, 0)
-    })
-}
-
-fn all_public(selections: &SelectionSet, document: &ExecutableDocument, depth: usize) -> bool {
-    depth <= MAX_FRAGMENT_DEPTH
-        && selections.items.iter().all(|selection| match &selection.node {
-            Selection::Field(field) => PUBLIC_ROOT_FIELDS.contains(&field.node.name.node.as_str()),
-            Selection::InlineFragment(fragment) => {
-                all_public(&fragment.node.selection_set.node, document, depth + 1)
-            }
-            Selection::FragmentSpread(spread) => document
-                .fragments
-                .get(&spread.node.fragment_name.node)
-                .is_some_and(|fragment| all_public(&fragment.node.selection_set.node, document, depth + 1)),
-        })
+    match super::operation::root_fields(request) {
+        Some((OperationType::Query, fields)) => {
+            fields.complete && fields.names.iter().all(|name| PUBLIC_ROOT_FIELDS.contains(name))
+        }
+        _ => false,
+    }
 }
 
 fn fingerprint(request: &async_graphql::Request) -> String {
