@@ -91,12 +91,7 @@ pub async fn ready_report(services: Data<&Arc<Services>>, readiness: Data<&Readi
 
 async fn report(services: &Services, readiness: &Readiness) -> (StatusCode, ReadyReport) {
     let own_cache = (!Arc::ptr_eq(&services.cache_redis, &services.redis)).then_some(&services.cache_redis);
-    let cache_probe = async {
-        match own_cache {
-            Some(cache) => Some(cache.probe().await),
-            None => None,
-        }
-    };
+    let cache_probe = futures::future::OptionFuture::from(own_cache.map(|cache| cache.probe()));
     let (databases, redis, cache) = tokio::join!(services.db.probe(), services.redis.probe(), cache_probe);
     let mut checks: Vec<Check> = databases
         .into_iter()
