@@ -2,10 +2,11 @@
 //! (its reads wait for a replica that has replayed it, or use the primary: read-your-writes) and
 //! whether it was logged out (its token is refused until it expires).
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use domain::session::SessionId;
+use redis::Script;
 
 use crate::cache::ReadPolicy;
 use crate::db::{Consistency, WalPosition};
@@ -46,6 +47,17 @@ impl SessionState {
 /// How a write the cache was not told of is kept: after its position.
 const UNTOLD: &str = " untold";
 
+/// KEYS[1] the session's last write; ARGV[1] a write's position (sortable), ARGV[2] `UNTOLD` when
+/// the cache was not told of it (else ''), ARGV[3] how long it is kept (ms). Concurrent writes of a
+/// session may be recorded in either order: the one with the later position stays.
+static RECORD_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(RECORD));
+const RECORD: &str = r"
+local current = redis.call('GET', KEYS[1]) or ''
+if string.sub(current, 1, 16) > ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1] .. ARGV[2], 'PX', ARGV[3])
+return 1
+";
+
 pub struct SessionRegistry {
     redis: Arc<RedisStore>,
     /// Tokens live this long, so a revocation is kept this long.
@@ -59,8 +71,8 @@ impl SessionRegistry {
 
     pub async fn record_write(&self, session: &SessionId, write: LastWrite) -> Result<(), crate::Error> {
         let untold = if write.cache_told { "" } else { UNTOLD };
-        let value = format!("{}{untold}", write.position.sortable());
-        self.redis.set_expiring(self.key(session, "written"), value, REMEMBER_WRITES_FOR).await
+        let args = (write.position.sortable(), untold, REMEMBER_WRITES_FOR.as_millis() as u64);
+        self.redis.eval::<i64>(&RECORD_SCRIPT, vec![self.key(session, "written")], args).await.map(drop)
     }
 
     /// Logs the session out: its token is refused from now on.

@@ -1,5 +1,6 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use infra::session_registry::LastWrite;
 use serde_json::{Value, json};
 
 use crate::support::TestApp;
@@ -181,4 +182,21 @@ async fn an_expired_token_is_unauthenticated() {
     tokio::time::sleep(std::time::Duration::from_millis(7500)).await;
 
     assert_eq!(code_with_header(&app, "authorization", &format!("Bearer {token}")).await, "UNAUTHENTICATED");
+}
+
+/// Two writes of one session may be recorded in either order: the session reads as its later write
+/// says, at least as far as it and around the cache if the cache was not told of it.
+#[tokio::test]
+async fn of_writes_recorded_out_of_order_the_later_one_stays() {
+    let app = TestApp::spawn().await;
+    let sessions = &app.services.sessions;
+    let session = infra::tokens::Tokens::new_session().id;
+    let at = |text| infra::db::WalPosition::parse(text).unwrap();
+    let write = |position, cache_told| LastWrite { position, cache_told };
+
+    sessions.record_write(&session, write(at("0/200"), true)).await.unwrap();
+    sessions.record_write(&session, write(at("0/100"), false)).await.unwrap();
+    assert_eq!(sessions.state(&session).await.unwrap().last_write, Some(write(at("0/200"), true)));
+    sessions.record_write(&session, write(at("0/300"), false)).await.unwrap();
+    assert_eq!(sessions.state(&session).await.unwrap().last_write, Some(write(at("0/300"), false)));
 }
