@@ -27,6 +27,9 @@ pub struct Caller {
     pub from_cookie: bool,
     /// The cookie named no valid session: the answer clears it.
     pub stale_cookie: bool,
+    /// The session is signed in, but whether it was ended since could not be checked (Redis did not
+    /// answer): what needs the sign-in is refused until it can be.
+    pub unchecked: bool,
 }
 
 impl Caller {
@@ -34,7 +37,20 @@ impl Caller {
     pub fn dropping_cookie(self) -> Self {
         Self { session: None, from_cookie: false, stale_cookie: true, ..self }
     }
+
+    /// The session, for what depends on who is signed in: a signed-in session that could not be
+    /// checked is not trusted.
+    pub fn session(&self) -> Result<Option<&Session>, SessionUnchecked> {
+        if self.unchecked {
+            return Err(SessionUnchecked);
+        }
+        Ok(self.session.as_ref())
+    }
 }
+
+#[derive(Debug, thiserror::Error)]
+#[error("whether the session is still valid cannot be checked now; retry shortly")]
+pub struct SessionUnchecked;
 
 /// The caller of `request`: the bearer token if there is one, else the session cookie; the address
 /// as the trusted proxies forward it.

@@ -12,6 +12,7 @@ use infra::payments::TestPaymentProvider;
 use infra::persisted_queries::PersistedQueries;
 use infra::redis::RedisStore;
 use infra::seed;
+use infra::session_registry::SessionRegistry;
 use infra::staff::StaffRepository;
 use infra::worker::Worker;
 use migrations::{Migrator, MigratorTrait};
@@ -65,6 +66,11 @@ pub enum AdminCommand {
         /// The password; without it, the first line of standard input.
         #[arg(long, env = "MYCLOTHES_ADMIN_PASSWORD", hide_env_values = true)]
         password: Option<String>,
+    },
+    /// Remove an administrator; their sessions end at once.
+    Remove {
+        #[arg(long)]
+        email: String,
     },
 }
 
@@ -132,6 +138,9 @@ async fn execute(cli: Cli) -> Result<(), Failure> {
         Command::Admin { command: AdminCommand::Create { email, password } } => {
             create_admin(&cli.settings, &email, password).await?
         }
+        Command::Admin { command: AdminCommand::Remove { email } } => {
+            remove_admin(&cli.settings, &email).await?
+        }
     }
     Ok(())
 }
@@ -173,6 +182,26 @@ async fn create_admin(settings: &Settings, email: &str, password: Option<String>
         }
     };
     let password = Password::parse(&password).map_err(|e| anyhow::anyhow!("the password: {e}"))?;
+    match staff_accounts(settings).await?.create(&email, &password).await.map_err(anyhow::Error::from)? {
+        Ok(id) => tracing::info!(%email, %id, "administrator created"),
+        Err(taken) => return Err(anyhow::anyhow!("{email}: {taken}").into()),
+    }
+    Ok(())
+}
+
+async fn remove_admin(settings: &Settings, email: &str) -> Result<(), Failure> {
+    let email = Email::parse(email).map_err(|e| anyhow::anyhow!("--email: {e}"))?;
+    let redis = Arc::new(RedisStore::connect(&settings.redis_settings()?).map_err(anyhow::Error::from)?);
+    let sessions = SessionRegistry::new(redis, settings.session_lifetime);
+    match staff_accounts(settings).await?.remove(&email, &sessions).await.map_err(anyhow::Error::from)? {
+        Some(id) => tracing::info!(%email, %id, "administrator removed; their sessions have ended"),
+        None => return Err(anyhow::anyhow!("{email}: no such staff account").into()),
+    }
+    Ok(())
+}
+
+/// The staff accounts, on a pool of one connection to the primary.
+async fn staff_accounts(settings: &Settings) -> Result<StaffRepository, Failure> {
     let db = DbSettings {
         primary_urls: settings.database_urls()?,
         replica_urls: vec![],
@@ -182,11 +211,7 @@ async fn create_admin(settings: &Settings, email: &str, password: Option<String>
         replica_backoff: settings.replica_backoff,
     };
     let router = Arc::new(DbRouter::connect(&db).await.map_err(anyhow::Error::from)?);
-    match StaffRepository::new(router).create(&email, &password).await.map_err(anyhow::Error::from)? {
-        Ok(id) => tracing::info!(%email, %id, "administrator created"),
-        Err(taken) => return Err(anyhow::anyhow!("{email}: {taken}").into()),
-    }
-    Ok(())
+    Ok(StaffRepository::new(router))
 }
 
 /// A one-off connection for the administrative commands; the server uses `infra::db::DbRouter`.

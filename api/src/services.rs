@@ -101,7 +101,7 @@ impl Services {
             },
             commands: Commands {
                 catalog: CatalogCommands::new(db.clone()),
-                accounts: AccountCommands::new(db.clone(), carts.clone()),
+                accounts: AccountCommands::new(db.clone(), carts.clone(), sessions.clone()),
                 addresses: AddressBook::new(db.clone()),
                 checkout: Checkout::new(db.clone(), carts.clone(), payments.clone()),
                 orders: OrderCommands::new(db.clone(), payments.clone()),

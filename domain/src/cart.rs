@@ -70,9 +70,9 @@ mod tests {
     #[test]
     fn a_customer_session_shows_the_customers_cart_and_any_other_its_own() {
         let customer = Uuid::now_v7();
-        let signed_in = Session::of_customer(SessionId::from_random([1; 16]), customer);
+        let signed_in = Session::of_customer(SessionId::from_random([1; 16]), customer, 0);
         assert_eq!(CartOwner::of(&signed_in), CartOwner::Customer(customer));
-        let guest = Session { id: SessionId::from_random([2; 16]), subject: None, role: None };
+        let guest = Session { id: SessionId::from_random([2; 16]), subject: None, role: None, generation: 0 };
         assert_eq!(CartOwner::of(&guest), CartOwner::Guest(guest.id.clone()));
     }
 

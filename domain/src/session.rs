@@ -50,6 +50,9 @@ pub struct Session {
     /// Who logged in, as `kind:uuid` (`staff:…`, `customer:…`); none for a guest.
     pub subject: Option<String>,
     pub role: Option<Role>,
+    /// The subject's session generation when the session began: ending all of an account's sessions
+    /// (a password change, a removed account) starts a new generation, and older sessions are over.
+    pub generation: u64,
 }
 
 impl Session {
@@ -65,8 +68,13 @@ impl Session {
 
     /// A session `id` (new, so that a session id known before the login grants nothing after it) of
     /// `customer` signed in.
-    pub fn of_customer(id: SessionId, customer: Uuid) -> Self {
-        Self { id, subject: Some(format!("{CUSTOMER_SUBJECT}{customer}")), role: Some(Role::Customer) }
+    pub fn of_customer(id: SessionId, customer: Uuid, generation: u64) -> Self {
+        Self { id, subject: Some(Self::customer_subject(customer)), role: Some(Role::Customer), generation }
+    }
+
+    /// The subject that signs in as customer `customer`.
+    pub fn customer_subject(customer: Uuid) -> String {
+        format!("{CUSTOMER_SUBJECT}{customer}")
     }
 }
 
@@ -79,9 +87,9 @@ mod tests {
     #[test]
     fn a_customer_session_names_the_customer() {
         let customer = Uuid::now_v7();
-        let session = Session::of_customer(SessionId::from_random([1; 16]), customer);
+        let session = Session::of_customer(SessionId::from_random([1; 16]), customer, 0);
         assert_eq!(session.customer(), Some(customer));
-        let guest = Session { id: SessionId::from_random([2; 16]), subject: None, role: None };
+        let guest = Session { id: SessionId::from_random([2; 16]), subject: None, role: None, generation: 0 };
         assert_eq!(guest.customer(), None);
         let staff =
             Session { subject: Some(format!("customer:{customer}")), role: Some(Role::Admin), ..guest };

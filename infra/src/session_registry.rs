@@ -1,11 +1,13 @@
 //! What the api remembers of a session beyond its token, in Redis under the session id: its last write
 //! (its reads wait for a replica that has replayed it, or use the primary: read-your-writes) and
-//! whether it was logged out (its token is refused until it expires).
+//! whether it was logged out (its token is refused until it expires). And, per account, its session
+//! generation: a token names the generation it was issued in, and starting a new one (a password
+//! change, a removed staff account) ends every older session of the account at once.
 
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
-use domain::session::SessionId;
+use domain::session::{Session, SessionId};
 use redis::Script;
 
 use crate::cache::ReadPolicy;
@@ -18,6 +20,7 @@ const REMEMBER_WRITES_FOR: Duration = Duration::from_secs(300);
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SessionState {
     pub last_write: Option<LastWrite>,
+    /// Logged out, or of an account whose sessions were all ended since it began.
     pub revoked: bool,
 }
 
@@ -80,13 +83,46 @@ impl SessionRegistry {
         self.redis.set_expiring(self.key(session, "revoked"), "1", self.token_lifetime).await
     }
 
-    /// Both facts in one round trip.
-    pub async fn state(&self, session: &SessionId) -> Result<SessionState, crate::Error> {
-        let keys = [self.key(session, "written"), self.key(session, "revoked")];
-        let (last_write, revoked): (Option<String>, Option<String>) = self
+    /// The generation a session of `subject` begins in.
+    pub async fn generation(&self, subject: &str) -> Result<u64, crate::Error> {
+        let key = self.generation_key(subject);
+        let current: Option<u64> = self
+            .redis
+            .run(|mut c| async move { redis::cmd("GET").arg(&key).query_async(&mut c).await })
+            .await?;
+        Ok(current.unwrap_or(0))
+    }
+
+    /// Ends every session of `subject` begun so far; the new generation is the answer. It is kept as
+    /// long as a token lives: by the time it expires, so has every token of an older generation.
+    pub async fn end_all(&self, subject: &str) -> Result<u64, crate::Error> {
+        let key = self.generation_key(subject);
+        let lifetime = self.token_lifetime.as_millis() as u64;
+        self.redis
+            .run(|mut c| async move {
+                redis::pipe()
+                    .atomic()
+                    .incr(&key, 1)
+                    .pexpire(&key, lifetime as i64)
+                    .ignore()
+                    .query_async::<(u64,)>(&mut c)
+                    .await
+                    .map(|(generation,)| generation)
+            })
+            .await
+    }
+
+    /// What is known of `session`, in one round trip.
+    pub async fn state(&self, session: &Session) -> Result<SessionState, crate::Error> {
+        let mut keys = vec![self.key(&session.id, "written"), self.key(&session.id, "revoked")];
+        keys.extend(session.subject.as_deref().map(|subject| self.generation_key(subject)));
+        let values: Vec<Option<String>> = self
             .redis
             .run(|mut c| async move { redis::cmd("MGET").arg(&keys).query_async(&mut c).await })
             .await?;
+        let [last_write, revoked, generation] = [0, 1, 2].map(|i| values.get(i).cloned().flatten());
+        let current_generation = generation.and_then(|g| g.parse::<u64>().ok()).unwrap_or(0);
+        let revoked = revoked.is_some() || session.generation < current_generation;
         let last_write = last_write.as_deref().and_then(|value| {
             let (position, cache_told) = match value.strip_suffix(UNTOLD) {
                 Some(position) => (position, false),
@@ -94,10 +130,14 @@ impl SessionRegistry {
             };
             Some(LastWrite { position: WalPosition::from_sortable(position)?, cache_told })
         });
-        Ok(SessionState { last_write, revoked: revoked.is_some() })
+        Ok(SessionState { last_write, revoked })
     }
 
     fn key(&self, session: &SessionId, fact: &str) -> String {
         self.redis.key(&format!("session:{session}:{fact}"))
+    }
+
+    fn generation_key(&self, subject: &str) -> String {
+        self.redis.key(&format!("account:{subject}:generation"))
     }
 }

@@ -1,14 +1,18 @@
-//! Staff accounts: created from the command line, authenticated on the primary.
+//! Staff accounts: created and removed from the command line, authenticated on the primary. A staff
+//! session's subject is `staff:<id>`.
 
 use std::sync::Arc;
 
 use domain::account::{Email, Password};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, SqlErr};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, SqlErr,
+};
 use uuid::Uuid;
 
 use crate::db::{Consistency, DbRouter};
 use crate::entities::staff;
 use crate::passwords;
+use crate::session_registry::SessionRegistry;
 use crate::write_path::WriteTx;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -46,6 +50,26 @@ impl StaffRepository {
         }
     }
 
+    /// Removes the staff account with `email`, ending its sessions first: the answer is its id, or
+    /// none when there is no such account. A failure after the sessions ended leaves the account in
+    /// place but signed out everywhere, never signed in after its removal.
+    pub async fn remove(
+        &self,
+        email: &Email,
+        sessions: &SessionRegistry,
+    ) -> Result<Option<Uuid>, crate::Error> {
+        let tx = WriteTx::begin(&self.db).await?;
+        let account = staff::Entity::find()
+            .filter(staff::Column::Email.eq(email.to_string()))
+            .lock_exclusive()
+            .one(tx.conn())
+            .await?;
+        let Some(account) = account else { return Ok(None) };
+        sessions.end_all(&subject(account.id)).await?;
+        staff::Entity::delete_by_id(account.id).exec(tx.conn()).await?;
+        Ok(Some(tx.commit(account.id).await?.into_unobserved()))
+    }
+
     /// The id of the staff account with `email` and `password`. Read on the primary (a login must see
     /// an account created a moment ago); an unknown email costs the same hashing time as a wrong
     /// password.
@@ -65,4 +89,9 @@ impl StaffRepository {
         let matches = passwords::verify(password, account.as_ref().map(|a| a.password_hash.as_str())).await;
         Ok(account.filter(|_| matches).map(|a| a.id))
     }
+}
+
+/// The session subject of staff account `id`.
+pub fn subject(id: Uuid) -> String {
+    format!("staff:{id}")
 }

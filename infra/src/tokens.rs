@@ -45,6 +45,13 @@ struct Claims {
     sub: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     role: Option<ClaimRole>,
+    /// The subject's session generation; absent for guests.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    generation: u64,
+}
+
+fn is_zero(generation: &u64) -> bool {
+    *generation == 0
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
@@ -80,7 +87,7 @@ impl Tokens {
 
     /// A fresh guest session with a random id.
     pub fn new_session() -> Session {
-        Session { id: SessionId::from_random(rand::random()), subject: None, role: None }
+        Session { id: SessionId::from_random(rand::random()), subject: None, role: None, generation: 0 }
     }
 
     /// A signed token for `session`, valid for the configured lifetime from now.
@@ -95,6 +102,7 @@ impl Tokens {
                 Role::Customer => ClaimRole::Customer,
                 Role::Admin => ClaimRole::Admin,
             }),
+            generation: session.generation,
         };
         let header = Header { kid: Some(self.signing_kid.clone()), ..Header::new(ALGORITHM) };
         jsonwebtoken::encode(&header, &claims, &self.signing)
@@ -127,6 +135,7 @@ impl Tokens {
                 ClaimRole::Customer => Role::Customer,
                 ClaimRole::Admin => Role::Admin,
             }),
+            generation: claims.generation,
         })
     }
 }
@@ -154,8 +163,12 @@ mod tests {
     #[test]
     fn a_token_round_trips_its_session() {
         let tokens = tokens(&[NEW], Duration::from_secs(60));
-        let session =
-            Session { subject: Some("staff:1".into()), role: Some(Role::Admin), ..Tokens::new_session() };
+        let session = Session {
+            subject: Some("staff:1".into()),
+            role: Some(Role::Admin),
+            generation: 3,
+            ..Tokens::new_session()
+        };
         assert_eq!(tokens.verify(&tokens.issue(&session).unwrap()), Ok(session));
     }
 
@@ -189,7 +202,14 @@ mod tests {
         );
 
         let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
-        let stale = Claims { sid: "ab".repeat(16), iat: now - 120, exp: now - 60, sub: None, role: None };
+        let stale = Claims {
+            sid: "ab".repeat(16),
+            iat: now - 120,
+            exp: now - 60,
+            sub: None,
+            role: None,
+            generation: 0,
+        };
         let header = Header { kid: Some("new".into()), ..Header::new(ALGORITHM) };
         let expired =
             jsonwebtoken::encode(&header, &stale, &EncodingKey::from_secret(NEW.1.as_bytes())).unwrap();

@@ -8,7 +8,7 @@ use async_graphql::{Context, Result};
 use domain::session::SessionId;
 use infra::write_path::Committed;
 
-use super::context::{caller, services};
+use super::context::{services, session};
 use super::errors::OrGraphql;
 
 /// The answer of `command`, for the calling session.
@@ -16,7 +16,7 @@ pub async fn committed<T>(
     ctx: &Context<'_>,
     command: impl Future<Output = Result<Committed<T>, infra::Error>>,
 ) -> Result<T> {
-    let session = caller(ctx).session.as_ref().map(|session| &session.id);
+    let session = session(ctx)?.map(|session| &session.id);
     committed_for(ctx, session, command).await
 }
 

@@ -8,6 +8,7 @@ use async_graphql::Variables;
 use async_graphql_poem::{GraphQLBatchRequest, GraphQLBatchResponse};
 use infra::cache::ReadPolicy;
 use infra::rate_limits::{Admission, Rate};
+use infra::session_registry::SessionState;
 use poem::http::{StatusCode, header};
 use poem::web::{Data, Query};
 use poem::{Endpoint, IntoResponse, Request, Response, handler};
@@ -138,8 +139,9 @@ pub async fn get_query(
 }
 
 /// Who calls, and how their reads must be made: a session that wrote lately reads its own writes. A
-/// bearer token that does not verify, or whose session was logged out, is refused with
-/// `UNAUTHENTICATED`; such a cookie makes the caller a guest whose cookie is cleared. The request's
+/// bearer token that does not verify, or whose session was ended (logged out, or all of its
+/// account's sessions), is refused with `UNAUTHENTICATED`; such a cookie makes the caller a guest
+/// whose cookie is cleared. The request's
 /// `cost` in operations is charged to the rate limits.
 async fn request_context(
     http: &Request,
@@ -152,17 +154,26 @@ async fn request_context(
         admit(services, &caller, cost).await?;
         return Ok((caller, ReadPolicy::EVENTUAL));
     };
-    // Two independent Redis round trips, taken at once. Without Redis a session reads like any other,
-    // and a logout cannot be checked (its cookie is gone).
-    let (admitted, state) =
-        tokio::join!(admit(services, &caller, cost), services.sessions.state(&session.id));
+    // Two independent Redis round trips, taken at once. Without Redis a session reads like any other;
+    // a signed-in one cannot be checked for having ended, so what needs the sign-in is refused.
+    let (admitted, state) = tokio::join!(admit(services, &caller, cost), services.sessions.state(session));
     admitted?;
-    let state = state.unwrap_or_default();
+    let state = match state {
+        Ok(state) => state,
+        Err(_) if session.subject.is_some() => {
+            return Ok((Caller { unchecked: true, ..caller }, ReadPolicy::EVENTUAL));
+        }
+        Err(_) => SessionState::default(),
+    };
     if state.revoked {
         if caller.from_cookie {
             return Ok((caller.dropping_cookie(), ReadPolicy::EVENTUAL));
         }
-        return Err(error_response(StatusCode::OK, ErrorCode::Unauthenticated, "the session was logged out"));
+        return Err(error_response(
+            StatusCode::OK,
+            ErrorCode::Unauthenticated,
+            "the session has ended; sign in again",
+        ));
     }
     Ok((caller, state.read_policy()))
 }

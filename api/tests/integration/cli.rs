@@ -97,3 +97,38 @@ async fn admin_create_makes_an_administrator_who_can_sign_in() {
         .await;
     assert_eq!(created["data"]["createBrand"]["brand"]["slug"], "bossware");
 }
+
+/// Removing a staff account ends its sessions at once: its token no longer does anything.
+#[tokio::test]
+async fn admin_remove_ends_the_administrators_sessions() {
+    let app = crate::support::TestApp::spawn().await;
+    let token = app.admin_token().await;
+    let redis_prefix = format!("{}:", app.db.name);
+    let remove = |email: &str| {
+        myclothes()
+            .args(["--profile", "development", "--database-url", &app.db.writer_url()])
+            .args([
+                "--redis-url",
+                &crate::support::Stack::get().redis_url(),
+                "--redis-key-prefix",
+                &redis_prefix,
+            ])
+            .args(["admin", "remove", "--email", email])
+            .output()
+            .expect("myclothes runs")
+    };
+
+    let removed = remove("Admin@MyClothes.test");
+
+    assert!(removed.status.success(), "{}", String::from_utf8_lossy(&removed.stderr));
+    let refused = app
+        .post_graphql_as(
+            &token,
+            r#"mutation { createBrand(input: { name: "Leftover" }) { brand { slug } } }"#,
+        )
+        .await;
+    assert_eq!(refused["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{refused}");
+    let unknown = remove("admin@myclothes.test");
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no such staff account"));
+}

@@ -222,13 +222,13 @@ async fn a_session_whose_write_the_cache_missed_reads_around_the_cache() {
 
     assert_eq!(product["data"]["product"]["variants"][0]["quantityAvailable"], 13);
     assert_eq!(shop.reader.services.cache.stats(), before, "neither a hit nor a miss: around the cache");
-    let state = sessions.state(&session.id).await.unwrap();
+    let state = sessions.state(&session).await.unwrap();
     assert_eq!(
         state.read_policy(),
         ReadPolicy { consistency: Consistency::AtLeast(position), through_cache: false }
     );
     sessions.record_write(&session.id, LastWrite { cache_told: true, ..untold }).await.unwrap();
-    let state = sessions.state(&session.id).await.unwrap();
+    let state = sessions.state(&session).await.unwrap();
     assert!(state.read_policy().through_cache, "a write the cache was told of leaves the cache in use");
 }
 

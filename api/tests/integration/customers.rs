@@ -197,6 +197,33 @@ async fn changing_the_password_needs_the_current_one_and_a_strong_new_one() {
     assert_eq!(codes(&new["data"]["login"]), Vec::<String>::new());
 }
 
+/// A password change ends every session of the account but the one that made it, which goes on
+/// under the new token it is given.
+#[tokio::test]
+async fn changing_the_password_ends_the_accounts_other_sessions() {
+    let app = TestApp::spawn().await;
+    let changing = registered(&app, "ada@example.com").await;
+    let elsewhere = token_of(&app.post_graphql(&login("ada@example.com", PASSWORD)).await["data"]["login"]);
+    let change = format!(
+        r#"mutation {{ changePassword(input: {{ currentPassword: "{PASSWORD}", newPassword: "a new long password" }}) {{
+            token userErrors {{ code }} }} }}"#
+    );
+
+    let changed = app.post_graphql_as(&changing, &change).await;
+
+    let renewed = token_of(&changed["data"]["changePassword"]);
+    for ended in [&changing, &elsewhere] {
+        let me = app.post_graphql_as(ended, "{ me { email } }").await;
+        assert_eq!(me["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{me}");
+    }
+    let me = app.post_graphql_as(&renewed, "{ me { email } }").await;
+    assert_eq!(me["data"]["me"]["email"], "ada@example.com", "{me}");
+    let later =
+        token_of(&app.post_graphql(&login("ada@example.com", "a new long password")).await["data"]["login"]);
+    let me = app.post_graphql_as(&later, "{ me { email } }").await;
+    assert_eq!(me["data"]["me"]["email"], "ada@example.com", "a session begun after the change: {me}");
+}
+
 #[tokio::test]
 async fn logging_in_merges_the_guest_cart_into_the_cart_that_follows_the_customer() {
     let app = TestApp::spawn().await;

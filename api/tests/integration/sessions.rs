@@ -3,7 +3,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use infra::session_registry::LastWrite;
 use serde_json::{Value, json};
 
-use crate::support::TestApp;
+use crate::support::tcp_proxy::TcpProxy;
+use crate::support::{Stack, TestApp};
 
 async fn start_session(app: &TestApp) -> (String, String) {
     let response = app
@@ -190,13 +191,52 @@ async fn an_expired_token_is_unauthenticated() {
 async fn of_writes_recorded_out_of_order_the_later_one_stays() {
     let app = TestApp::spawn().await;
     let sessions = &app.services.sessions;
-    let session = infra::tokens::Tokens::new_session().id;
+    let session = infra::tokens::Tokens::new_session();
     let at = |text| infra::db::WalPosition::parse(text).unwrap();
     let write = |position, cache_told| LastWrite { position, cache_told };
 
-    sessions.record_write(&session, write(at("0/200"), true)).await.unwrap();
-    sessions.record_write(&session, write(at("0/100"), false)).await.unwrap();
+    sessions.record_write(&session.id, write(at("0/200"), true)).await.unwrap();
+    sessions.record_write(&session.id, write(at("0/100"), false)).await.unwrap();
     assert_eq!(sessions.state(&session).await.unwrap().last_write, Some(write(at("0/200"), true)));
-    sessions.record_write(&session, write(at("0/300"), false)).await.unwrap();
+    sessions.record_write(&session.id, write(at("0/300"), false)).await.unwrap();
     assert_eq!(sessions.state(&session).await.unwrap().last_write, Some(write(at("0/300"), false)));
+}
+
+/// Without Redis, whether a signed-in session has ended cannot be checked: it is not trusted with
+/// what needs the sign-in (a logged-out token must not come back to life), while the catalogue keeps
+/// answering it.
+#[tokio::test]
+async fn without_redis_a_signed_in_session_is_not_trusted_and_the_catalogue_still_answers() {
+    let redis_url = Stack::get().redis_url();
+    let redis_port: u16 = redis_url.rsplit(':').next().unwrap().trim_end_matches("/0").parse().unwrap();
+    let proxy = TcpProxy::start(redis_port).await;
+    let proxied = redis_url.replace(&format!(":{redis_port}/"), &format!(":{}/", proxy.port));
+    let app = TestApp::spawn_with(&["--redis-url", &proxied, "--redis-timeout", "200ms"]).await;
+    let register = r#"mutation { register(input: { email: "ada@example.com", password: "correct horse battery", name: "Ada" }) { token } }"#;
+    let signed_in =
+        app.post_graphql(register).await["data"]["register"]["token"].as_str().unwrap().to_owned();
+    let login = r#"mutation { login(input: { email: "ada@example.com", password: "correct horse battery" }) { token } }"#;
+    let logged_out = app.post_graphql(login).await["data"]["login"]["token"].as_str().unwrap().to_owned();
+    app.post_graphql_as(&logged_out, "mutation { logout { loggedOut } }").await;
+
+    proxy.pause();
+    for token in [&signed_in, &logged_out] {
+        let me = app.post_graphql_as(token, "{ me { email } }").await;
+        assert_eq!(me["errors"][0]["extensions"]["code"], "SERVICE_UNAVAILABLE", "{me}");
+        let shop = app.post_graphql_as(token, "{ shop { name } }").await;
+        assert_eq!(shop["data"]["shop"]["name"], "MyClothes", "{shop}");
+    }
+    proxy.resume();
+
+    let mut answered = Value::Null;
+    for _ in 0..40 {
+        answered = app.post_graphql_as(&signed_in, "{ me { email } }").await;
+        if answered["data"]["me"]["email"] == "ada@example.com" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(answered["data"]["me"]["email"], "ada@example.com", "{answered}");
+    let ended = app.post_graphql_as(&logged_out, "{ me { email } }").await;
+    assert_eq!(ended["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{ended}");
 }

@@ -1,5 +1,6 @@
-//! The customers' command side: registering, changing a password (on the write path), and signing
-//! in, which hands the calling guest's cart over to the customer's cart.
+//! The customers' command side: registering, changing a password (on the write path; it ends the
+//! account's other sessions), and signing in, which hands the calling guest's cart over to the
+//! customer's cart.
 
 use std::sync::Arc;
 
@@ -15,6 +16,7 @@ use crate::carts::CartStore;
 use crate::db::DbRouter;
 use crate::entities::customer;
 use crate::passwords;
+use crate::session_registry::SessionRegistry;
 use crate::tokens::Tokens;
 use crate::write_path::{Committed, Touch, WriteTx, refused};
 
@@ -29,11 +31,12 @@ pub struct WrongPassword;
 pub struct AccountCommands {
     db: Arc<DbRouter>,
     carts: Arc<CartStore>,
+    sessions: Arc<SessionRegistry>,
 }
 
 impl AccountCommands {
-    pub fn new(db: Arc<DbRouter>, carts: Arc<CartStore>) -> Self {
-        Self { db, carts }
+    pub fn new(db: Arc<DbRouter>, carts: Arc<CartStore>, sessions: Arc<SessionRegistry>) -> Self {
+        Self { db, carts, sessions }
     }
 
     /// Opens an account; its profile is the answer. A guest registering has their cart read first, so
@@ -67,12 +70,15 @@ impl AccountCommands {
         tx.commit(Ok(Profile::of(account, Vec::new()))).await
     }
 
+    /// Changes the password and ends every session of the account; the answer is the generation the
+    /// caller's session continues in. The sessions end before the change commits, so that a change
+    /// never leaves them valid: if the commit fails after that, they are over all the same.
     pub async fn change_password(
         &self,
         id: Uuid,
         current: &str,
         new: &Password,
-    ) -> Result<Committed<Result<(), WrongPassword>>, crate::Error> {
+    ) -> Result<Committed<Result<u64, WrongPassword>>, crate::Error> {
         let tx = WriteTx::begin(&self.db).await?;
         let account = customer::Entity::find_by_id(id).lock_exclusive().one(tx.conn()).await?;
         let Some(account) = account else { return refused(WrongPassword) };
@@ -83,8 +89,9 @@ impl AccountCommands {
         account.password_hash = Set(passwords::hash(new).await?);
         account.updated_at = Set(Utc::now().fixed_offset());
         account.update(tx.conn()).await?;
+        let generation = self.sessions.end_all(&Session::customer_subject(id)).await?;
         // A profile does not show the password: nothing a reader caches changed.
-        tx.commit(Ok(())).await
+        tx.commit(Ok(generation)).await
     }
 
     /// A new session for `customer` (so that a session id known before the login grants nothing
@@ -93,7 +100,8 @@ impl AccountCommands {
         if let Some(guest) = guest_cart(caller) {
             self.carts.merge(&guest, &CartOwner::Customer(customer)).await?;
         }
-        Ok(Session::of_customer(Tokens::new_session().id, customer))
+        let generation = self.sessions.generation(&Session::customer_subject(customer)).await?;
+        Ok(Session::of_customer(Tokens::new_session().id, customer, generation))
     }
 
     /// Signs a customer who has just registered in, as session `session`. The account exists
@@ -110,7 +118,8 @@ impl AccountCommands {
         {
             tracing::warn!(error = %err, "a new customer's guest cart could not be merged; it stays with the guest session");
         }
-        Session::of_customer(session, customer)
+        // No session of a new account has ever been ended.
+        Session::of_customer(session, customer, 0)
     }
 }
 

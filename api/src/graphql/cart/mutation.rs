@@ -9,7 +9,7 @@ use infra::tokens::Tokens;
 
 use super::types::Cart;
 use crate::auth::session_cookie;
-use crate::graphql::context::{caller, commands, services};
+use crate::graphql::context::{commands, services, session};
 use crate::graphql::errors::OrGraphql;
 use crate::graphql::global_id::{NodeKind, uuid_of};
 use crate::graphql::user_error::{UserError, UserErrorCode};
@@ -59,7 +59,7 @@ impl CartMutation {
     async fn remove_from_cart(&self, ctx: &Context<'_>, variant_id: ID) -> Result<CartPayload> {
         crate::metrics::record_cart_change("remove");
         let variant = uuid_of(&variant_id, NodeKind::Variant)?;
-        let change = match &caller(ctx).session {
+        let change = match session(ctx)? {
             Some(session) => {
                 commands(ctx).carts.remove(&CartOwner::of(session), variant).await.or_graphql()?
             }
@@ -70,7 +70,7 @@ impl CartMutation {
 
     async fn clear_cart(&self, ctx: &Context<'_>) -> Result<CartPayload> {
         crate::metrics::record_cart_change("clear");
-        let change = match &caller(ctx).session {
+        let change = match session(ctx)? {
             Some(session) => commands(ctx).carts.clear(&CartOwner::of(session)).await.or_graphql()?,
             None => unchanged(),
         };
@@ -80,7 +80,7 @@ impl CartMutation {
 
 /// The caller's session, or a new one (whose token goes into the payload and the session cookie).
 fn session_for_cart(ctx: &Context<'_>) -> Result<(Session, Option<String>)> {
-    if let Some(session) = &caller(ctx).session {
+    if let Some(session) = session(ctx)? {
         return Ok((session.clone(), None));
     }
     let services = services(ctx);

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::types::Address;
 use crate::graphql::committed;
-use crate::graphql::context::{caller, commands};
+use crate::graphql::context::{commands, session};
 use crate::graphql::errors::{ErrorCode, error};
 use crate::graphql::global_id::{NodeKind, uuid_of};
 use crate::graphql::user_error::{UserError, UserErrorCode};
@@ -112,9 +112,7 @@ impl AddressMutation {
 
 /// The signed-in customer's id; guests have no address book.
 fn signed_in(ctx: &Context<'_>) -> Result<Uuid> {
-    caller(ctx)
-        .session
-        .as_ref()
+    session(ctx)?
         .and_then(Session::customer)
         .ok_or_else(|| error(ErrorCode::Unauthenticated, "sign in to manage your addresses"))
 }

@@ -10,7 +10,7 @@ use infra::tokens::Tokens;
 
 use super::types::Customer;
 use crate::auth::expired_session_cookie;
-use crate::graphql::context::{caller, commands, queries, reads, services};
+use crate::graphql::context::{commands, queries, reads, services, session};
 use crate::graphql::errors::{ErrorCode, OrGraphql, error};
 use crate::graphql::session::{LoginInput, charge_sign_in, hand_out, limited_login};
 use crate::graphql::user_error::{UserError, UserErrorCode};
@@ -45,6 +45,9 @@ pub struct LogoutPayload {
 
 #[derive(SimpleObject)]
 pub struct ChangePasswordPayload {
+    /// The calling session's new token (also set as the session cookie): the old one ended with every
+    /// other session of the account. Null when the password was not changed.
+    token: Option<String>,
     user_errors: Vec<UserError>,
 }
 
@@ -59,7 +62,7 @@ impl CustomerMutation {
             Ok(registration) => registration,
             Err(problems) => return Ok(failed(UserError::from_problems("input", problems))),
         };
-        let caller = caller(ctx).session.as_ref();
+        let caller = session(ctx)?;
         let accounts = &commands(ctx).accounts;
         // The new session reads its own account at once, however far the replicas lag.
         let session = Tokens::new_session().id;
@@ -92,8 +95,7 @@ impl CustomerMutation {
             Ok(customer) => customer,
             Err(refused) => return Ok(failed(vec![refused])),
         };
-        let session =
-            commands(ctx).accounts.sign_in(customer, caller(ctx).session.as_ref()).await.or_graphql()?;
+        let session = commands(ctx).accounts.sign_in(customer, session(ctx)?).await.or_graphql()?;
         let profile = queries(ctx).customers.profile(customer, reads(ctx)).await.or_graphql()?;
         signed_in(ctx, &session, profile)
     }
@@ -102,7 +104,7 @@ impl CustomerMutation {
     async fn logout(&self, ctx: &Context<'_>) -> Result<LogoutPayload> {
         let services = services(ctx);
         ctx.append_http_header("set-cookie", expired_session_cookie(&services.cookies));
-        match &caller(ctx).session {
+        match session(ctx)? {
             Some(session) => {
                 services.sessions.revoke(&session.id).await.or_graphql()?;
                 Ok(LogoutPayload { logged_out: true })
@@ -111,36 +113,45 @@ impl CustomerMutation {
         }
     }
 
+    /// Changes the password and ends every other session of the account; the calling session goes
+    /// on under a new token.
     async fn change_password(
         &self,
         ctx: &Context<'_>,
         input: ChangePasswordInput,
     ) -> Result<ChangePasswordPayload> {
-        let Some(customer) = caller(ctx).session.as_ref().and_then(Session::customer) else {
+        let Some((current, customer)) = session(ctx)?.and_then(|s| Some((s, s.customer()?))) else {
             return Err(error(ErrorCode::Unauthenticated, "sign in to change your password"));
         };
         charge_sign_in(ctx).await?;
         let new = match Password::parse(&input.new_password) {
             Ok(new) => new,
             Err(weak) => {
-                let user_errors = vec![UserError::new(
+                return Ok(ChangePasswordPayload::failed(UserError::new(
                     Some("input.newPassword"),
                     UserErrorCode::WeakPassword,
                     weak.to_string(),
-                )];
-                return Ok(ChangePasswordPayload { user_errors });
+                )));
             }
         };
         let command = commands(ctx).accounts.change_password(customer, &input.current_password, &new);
-        let user_errors = match committed(ctx, command).await? {
-            Ok(()) => vec![],
-            Err(wrong) => vec![UserError::new(
+        match committed(ctx, command).await? {
+            Ok(generation) => {
+                let token = hand_out(ctx, &Session { generation, ..current.clone() })?;
+                Ok(ChangePasswordPayload { token: Some(token), user_errors: vec![] })
+            }
+            Err(wrong) => Ok(ChangePasswordPayload::failed(UserError::new(
                 Some("input.currentPassword"),
                 UserErrorCode::InvalidCredentials,
                 wrong.to_string(),
-            )],
-        };
-        Ok(ChangePasswordPayload { user_errors })
+            ))),
+        }
+    }
+}
+
+impl ChangePasswordPayload {
+    fn failed(user_error: UserError) -> Self {
+        Self { token: None, user_errors: vec![user_error] }
     }
 }
 

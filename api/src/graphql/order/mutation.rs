@@ -2,12 +2,13 @@ use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 use domain::account::Email;
 use domain::cart::CartOwner;
 use domain::order::{IdempotencyKey, OrderNumber};
+use domain::session::Session;
 use infra::orders::{CheckoutRejection, CheckoutRequest, Shipping};
 use infra::payments::PaymentFailure;
 
 use super::types::{Order, OrderStatusValue};
 use crate::graphql::committed;
-use crate::graphql::context::{caller, commands, services};
+use crate::graphql::context::{commands, services, session};
 use crate::graphql::customer::AddressInput;
 use crate::graphql::errors::OrGraphql;
 use crate::graphql::global_id::{NodeKind, global_id, uuid_of};
@@ -47,7 +48,7 @@ impl OrderMutation {
     /// Turns the caller's cart into an order: reserves the stock, takes the payment, and takes the
     /// ordered lines out of the cart. A declined payment changes nothing.
     async fn checkout(&self, ctx: &Context<'_>, input: CheckoutInput) -> Result<CheckoutPayload> {
-        let request = match checkout_request(ctx, &input) {
+        let request = match checkout_request(session(ctx)?, &input) {
             Ok(request) => request,
             Err(user_errors) => return Ok(CheckoutPayload { order: None, user_errors }),
         };
@@ -100,8 +101,11 @@ impl OrderMutation {
 }
 
 /// The checked request, or a user error for each bad field.
-fn checkout_request(ctx: &Context<'_>, input: &CheckoutInput) -> Result<CheckoutRequest, Vec<UserError>> {
-    let Some(session) = &caller(ctx).session else {
+fn checkout_request(
+    session: Option<&Session>,
+    input: &CheckoutInput,
+) -> Result<CheckoutRequest, Vec<UserError>> {
+    let Some(session) = session else {
         return Err(vec![empty_cart()]);
     };
     let mut problems = Vec::new();

@@ -6,7 +6,7 @@ use domain::paging::PageRequest;
 use infra::orders::Viewer;
 
 use super::types::Order;
-use crate::graphql::context::{caller, queries, reads};
+use crate::graphql::context::{queries, reads, session};
 use crate::graphql::errors::{ErrorCode, OrGraphql, bad_user_input, error};
 use crate::graphql::limits::page_cost;
 
@@ -25,7 +25,7 @@ impl OrderQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<OrderConnection> {
-        let Some(customer) = caller(ctx).session.as_ref().and_then(|s| s.customer()) else {
+        let Some(customer) = session(ctx)?.and_then(|s| s.customer()) else {
             return Err(error(ErrorCode::Unauthenticated, "sign in to see your orders"));
         };
         let page =
@@ -51,7 +51,7 @@ impl OrderQuery {
     /// placed with (how a guest finds theirs). Null when there is none the caller may see.
     async fn order(&self, ctx: &Context<'_>, number: String, email: Option<String>) -> Result<Option<Order>> {
         let Ok(number) = OrderNumber::parse(&number) else { return Ok(None) };
-        let session = caller(ctx).session.as_ref();
+        let session = session(ctx)?;
         let viewer = match (email, session) {
             (Some(email), _) => match Email::parse(&email) {
                 Ok(email) => Viewer::Email(email.to_string()),

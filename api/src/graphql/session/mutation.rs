@@ -43,9 +43,12 @@ impl SessionMutation {
         let attempt = services(ctx).staff.authenticate(&input.email, &input.password);
         match limited_login(ctx, "staff", &input.email, attempt).await? {
             Ok(id) => {
+                let subject = infra::staff::subject(id);
+                let generation = services(ctx).sessions.generation(&subject).await.or_graphql()?;
                 let session = Session {
-                    subject: Some(format!("staff:{id}")),
+                    subject: Some(subject),
                     role: Some(Role::Admin),
+                    generation,
                     ..Tokens::new_session()
                 };
                 Ok(StaffLoginPayload { token: Some(hand_out(ctx, &session)?), user_errors: vec![] })
