@@ -149,7 +149,8 @@ async fn run_worker(config: WorkerConfig) -> Result<(), Failure> {
     let db = Arc::new(DbRouter::connect(&config.db).await.map_err(anyhow::Error::from)?);
     db.watch_primary();
     let redis = Arc::new(RedisStore::connect(&config.redis).map_err(anyhow::Error::from)?);
-    let events = OrderEvents::new(db.clone(), Arc::new(TestPaymentProvider::default()), config.alerts);
+    let payments = Arc::new(TestPaymentProvider::default());
+    let events = OrderEvents::new(db.clone(), payments, config.alerts, config.storefront);
     tracing::info!(name = %config.worker.name, "worker started");
     Worker::new(db, redis, events, config.worker).run_until(shutdown_signal()).await;
     tracing::info!("worker stopped");

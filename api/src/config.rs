@@ -9,7 +9,7 @@ use clap::{Args, ValueEnum};
 use domain::account::Email;
 use infra::cache::CacheSettings;
 use infra::db::DbSettings;
-use infra::order_events::StockAlerts;
+use infra::order_events::{StockAlerts, Storefront};
 use infra::redis::RedisSettings;
 use infra::tokens::{TokenKey, TokenSettings};
 use infra::worker::WorkerSettings;
@@ -153,6 +153,10 @@ pub struct Settings {
     #[arg(long, env = "MYCLOTHES_LOGIN_RATE_LIMIT", default_value = "10/min:10", global = true)]
     pub login_rate_limit: String,
 
+    /// Order look-ups by number and email (no access token), per client address and per email.
+    #[arg(long, env = "MYCLOTHES_ORDER_LOOKUP_RATE_LIMIT", default_value = "10/h:5", global = true)]
+    pub order_lookup_rate_limit: String,
+
     /// Run only GraphQL documents registered beforehand with `myclothes persist` and sent by hash
     /// (persisted queries); refuse any other.
     #[arg(long, env = "MYCLOTHES_PERSISTED_QUERIES_ONLY", default_value_t = false, action = clap::ArgAction::Set, global = true)]
@@ -199,6 +203,11 @@ pub struct Settings {
     /// `worker`: a variant with this many or fewer left after an order gets a low-stock notice.
     #[arg(long, env = "MYCLOTHES_LOW_STOCK_LEVEL", default_value_t = 3, global = true)]
     pub low_stock_level: i32,
+
+    /// `worker`: the storefront's address, to which the order-status links of the mails point
+    /// (`<url>#/order/<number>?key=<access token>`).
+    #[arg(long, env = "MYCLOTHES_STOREFRONT_URL", global = true)]
+    pub storefront_url: Option<String>,
 
     /// `worker`: who low-stock notices go to.
     #[arg(
@@ -251,6 +260,8 @@ const FLAGS: &[(&str, &str)] = &[
     ("MYCLOTHES_IP_RATE_LIMIT", "ip-rate-limit"),
     ("MYCLOTHES_SESSION_RATE_LIMIT", "session-rate-limit"),
     ("MYCLOTHES_LOGIN_RATE_LIMIT", "login-rate-limit"),
+    ("MYCLOTHES_ORDER_LOOKUP_RATE_LIMIT", "order-lookup-rate-limit"),
+    ("MYCLOTHES_STOREFRONT_URL", "storefront-url"),
 ];
 
 /// What `myclothes serve` runs with.
@@ -309,17 +320,21 @@ pub struct RateLimits {
     pub per_session: Rate,
     /// Sign-in attempts per client address.
     pub login: Rate,
+    /// Order look-ups by number and email, per client address and per email.
+    pub order_lookup: Rate,
 }
 
-/// `N/s` or `N/min`, then `:burst` (the burst defaults to `N`).
+/// `N/s`, `N/min` or `N/h`, then `:burst` (the burst defaults to `N`).
 fn rate(env: &'static str, text: &str) -> Result<Rate, ConfigError> {
-    let invalid = || ConfigError::new(env, format!("{text} is not a rate such as 100/s:200 or 10/min"));
+    let invalid =
+        || ConfigError::new(env, format!("{text} is not a rate such as 100/s:200, 10/min or 10/h:5"));
     let (rate, burst) = text.trim().split_once(':').map_or((text.trim(), None), |(r, b)| (r, Some(b)));
     let (requests, unit) = rate.split_once('/').ok_or_else(invalid)?;
     let requests: u32 = requests.trim().parse().ok().filter(|n| *n > 0).ok_or_else(invalid)?;
     let period = match unit.trim() {
         "s" => Duration::from_secs(1),
         "min" => Duration::from_secs(60),
+        "h" => Duration::from_secs(3600),
         _ => return Err(invalid()),
     };
     let burst = match burst {
@@ -334,6 +349,7 @@ pub struct WorkerConfig {
     pub db: DbSettings,
     pub redis: RedisSettings,
     pub worker: WorkerSettings,
+    pub storefront: Storefront,
     pub alerts: StockAlerts,
 }
 
@@ -346,6 +362,7 @@ mod local_stack {
         "postgres://myclothes_owner:owner-dev-password@127.0.0.1:55432/myclothes";
     pub const REDIS_URL: &str = "redis://:redis-dev-password@127.0.0.1:56379/0";
     pub const JWT_KEYS: &str = "dev:development-only-signing-key-0123456789";
+    pub const STOREFRONT_URL: &str = "http://127.0.0.1:8000/";
 }
 
 impl Settings {
@@ -402,6 +419,7 @@ impl Settings {
                 per_ip: rate("MYCLOTHES_IP_RATE_LIMIT", &self.ip_rate_limit)?,
                 per_session: rate("MYCLOTHES_SESSION_RATE_LIMIT", &self.session_rate_limit)?,
                 login: rate("MYCLOTHES_LOGIN_RATE_LIMIT", &self.login_rate_limit)?,
+                order_lookup: rate("MYCLOTHES_ORDER_LOOKUP_RATE_LIMIT", &self.order_lookup_rate_limit)?,
             },
             cart_expiry: self.cart_expiry,
             shutdown_delay: self.shutdown_delay,
@@ -424,6 +442,7 @@ impl Settings {
                 name: self.worker_name.clone().unwrap_or_else(|| format!("worker-{}", std::process::id())),
                 claim_after: self.claim_after,
             },
+            storefront: Storefront { url: self.storefront_url()? },
             alerts: StockAlerts {
                 level: self.low_stock_level,
                 recipient: Email::parse(&self.stock_alert_email)
@@ -512,6 +531,15 @@ impl Settings {
             "MYCLOTHES_OWNER_DATABASE_URL",
         )?;
         postgres_url("MYCLOTHES_OWNER_DATABASE_URL", url)
+    }
+
+    fn storefront_url(&self) -> Result<url::Url, ConfigError> {
+        const ENV: &str = "MYCLOTHES_STOREFRONT_URL";
+        let text = self.with_default(&self.storefront_url, local_stack::STOREFRONT_URL, ENV)?;
+        match url::Url::parse(text.trim()) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.fragment().is_none() => Ok(url),
+            _ => Err(ConfigError::new(ENV, format!("{text} is not an http(s) URL without a fragment"))),
+        }
     }
 
     pub fn log_format(&self) -> LogFormat {

@@ -113,6 +113,41 @@ impl IdempotencyKey {
     }
 }
 
+/// An order's access token: 128 random bits as 32 lowercase hex digits. With the order number it shows
+/// the order to whoever holds it, as an order-status link does.
+#[derive(Clone, PartialEq, Eq)]
+pub struct OrderAccessToken(String);
+
+impl OrderAccessToken {
+    /// The token of 16 random bytes.
+    pub fn from_random(bytes: [u8; 16]) -> Self {
+        Self(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    }
+
+    /// `text` as a token; none when it cannot be one (it then matches no order).
+    pub fn parse(text: &str) -> Option<Self> {
+        let hex = |b: u8| b.is_ascii_digit() || (b'a'..=b'f').contains(&b);
+        (text.len() == 32 && text.bytes().all(hex)).then(|| Self(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether `stored` is this token, in a time that does not depend on where they differ.
+    pub fn matches(&self, stored: &str) -> bool {
+        self.0.len() == stored.len()
+            && self.0.bytes().zip(stored.bytes()).fold(0u8, |differ, (a, b)| differ | (a ^ b)) == 0
+    }
+}
+
+/// Kept out of logs.
+impl fmt::Debug for OrderAccessToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("OrderAccessToken(…)")
+    }
+}
+
 /// What a cart held, independent of line order: tells a retried checkout from another cart under a
 /// reused idempotency key.
 pub fn cart_fingerprint(lines: &[(Uuid, u32)]) -> String {
@@ -128,6 +163,19 @@ pub fn cart_fingerprint(lines: &[(Uuid, u32)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_access_token_is_32_hex_digits_and_matches_only_itself() {
+        let token = OrderAccessToken::from_random([0xab; 16]);
+        assert_eq!(OrderAccessToken::parse(token.as_str()), Some(token.clone()));
+        assert!(token.matches(&"ab".repeat(16)));
+        assert!(!token.matches(&format!("{}ac", "ab".repeat(15))));
+        assert!(!token.matches("ab"));
+        for bad in ["", "AB".repeat(16).as_str(), &"a".repeat(31), &"g".repeat(32)] {
+            assert_eq!(OrderAccessToken::parse(bad), None, "{bad:?}");
+        }
+        assert!(!format!("{token:?}").contains("ab"), "kept out of logs");
+    }
 
     #[test]
     fn order_numbers_read_like_mc_000123() {

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use redis::Script;
 
+use crate::rate_limits::address_group;
 use crate::redis::RedisStore;
 
 pub struct LoginLimits {
@@ -75,30 +76,5 @@ impl LoginLimits {
             self.redis.key(&format!("login:failures:{account}:{address}")),
             self.redis.key(&format!("login:failures:{address}")),
         ]
-    }
-}
-
-/// The address failures count for: an IPv4 address, or the /64 of an IPv6 one.
-fn address_group(ip: IpAddr) -> String {
-    match ip {
-        IpAddr::V4(v4) => v4.to_string(),
-        IpAddr::V6(v6) => {
-            let segments = v6.segments();
-            format!("{:x}:{:x}:{:x}:{:x}::/64", segments[0], segments[1], segments[2], segments[3])
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_ipv6_client_counts_for_its_64_and_an_ipv4_one_for_itself() {
-        let group = |ip: &str| address_group(ip.parse().unwrap());
-        assert_eq!(group("2001:db8:1:2::1"), group("2001:db8:1:2:ffff:ffff:ffff:ffff"));
-        assert_ne!(group("2001:db8:1:2::1"), group("2001:db8:1:3::1"));
-        assert_eq!(group("203.0.113.9"), "203.0.113.9");
-        assert_ne!(group("203.0.113.9"), group("203.0.113.10"));
     }
 }

@@ -1,5 +1,5 @@
 //! What the worker does when an order is placed, in one transaction on the primary: the confirmation
-//! message into the mail sink, the payment captured and the order marked paid, and a notice for each
+//! message into the mail sink (with the order-status link), the payment captured and the order marked paid, and a notice for each
 //! ordered variant whose stock ran low. Handling the same event again has the effect of once: each
 //! message has a key of what it is about, and only a placed order is captured and marked paid.
 
@@ -26,15 +26,34 @@ pub struct StockAlerts {
     pub recipient: String,
 }
 
+/// The storefront, whose order page the confirmation links to.
+pub struct Storefront {
+    /// Without a fragment: the order page is `#/order/<number>?key=<access token>` under it.
+    pub url: url::Url,
+}
+
+impl Storefront {
+    /// The order-status link of `order`: it shows the order to whoever holds it.
+    fn order_page(&self, order: &order::Model) -> String {
+        format!("{}#/order/{}?key={}", self.url, OrderNumber::new(order.number), order.access_token)
+    }
+}
+
 pub struct OrderEvents {
     db: Arc<DbRouter>,
     payments: Arc<dyn PaymentProvider>,
     alerts: StockAlerts,
+    storefront: Storefront,
 }
 
 impl OrderEvents {
-    pub fn new(db: Arc<DbRouter>, payments: Arc<dyn PaymentProvider>, alerts: StockAlerts) -> Self {
-        Self { db, payments, alerts }
+    pub fn new(
+        db: Arc<DbRouter>,
+        payments: Arc<dyn PaymentProvider>,
+        alerts: StockAlerts,
+        storefront: Storefront,
+    ) -> Self {
+        Self { db, payments, alerts, storefront }
     }
 
     /// Handles one event; the others are of no concern to the worker.
@@ -59,7 +78,7 @@ impl OrderEvents {
             .filter(order_line::Column::OrderId.eq(order_id))
             .all(tx.conn())
             .await?;
-        let confirmation = confirmation(&order, &lines)?;
+        let confirmation = confirmation(&order, &lines, &self.storefront.order_page(&order))?;
         send(tx.conn(), &format!("order-confirmation:{order_id}"), &order.email, &confirmation).await?;
         if OrderStatus::from(order.status) == OrderStatus::Placed {
             self.payments
@@ -109,7 +128,11 @@ struct Message {
     body: String,
 }
 
-fn confirmation(order: &order::Model, lines: &[order_line::Model]) -> Result<Message, crate::Error> {
+fn confirmation(
+    order: &order::Model,
+    lines: &[order_line::Model],
+    order_page: &str,
+) -> Result<Message, crate::Error> {
     let number = OrderNumber::new(order.number);
     let mut body = format!("Thank you for your order {number}.\r\n\r\n");
     for line in lines {
@@ -118,6 +141,7 @@ fn confirmation(order: &order::Model, lines: &[order_line::Model]) -> Result<Mes
     let currency = CurrencyCode::parse(&order.currency).map_err(anyhow::Error::from)?;
     let total = Money::new(order.total_minor, currency);
     body += &format!("\r\nTotal: {} {}\r\n", total.decimal_string(), currency.as_str());
+    body += &format!("\r\nYour order's page (keep this link to yourself): {order_page}\r\n");
     Ok(Message { subject: format!("Your MyClothes order {number}"), body })
 }
 

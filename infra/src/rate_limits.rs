@@ -2,6 +2,7 @@
 //! bucket kept as one timestamp per bucket). One Lua call checks all the buckets of a request and
 //! charges them only when every one has room for its cost, so a refused request costs no budget.
 
+use std::net::IpAddr;
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
@@ -72,5 +73,31 @@ impl RateLimiter {
         let args: Vec<f64> = std::iter::once(f64::from(cost.max(1))).chain(rates).collect();
         let wait_ms: u64 = self.redis.eval(&ADMIT, keys, args).await?;
         Ok(if wait_ms == 0 { Admission::Allowed } else { Admission::Limited(Duration::from_millis(wait_ms)) })
+    }
+}
+
+/// The budget a client address counts in: an IPv4 address, or the /64 of an IPv6 one, which a client
+/// usually has whole.
+pub fn address_group(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => {
+            let segments = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", segments[0], segments[1], segments[2], segments[3])
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ipv6_client_counts_for_its_64_and_an_ipv4_one_for_itself() {
+        let group = |ip: &str| address_group(ip.parse().unwrap());
+        assert_eq!(group("2001:db8:1:2::1"), group("2001:db8:1:2:ffff:ffff:ffff:ffff"));
+        assert_ne!(group("2001:db8:1:2::1"), group("2001:db8:1:3::1"));
+        assert_eq!(group("203.0.113.9"), "203.0.113.9");
+        assert_ne!(group("203.0.113.9"), group("203.0.113.10"));
     }
 }

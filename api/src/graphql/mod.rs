@@ -1,6 +1,7 @@
 //! The GraphQL schema, composed from one object per feature (each feature a folder), and the mapping
 //! of service errors to GraphQL errors.
 
+mod budget;
 mod cart;
 mod catalog;
 mod context;

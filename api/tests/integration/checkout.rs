@@ -33,7 +33,7 @@ pub async fn drop_tee(app: &TestApp, stock: i32) -> (String, String) {
 fn checkout(extra: &str, token: &str, key: &str) -> String {
     format!(
         r#"mutation {{ checkout(input: {{ {extra} paymentToken: "{token}", idempotencyKey: "{key}" }}) {{
-            {ORDER} userErrors {{ field code message variantId }} }} }}"#
+            {ORDER} accessToken userErrors {{ field code message variantId }} }} }}"#
     )
 }
 
@@ -96,21 +96,82 @@ async fn a_guest_checks_out_and_finds_the_order_by_number_and_email() {
     assert_eq!(count(&app, "SELECT count(*) AS n FROM outbox WHERE event_type = 'order.placed'").await, 1);
 
     // The guest's own session sees its order at once (read-your-writes), on the confirmation page.
-    let by_email = app
-        .post_graphql_as(
-            &guest,
-            &format!(
-                r#"{{ order(number: "{number}", email: "guest@example.com") {{ number lines {{ sku }} }} }}"#
-            ),
-        )
-        .await;
-    assert_eq!(by_email["data"]["order"]["number"], number.as_str(), "{by_email}");
-    for lookup in
-        [format!(r#"number: "{number}", email: "other@example.com""#), format!(r#"number: "{number}""#)]
-    {
+    let access_token = payload["accessToken"].as_str().unwrap();
+    let by_token = format!(
+        r#"{{ order(number: "{number}", accessToken: "{access_token}") {{ number lines {{ sku }} }} }}"#
+    );
+    let found = app.post_graphql_as(&guest, &by_token).await;
+    assert_eq!(found["data"]["order"]["number"], number.as_str(), "{found}");
+    let elsewhere = app.post_graphql(&by_token).await;
+    assert_eq!(elsewhere["data"]["order"]["number"], number.as_str(), "the link works in any browser");
+    let other_token = "0".repeat(32);
+    for lookup in [
+        format!(r#"number: "{number}", accessToken: "{other_token}""#),
+        format!(r#"number: "{number}", accessToken: "not a token""#),
+        format!(r#"number: "{number}", email: "other@example.com""#),
+        format!(r#"number: "{number}""#),
+    ] {
         let hidden = app.post_graphql_as(&guest, &format!("{{ order({lookup}) {{ number }} }}")).await;
         assert_eq!(hidden["data"]["order"], Value::Null, "{lookup}");
     }
+    let by_email = app
+        .post_graphql(&format!(r#"{{ order(number: "{number}", email: "guest@example.com") {{ number }} }}"#))
+        .await;
+    assert_eq!(by_email["data"]["order"]["number"], number.as_str(), "{by_email}");
+}
+
+/// `order(number, email)` from `address`: the numbers of the orders shown, and the error codes.
+async fn look_up_from(app: &TestApp, address: &str, numbers: &[String], email: &str) -> (usize, Vec<String>) {
+    let lookups: String = numbers
+        .iter()
+        .enumerate()
+        .map(|(i, number)| format!(r#"o{i}: order(number: "{number}", email: "{email}") {{ number }} "#))
+        .collect();
+    let response = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .header("x-forwarded-for", address)
+        .json(&json!({ "query": format!("{{ {lookups} }}") }))
+        .send()
+        .await
+        .unwrap();
+    let body: Value = response.json().await.unwrap();
+    let shown = body["data"].as_object().map_or(0, |data| data.values().filter(|o| o.is_object()).count());
+    let codes = body["errors"].as_array().into_iter().flatten();
+    (shown, codes.map(|e| e["extensions"]["code"].as_str().unwrap().to_owned()).collect())
+}
+
+/// Knowing an email is not enough to walk the order numbers: look-ups by email are budgeted per
+/// client address and per email, whichever runs out first, while the access token is not.
+#[tokio::test]
+async fn order_lookups_by_email_are_on_a_strict_budget_per_address_and_per_email() {
+    let app =
+        TestApp::spawn_with(&["--order-lookup-rate-limit", "4/h:4", "--trusted-proxies", "127.0.0.1"]).await;
+    let (medium, _) = drop_tee(&app, 10).await;
+    let guest = guest_with(&app, &medium, 1).await;
+    let placed = app.post_graphql_as(&guest, &guest_checkout("tok_visa", "key-1")).await;
+    let number = placed["data"]["checkout"]["order"]["number"].as_str().unwrap().to_owned();
+    let walk: Vec<String> = (2..=6).map(|n| format!("MC-{n:06}")).collect();
+
+    let found = look_up_from(&app, "198.51.100.1", std::slice::from_ref(&number), "guest@example.com").await;
+    assert_eq!(found, (1, vec![]));
+    let (shown, refused) = look_up_from(&app, "198.51.100.1", &walk, "guest@example.com").await;
+    assert_eq!((shown, refused.len()), (0, 2), "3 more look-ups charged, the 2 others refused: {refused:?}");
+    assert!(refused.iter().all(|code| code == "RATE_LIMITED"), "{refused:?}");
+    let (shown, refused) = look_up_from(&app, "198.51.100.2", &walk[..1], "guest@example.com").await;
+    assert_eq!((shown, refused), (0, vec!["RATE_LIMITED".to_owned()]), "the email's budget is spent");
+    let (shown, refused) = look_up_from(&app, "198.51.100.1", &walk[..1], "someone@example.com").await;
+    assert_eq!((shown, refused), (0, vec!["RATE_LIMITED".to_owned()]), "the address's budget is spent");
+    let (_, refused) = look_up_from(&app, "198.51.100.3", &walk[..1], "someone@example.com").await;
+    assert_eq!(refused, Vec::<String>::new(), "another address, another email");
+
+    let access_token = placed["data"]["checkout"]["accessToken"].as_str().unwrap();
+    let by_token = app
+        .post_graphql(&format!(
+            r#"{{ order(number: "{number}", accessToken: "{access_token}") {{ number }} }}"#
+        ))
+        .await;
+    assert_eq!(by_token["data"]["order"]["number"], number.as_str(), "{by_token}");
 }
 
 #[tokio::test]

@@ -1,7 +1,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use infra::order_events::{OrderEvents, StockAlerts};
+use infra::order_events::{OrderEvents, StockAlerts, Storefront};
 use infra::payments::TestPaymentProvider;
 use infra::worker::{Worker, WorkerSettings};
 use sea_orm::{ConnectionTrait, TransactionTrait};
@@ -15,7 +15,9 @@ use crate::support::{Stack, TestApp, statement};
 fn worker(app: &TestApp, name: &str) -> Worker {
     let services = &app.services;
     let alerts = StockAlerts { level: 3, recipient: "stock@example.com".to_owned() };
-    let events = OrderEvents::new(services.db.clone(), Arc::new(TestPaymentProvider::default()), alerts);
+    let storefront = Storefront { url: "https://shop.example.com/".parse().unwrap() };
+    let payments = Arc::new(TestPaymentProvider::default());
+    let events = OrderEvents::new(services.db.clone(), payments, alerts, storefront);
     let settings = WorkerSettings { name: name.to_owned(), claim_after: Duration::from_secs(30) };
     Worker::new(services.db.clone(), services.redis.clone(), events, settings)
 }
@@ -60,13 +62,18 @@ async fn a_placed_order_is_confirmed_paid_and_its_low_stock_noticed_once_even_wh
     work_off(&worker).await;
 
     assert_eq!(count(&app, "SELECT count(*) AS n FROM mail WHERE key LIKE 'order-confirmation:%' AND recipient = 'guest@example.com'").await, 1);
-    let subject = app
+    let mail = app
         .primary
-        .query_one_raw(statement("SELECT subject FROM mail WHERE key LIKE 'order-confirmation:%'"))
+        .query_one_raw(statement("SELECT subject, body FROM mail WHERE key LIKE 'order-confirmation:%'"))
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(subject.try_get::<String>("", "subject").unwrap(), format!("Your MyClothes order {number}"));
+    assert_eq!(mail.try_get::<String>("", "subject").unwrap(), format!("Your MyClothes order {number}"));
+    let token =
+        app.primary.query_one_raw(statement("SELECT access_token FROM orders")).await.unwrap().unwrap();
+    let token: String = token.try_get("", "access_token").unwrap();
+    let link = format!("https://shop.example.com/#/order/{number}?key={token}");
+    assert!(mail.try_get::<String>("", "body").unwrap().contains(&link), "the order-status link: {link}");
     assert_eq!(
         count(
             &app,

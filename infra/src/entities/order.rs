@@ -17,6 +17,7 @@ pub struct Model {
     pub checkout_owner: String,
     pub idempotency_key: String,
     pub cart_fingerprint: String,
+    pub access_token: String,
     pub created_at: DateTimeWithTimeZone,
     pub updated_at: DateTimeWithTimeZone,
 }

@@ -13,7 +13,7 @@ use domain::account::Email;
 use domain::address::Address;
 use domain::cart::CartOwner;
 use domain::currency::CurrencyCode;
-use domain::order::{IdempotencyKey, OrderNumber, OrderStatus, cart_fingerprint};
+use domain::order::{IdempotencyKey, OrderAccessToken, OrderNumber, OrderStatus, cart_fingerprint};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend,
     EntityTrait, IntoActiveModel, QueryFilter, Statement,
@@ -166,6 +166,7 @@ impl Checkout {
             checkout_owner: Set(owner.clone()),
             idempotency_key: Set(request.idempotency_key.as_str().to_owned()),
             cart_fingerprint: Set(fingerprint),
+            access_token: Set(OrderAccessToken::from_random(rand::random()).as_str().to_owned()),
             ..Default::default()
         };
         let recorded: Result<OrderView, crate::Error> = async {

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use domain::order::OrderNumber;
+use domain::order::{OrderAccessToken, OrderNumber};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
@@ -11,11 +11,12 @@ use super::read_models::OrderView;
 use crate::db::{Consistency, DbRouter};
 use crate::entities::{order, order_line};
 
-/// Who may see an order: its customer, anyone who knows its email (a guest's confirmation link), or
-/// staff.
+/// Who may see an order: its customer, whoever holds its access token (a guest's order-status link),
+/// anyone who knows its email (the api budgets such look-ups), or staff.
 #[derive(Debug, Clone)]
 pub enum Viewer {
     Customer(Uuid),
+    Token(OrderAccessToken),
     Email(String),
     Staff,
 }
@@ -68,6 +69,7 @@ impl OrderQueries {
             .await?;
         let visible = found.into_iter().next().filter(|(order, _)| match viewer {
             Viewer::Customer(id) => order.customer_id == Some(*id),
+            Viewer::Token(token) => token.matches(&order.access_token),
             Viewer::Email(email) => order.email == *email,
             Viewer::Staff => true,
         });

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, FixedOffset};
 use domain::currency::CurrencyCode;
-use domain::order::{OrderNumber, OrderStatus};
+use domain::order::{OrderAccessToken, OrderNumber, OrderStatus};
 use uuid::Uuid;
 
 use crate::customers::PostalAddress;
@@ -16,6 +16,8 @@ pub struct OrderView {
     pub status: OrderStatus,
     /// Where the confirmation goes.
     pub email: String,
+    /// Shows the order to whoever holds it: for its buyer only.
+    pub access_token: OrderAccessToken,
     pub currency: CurrencyCode,
     pub subtotal_minor: i64,
     pub total_minor: i64,
@@ -48,6 +50,8 @@ impl OrderView {
             number: OrderNumber::new(order.number),
             status: order.status.into(),
             email: order.email,
+            access_token: OrderAccessToken::parse(&order.access_token)
+                .ok_or_else(|| anyhow::anyhow!("order {}'s access token is malformed", order.number))?,
             currency,
             subtotal_minor: order.subtotal_minor,
             total_minor: order.total_minor,

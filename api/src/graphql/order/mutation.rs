@@ -31,7 +31,16 @@ pub struct CheckoutInput {
 #[derive(SimpleObject)]
 pub struct CheckoutPayload {
     order: Option<Order>,
+    /// The order's access token: with the order number (`order(number, accessToken)`) it shows the
+    /// order to whoever holds it, like the link in the confirmation mail. Keep it with the buyer.
+    access_token: Option<String>,
     user_errors: Vec<UserError>,
+}
+
+impl CheckoutPayload {
+    fn refused(user_errors: Vec<UserError>) -> Self {
+        Self { order: None, access_token: None, user_errors }
+    }
 }
 
 #[derive(SimpleObject)]
@@ -50,20 +59,21 @@ impl OrderMutation {
     async fn checkout(&self, ctx: &Context<'_>, input: CheckoutInput) -> Result<CheckoutPayload> {
         let request = match checkout_request(session(ctx)?, &input) {
             Ok(request) => request,
-            Err(user_errors) => return Ok(CheckoutPayload { order: None, user_errors }),
+            Err(user_errors) => return Ok(CheckoutPayload::refused(user_errors)),
         };
         let currency = services(ctx).shop.currency().await.or_graphql()?;
         match committed(ctx, commands(ctx).checkout.place(request, currency)).await? {
             Ok(order) => {
                 crate::metrics::record_checkout("PLACED".to_owned());
-                Ok(CheckoutPayload { order: Some(Order(order)), user_errors: vec![] })
+                let access_token = Some(order.access_token.as_str().to_owned());
+                Ok(CheckoutPayload { order: Some(Order(order)), access_token, user_errors: vec![] })
             }
             Err(rejection) => {
                 let user_errors = refused(rejection);
                 crate::metrics::record_checkout(
                     async_graphql::resolver_utils::enum_value(user_errors[0].code).to_string(),
                 );
-                Ok(CheckoutPayload { order: None, user_errors })
+                Ok(CheckoutPayload::refused(user_errors))
             }
         }
     }

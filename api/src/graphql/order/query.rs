@@ -1,12 +1,14 @@
 use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{Context, Object, Result};
 use domain::account::Email;
-use domain::order::OrderNumber;
+use domain::order::{OrderAccessToken, OrderNumber};
 use domain::paging::PageRequest;
 use infra::orders::Viewer;
+use infra::rate_limits::{Rate, address_group};
 
 use super::types::Order;
-use crate::graphql::context::{queries, reads, session};
+use crate::graphql::budget::charge;
+use crate::graphql::context::{caller, queries, reads, services, session};
 use crate::graphql::errors::{ErrorCode, OrGraphql, bad_user_input, error};
 use crate::graphql::limits::page_cost;
 
@@ -47,24 +49,54 @@ impl OrderQuery {
         Ok(connection)
     }
 
-    /// An order by its number: the signed-in customer's own, or anyone's given the email it was
-    /// placed with (how a guest finds theirs). Null when there is none the caller may see.
-    async fn order(&self, ctx: &Context<'_>, number: String, email: Option<String>) -> Result<Option<Order>> {
+    /// An order by its number, to whoever holds its access token (the link of the confirmation mail
+    /// and of `checkout`'s answer), to its signed-in customer, or to staff. Given the email it was
+    /// placed with instead, it is shown too, but such look-ups are on a strict budget per client
+    /// address and per email (`RATE_LIMITED`): knowing an email must not open its orders to someone
+    /// walking the numbers. Null when there is none the caller may see.
+    async fn order(
+        &self,
+        ctx: &Context<'_>,
+        number: String,
+        email: Option<String>,
+        access_token: Option<String>,
+    ) -> Result<Option<Order>> {
         let Ok(number) = OrderNumber::parse(&number) else { return Ok(None) };
-        let session = session(ctx)?;
-        let viewer = match (email, session) {
-            (Some(email), _) => match Email::parse(&email) {
-                Ok(email) => Viewer::Email(email.to_string()),
-                Err(_) => return Ok(None),
-            },
-            (None, Some(session)) if session.is_admin() => Viewer::Staff,
-            (None, Some(session)) => match session.customer() {
-                Some(customer) => Viewer::Customer(customer),
+        let viewer = match (access_token, email) {
+            (Some(token), _) => match OrderAccessToken::parse(&token) {
+                Some(token) => Viewer::Token(token),
                 None => return Ok(None),
             },
-            (None, None) => return Ok(None),
+            (None, Some(email)) => {
+                charge_email_lookup(ctx, &email).await?;
+                match Email::parse(&email) {
+                    Ok(email) => Viewer::Email(email.to_string()),
+                    Err(_) => return Ok(None),
+                }
+            }
+            (None, None) => match session(ctx)? {
+                Some(session) if session.is_admin() => Viewer::Staff,
+                Some(session) => match session.customer() {
+                    Some(customer) => Viewer::Customer(customer),
+                    None => return Ok(None),
+                },
+                None => return Ok(None),
+            },
         };
         let at = reads(ctx).consistency();
         Ok(queries(ctx).orders.by_number(number, &viewer, &at).await.or_graphql()?.map(Order))
     }
+}
+
+/// Charges a look-up by email to the caller's address and to the email (hashed: key material stays
+/// bounded), so that neither many emails from one address nor one email from many addresses can be
+/// walked through the order numbers.
+async fn charge_email_lookup(ctx: &Context<'_>, email: &str) -> Result<()> {
+    let rate = services(ctx).rates.order_lookup;
+    let email = infra::digest::sha256_hex(email.trim().to_lowercase().as_bytes(), 16);
+    let by_email = format!("order-lookup:email:{email}");
+    let by_address = caller(ctx).ip.map(|ip| format!("order-lookup:ip:{}", address_group(ip)));
+    let buckets: Vec<(&str, Rate)> =
+        std::iter::once(by_email.as_str()).chain(by_address.as_deref()).map(|key| (key, rate)).collect();
+    charge(ctx, &buckets).await
 }

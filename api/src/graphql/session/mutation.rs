@@ -1,11 +1,11 @@
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
 use domain::session::{Role, Session};
-use infra::rate_limits::Admission;
 use infra::tokens::Tokens;
 
 use crate::auth::session_cookie;
+use crate::graphql::budget::charge;
 use crate::graphql::context::{caller, services};
-use crate::graphql::errors::{OrGraphql, rate_limited, retry_after_seconds};
+use crate::graphql::errors::OrGraphql;
 use crate::graphql::user_error::{UserError, UserErrorCode};
 
 #[derive(InputObject)]
@@ -62,16 +62,8 @@ impl SessionMutation {
 /// caller's address, on a stricter budget than other requests; over it, `RATE_LIMITED` with
 /// `Retry-After`.
 pub async fn charge_sign_in(ctx: &Context<'_>) -> Result<()> {
-    let services = services(ctx);
     let Some(ip) = caller(ctx).ip else { return Ok(()) };
-    match services.rate_limiter.admit(&[(&format!("sign-in:{ip}"), services.rates.login)], 1).await {
-        Ok(Admission::Limited(wait)) => {
-            ctx.append_http_header("retry-after", retry_after_seconds(wait).to_string());
-            Err(rate_limited(wait))
-        }
-        Ok(Admission::Allowed) => Ok(()),
-        Err(err) => Err(err).or_graphql(),
-    }
+    charge(ctx, &[(&format!("sign-in:{ip}"), services(ctx).rates.login)]).await
 }
 
 /// Runs a login `attempt` for `email` of a `kind` of account unless too many attempts failed lately

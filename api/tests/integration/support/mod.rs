@@ -335,6 +335,8 @@ pub fn serve_args(db: &TestDatabase, overrides: &[&str]) -> Vec<String> {
         "100000/s:100000",
         "--login-rate-limit",
         "100000/s:100000",
+        "--order-lookup-rate-limit",
+        "100000/s:100000",
     ]
     .chunks(2)
     .map(|pair| [pair[0].to_owned(), pair[1].to_owned()])
