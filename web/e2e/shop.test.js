@@ -73,6 +73,15 @@ async function placeOrder(page, card) {
   await page.getByRole("button", { name: "Place order" }).click();
 }
 
+
+/** An order's page after checkout: its number, with the access key that opens it in any browser. */
+const ORDER_PAGE = /#\/order\/MC-\d+\?key=[0-9a-f]{32}$/;
+
+function orderPage(page) {
+  const { hash } = new URL(page.url());
+  return { hash, number: decodeURIComponent(hash.split("/").pop().split("?")[0]) };
+}
+
 test("browse the catalogue and narrow it with the facets", async () => {
   const visitor = await visit(browser);
   const { page } = visitor;
@@ -169,8 +178,8 @@ test("a customer saves an address, checks out to it with tok_visa and finds the 
   const checkout = page.getByRole("form", { name: "Checkout" });
   assert.ok(await checkout.getByRole("radio", { name: /1 Test Street/ }).isChecked(), "the saved address is chosen");
   await placeOrder(page, "tok_visa");
-  await page.waitForURL(/#\/order\/MC-\d+$/);
-  const number = decodeURIComponent(new URL(page.url()).hash.split("/").pop());
+  await page.waitForURL(ORDER_PAGE);
+  const { number } = orderPage(page);
   await page.getByRole("heading", { level: 1, name: `Order ${number}` }).waitFor();
   await page.getByRole("region", { name: `Order ${number}` }).getByText("1 Test Street").waitFor();
   assert.equal(await bagCount(page).textContent(), "0");
@@ -193,12 +202,19 @@ test("a declined card is reported and the bag is kept for another try", async ()
   assert.equal(await bagCount(page).textContent(), "2");
   await screenshot(page, "declined");
   await placeOrder(page, "tok_visa");
-  await page.waitForURL(/#\/order\/MC-\d+$/);
+  await page.waitForURL(ORDER_PAGE);
   assert.equal(await bagCount(page).textContent(), "0");
-  const number = decodeURIComponent(new URL(page.url()).hash.split("/").pop());
+  const { number, hash } = orderPage(page);
+  await page.getByText("Bookmark this page").waitFor();
   await finish(visitor, "declined-then-paid");
 
-  // Later, in another browser, the guest finds the order with its email (and only with it).
+  // Later, in another browser, the page's address (the confirmation mail's link) shows the order.
+  const bookmarked = await visit(browser);
+  await openShop(bookmarked.page, hash);
+  await bookmarked.page.getByRole("region", { name: `Order ${number}` }).getByText("1 Test Street").waitFor();
+  await finish(bookmarked, "guest-opens-order-link");
+
+  // Without the link, the guest finds the order with its email (and only with it).
   const later = await visit(browser);
   await openShop(later.page, `#/order/${number}`);
   const find = later.page.getByRole("form", { name: `Find order ${number}` });

@@ -131,15 +131,19 @@ async function logout() {
 
 const statusText = (status) => status.charAt(0) + status.slice(1).toLowerCase();
 
-/** An order's page: the one just placed, the customer's own, or a guest's found with its email. */
-export async function orderView(number) {
+/**
+ * An order's page: the one just placed, one opened with its access key (the link of the checkout and
+ * of the confirmation mail), the customer's own, or a guest's found with its email.
+ */
+export async function orderView(number, key) {
   let order = state.lastOrder?.number === number ? state.lastOrder : null;
+  if (!order && key) order = await findOrder(number, { accessToken: key });
   if (!order && state.me) order = await findOrder(number);
-  if (order) return orderDetails(order);
+  if (order) return orderDetails(order, key);
   const result = h("div");
   return h("div", {},
     form(`Find order ${number}`, [field("email", "The email the order was placed with", { type: "email" })], "Find my order", async (values) => {
-      const found = await findOrder(number, values.email);
+      const found = await findOrder(number, { email: values.email });
       show(result, found && orderDetails(found));
       return found ? [] : ["No order with this number was placed with that email."];
     }),
@@ -147,15 +151,17 @@ export async function orderView(number) {
   );
 }
 
-/** The order `number`: the signed-in customer's, or anyone's given the email it was placed with. */
-async function findOrder(number, email) {
-  const query = `query Order($number: String!, $email: String) { order(number: $number, email: $email) { ${ORDER_FIELDS} } }`;
-  return (await graphql(query, { number, email })).order;
+/** The order `number`: the signed-in customer's, or anyone's given its access token or its email. */
+async function findOrder(number, { email, accessToken } = {}) {
+  const query = `query Order($number: String!, $email: String, $accessToken: String) {
+    order(number: $number, email: $email, accessToken: $accessToken) { ${ORDER_FIELDS} } }`;
+  return (await graphql(query, { number, email, accessToken })).order;
 }
 
-function orderDetails(order) {
+function orderDetails(order, key) {
   return h("section", { class: "panel order", "aria-label": `Order ${order.number}` },
     h("h1", {}, `Order ${order.number}`),
+    key && h("p", { class: "order-link" }, "Bookmark this page to come back to your order: anyone with its address can see it, so keep it to yourself."),
     h("p", {}, `${statusText(order.status)} · placed ${new Date(order.createdAt).toLocaleString()} · confirmation to ${order.email}`),
     h("table", {},
       h("thead", {}, h("tr", {}, ["Item", "Qty", "Price", "Total"].map((title) => h("th", {}, title)))),

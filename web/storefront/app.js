@@ -13,7 +13,7 @@ const routes = [
   [/^#\/product\/([^/?]+)$/, ([slug]) => productView(decodeURIComponent(slug))],
   [/^#\/account$/, () => accountView()],
   [/^#\/checkout$/, () => checkoutView()],
-  [/^#\/order\/([^/?]+)$/, ([number]) => orderView(decodeURIComponent(number))],
+  [/^#\/order\/([^/?]+)(?:\?key=([0-9a-f]+))?$/, ([number, key]) => orderView(decodeURIComponent(number), key)],
   [/^#\/shop(\?.*)?$/, ([query]) => listingView(new URLSearchParams(query ?? ""))],
 ];
 

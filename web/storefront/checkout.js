@@ -81,12 +81,13 @@ function checkoutInput(values, idempotencyKey) {
 
 /** Places the order and shows its confirmation; a declined card leaves the bag as it was. */
 async function placeOrder(input) {
-  const { checkout } = await graphql(`mutation Checkout($input: CheckoutInput!) { checkout(input: $input) { order { ${ORDER_FIELDS} } userErrors { code message } } }`, { input });
+  const { checkout } = await graphql(`mutation Checkout($input: CheckoutInput!) { checkout(input: $input) { order { ${ORDER_FIELDS} } accessToken userErrors { code message } } }`, { input });
   const problems = userErrorMessages(checkout);
   if (checkout.order) {
     state.lastOrder = checkout.order;
     await refresh();
-    location.hash = `#/order/${checkout.order.number}`;
+    // The order's own address: it shows the order in any browser, as the confirmation mail's link does.
+    location.hash = `#/order/${checkout.order.number}?key=${checkout.accessToken}`;
   }
   return problems;
 }
