@@ -200,6 +200,20 @@ pub struct Settings {
     #[arg(long, env = "MYCLOTHES_CLAIM_AFTER", default_value = "30s", value_parser = humantime::parse_duration, global = true)]
     pub claim_after: Duration,
 
+    /// `worker`: an event relayed this long ago and not handled yet is relayed again (Redis may have
+    /// lost it).
+    #[arg(long, env = "MYCLOTHES_REDELIVER_AFTER", default_value = "10min", value_parser = humantime::parse_duration, global = true)]
+    pub redeliver_after: Duration,
+
+    /// `worker`: handlings of an event that may fail before it is dead (kept in the outbox and the
+    /// dead-letter stream).
+    #[arg(long, env = "MYCLOTHES_EVENT_ATTEMPTS", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=100), global = true)]
+    pub event_attempts: u32,
+
+    /// `worker`: the pause after an event's first failed handling; it doubles with each further one.
+    #[arg(long, env = "MYCLOTHES_EVENT_RETRY_BACKOFF", default_value = "1s", value_parser = humantime::parse_duration, global = true)]
+    pub event_retry_backoff: Duration,
+
     /// `worker`: a variant with this many or fewer left after an order gets a low-stock notice.
     #[arg(long, env = "MYCLOTHES_LOW_STOCK_LEVEL", default_value_t = 3, global = true)]
     pub low_stock_level: i32,
@@ -441,6 +455,9 @@ impl Settings {
             worker: WorkerSettings {
                 name: self.worker_name.clone().unwrap_or_else(|| format!("worker-{}", std::process::id())),
                 claim_after: self.claim_after,
+                redeliver_after: self.redeliver_after,
+                max_attempts: self.event_attempts,
+                retry_backoff: self.event_retry_backoff,
             },
             storefront: Storefront { url: self.storefront_url()? },
             alerts: StockAlerts {

@@ -1,6 +1,7 @@
 //! Metrics in the Prometheus text format on `/metrics`. Requests are counted and timed by GraphQL
 //! operation name and outcome as they happen; what the services keep count of themselves (cache,
-//! database reads, pools, replica lag) is read when Prometheus scrapes.
+//! database reads, pools, replica lag, the events the worker tier has not handled, dead ones
+//! included) is read when Prometheus scrapes.
 
 use std::collections::HashSet;
 use std::sync::{Arc, LazyLock, Mutex};
@@ -87,6 +88,11 @@ pub async fn scrape(services: Data<&Arc<Services>>) -> String {
     }
     for (replica, lag) in services.db.replica_lag_bytes().await {
         gauge!("db_replica_lag_bytes", "replica" => replica).set(lag.unwrap_or(f64::NAN));
+    }
+    // Unknown while the primary does not answer.
+    let backlog = infra::outbox::backlog(&services.db).await.ok();
+    for (state, events) in [("pending", backlog.map(|b| b.pending)), ("dead", backlog.map(|b| b.dead))] {
+        gauge!("outbox_events", "state" => state).set(events.map_or(f64::NAN, |n| n as f64));
     }
     HANDLE.render()
 }

@@ -14,7 +14,7 @@ mod error;
 pub mod login_limits;
 pub mod order_events;
 pub mod orders;
-mod outbox;
+pub mod outbox;
 pub mod passwords;
 pub mod payments;
 pub mod persisted_queries;

@@ -1,8 +1,11 @@
 //! The outbox: events written in the transaction of the change they announce, so that a change is
-//! never made without its event (the worker relays them to the Redis stream).
+//! never made without its event (the worker relays them to the Redis stream). A row stays until its
+//! event is handled, or for good once the event is dead.
 
 use domain::order::{OrderNumber, OrderStatus};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, Statement};
+
+use crate::db::{Consistency, DbRouter};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -18,4 +21,24 @@ pub(crate) async fn announce_order(
     let values = [format!("order.{status}").into(), payload.into()];
     txn.execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, insert, values)).await?;
     Ok(())
+}
+
+/// The events not handled yet: those still to be handled, and those given up on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backlog {
+    pub pending: i64,
+    pub dead: i64,
+}
+
+/// The outbox's backlog, on the primary: the table only holds what is not handled, so it is small.
+pub async fn backlog(db: &DbRouter) -> Result<Backlog, crate::Error> {
+    let count = "SELECT count(*) FILTER (WHERE dead_at IS NULL) AS pending, \
+        count(*) FILTER (WHERE dead_at IS NOT NULL) AS dead FROM outbox";
+    let row = db
+        .read_at(&Consistency::Primary, |db| async move {
+            db.query_one_raw(Statement::from_string(DbBackend::Postgres, count)).await
+        })
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("a count answers one row"))?;
+    Ok(Backlog { pending: row.try_get("", "pending")?, dead: row.try_get("", "dead")? })
 }

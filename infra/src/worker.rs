@@ -1,8 +1,14 @@
 //! The worker tier. Each worker relays outbox rows to a Redis stream (rows locked with SKIP LOCKED, so
 //! several workers relay disjoint batches), reads the stream in one consumer group, and acknowledges
-//! an event once it is handled. Events a crashed worker read but never acknowledged are claimed by
-//! another worker once they have been pending for `claim_after`. Delivery is at least once; the
-//! handlers make a repeat harmless.
+//! each event once it is dealt with. Events a crashed worker read but never acknowledged are claimed
+//! by another worker once they have been pending for `claim_after`.
+//!
+//! The outbox, not the stream, is the record of what is left to do: a row goes only once its event
+//! is handled, and a row relayed `redeliver_after` ago and still there is relayed again, so an event
+//! Redis lost (it acknowledges a write before its fsync) is not lost. An event whose handling fails
+//! waits in the outbox for a growing pause and is relayed again; after `max_attempts` it is dead: kept
+//! in the outbox, copied to the dead-letter stream, logged, and counted on `/metrics`. One bad event
+//! never holds up the others. Delivery is at least once; the handlers make a repeat harmless.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -18,6 +24,8 @@ use crate::write_path::WriteTx;
 
 const GROUP: &str = "workers";
 const BATCH: usize = 50;
+/// Dead letters kept in the stream for a look; the outbox keeps them all.
+const DEAD_LETTERS_KEPT: usize = 10_000;
 /// How long an idle worker waits before looking for work again.
 const IDLE_PAUSE: Duration = Duration::from_millis(100);
 const PAUSE_AFTER_FAILURE: Duration = Duration::from_secs(1);
@@ -27,12 +35,20 @@ pub struct WorkerSettings {
     pub name: String,
     /// An event pending this long with another consumer is taken over.
     pub claim_after: Duration,
+    /// An event relayed this long ago and not handled yet is relayed again.
+    pub redeliver_after: Duration,
+    /// Handlings of an event that may fail before it is dead.
+    pub max_attempts: u32,
+    /// The pause after an event's first failure; it doubles with each further one, up to
+    /// `redeliver_after`.
+    pub retry_backoff: Duration,
 }
 
-/// One entry read from the stream: an event, unless it could not be read.
+/// One entry read from the stream: an event of an outbox row, unless it could not be read.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Delivery {
     pub stream_id: String,
+    pub outbox_id: Option<i64>,
     pub event: Option<Event>,
 }
 
@@ -83,30 +99,134 @@ impl Worker {
         }
     }
 
-    /// Relays, then handles what is pending too long elsewhere and what is new. Returns how many
-    /// rows and events it dealt with.
+    /// Relays, then handles what is pending too long elsewhere and what is new, and trims the stream.
+    /// Returns how many rows and events it dealt with.
     pub async fn work_once(&self) -> Result<usize, crate::Error> {
         self.ensure_group().await?;
         let relayed = self.relay().await?;
         let mut deliveries = self.claim_stale().await?;
         deliveries.extend(self.read_new().await?);
-        let handled = deliveries.len();
-        for delivery in deliveries {
-            match &delivery.event {
-                Some(event) => self.events.handle(&event.event_type, &event.payload).await?,
-                None => tracing::error!(id = %delivery.stream_id, "an unreadable stream entry is dropped"),
+        let mut handled = Vec::new();
+        for delivery in &deliveries {
+            match self.handle(delivery).await {
+                Ok(()) => handled.extend(delivery.outbox_id),
+                Err(crate::Error::Unexpected(err)) => self.failed(delivery, &format!("{err:#}")).await?,
+                Err(unavailable) => return Err(unavailable),
             }
-            self.acknowledge(&delivery.stream_id).await?;
         }
-        Ok(relayed + handled)
+        self.forget(&handled).await?;
+        self.acknowledge(&deliveries).await?;
+        if !deliveries.is_empty() {
+            self.trim_stream().await?;
+        }
+        Ok(relayed + deliveries.len())
     }
 
-    /// Moves a batch of outbox rows into the stream, marking them relayed. A crash between the two
+    async fn handle(&self, delivery: &Delivery) -> Result<(), crate::Error> {
+        match &delivery.event {
+            Some(event) => self.events.handle(&event.event_type, &event.payload).await,
+            None => Err(anyhow::anyhow!("the stream entry is not an event").into()),
+        }
+    }
+
+    /// Records a failed handling of `delivery`: its event is relayed again after a pause, or is dead
+    /// after `max_attempts`.
+    async fn failed(&self, delivery: &Delivery, error: &str) -> Result<(), crate::Error> {
+        let attempts = match delivery.outbox_id {
+            Some(id) => self.record_failure(id, error).await?,
+            // Not an event of an outbox row that is still there: nothing would ever relay it again.
+            None => None,
+        };
+        match attempts {
+            Some(attempts) if attempts < self.settings.max_attempts => {
+                tracing::warn!(id = %delivery.stream_id, attempts, %error, "an event failed; it will be retried");
+                Ok(())
+            }
+            attempts => self.dead_letter(delivery, attempts.unwrap_or(1), error).await,
+        }
+    }
+
+    /// Counts a failure of outbox row `id` and schedules its next relay, or marks it dead; the
+    /// attempts so far, or none when the row is gone (handled through another copy, or never there).
+    async fn record_failure(&self, id: i64, error: &str) -> Result<Option<u32>, crate::Error> {
+        // The pause doubles with each failure (`attempts` is the count before this one).
+        let record = "UPDATE outbox SET attempts = attempts + 1, last_error = $2, \
+            relay_after = now() + make_interval(secs => least($3::float8 * power(2, least(attempts, 30)), $4::float8)), \
+            dead_at = CASE WHEN attempts + 1 >= $5 THEN now() END \
+            WHERE id = $1 AND dead_at IS NULL RETURNING attempts";
+        let settings = &self.settings;
+        let values = [
+            id.into(),
+            error.into(),
+            settings.retry_backoff.as_secs_f64().into(),
+            settings.redeliver_after.as_secs_f64().into(),
+            (settings.max_attempts as i32).into(),
+        ];
+        let tx = WriteTx::begin(&self.db).await?;
+        let row = tx
+            .conn()
+            .query_one_raw(Statement::from_sql_and_values(DbBackend::Postgres, record, values))
+            .await?;
+        let attempts = row.map(|row| row.try_get::<i32>("", "attempts")).transpose()?;
+        tx.commit(()).await?.into_unobserved();
+        Ok(attempts.map(|n| n as u32))
+    }
+
+    /// Copies `delivery` to the dead-letter stream, where an operator finds it with its last error.
+    async fn dead_letter(&self, delivery: &Delivery, attempts: u32, error: &str) -> Result<(), crate::Error> {
+        tracing::error!(id = %delivery.stream_id, outbox_id = ?delivery.outbox_id, attempts, %error,
+            "an event is dead: it is kept in the outbox and the dead-letter stream");
+        let (stream, delivery, error) = (self.dead_letter_key(), delivery.clone(), error.to_owned());
+        self.redis
+            .run(|mut c| async move {
+                let (event_type, payload) = match &delivery.event {
+                    Some(event) => (event.event_type.clone(), event.payload.to_string()),
+                    None => (String::new(), String::new()),
+                };
+                redis::cmd("XADD")
+                    .arg(&stream)
+                    .arg("MAXLEN")
+                    .arg("~")
+                    .arg(DEAD_LETTERS_KEPT)
+                    .arg("*")
+                    .arg("stream_id")
+                    .arg(&delivery.stream_id)
+                    .arg("outbox_id")
+                    .arg(delivery.outbox_id.map(|id| id.to_string()).unwrap_or_default())
+                    .arg("type")
+                    .arg(event_type)
+                    .arg("payload")
+                    .arg(payload)
+                    .arg("attempts")
+                    .arg(attempts)
+                    .arg("error")
+                    .arg(&error)
+                    .query_async::<()>(&mut c)
+                    .await
+            })
+            .await
+    }
+
+    /// Deletes the outbox rows whose events were handled.
+    async fn forget(&self, handled: &[i64]) -> Result<(), crate::Error> {
+        if handled.is_empty() {
+            return Ok(());
+        }
+        let tx = WriteTx::begin(&self.db).await?;
+        let delete = "DELETE FROM outbox WHERE id = ANY($1)";
+        let values = [handled.to_vec().into()];
+        tx.conn().execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, delete, values)).await?;
+        tx.commit(()).await?.into_unobserved();
+        Ok(())
+    }
+
+    /// Moves a batch of due outbox rows (new ones, ones to retry, and ones relayed `redeliver_after`
+    /// ago and still there) into the stream and sets when each is due again. A crash between the two
     /// relays them again, which the handlers tolerate.
     pub async fn relay(&self) -> Result<usize, crate::Error> {
         let tx = WriteTx::begin(&self.db).await?;
-        let pick = "SELECT id, event_type, payload::text AS payload FROM outbox WHERE relayed_at IS NULL \
-            ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED";
+        let pick = "SELECT id, event_type, payload::text AS payload FROM outbox \
+            WHERE dead_at IS NULL AND relay_after <= now() ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED";
         let rows = tx
             .conn()
             .query_all_raw(Statement::from_sql_and_values(DbBackend::Postgres, pick, [(BATCH as i64).into()]))
@@ -141,9 +261,15 @@ impl Worker {
             })
             .await?;
         let ids: Vec<i64> = events.iter().map(|(id, _, _)| *id).collect();
-        let mark = "UPDATE outbox SET relayed_at = now() WHERE id = ANY($1)";
+        let mark = "UPDATE outbox SET relayed_at = now(), \
+            relay_after = now() + make_interval(secs => $2::float8) WHERE id = ANY($1)";
+        let redeliver_after = self.settings.redeliver_after.as_secs_f64();
         tx.conn()
-            .execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, mark, [ids.into()]))
+            .execute_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                mark,
+                [ids.into(), redeliver_after.into()],
+            ))
             .await?;
         Ok(tx.commit(events.len()).await?.into_unobserved())
     }
@@ -214,11 +340,38 @@ impl Worker {
         Ok(entries.into_iter().filter_map(delivery).collect())
     }
 
-    async fn acknowledge(&self, stream_id: &str) -> Result<(), crate::Error> {
-        let (stream, id) = (self.stream_key(), stream_id.to_owned());
+    async fn acknowledge(&self, deliveries: &[Delivery]) -> Result<(), crate::Error> {
+        if deliveries.is_empty() {
+            return Ok(());
+        }
+        let stream = self.stream_key();
+        let ids: Vec<String> = deliveries.iter().map(|d| d.stream_id.clone()).collect();
         self.redis
             .run(|mut c| async move {
-                redis::cmd("XACK").arg(stream).arg(GROUP).arg(id).query_async::<()>(&mut c).await
+                redis::cmd("XACK").arg(stream).arg(GROUP).arg(ids).query_async::<()>(&mut c).await
+            })
+            .await
+    }
+
+    /// Drops the entries every consumer is done with: those older than the oldest one still pending,
+    /// or than the last one delivered when none is. (The stream has this one group only.)
+    async fn trim_stream(&self) -> Result<(), crate::Error> {
+        let stream = self.stream_key();
+        self.redis
+            .run(|mut c| async move {
+                // [count, smallest id, greatest id, consumers]
+                let pending: (u64, Option<String>, Option<String>, Value) =
+                    redis::cmd("XPENDING").arg(&stream).arg(GROUP).query_async(&mut c).await?;
+                let oldest_kept = match pending.1 {
+                    Some(oldest_pending) => Some(oldest_pending),
+                    None => last_delivered(&mut c, &stream).await?,
+                };
+                match oldest_kept {
+                    Some(id) => {
+                        redis::cmd("XTRIM").arg(&stream).arg("MINID").arg(id).query_async::<()>(&mut c).await
+                    }
+                    None => Ok(()),
+                }
             })
             .await
     }
@@ -226,6 +379,22 @@ impl Worker {
     pub fn stream_key(&self) -> String {
         self.redis.key("events")
     }
+
+    /// Where dead events are copied: the stream's name with `:dead`.
+    pub fn dead_letter_key(&self) -> String {
+        self.redis.key("events:dead")
+    }
+}
+
+/// The id of the last entry delivered to the group, if any was.
+async fn last_delivered(
+    connection: &mut impl redis::aio::ConnectionLike,
+    stream: &str,
+) -> Result<Option<String>, redis::RedisError> {
+    let groups: Vec<std::collections::HashMap<String, Value>> =
+        redis::cmd("XINFO").arg("GROUPS").arg(stream).query_async(connection).await?;
+    let group = groups.into_iter().find(|group| group.get("name").and_then(text).as_deref() == Some(GROUP));
+    Ok(group.and_then(|group| group.get("last-delivered-id").and_then(text)).filter(|id| id != "0-0"))
 }
 
 fn array(value: Value) -> Vec<Value> {
@@ -255,7 +424,8 @@ fn delivery(entry: Value) -> Option<Delivery> {
             .and_then(|pair| pair.get(1))
             .and_then(text)
     };
+    let outbox_id = field("outbox_id").and_then(|id| id.parse().ok());
     let payload = field("payload").and_then(|p| serde_json::from_str(&p).ok());
     let event = payload.zip(field("type")).map(|(payload, event_type)| Event { event_type, payload });
-    Some(Delivery { stream_id, event })
+    Some(Delivery { stream_id, outbox_id, event })
 }
