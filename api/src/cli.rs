@@ -147,7 +147,7 @@ async fn execute(cli: Cli) -> Result<(), Failure> {
 
 async fn run_worker(config: WorkerConfig) -> Result<(), Failure> {
     let db = Arc::new(DbRouter::connect(&config.db).await.map_err(anyhow::Error::from)?);
-    db.watch_primary();
+    db.watch_primary().await;
     let redis = Arc::new(RedisStore::connect(&config.redis).map_err(anyhow::Error::from)?);
     let payments = Arc::new(TestPaymentProvider::default());
     let events = OrderEvents::new(db.clone(), payments, config.alerts, config.storefront);

@@ -80,7 +80,7 @@ pub struct CookiePolicy {
 impl Services {
     pub async fn connect(config: &ServeConfig) -> anyhow::Result<Self> {
         let db = Arc::new(DbRouter::connect(&config.db).await.context("cannot prepare the database pools")?);
-        db.watch_primary();
+        db.watch_primary().await;
         let redis = Arc::new(RedisStore::connect(&config.redis)?);
         let cache_redis = match &config.cache_redis {
             Some(settings) => Arc::new(RedisStore::connect(settings)?),

@@ -1,5 +1,6 @@
 //! `/health/live` (the process answers) and `/health/ready` (it can serve: each dependency probed,
-//! 200 when at least one database answers, 503 when none does or the instance is draining). The
+//! 200 when at least one database answers, 503 when none does or the instance is draining; a
+//! former primary writable again beside the real one, a split brain, makes it `degraded`). The
 //! public listener answers readiness with its status alone; the admin listener adds every check, with
 //! the servers' addresses and the probes' errors.
 
@@ -103,6 +104,12 @@ async fn report(services: &Services, readiness: &Readiness) -> (StatusCode, Read
             Check::new(target.name, role, Some(target.address), probe)
         })
         .collect();
+    let stale = services.db.stale_primaries();
+    for check in checks.iter_mut().filter(|check| stale.contains(&check.name)) {
+        check.status = "degraded";
+        check.error =
+            Some("split brain: writable, but behind the primary's timeline; it gets no writes".to_owned());
+    }
     checks.push(Check::new("redis".to_owned(), "cache", None, redis));
     checks.extend(cache.map(|probe| Check::new("cache-redis".to_owned(), "cache", None, probe)));
 

@@ -1,5 +1,7 @@
 use std::time::{Duration, Instant};
 
+use sea_orm::ConnectionTrait;
+
 use serde_json::Value;
 
 use crate::support::tcp_proxy::TcpProxy;
@@ -60,4 +62,45 @@ async fn after_the_primary_dies_and_a_replica_is_promoted_writes_resume_without_
         before["data"]["login"]["token"].is_string(),
         "the write committed before the failover survived: {before}"
     );
+}
+
+/// `SELECT count(*)` of customers with `email` in the test's database on the server on `port`.
+async fn customers_on(db: &TestDatabase, port: u16, email: &str) -> i64 {
+    let server = crate::support::connect(&Stack::get().writer_url_on(&db.name, port)).await;
+    let sql = format!("SELECT count(*) AS n FROM customers WHERE email = '{email}'");
+    let row = server.query_one_raw(crate::support::statement(&sql)).await.unwrap().unwrap();
+    row.try_get("", "n").unwrap()
+}
+
+/// After a promotion the former primary may come back writable: an instance started then (it has no
+/// memory of the failover) must still write to the promoted server only, and report the split brain.
+#[tokio::test]
+async fn an_instance_started_beside_a_former_primary_writable_again_writes_to_the_promoted_one_only() {
+    let db = std::sync::Arc::new(TestDatabase::create().await);
+    let standby = DelayedReplica::start("0s");
+    let stack = Stack::get();
+    crate::support::wait_until_server_has(&db.name, standby.port).await;
+    // The stack's primary stays writable: it plays the former primary, restarted after the promotion.
+    standby.promote();
+    let candidates = format!(
+        "{},{}",
+        stack.writer_url_on(&db.name, stack.primary_port),
+        stack.writer_url_on(&db.name, standby.port)
+    );
+    let replicas = stack.reader_url(&db.name, standby.port);
+
+    let app =
+        TestApp::spawn_on(db.clone(), &["--database-url", &candidates, "--replica-urls", &replicas]).await;
+    assert!(registered(&app.post_graphql(&register("fresh@example.com")).await));
+
+    assert_eq!(customers_on(&db, standby.port, "fresh@example.com").await, 1, "on the promoted server");
+    assert_eq!(
+        customers_on(&db, stack.primary_port, "fresh@example.com").await,
+        0,
+        "not on the former primary"
+    );
+    let report: Value = app.get_admin("/health/ready").await.json().await.unwrap();
+    assert_eq!(report["status"], "degraded", "{report}");
+    let former = report["checks"].as_array().unwrap().iter().find(|c| c["name"] == "primary").unwrap();
+    assert!(former["error"].as_str().unwrap().contains("split brain"), "{report}");
 }

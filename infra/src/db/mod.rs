@@ -1,6 +1,7 @@
 //! PostgreSQL: connection settings, the primary/replica router, WAL positions, and the error
 //! classification the router fails over on.
 
+mod candidates;
 mod position;
 mod router;
 

@@ -3,17 +3,20 @@
 //! that doubles with each failure, and fall back to the primary when no replica answers.
 //!
 //! Given several primary candidates (the primary and the servers that may be promoted in its place),
-//! `watch_primary` asks them which one is writable (`pg_is_in_recovery()`, as libpq's
-//! `target_session_attrs=read-write` does) and moves writes there after a failover, without a restart.
+//! `watch_primary` asks them which are writable (`pg_is_in_recovery()`, as libpq's
+//! `target_session_attrs=read-write` does) and on which timeline, and moves writes to the right one
+//! after a failover, without a restart; a former primary back on an older timeline gets none
+//! (`candidates`).
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, Statement};
 use secrecy::{ExposeSecret, SecretString};
 
+use super::candidates::{self, Standing};
 use super::is_unreachable;
 use super::position::WalPosition;
 use crate::probe::Probe;
@@ -67,6 +70,10 @@ pub struct DbRouter {
     /// Candidates for the primary; `writable` is the index of the one that takes writes.
     primaries: Vec<Target>,
     writable: AtomicUsize,
+    /// The highest timeline a writable candidate was seen on.
+    highest_timeline: AtomicU32,
+    /// Writable candidates that get no writes (a split brain), as of the last look.
+    stale: Mutex<Vec<usize>>,
     replicas: Vec<Target>,
     next_replica: AtomicUsize,
     backoff: Duration,
@@ -116,6 +123,8 @@ impl DbRouter {
         Ok(Self {
             primaries,
             writable: AtomicUsize::new(0),
+            highest_timeline: AtomicU32::new(0),
+            stale: Mutex::default(),
             replicas,
             next_replica: AtomicUsize::new(0),
             backoff: settings.replica_backoff,
@@ -127,42 +136,57 @@ impl DbRouter {
         &self.primaries[self.writable.load(Ordering::Relaxed)]
     }
 
-    /// Keeps writes on the writable candidate, checking every second while the router is in use, and
-    /// at once (at most five times a second) when a statement finds a server unreachable. With a
-    /// single candidate there is nothing to watch.
-    pub fn watch_primary(self: &Arc<Self>) {
+    /// Finds the primary among the candidates, then keeps writes on it, looking again every second
+    /// while the router is in use, and at once (at most five times a second) when a statement finds a
+    /// server unreachable. With a single candidate there is nothing to choose.
+    pub async fn watch_primary(self: &Arc<Self>) {
         if self.primaries.len() < 2 {
             return;
         }
+        self.find_primary().await;
         let router = Arc::downgrade(self);
         tokio::spawn(async move {
-            while let Some(router) = router.upgrade() {
-                router.find_primary().await;
-                drop(router);
+            loop {
                 tokio::time::sleep(Duration::from_millis(200)).await;
                 tokio::select! {
                     () = tokio::time::sleep(Duration::from_millis(800)) => {}
                     () = super::SERVER_UNREACHABLE.notified() => {}
                 }
+                let Some(router) = router.upgrade() else { return };
+                router.find_primary().await;
             }
         });
     }
 
-    /// Moves writes to the first writable candidate when the current one is not writable (down, or
-    /// demoted). The current one is kept while it takes writes, so that a former primary that comes
-    /// back on its own never takes writes away from the promoted one.
+    /// Asks every candidate whether it is writable and on which timeline, and moves writes to the one
+    /// `candidates::choose` picks: never to a former primary back on an older timeline.
     pub async fn find_primary(&self) {
+        let standings = futures::future::join_all(
+            self.primaries.iter().map(|candidate| candidate.standing(self.probe_timeout)),
+        )
+        .await;
         let current = self.writable.load(Ordering::Relaxed);
-        if self.primaries[current].is_writable(self.probe_timeout).await {
-            return;
+        let choice = candidates::choose(current, &standings, self.highest_timeline.load(Ordering::Relaxed));
+        self.highest_timeline.fetch_max(choice.highest_timeline, Ordering::Relaxed);
+        if choice.writable != current {
+            let primary = &self.primaries[choice.writable];
+            self.writable.store(choice.writable, Ordering::Relaxed);
+            tracing::warn!(primary = %primary.name, address = %primary.address, "writes move to the new primary");
         }
-        for (index, candidate) in self.primaries.iter().enumerate().filter(|(i, _)| *i != current) {
-            if candidate.is_writable(self.probe_timeout).await {
-                self.writable.store(index, Ordering::Relaxed);
-                tracing::warn!(primary = %candidate.name, address = %candidate.address, "writes move to the new primary");
-                return;
+        let mut stale = self.stale.lock().expect("never poisoned");
+        if choice.stale != *stale {
+            for candidate in choice.stale.iter().map(|&i| &self.primaries[i]) {
+                tracing::error!(candidate = %candidate.name, address = %candidate.address,
+                    "split brain: a former primary is writable again; it gets no writes");
             }
         }
+        *stale = choice.stale;
+    }
+
+    /// The names of writable candidates that get no writes (split brain), as of the last look.
+    pub fn stale_primaries(&self) -> Vec<String> {
+        let stale = self.stale.lock().expect("never poisoned");
+        stale.iter().map(|&i| self.primaries[i].name.clone()).collect()
     }
 
     /// The primary, for the write path's transactions (`write_path::WriteTx`): nothing else writes.
@@ -354,15 +378,19 @@ impl Target {
     }
 
     /// Whether this server answers and takes writes (it is not a standby).
-    async fn is_writable(&self, timeout: Duration) -> bool {
-        let ask = self.conn.query_one_raw(Statement::from_string(
-            DbBackend::Postgres,
-            "SELECT NOT pg_is_in_recovery() AS writable",
-        ));
-        match tokio::time::timeout(timeout, ask).await {
-            Ok(Ok(Some(row))) => row.try_get::<bool>("", "writable").unwrap_or(false),
-            _ => false,
-        }
+    /// Where this candidate stands if it is writable: its timeline (the first eight hex digits of its
+    /// current WAL file's name) and WAL position; none in recovery or without an answer in `timeout`.
+    async fn standing(&self, timeout: Duration) -> Option<Standing> {
+        const ASK: &str = "SELECT substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8) AS timeline, \
+            pg_current_wal_lsn()::text AS position WHERE NOT pg_is_in_recovery()";
+        let ask = self.conn.query_one_raw(Statement::from_string(DbBackend::Postgres, ASK));
+        let row = tokio::time::timeout(timeout, ask).await.ok()?.ok()??;
+        let timeline: String = row.try_get("", "timeline").ok()?;
+        let position: String = row.try_get("", "position").ok()?;
+        Some(Standing {
+            timeline: u32::from_str_radix(&timeline, 16).ok()?,
+            position: WalPosition::parse(&position)?,
+        })
     }
 
     /// Whether this replica has replayed the WAL up to `position`, asking it only when what is

@@ -37,7 +37,7 @@ impl TestDatabase {
         let admin = connect(&Stack::get().owner_url("postgres")).await;
         clone_template(&admin, &name).await;
         admin.close().await.expect("the admin connection closes");
-        wait_until_replica_has(&name).await;
+        wait_until_server_has(&name, Stack::get().replica_port).await;
         Self { name }
     }
 
@@ -113,9 +113,9 @@ async fn clone_template(admin: &DatabaseConnection, name: &str) {
     panic!("the template stayed busy for 10 s");
 }
 
-async fn wait_until_replica_has(name: &str) {
-    let stack = Stack::get();
-    let replica = connect(&stack.reader_url("postgres", stack.replica_port)).await;
+/// Waits until the replica on `port` has received database `name`.
+pub async fn wait_until_server_has(name: &str, port: u16) {
+    let replica = connect(&Stack::get().reader_url("postgres", port)).await;
     let query = format!("SELECT 1 FROM pg_database WHERE datname = '{name}'");
     for _ in 0..200 {
         let found = replica.query_one_raw(statement(&query)).await.expect("the replica answers");
