@@ -22,10 +22,9 @@ const SEARCH: &str = "query($search: String) { products(first: 20, filter: { sea
 const ADD: &str = "mutation($variant: ID!) { addToCart(variantId: $variant, quantity: 1) { token cart { totalQuantity } userErrors { code } } }";
 const CART: &str =
     "{ cart { lines { variant { id } quantity lineTotal { amount } } totalQuantity subtotal { amount } } }";
-const CHECKOUT: &str = "mutation($key: String!, $email: String!) { checkout(input: { email: $email, shippingAddress: { name: \"Load Test\", line1: \"1 Bench Street\", city: \"Paris\", postalCode: \"75001\", country: \"FR\" }, paymentToken: \"tok_visa\", idempotencyKey: $key }) { order { number } userErrors { code variantId } } }";
+const CHECKOUT: &str = "mutation($key: String!, $email: String!) { checkout(input: { email: $email, shippingAddress: { name: \"Load Test\", line1: \"1 Bench Street\", city: \"Paris\", postalCode: \"75001\", country: \"FR\" }, paymentToken: \"tok_visa\", idempotencyKey: $key }) { order { number } accessToken userErrors { code variantId } } }";
 const REMOVE: &str = "mutation($variant: ID!) { removeFromCart(variantId: $variant) { cart { totalQuantity } userErrors { code } } }";
-const ORDER: &str =
-    "query($number: String!, $email: String) { order(number: $number, email: $email) { number } }";
+const ORDER: &str = "query($number: String!, $accessToken: String) { order(number: $number, accessToken: $accessToken) { number } }";
 const SORTS: [&str; 4] = ["NEWEST", "PRICE_ASC", "PRICE_DESC", "NAME"];
 const SEARCHES: [&str; 6] = ["shirt", "dress", "linen", "wool", "jacket", "cotton"];
 /// A checkout whose answer was lost is sent again with its idempotency key, as a careful client does.
@@ -43,7 +42,8 @@ pub struct Shopper {
     maybe_added: BTreeMap<String, u64>,
     /// Another change whose answer was lost: the cart can no longer be checked.
     uncertain: bool,
-    placed: Vec<String>,
+    /// The orders placed: number and access token, which shows the order to its buyer.
+    placed: Vec<(String, String)>,
     /// The variables (and so the idempotency key) of a checkout that got no answer: sent again next,
     /// so that it is placed once, or found placed.
     pending_checkout: Option<Value>,
@@ -130,7 +130,8 @@ impl Shopper {
                 continue;
             };
             if let Some(number) = payload["order"]["number"].as_str() {
-                self.placed.push(number.to_owned());
+                let access_token = payload["accessToken"].as_str().unwrap_or_default();
+                self.placed.push((number.to_owned(), access_token.to_owned()));
                 self.expected.clear();
                 self.maybe_added.clear();
             }
@@ -183,10 +184,14 @@ impl Shopper {
         } else if self.token.is_some() {
             verdict.carts_unverifiable = 1;
         }
-        for number in &self.placed {
-            let answer = self.post(ORDER, json!({ "number": number, "email": self.email })).await;
-            let found = answer.is_some_and(|a| a["data"]["order"]["number"].as_str() == Some(number));
-            verdict.orders_lost += u64::from(!found);
+        for (number, access_token) in &self.placed {
+            let answer = self.post(ORDER, json!({ "number": number, "accessToken": access_token })).await;
+            let found =
+                answer.as_ref().is_some_and(|a| a["data"]["order"]["number"].as_str() == Some(number));
+            if !found {
+                eprintln!("order {number} not found: {}", answer.unwrap_or_default());
+                verdict.orders_lost += 1;
+            }
         }
         verdict
     }

@@ -34,6 +34,9 @@ pub struct StepStats {
 #[derive(Clone)]
 pub struct Stats {
     started: Instant,
+    /// The start in milliseconds since the Unix epoch, so that scripts can place their own events on
+    /// the run's clock.
+    started_at_ms: u64,
     steps: Arc<Mutex<BTreeMap<Step, StepStats>>>,
     /// When each error happened, in milliseconds since the start.
     error_times_ms: Arc<Mutex<Vec<u64>>>,
@@ -47,7 +50,14 @@ pub enum Outcome<'a> {
 
 impl Stats {
     pub fn new() -> Self {
-        Self { started: Instant::now(), steps: Arc::default(), error_times_ms: Arc::default() }
+        let since_epoch =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        Self {
+            started: Instant::now(),
+            started_at_ms: since_epoch.as_millis() as u64,
+            steps: Arc::default(),
+            error_times_ms: Arc::default(),
+        }
     }
 
     pub fn elapsed(&self) -> Duration {
@@ -136,6 +146,7 @@ impl Stats {
             "errors": errors,
             "errors_by_step": by_step,
             "error_times_ms": self.error_times_ms(),
+            "started_at_ms": self.started_at_ms,
         });
         if let (Some(summary), Value::Object(extra)) = (summary.as_object_mut(), extra) {
             summary.extend(extra);

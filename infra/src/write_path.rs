@@ -13,7 +13,7 @@
 //!
 //! ```compile_fail
 //! async fn write_around(db: &infra::db::DbRouter) {
-//!     let _ = db.write();
+//!     let _ = db.begin_write().await;
 //! }
 //! ```
 //!
@@ -29,7 +29,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use domain::session::SessionId;
-use sea_orm::{DatabaseTransaction, TransactionTrait};
+use sea_orm::DatabaseTransaction;
 use uuid::Uuid;
 
 use crate::cache::{ReadCache, Scope, Tag};
@@ -60,7 +60,7 @@ pub struct WriteTx<'a> {
 
 impl<'a> WriteTx<'a> {
     pub(crate) async fn begin(db: &'a DbRouter) -> Result<Self, crate::Error> {
-        Ok(Self { db, txn: db.write().begin().await?, touched: Vec::new() })
+        Ok(Self { db, txn: db.begin_write().await?, touched: Vec::new() })
     }
 
     /// The transaction, for statements.

@@ -13,7 +13,10 @@ use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, Statement};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    Statement, TransactionTrait,
+};
 use secrecy::{ExposeSecret, SecretString};
 
 use super::candidates::{self, Standing};
@@ -47,6 +50,8 @@ pub struct DbSettings {
 }
 
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// The longest a primary candidate may take to say where it stands before it counts as not writable.
+const STANDING_TIMEOUT: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TargetRole {
@@ -189,9 +194,17 @@ impl DbRouter {
         stale.iter().map(|&i| self.primaries[i].name.clone()).collect()
     }
 
-    /// The primary, for the write path's transactions (`write_path::WriteTx`): nothing else writes.
-    pub(crate) fn write(&self) -> &DatabaseConnection {
-        &self.primary().conn
+    /// A transaction on the primary, for the write path (`write_path::WriteTx`): nothing else writes.
+    /// A transaction that waited for its server's connection while writes moved to another server is
+    /// refused (retry later): the server it waited for may be a former primary coming back.
+    pub(crate) async fn begin_write(&self) -> Result<DatabaseTransaction, crate::Error> {
+        let chosen = self.writable.load(Ordering::Relaxed);
+        let txn = self.primaries[chosen].conn.begin().await?;
+        if self.writable.load(Ordering::Relaxed) != chosen {
+            let moved = "writes moved to another server while this transaction waited for a connection";
+            return Err(crate::Error::DatabaseUnavailable(DbErr::Custom(moved.into())));
+        }
+        Ok(txn)
     }
 
     /// Runs the read-only `query` on a healthy replica, round-robin, retrying on the next replica and
@@ -381,6 +394,9 @@ impl Target {
     /// Where this candidate stands if it is writable: its timeline (the first eight hex digits of its
     /// current WAL file's name) and WAL position; none in recovery or without an answer in `timeout`.
     async fn standing(&self, timeout: Duration) -> Option<Standing> {
+        // A look at the candidates lasts as long as its slowest answer: it must stay short, so that a
+        // promotion is seen before a former primary can come back.
+        let timeout = timeout.min(STANDING_TIMEOUT);
         const ASK: &str = "SELECT substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8) AS timeline, \
             pg_current_wal_lsn()::text AS position WHERE NOT pg_is_in_recovery()";
         let ask = self.conn.query_one_raw(Statement::from_string(DbBackend::Postgres, ASK));
