@@ -682,7 +682,12 @@ mod tests {
             rate("MYCLOTHES_IP_RATE_LIMIT", "10/min").unwrap(),
             Rate { requests: 10, period: minute, burst: 10 }
         );
-        for bad in ["", "10", "0/s", "10/h", "10/s:0", "ten/s"] {
+        let hour = Duration::from_secs(3600);
+        assert_eq!(
+            rate("MYCLOTHES_ORDER_LOOKUP_RATE_LIMIT", "10/h:5").unwrap(),
+            Rate { requests: 10, period: hour, burst: 5 }
+        );
+        for bad in ["", "10", "0/s", "10/d", "10/s:0", "ten/s"] {
             assert!(rate("MYCLOTHES_IP_RATE_LIMIT", bad).is_err(), "{bad}");
         }
     }

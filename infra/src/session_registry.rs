@@ -97,13 +97,13 @@ impl SessionRegistry {
     /// long as a token lives: by the time it expires, so has every token of an older generation.
     pub async fn end_all(&self, subject: &str) -> Result<u64, crate::Error> {
         let key = self.generation_key(subject);
-        let lifetime = self.token_lifetime.as_millis() as u64;
+        let lifetime = self.token_lifetime.as_millis() as i64;
         self.redis
             .run(|mut c| async move {
                 redis::pipe()
                     .atomic()
                     .incr(&key, 1)
-                    .pexpire(&key, lifetime as i64)
+                    .pexpire(&key, lifetime)
                     .ignore()
                     .query_async::<(u64,)>(&mut c)
                     .await

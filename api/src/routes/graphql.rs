@@ -141,8 +141,7 @@ pub async fn get_query(
 /// Who calls, and how their reads must be made: a session that wrote lately reads its own writes. A
 /// bearer token that does not verify, or whose session was ended (logged out, or all of its
 /// account's sessions), is refused with `UNAUTHENTICATED`; such a cookie makes the caller a guest
-/// whose cookie is cleared. The request's
-/// `cost` in operations is charged to the rate limits.
+/// whose cookie is cleared. The request's `cost` in operations is charged to the rate limits.
 async fn request_context(
     http: &Request,
     services: &Arc<Services>,
