@@ -110,8 +110,10 @@ pub struct Settings {
     #[arg(long, env = "MYCLOTHES_DB_TIMEOUT", default_value = "2s", value_parser = humantime::parse_duration, global = true)]
     pub db_timeout: Duration,
 
-    /// Bound on every Redis call, so a Redis outage fails calls fast.
-    #[arg(long, env = "MYCLOTHES_REDIS_TIMEOUT", default_value = "200ms", value_parser = humantime::parse_duration, global = true)]
+    /// Bound on every Redis call, so that a Redis that hangs fails calls (a stopped one fails them at
+    /// once). Not a latency target: a healthy Redis stalls for hundreds of milliseconds now and then
+    /// (the fsync that starts an append-only-file rewrite, a fork), and calls must ride that out.
+    #[arg(long, env = "MYCLOTHES_REDIS_TIMEOUT", default_value = "1s", value_parser = humantime::parse_duration, global = true)]
     pub redis_timeout: Duration,
 
     /// How long catalogue reads stay in the Redis cache (each entry ± 10% at random).
