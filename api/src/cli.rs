@@ -76,7 +76,7 @@ pub enum AdminCommand {
 
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
-    crate::telemetry::init(&cli.settings);
+    let _logging = crate::telemetry::init(&cli.settings);
     // Resolving a deep GraphQL selection nests many futures; unoptimised builds keep them on the stack
     // and overflow the 2 MiB Tokio gives a worker by default. The room is reserved, not used.
     let runtime = tokio::runtime::Builder::new_multi_thread()

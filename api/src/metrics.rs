@@ -94,6 +94,7 @@ pub async fn scrape(services: Data<&Arc<Services>>) -> String {
     for (state, events) in [("pending", backlog.map(|b| b.pending)), ("dead", backlog.map(|b| b.dead))] {
         gauge!("outbox_events", "state" => state).set(events.map_or(f64::NAN, |n| n as f64));
     }
+    counter!("log_lines_dropped_total").absolute(crate::telemetry::dropped_lines() as u64);
     HANDLE.render()
 }
 
