@@ -1,6 +1,8 @@
--- wrk script: POSTs the GraphQL document in the environment variable QUERY to /graphql.
--- - When QUERY contains %d, each request gets its own number there (distinct per thread), so every
---   request is a different query: a cache miss.
+-- wrk script: POSTs the GraphQL document in the environment variable QUERY to /graphql; or, with
+-- QUERIES instead (documents separated by lines of `---`), each in turn: a mix.
+-- - When a document contains %d, each request gets its own number there (distinct per thread), so
+--   every request is a different query: a cache miss.
+-- - An answer with GraphQL errors counts as an error, like a status of 400 or more.
 -- - TOKEN, when set, is sent as the bearer session token.
 -- - RESET_QUERY, when set, is sent instead of QUERY on every RESET_EVERY-th request of a thread.
 -- PAGE, when set instead of QUERY, is a path to GET (a page's file), with `If-None-Match: ETAG` when
@@ -8,16 +10,24 @@
 local page = os.getenv("PAGE")
 local etag = os.getenv("ETAG")
 local query = os.getenv("QUERY")
+local documents = {}
+for document in ((os.getenv("QUERIES") or "") .. "\n---\n"):gmatch("(.-)\n%-%-%-\n") do
+  if document ~= "" then table.insert(documents, document) end
+end
+if #documents == 0 and query then documents = { query } end
 local token = os.getenv("TOKEN")
 local reset_query = os.getenv("RESET_QUERY")
 local reset_every = tonumber(os.getenv("RESET_EVERY") or "0")
 local counter = 0
 local thread_offset = 0
 local next_thread = 0
+local threads = {}
+graphql_errors = 0
 
 function setup(thread)
   next_thread = next_thread + 1
   thread:set("thread_offset", next_thread * 100000000)
+  table.insert(threads, thread)
 end
 
 local function json_body(document)
@@ -33,19 +43,29 @@ if etag and etag ~= "" then page_headers["If-None-Match"] = etag end
 function request()
   if page and page ~= "" then return wrk.format("GET", page, page_headers) end
   counter = counter + 1
-  local document = query
+  local document = documents[(counter - 1) % #documents + 1]
   if reset_query and reset_every > 0 and counter % reset_every == 0 then
     document = reset_query
-  elseif string.find(query, "%%d") then
-    document = string.format(query, thread_offset + counter)
+  elseif string.find(document, "%%d") then
+    document = string.format(document, thread_offset + counter)
   end
   return wrk.format("POST", "/graphql", headers, json_body(document))
 end
 
+function response(status, headers, body)
+  if page and page ~= "" then return end
+  if status < 400 and body and string.find(body, '"errors"', 1, true) then
+    graphql_errors = graphql_errors + 1
+  end
+end
+
 function done(summary, latency, requests)
+  local answered_with_errors = 0
+  for _, thread in ipairs(threads) do answered_with_errors = answered_with_errors + thread:get("graphql_errors") end
   io.write(string.format("RESULT requests=%d errors=%d rps=%.0f p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f\n",
     summary.requests,
-    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.status + summary.errors.timeout,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.status + summary.errors.timeout
+      + answered_with_errors,
     summary.requests / (summary.duration / 1e6),
     latency:percentile(50) / 1000, latency:percentile(90) / 1000, latency:percentile(99) / 1000))
 end
