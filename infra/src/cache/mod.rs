@@ -423,7 +423,9 @@ impl ReadCache {
         self.settings.ttl.mul_f64((1.0 + spread).max(0.1))
     }
 
-    /// Runs `load` once for all concurrent callers with the same `key` in this instance.
+    /// Runs `load` once for all concurrent callers with the same `key` in this instance. The key is
+    /// forgotten when its caller is done, even one that is dropped half-way (its client went away):
+    /// otherwise every cancelled miss would stay in the map for good.
     async fn single_flight(
         &self,
         key: &str,
@@ -433,18 +435,49 @@ impl ReadCache {
             let mut in_flight = self.in_flight.lock().expect("the in-flight map is never poisoned");
             in_flight.entry(key.to_owned()).or_default().clone()
         };
-        let result = cell.get_or_try_init(|| load).await.cloned();
-        let mut in_flight = self.in_flight.lock().expect("the in-flight map is never poisoned");
-        if in_flight.get(key).is_some_and(|current| Arc::ptr_eq(current, &cell)) {
-            in_flight.remove(key);
+        let _forget = InFlight { map: &self.in_flight, key, cell: &cell };
+        cell.get_or_try_init(|| load).await.cloned()
+    }
+}
+
+/// A caller's claim on an in-flight key: on drop, the key is removed unless another load has taken
+/// its place since.
+struct InFlight<'a> {
+    map: &'a Mutex<HashMap<String, Arc<OnceCell<Vec<u8>>>>>,
+    key: &'a str,
+    cell: &'a Arc<OnceCell<Vec<u8>>>,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        let mut in_flight = self.map.lock().expect("the in-flight map is never poisoned");
+        if in_flight.get(self.key).is_some_and(|current| Arc::ptr_eq(current, self.cell)) {
+            in_flight.remove(self.key);
         }
-        result
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A load whose caller is dropped before it ends (the client went away) leaves nothing behind.
+    #[tokio::test]
+    async fn a_miss_cancelled_half_way_is_forgotten() {
+        let redis = Arc::new(
+            RedisStore::connect(&crate::redis::RedisSettings {
+                url: secrecy::SecretString::from("redis://127.0.0.1:9/0"),
+                pool_size: 1,
+                timeout: Duration::from_millis(10),
+                key_prefix: "unused:".to_owned(),
+            })
+            .unwrap(),
+        );
+        let cache = ReadCache::new(redis, CacheSettings { ttl: Duration::from_secs(60), jitter: 0.1 });
+        let never = cache.single_flight("k", std::future::pending());
+        assert!(tokio::time::timeout(Duration::from_millis(10), never).await.is_err());
+        assert!(cache.in_flight.lock().unwrap().is_empty());
+    }
 
     #[test]
     fn what_clients_send_never_makes_a_long_key() {
