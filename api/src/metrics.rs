@@ -23,8 +23,22 @@ static HANDLE: LazyLock<PrometheusHandle> = LazyLock::new(|| {
     let handle = recorder.handle();
     // Only fails when a recorder is installed already; this is the only place that installs one.
     let _ = metrics::set_global_recorder(recorder);
+    let upkeep = handle.clone();
+    std::thread::Builder::new()
+        .name("metrics-upkeep".to_owned())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(UPKEEP_EVERY);
+                upkeep.run_upkeep();
+            }
+        })
+        .expect("a thread starts");
     handle
 });
+
+/// The recorder keeps each histogram sample until they are folded into their buckets: at a scrape,
+/// or by this upkeep. Without it, an instance nobody scrapes grows by every request's samples.
+const UPKEEP_EVERY: Duration = Duration::from_secs(5);
 
 /// Operation names are the clients' to choose: beyond this many, new ones count as `other`.
 const MAX_OPERATION_NAMES: usize = 200;
