@@ -17,10 +17,8 @@ async fn ping(store: &RedisStore) -> Result<String, infra::Error> {
 /// must try again, and Redis must be used once it answers.
 #[tokio::test]
 async fn a_probe_cut_off_midway_does_not_leave_redis_unused() {
-    let stack_url = Stack::get().redis_url();
-    let redis_port: u16 = stack_url.rsplit(':').next().unwrap().trim_end_matches("/0").parse().unwrap();
-    let proxy = TcpProxy::start(redis_port).await;
-    let url = stack_url.replace(&format!(":{redis_port}/"), &format!(":{}/", proxy.port));
+    let proxy = TcpProxy::start(Stack::get().redis_port()).await;
+    let url = Stack::get().redis_url_on(proxy.port);
     let settings = RedisSettings {
         url: SecretString::from(url),
         pool_size: 2,

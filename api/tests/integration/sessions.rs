@@ -207,10 +207,8 @@ async fn of_writes_recorded_out_of_order_the_later_one_stays() {
 /// answering it.
 #[tokio::test]
 async fn without_redis_a_signed_in_session_is_not_trusted_and_the_catalogue_still_answers() {
-    let redis_url = Stack::get().redis_url();
-    let redis_port: u16 = redis_url.rsplit(':').next().unwrap().trim_end_matches("/0").parse().unwrap();
-    let proxy = TcpProxy::start(redis_port).await;
-    let proxied = redis_url.replace(&format!(":{redis_port}/"), &format!(":{}/", proxy.port));
+    let proxy = TcpProxy::start(Stack::get().redis_port()).await;
+    let proxied = Stack::get().redis_url_on(proxy.port);
     let app = TestApp::spawn_with(&["--redis-url", &proxied, "--redis-timeout", "200ms"]).await;
     let register = r#"mutation { register(input: { email: "ada@example.com", password: "correct horse battery", name: "Ada" }) { token } }"#;
     let signed_in =

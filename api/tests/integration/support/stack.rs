@@ -65,11 +65,16 @@ impl Stack {
     }
 
     pub fn redis_url(&self) -> String {
-        format!(
-            "redis://:{}@127.0.0.1:{}/0",
-            self.value("STACK_REDIS_PASSWORD"),
-            self.value("STACK_REDIS_PORT")
-        )
+        self.redis_url_on(self.redis_port())
+    }
+
+    /// The stack's Redis URL, but to `port` (a proxy in front of it).
+    pub fn redis_url_on(&self, port: u16) -> String {
+        format!("redis://:{}@127.0.0.1:{port}/0", self.value("STACK_REDIS_PASSWORD"))
+    }
+
+    pub fn redis_port(&self) -> u16 {
+        self.value("STACK_REDIS_PORT").parse().expect("STACK_REDIS_PORT is a port")
     }
 }
 
