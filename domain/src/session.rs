@@ -76,9 +76,15 @@ impl Session {
     pub fn customer_subject(customer: Uuid) -> String {
         format!("{CUSTOMER_SUBJECT}{customer}")
     }
+
+    /// The subject that signs in as staff account `staff`.
+    pub fn staff_subject(staff: Uuid) -> String {
+        format!("{STAFF_SUBJECT}{staff}")
+    }
 }
 
 const CUSTOMER_SUBJECT: &str = "customer:";
+const STAFF_SUBJECT: &str = "staff:";
 
 #[cfg(test)]
 mod tests {

@@ -1,9 +1,9 @@
-//! Staff accounts: created and removed from the command line, authenticated on the primary. A staff
-//! session's subject is `staff:<id>`.
+//! Staff accounts: created and removed from the command line, authenticated on the primary.
 
 use std::sync::Arc;
 
 use domain::account::{Email, Password};
+use domain::session::Session;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, SqlErr,
 };
@@ -65,7 +65,7 @@ impl StaffRepository {
             .one(tx.conn())
             .await?;
         let Some(account) = account else { return Ok(None) };
-        sessions.end_all(&subject(account.id)).await?;
+        sessions.end_all(&Session::staff_subject(account.id)).await?;
         staff::Entity::delete_by_id(account.id).exec(tx.conn()).await?;
         Ok(Some(tx.commit(account.id).await?.into_unobserved()))
     }
@@ -89,9 +89,4 @@ impl StaffRepository {
         let matches = passwords::verify(password, account.as_ref().map(|a| a.password_hash.as_str())).await;
         Ok(account.filter(|_| matches).map(|a| a.id))
     }
-}
-
-/// The session subject of staff account `id`.
-pub fn subject(id: Uuid) -> String {
-    format!("staff:{id}")
 }

@@ -390,7 +390,6 @@ impl Target {
         })
     }
 
-    /// Whether this server answers and takes writes (it is not a standby).
     /// Where this candidate stands if it is writable: its timeline (the first eight hex digits of its
     /// current WAL file's name) and WAL position; none in recovery or without an answer in `timeout`.
     async fn standing(&self, timeout: Duration) -> Option<Standing> {

@@ -43,7 +43,7 @@ impl SessionMutation {
         let attempt = services(ctx).staff.authenticate(&input.email, &input.password);
         match limited_login(ctx, "staff", &input.email, attempt).await? {
             Ok(id) => {
-                let subject = infra::staff::subject(id);
+                let subject = Session::staff_subject(id);
                 let generation = services(ctx).sessions.generation(&subject).await.or_graphql()?;
                 let session = Session {
                     subject: Some(subject),
