@@ -7,7 +7,7 @@ use async_graphql::BatchRequest;
 use async_graphql::Variables;
 use async_graphql_poem::{GraphQLBatchRequest, GraphQLBatchResponse};
 use infra::cache::ReadPolicy;
-use infra::rate_limits::{Admission, Rate};
+use infra::rate_limits::{Admission, Rate, address_group};
 use infra::session_registry::SessionState;
 use poem::http::{StatusCode, header};
 use poem::web::{Data, Query};
@@ -177,11 +177,12 @@ async fn request_context(
     Ok((caller, state.read_policy()))
 }
 
-/// Charges the request's `cost` (its operations) to its client's address and to its session; over
+/// Charges the request's `cost` (its operations) to its client's address (an IPv6 client's /64) and to
+/// its session; over
 /// either budget it is refused with 429 and `Retry-After`. Without Redis nothing is limited, so the
 /// catalogue keeps answering.
 async fn admit(services: &Services, caller: &Caller, cost: u32) -> Result<(), Response> {
-    let ip = caller.ip.map(|ip| format!("ip:{ip}"));
+    let ip = caller.ip.map(|ip| format!("ip:{}", address_group(ip)));
     let session = caller.session.as_ref().map(|session| format!("session:{}", session.id));
     let rates = &services.rates;
     let buckets: Vec<(&str, Rate)> = (ip.iter().map(|key| (key.as_str(), rates.per_ip)))

@@ -40,6 +40,20 @@ async fn two_instances_share_one_budget_per_address() {
     assert_limited(&shop(&second_base, &[]).await);
 }
 
+/// An IPv6 client usually has a whole /64: its addresses share one budget.
+#[tokio::test]
+async fn an_ipv6_client_has_one_budget_for_its_64() {
+    let app = TestApp::spawn_with(&["--ip-rate-limit", "1/min:3", "--trusted-proxies", "127.0.0.1"]).await;
+    let from = |address: &'static str| [("x-forwarded-for", address)];
+
+    for address in ["2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:ffff::3"] {
+        assert_eq!(shop(&app.address, &from(address)).await.0, 200);
+    }
+
+    assert_limited(&shop(&app.address, &from("2001:db8:1:2::4")).await);
+    assert_eq!(shop(&app.address, &from("2001:db8:1:3::1")).await.0, 200, "another /64");
+}
+
 #[tokio::test]
 async fn each_session_has_its_own_budget() {
     let app = TestApp::spawn_with(&["--session-rate-limit", "1/min:3"]).await;

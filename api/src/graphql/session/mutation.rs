@@ -1,5 +1,6 @@
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
 use domain::session::{Role, Session};
+use infra::rate_limits::address_group;
 use infra::tokens::Tokens;
 
 use crate::auth::session_cookie;
@@ -63,7 +64,7 @@ impl SessionMutation {
 /// `Retry-After`.
 pub async fn charge_sign_in(ctx: &Context<'_>) -> Result<()> {
     let Some(ip) = caller(ctx).ip else { return Ok(()) };
-    charge(ctx, &[(&format!("sign-in:{ip}"), services(ctx).rates.login)]).await
+    charge(ctx, &[(&format!("sign-in:{}", address_group(ip)), services(ctx).rates.login)]).await
 }
 
 /// Runs a login `attempt` for `email` of a `kind` of account unless too many attempts failed lately
