@@ -74,7 +74,7 @@ async fn a_failing_redis_command_is_an_internal_error_and_redis_stays_in_use() {
 async fn an_internal_error_shows_only_its_code_and_request_id_and_logs_the_details() {
     let app = TestApp::spawn().await;
     let log = std::env::temp_dir().join(format!("{}.log", app.db.name));
-    let server =
+    let mut server =
         ServerProcess::start_logging(&app.db, &["--log", "info", "--log-format", "json"], &log).await;
     let token = server.post_graphql(None, "mutation { startSession { token } }").await["data"]["startSession"]["token"]
         .as_str()
@@ -106,7 +106,9 @@ async fn an_internal_error_shows_only_its_code_and_request_id_and_logs_the_detai
     assert_eq!(error["message"], "internal error");
     assert_eq!(error["extensions"], json!({ "code": "INTERNAL_SERVER_ERROR", "requestId": request_id }));
     assert!(!body.to_string().contains("garbled") && !body.to_string().contains("malformed"), "{body}");
-    drop(server);
+    // Lines are written by a thread of their own: a stopping server writes what is still queued.
+    server.terminate();
+    server.wait_for_exit(std::time::Duration::from_secs(30)).await;
     let logged = std::fs::read_to_string(&log).unwrap();
     std::fs::remove_file(&log).unwrap();
     let line = logged
