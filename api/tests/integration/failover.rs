@@ -104,3 +104,43 @@ async fn an_instance_started_beside_a_former_primary_writable_again_writes_to_th
     let former = report["checks"].as_array().unwrap().iter().find(|c| c["name"] == "primary").unwrap();
     assert!(former["error"].as_str().unwrap().contains("split brain"), "{report}");
 }
+
+/// A write that chose the primary before a failover and waited for it (here: the primary hangs) must
+/// not go on there once it answers again: writes have moved to the promoted server meanwhile.
+#[tokio::test]
+async fn a_write_that_waited_for_the_former_primary_is_refused_once_writes_moved() {
+    let db = std::sync::Arc::new(TestDatabase::create().await);
+    let standby = DelayedReplica::start("0s");
+    let stack = Stack::get();
+    crate::support::wait_until_server_has(&db.name, standby.port).await;
+    let primary = TcpProxy::start(stack.primary_port).await;
+    let candidates = format!(
+        "{},{}",
+        stack.writer_url_on(&db.name, primary.port),
+        stack.writer_url_on(&db.name, standby.port)
+    );
+    let replicas = stack.reader_url(&db.name, standby.port);
+    let flags = ["--database-url", &candidates, "--replica-urls", &replicas, "--db-timeout", "10s"];
+    let app = TestApp::spawn_on(db.clone(), &flags).await;
+    let token = app.admin_token().await;
+
+    primary.pause();
+    let create = r#"mutation { createBrand(input: { name: "Waited" }) { brand { slug } } }"#;
+    let (client, address) = (app.client.clone(), app.address.clone());
+    let waiting = tokio::spawn(async move {
+        let body = serde_json::json!({ "query": create });
+        let response = client.post(format!("{address}/graphql")).bearer_auth(token).json(&body).send().await;
+        response.unwrap().json::<Value>().await.unwrap()
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    standby.promote();
+    app.services.db.find_primary().await;
+    primary.resume();
+
+    let refused = waiting.await.unwrap();
+    assert_eq!(refused["errors"][0]["extensions"]["code"], "SERVICE_UNAVAILABLE", "{refused}");
+    let former = crate::support::connect(&stack.writer_url_on(&db.name, stack.primary_port)).await;
+    let brands = "SELECT count(*) AS n FROM brands WHERE name = 'Waited'";
+    let row = former.query_one_raw(crate::support::statement(brands)).await.unwrap().unwrap();
+    assert_eq!(row.try_get::<i64>("", "n").unwrap(), 0, "nothing was written on the former primary");
+}
