@@ -120,6 +120,11 @@ pub struct Settings {
     #[arg(long, env = "MYCLOTHES_CACHE_TTL", default_value = "60s", value_parser = humantime::parse_duration, global = true)]
     pub cache_ttl: Duration,
 
+    /// How much of the cached catalogue each instance also keeps in its own memory (MB), kept
+    /// coherent by invalidations Redis pushes; 0 turns this near cache off.
+    #[arg(long, env = "MYCLOTHES_NEAR_CACHE_MB", default_value = "32", global = true)]
+    pub near_cache_mb: u64,
+
     /// How long a replica that failed is skipped at first (doubling on each further failure, up to 30s).
     #[arg(long, env = "MYCLOTHES_REPLICA_BACKOFF", default_value = "1s", value_parser = humantime::parse_duration, global = true)]
     pub replica_backoff: Duration,
@@ -405,7 +410,11 @@ impl Settings {
             },
             redis: self.redis_settings()?,
             cache_redis: self.cache_redis_settings()?,
-            cache: CacheSettings { ttl: self.cache_ttl, jitter: 0.1 },
+            cache: CacheSettings {
+                ttl: self.cache_ttl,
+                jitter: 0.1,
+                near_capacity_bytes: self.near_cache_mb.saturating_mul(1 << 20),
+            },
             tokens: TokenSettings {
                 keys: jwt_keys(self.with_default(
                     &self.jwt_keys,

@@ -87,7 +87,14 @@ fn operation_label(name: Option<&str>) -> String {
 pub async fn scrape(services: Data<&Arc<Services>>) -> String {
     for kind in CacheKind::ALL {
         let cache = services.cache.stats_of(kind);
-        for (result, count) in [("hit", cache.hits), ("miss", cache.misses), ("bypass", cache.bypassed)] {
+        let redis_hits = cache.hits - cache.near_hits;
+        let results = [
+            ("near_hit", cache.near_hits),
+            ("hit", redis_hits),
+            ("miss", cache.misses),
+            ("bypass", cache.bypassed),
+        ];
+        for (result, count) in results {
             counter!("cache_requests_total", "kind" => kind.name(), "result" => result).absolute(count);
         }
     }

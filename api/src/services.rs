@@ -87,6 +87,7 @@ impl Services {
             None => redis.clone(),
         };
         let cache = Arc::new(ReadCache::new(cache_redis.clone(), config.cache.clone()));
+        cache.follow_invalidations();
         let sessions = Arc::new(SessionRegistry::new(redis.clone(), config.tokens.lifetime));
         let catalog = Arc::new(CatalogQueries::new(db.clone(), cache.clone()));
         let carts = Arc::new(CartStore::new(redis.clone(), config.cart_expiry));

@@ -1,6 +1,7 @@
 //! The one place that opens Redis connections: a shared multiplexed connection that reconnects by
-//! itself, for the hot paths (one round trip per command, no checkout), and a deadpool pool for the
-//! health probe and for commands that need a connection of their own.
+//! itself, for the hot paths (one round trip per command, no checkout), a deadpool pool for the
+//! health probe and for commands that need a connection of their own, and a connection per
+//! subscription.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -159,6 +160,20 @@ impl RedisStore {
                 .await
         })
         .await
+    }
+
+    /// A connection of its own, subscribed to `channel`; its messages stop when it drops.
+    pub async fn subscribe(&self, channel: &str) -> Result<redis::aio::PubSub, crate::Error> {
+        let subscribing = async {
+            let mut pubsub = self.client.get_async_pubsub().await?;
+            pubsub.subscribe(channel).await?;
+            Ok::<_, RedisError>(pubsub)
+        };
+        match tokio::time::timeout(self.timeout, subscribing).await {
+            Ok(Ok(pubsub)) => Ok(pubsub),
+            Ok(Err(err)) => Err(crate::Error::RedisUnavailable(err.to_string())),
+            Err(_) => Err(crate::Error::RedisUnavailable(format!("no answer within {:?}", self.timeout))),
+        }
     }
 
     async fn shared(&self) -> Result<ConnectionManager, RedisError> {

@@ -43,7 +43,7 @@ pub async fn respond(
     let request_id = &request_id;
     let rendered = services
         .cache
-        .get_or_render(CacheKey::Response(&fingerprint), |at| async move {
+        .get_or_render(CacheKey::Response(&fingerprint), policy, |at| async move {
             executed.store(true, Ordering::Relaxed);
             // Beneath a response filled at a position, the cache's entries might predate it.
             let policy = ReadPolicy { consistency: at, through_cache: at == Consistency::Eventual };

@@ -1,6 +1,8 @@
-//! The cache after writes, across instances: a stock change reaches every instance's cached answers
-//! within a second of its commit, and leaves the cached answers that do not show the variant alone;
-//! the writer reads its own write at once, through the cache.
+//! The cache after writes, across instances: a stock change reaches every instance's cached answers,
+//! in Redis and in each instance's memory (the near cache), within a second of its commit, and leaves
+//! the cached answers that do not show the variant alone; the writer reads its own write at once,
+//! through the cache. An instance whose channel of invalidations is late or dropped answers nothing
+//! from memory until it is back.
 
 use std::time::{Duration, Instant};
 
@@ -13,6 +15,8 @@ use crate::carts::{add, base64_global_id};
 use crate::checkout::guest_checkout;
 use crate::support::TestApp;
 use crate::support::catalog::CatalogFixture;
+use crate::support::stack::Stack;
+use crate::support::tcp_proxy::TcpProxy;
 
 const JACKET: &str =
     r#"{ product(slug: "harbour-jacket") { inStock variants { quantityAvailable inStock } } }"#;
@@ -31,7 +35,12 @@ struct TwoInstances {
 
 impl TwoInstances {
     async fn start(stock: i32) -> Self {
-        let reader = TestApp::spawn().await;
+        Self::start_with(stock, &[]).await
+    }
+
+    /// Two instances whose reader runs with `reader_settings`.
+    async fn start_with(stock: i32, reader_settings: &[&str]) -> Self {
+        let reader = TestApp::spawn_with(reader_settings).await;
         let mut catalog = CatalogFixture::new(&reader.primary);
         let (harbour, loom) = (catalog.brand("Harbour").await, catalog.brand("Loom").await);
         let coats = catalog.category("Coats", None).await;
@@ -48,18 +57,29 @@ impl TwoInstances {
         let jacket = base64_global_id("Variant", variant.try_get("", "id").unwrap());
         reader.wait_for_replica().await;
         let writer = reader.beside().await;
+        reader.wait_for_near_cache().await;
         Self { reader, writer, jacket }
     }
 
-    /// Reads the jacket, the in-stock listing and the tee on the reading instance until each is a hit.
+    /// Reads the jacket, the in-stock listing and the tee on the reading instance until each is a hit
+    /// from its memory.
     async fn warm(&self) {
-        for query in [JACKET, IN_STOCK, TEE, JACKET, IN_STOCK, TEE] {
+        for query in [JACKET, IN_STOCK, TEE] {
             self.reader.post_graphql(query).await;
         }
+        let before = self.near_hits();
+        for query in [JACKET, IN_STOCK, TEE] {
+            self.reader.post_graphql(query).await;
+        }
+        assert_eq!(self.near_hits(), before + 3, "the reader answers from its memory");
     }
 
     fn hits(&self) -> u64 {
         self.reader.services.cache.stats().hits
+    }
+
+    fn near_hits(&self) -> u64 {
+        self.reader.services.cache.stats().near_hits
     }
 
     /// Whether the reading instance answers `query` from the cache, and its answer.
@@ -67,6 +87,20 @@ impl TwoInstances {
         let before = self.hits();
         let answer = self.reader.post_graphql(query).await;
         (self.hits() > before, answer)
+    }
+
+    /// Whether the reading instance's first answer to `query` that passes `fresh`, within a second
+    /// of a write (its memory may learn of the write a moment after it was answered), was a hit.
+    async fn first_fresh_read_is_hit(&self, query: &str, fresh: impl Fn(&Value) -> bool) -> bool {
+        let since = Instant::now();
+        loop {
+            let (hit, answer) = self.read_is_hit(query).await;
+            if fresh(&answer) {
+                return hit;
+            }
+            assert!(since.elapsed() < Duration::from_secs(1), "a second after the write: {answer}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// Asserts that the reading instance shows the jacket with `left` in stock, in the product and
@@ -115,6 +149,14 @@ impl TwoInstances {
             .to_owned()
     }
 
+    async fn adjust_stock(&self, delta: i32) {
+        let adjust = format!(
+            r#"mutation {{ adjustStock(variantId: "{}", delta: {delta}) {{ variant {{ id }} }} }}"#,
+            self.jacket
+        );
+        self.admin(&adjust).await;
+    }
+
     async fn admin(&self, mutation: &str) -> Value {
         let admin = self.writer.admin_token().await;
         let body = self.writer.post_graphql_as(&admin, mutation).await;
@@ -155,22 +197,16 @@ async fn a_cancellation_that_restocks_shows_on_the_other_instance_within_a_secon
 async fn an_adjusted_stock_shows_on_the_other_instance_within_a_second() {
     let shop = TwoInstances::start(13).await;
     shop.warm().await;
-    let adjust = |delta: i32| {
-        format!(
-            r#"mutation {{ adjustStock(variantId: "{}", delta: {delta}) {{ variant {{ id }} }} }}"#,
-            shop.jacket
-        )
-    };
 
-    shop.admin(&adjust(-13)).await;
+    shop.adjust_stock(-13).await;
     shop.shows_within_a_second(0, Instant::now()).await;
     shop.tee_is_still_cached().await;
 
-    shop.admin(&adjust(5)).await;
+    shop.adjust_stock(5).await;
     shop.shows_within_a_second(5, Instant::now()).await;
     shop.tee_is_still_cached().await;
 
-    shop.admin(&adjust(-2)).await;
+    shop.adjust_stock(-2).await;
     shop.shows_within_a_second(3, Instant::now()).await;
     shop.tee_is_still_cached().await;
 }
@@ -246,13 +282,88 @@ async fn a_sale_drops_only_the_cached_answers_that_show_what_it_changed() {
     shop.buy(3).await;
     assert!(shop.read_is_hit(NAMES).await.0, "names do not change with stock");
     assert!(shop.read_is_hit(FLAGS).await.0, "every variant is still in stock");
-    let (hit, counts) = shop.read_is_hit(JACKET).await;
-    assert!(!hit, "the exact stock changed");
-    assert_eq!(counts["data"]["product"]["variants"][0]["quantityAvailable"], 10);
+    let ten_left = |counts: &Value| counts["data"]["product"]["variants"][0]["quantityAvailable"] == 10;
+    assert!(!shop.first_fresh_read_is_hit(JACKET, ten_left).await, "the exact stock changed");
 
     shop.buy(10).await;
     assert!(shop.read_is_hit(NAMES).await.0, "names do not change with stock");
-    let (hit, flags) = shop.read_is_hit(FLAGS).await;
-    assert!(!hit, "the variant sold out");
-    assert_eq!(flags["data"]["product"]["inStock"], false);
+    let sold_out = |flags: &Value| flags["data"]["product"]["inStock"] == false;
+    assert!(!shop.first_fresh_read_is_hit(FLAGS, sold_out).await, "the variant sold out");
+}
+
+/// A reader whose cache Redis is behind a proxy the test can pause and sever, beside a writer.
+async fn reader_behind_a_proxy() -> (TwoInstances, TcpProxy) {
+    let proxy = TcpProxy::start(Stack::get().redis_port()).await;
+    let cache_redis = Stack::get().redis_url_on(proxy.port);
+    let shop = TwoInstances::start_with(13, &["--cache-redis-url", &cache_redis]).await;
+    shop.warm().await;
+    (shop, proxy)
+}
+
+/// Waits until the reader's near cache stops answering, asserting it does within its bound.
+async fn near_cache_stops(shop: &TwoInstances) {
+    let since = Instant::now();
+    while shop.reader.services.cache.near_cache_serving() {
+        assert!(since.elapsed() < Duration::from_secs(1), "the near cache still answers");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// While the channel is late, the reader answers from Redis or the database, never from memory; once
+/// it is back, the invalidations published meanwhile arrive before the reader answers from memory.
+#[tokio::test]
+async fn a_late_channel_stops_the_near_cache_until_it_has_caught_up() {
+    let (shop, proxy) = reader_behind_a_proxy().await;
+
+    proxy.pause();
+    near_cache_stops(&shop).await;
+    let near_hits = shop.near_hits();
+    let during = shop.reader.post_graphql(JACKET).await;
+    assert_eq!(during["data"]["product"]["variants"][0]["quantityAvailable"], 13, "{during}");
+    assert_eq!(shop.near_hits(), near_hits, "not from memory while the channel is late");
+    shop.adjust_stock(-4).await;
+    proxy.resume();
+    shop.reader.wait_for_near_cache().await;
+
+    let after = shop.reader.post_graphql(JACKET).await;
+    assert_eq!(after["data"]["product"]["variants"][0]["quantityAvailable"], 9, "{after}");
+    shop.tee_is_still_cached().await;
+}
+
+/// What was published while the reader had no subscription never reaches it, so a new subscription
+/// starts with the near cache emptied.
+#[tokio::test]
+async fn a_dropped_channel_empties_the_near_cache() {
+    let (shop, proxy) = reader_behind_a_proxy().await;
+
+    proxy.pause();
+    proxy.sever();
+    near_cache_stops(&shop).await;
+    shop.adjust_stock(-4).await;
+    proxy.resume();
+    shop.reader.wait_for_near_cache().await;
+
+    let after = shop.reader.post_graphql(JACKET).await;
+    assert_eq!(after["data"]["product"]["variants"][0]["quantityAvailable"], 9, "{after}");
+    let near_hits = shop.near_hits();
+    shop.reader.post_graphql(TEE).await;
+    assert_eq!(shop.near_hits(), near_hits, "the tee was forgotten with everything else");
+}
+
+/// A session that wrote reads past the near cache, which may not have heard of its write yet.
+#[tokio::test]
+async fn a_session_that_wrote_reads_past_the_near_cache() {
+    let shop = TwoInstances::start(13).await;
+    shop.warm().await;
+    let session = infra::tokens::Tokens::new_session();
+    let token = shop.reader.services.tokens.issue(&session).unwrap();
+    let position = shop.reader.services.db.write_position().await.unwrap();
+    let told = LastWrite { position, cache_told: true };
+    shop.reader.services.sessions.record_write(&session.id, told).await.unwrap();
+
+    let (hits, near_hits) = (shop.hits(), shop.near_hits());
+    shop.reader.post_graphql_as(&token, JACKET).await;
+
+    assert_eq!(shop.hits(), hits + 1, "a hit in Redis");
+    assert_eq!(shop.near_hits(), near_hits, "not in memory");
 }

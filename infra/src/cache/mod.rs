@@ -12,7 +12,14 @@
 //! was invalidated at a position its data may not include, so a lagging replica cannot put old data
 //! back. Misses of one key within an instance share one load (single flight). While Redis is down,
 //! reads go straight to the database.
+//!
+//! In front of Redis, each instance keeps the catalogue's entries it read in memory (`near`), kept
+//! coherent through a channel that every catalogue invalidation is published on (`channel`). Each
+//! entry is stored in Redis with the names of its tags, so that an instance that reads it knows what
+//! it shows.
 
+mod channel;
+mod near;
 mod query;
 
 pub use query::{CachedQuery, ReadPolicy, Reads};
@@ -29,6 +36,7 @@ use uuid::Uuid;
 
 use crate::db::{Consistency, WalPosition};
 use crate::redis::RedisStore;
+use near::NearCache;
 
 /// What a write can make stale as a whole: the catalogue, or one customer's profile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,11 +176,15 @@ pub struct CacheSettings {
     /// Each entry lives `ttl` ± this fraction of it, at random, so entries filled together do not
     /// all expire together.
     pub jitter: f64,
+    /// How much of the catalogue's entries each instance keeps in memory; 0 keeps none.
+    pub near_capacity_bytes: u64,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CacheStats {
     pub hits: u64,
+    /// Of the hits, those answered from this instance's memory.
+    pub near_hits: u64,
     pub misses: u64,
     /// Reads that went to the database because Redis was unavailable.
     pub bypassed: u64,
@@ -184,6 +196,7 @@ impl std::ops::Add for CacheStats {
     fn add(self, other: Self) -> Self {
         Self {
             hits: self.hits + other.hits,
+            near_hits: self.near_hits + other.near_hits,
             misses: self.misses + other.misses,
             bypassed: self.bypassed + other.bypassed,
         }
@@ -193,6 +206,7 @@ impl std::ops::Add for CacheStats {
 #[derive(Default)]
 struct Counters {
     hits: AtomicU64,
+    near_hits: AtomicU64,
     misses: AtomicU64,
     bypassed: AtomicU64,
 }
@@ -201,6 +215,7 @@ impl Counters {
     fn stats(&self) -> CacheStats {
         CacheStats {
             hits: self.hits.load(Ordering::Relaxed),
+            near_hits: self.near_hits.load(Ordering::Relaxed),
             misses: self.misses.load(Ordering::Relaxed),
             bypassed: self.bypassed.load(Ordering::Relaxed),
         }
@@ -217,6 +232,8 @@ pub struct Rendered {
 pub struct ReadCache {
     redis: Arc<RedisStore>,
     settings: CacheSettings,
+    /// The catalogue's entries in memory, unless the settings keep none.
+    near: Option<Arc<NearCache>>,
     in_flight: Mutex<HashMap<String, Arc<OnceCell<Vec<u8>>>>>,
     /// By `CacheKind`, in the order of `CacheKind::ALL`.
     counters: [Counters; CacheKind::ALL.len()],
@@ -254,7 +271,8 @@ return 1
 
 /// KEYS[1] the scope's generation, KEYS[2] the position of its latest write; ARGV[1] the write's
 /// position ('' when unknown), ARGV[2] '1' to start a new generation, ARGV[3] the prefix of tag keys,
-/// ARGV[4] how long a tag's position is kept (ms), ARGV[5…] tags whose entries go.
+/// ARGV[4] how long a tag's position is kept (ms), ARGV[5] the channel of invalidations ('' for
+/// none), ARGV[6] what to publish on it, ARGV[7…] tags whose entries go.
 static INVALIDATE_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(INVALIDATE));
 const INVALIDATE: &str = r"
 local function raise(key, lifetime)
@@ -263,7 +281,7 @@ local function raise(key, lifetime)
   if lifetime then redis.call('SET', key, ARGV[1], 'PX', lifetime) else redis.call('SET', key, ARGV[1]) end
 end
 raise(KEYS[2])
-for i = 5, #ARGV do
+for i = 7, #ARGV do
   raise(ARGV[3] .. ARGV[i] .. ':written', ARGV[4])
   local entries = ARGV[3] .. ARGV[i] .. ':entries'
   local keys = redis.call('SMEMBERS', entries)
@@ -271,20 +289,44 @@ for i = 5, #ARGV do
   redis.call('DEL', entries)
 end
 if ARGV[2] == '1' then redis.call('INCR', KEYS[1]) end
+if ARGV[5] ~= '' then redis.call('PUBLISH', ARGV[5], ARGV[6]) end
 return 1
 ";
 
+/// Entries begin with a line of the names of their tags; earlier versions' entries, without it, live
+/// under other keys.
+const ENTRY_FORMAT: &str = "tagged:";
+
 impl ReadCache {
     pub fn new(redis: Arc<RedisStore>, settings: CacheSettings) -> Self {
-        Self { redis, settings, in_flight: Mutex::new(HashMap::new()), counters: Default::default() }
+        let near = (settings.near_capacity_bytes > 0)
+            .then(|| Arc::new(NearCache::new(settings.near_capacity_bytes, settings.ttl)));
+        Self { redis, settings, near, in_flight: Mutex::new(HashMap::new()), counters: Default::default() }
+    }
+
+    /// Starts following the channel of invalidations, which the near cache needs to serve, until
+    /// the cache is dropped.
+    pub fn follow_invalidations(&self) {
+        if let Some(near) = &self.near {
+            tokio::spawn(channel::follow(self.redis.clone(), Arc::downgrade(near), self.channel()));
+        }
+    }
+
+    /// Whether this instance's near cache is on time and may answer.
+    pub fn near_cache_serving(&self) -> bool {
+        self.near.as_ref().is_some_and(|near| near.serving())
     }
 
     /// The cached value of `query`, or the one it loads, which is then cached. An entry that no
     /// longer decodes (written by another version) is passed over.
-    async fn get_or_load<Q: CachedQuery>(&self, query: &Q) -> Result<Q::Value, crate::Error> {
+    async fn get_or_load<Q: CachedQuery>(
+        &self,
+        query: &Q,
+        policy: ReadPolicy,
+    ) -> Result<Q::Value, crate::Error> {
         let key = query.key();
         let bytes = self
-            .get_or_render(key, |at| async move {
+            .get_or_render(key, policy, |at| async move {
                 let value = query.load(at).await?;
                 let bytes = serde_json::to_vec(&value).map_err(anyhow::Error::from)?;
                 let tags = query.shows().into_iter().chain(query.depends_on(&value)).collect();
@@ -301,17 +343,38 @@ impl ReadCache {
     }
 
     /// The cached bytes of `key`, or those `render` makes (reading with the consistency it is given),
-    /// which are cached, filed under their tags, when it says so.
-    pub async fn get_or_render<F, Fut>(&self, key: CacheKey<'_>, render: F) -> Result<Vec<u8>, crate::Error>
+    /// which are cached, filed under their tags, when it says so. A caller that reads at least as
+    /// far as a write of its own reads past the near cache, which may learn of that write later.
+    pub async fn get_or_render<F, Fut>(
+        &self,
+        key: CacheKey<'_>,
+        policy: ReadPolicy,
+        render: F,
+    ) -> Result<Vec<u8>, crate::Error>
     where
         F: FnOnce(Consistency) -> Fut,
         Fut: Future<Output = Result<Rendered, crate::Error>>,
     {
         let counters = &self.counters[key.kind() as usize];
+        let near = self
+            .near
+            .as_deref()
+            .filter(|_| key.scope() == Scope::Catalog && policy.consistency == Consistency::Eventual);
+        let suffix = key.suffix();
+        if let Some(bytes) = near.and_then(|near| near.get(&suffix)) {
+            counters.hits.fetch_add(1, Ordering::Relaxed);
+            counters.near_hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(bytes);
+        }
+        let ticket = near.map(|near| (near, near.ticket()));
         let (generation, written) = match self.read(key).await {
-            Ok((_, _, Some(bytes))) => {
+            Ok((_, _, Some(entry))) => {
                 counters.hits.fetch_add(1, Ordering::Relaxed);
-                return Ok(bytes);
+                let (tags, bytes) = split_entry(&entry);
+                if let (Some((near, ticket)), Some(tags)) = (ticket, tags) {
+                    near.insert(ticket, &suffix, bytes, tags);
+                }
+                return Ok(bytes.to_vec());
             }
             Ok((generation, written, None)) => {
                 counters.misses.fetch_add(1, Ordering::Relaxed);
@@ -331,8 +394,11 @@ impl ReadCache {
         );
         self.single_flight(&flight, async {
             let rendered = render(at).await?;
-            if let (Some(generation), true) = (&generation, rendered.cacheable) {
-                self.fill(generation, written, key, &rendered).await;
+            if let (Some(generation), true) = (&generation, rendered.cacheable)
+                && self.fill(generation, written, key, &rendered).await
+                && let Some((near, ticket)) = ticket
+            {
+                near.insert(ticket, &suffix, &rendered.bytes, rendered.tags.iter().map(Tag::name));
             }
             Ok(rendered.bytes)
         })
@@ -351,11 +417,26 @@ impl ReadCache {
     ) -> Result<(), crate::Error> {
         let keys = vec![self.generation_key(scope), self.written_key(scope)];
         let position = position.map(WalPosition::sortable).unwrap_or_default();
-        let new_generation = if new_generation { "1" } else { "0" };
         let tag_lifetime = self.longest_lifetime().saturating_mul(2).as_millis().to_string();
         let tags: Vec<String> = tags.iter().map(Tag::name).collect();
-        let args = (position, new_generation, self.tag_prefix(), tag_lifetime, tags);
-        self.redis.eval::<i64>(&INVALIDATE_SCRIPT, keys, args).await.map(drop)
+        let (channel, message) = match (&self.near, scope) {
+            (Some(_), Scope::Catalog) => (self.channel(), channel::forget_message(new_generation, &tags)),
+            _ => (String::new(), String::new()),
+        };
+        let args = (
+            position,
+            if new_generation { "1" } else { "0" },
+            self.tag_prefix(),
+            tag_lifetime,
+            channel,
+            message,
+            &tags,
+        );
+        let invalidated = self.redis.eval::<i64>(&INVALIDATE_SCRIPT, keys, args).await.map(drop);
+        if let (Some(near), Scope::Catalog) = (&self.near, scope) {
+            near.forget(new_generation, &tags);
+        }
+        invalidated
     }
 
     /// The longest an entry lives: a write whose invalidation could not reach Redis is served stale
@@ -375,7 +456,12 @@ impl ReadCache {
 
     /// The Redis key an entry of `generation` has (for tests and operators).
     pub fn redis_key(&self, generation: &str, key: CacheKey<'_>) -> String {
-        format!("{}{generation}:{}", self.entry_prefix(key.scope()), key.suffix())
+        format!("{}{generation}:{}", self.entry_prefix(key.scope()), entry_suffix(key))
+    }
+
+    /// Where every invalidation of the catalogue is published, for the instances' near caches.
+    fn channel(&self) -> String {
+        self.redis.key("catalog:invalidations")
     }
 
     pub fn generation_key(&self, scope: Scope) -> String {
@@ -396,7 +482,7 @@ impl ReadCache {
 
     async fn read(&self, key: CacheKey<'_>) -> Result<(String, String, Option<Vec<u8>>), crate::Error> {
         let keys = vec![self.generation_key(key.scope()), self.written_key(key.scope())];
-        let (prefix, suffix) = (self.entry_prefix(key.scope()), key.suffix());
+        let (prefix, suffix) = (self.entry_prefix(key.scope()), entry_suffix(key));
         self.redis.eval(&READ_SCRIPT, keys, (prefix, suffix)).await
     }
 
@@ -406,15 +492,20 @@ impl ReadCache {
         read_at: Option<WalPosition>,
         key: CacheKey<'_>,
         rendered: &Rendered,
-    ) {
+    ) -> bool {
         let read_at = read_at.map(WalPosition::sortable).unwrap_or_default();
         let lifetime = self.ttl_with_jitter().as_millis().to_string();
         let tags: Vec<String> = rendered.tags.iter().map(Tag::name).collect();
         let entry = self.redis_key(generation, key);
-        let args = (generation, read_at, entry, rendered.bytes.as_slice(), lifetime, self.tag_prefix(), tags);
+        let value = [tags.join(" ").as_bytes(), b"\n", &rendered.bytes].concat();
+        let args = (generation, read_at, entry, value, lifetime, self.tag_prefix(), tags);
         let keys = vec![self.generation_key(key.scope())];
-        if let Err(err) = self.redis.eval::<i64>(&FILL_SCRIPT, keys, args).await {
-            tracing::debug!(error = %err, "could not fill the cache");
+        match self.redis.eval::<i64>(&FILL_SCRIPT, keys, args).await {
+            Ok(filled) => filled == 1,
+            Err(err) => {
+                tracing::debug!(error = %err, "could not fill the cache");
+                false
+            }
         }
     }
 
@@ -438,6 +529,19 @@ impl ReadCache {
         let _forget = InFlight { map: &self.in_flight, key, cell: &cell };
         cell.get_or_try_init(|| load).await.cloned()
     }
+}
+
+/// What follows the generation in the key of an entry.
+fn entry_suffix(key: CacheKey<'_>) -> String {
+    format!("{ENTRY_FORMAT}{}", key.suffix())
+}
+
+/// The names of the tags an entry shows (none known when it has no first line of them), and the
+/// bytes it answers with.
+fn split_entry(entry: &[u8]) -> (Option<impl Iterator<Item = &str>>, &[u8]) {
+    let Some(end) = entry.iter().position(|&byte| byte == b'\n') else { return (None, entry) };
+    let header = std::str::from_utf8(&entry[..end]).ok();
+    (header.map(|names| names.split(' ').filter(|tag| !tag.is_empty())), &entry[end + 1..])
 }
 
 /// A caller's claim on an in-flight key: on drop, the key is removed unless another load has taken
@@ -473,7 +577,8 @@ mod tests {
             })
             .unwrap(),
         );
-        let cache = ReadCache::new(redis, CacheSettings { ttl: Duration::from_secs(60), jitter: 0.1 });
+        let settings = CacheSettings { ttl: Duration::from_secs(60), jitter: 0.1, near_capacity_bytes: 0 };
+        let cache = ReadCache::new(redis, settings);
         let never = cache.single_flight("k", std::future::pending());
         assert!(tokio::time::timeout(Duration::from_millis(10), never).await.is_err());
         assert!(cache.in_flight.lock().unwrap().is_empty());

@@ -85,7 +85,7 @@ impl ReadCache {
     pub async fn fetch<Q: CachedQuery>(&self, query: &Q, reads: &Reads) -> Result<Q::Value, crate::Error> {
         reads.shows(query.shows());
         if reads.policy.through_cache {
-            self.get_or_load(query).await
+            self.get_or_load(query, reads.policy).await
         } else {
             query.load(reads.consistency()).await
         }

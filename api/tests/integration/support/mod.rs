@@ -278,6 +278,17 @@ impl TestApp {
         response.json().await.expect("the body is JSON")
     }
 
+    /// Waits until this instance's near cache may answer (its channel of invalidations is on time).
+    pub async fn wait_for_near_cache(&self) {
+        for _ in 0..500 {
+            if self.services.cache.near_cache_serving() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("the near cache did not start serving within 5 s");
+    }
+
     /// Statements this instance has sent to the database server named `name`.
     pub fn statements_sent_to(&self, name: &str) -> u64 {
         self.services.db.stats().into_iter().find(|t| t.name == name).expect("a known server").statements

@@ -1,6 +1,7 @@
 //! A TCP proxy in front of a server on this machine, which the test can cut: from then on connections
 //! through it are refused and the open ones are closed, as if the server had died (without stopping a
-//! server that other tests share); or pause: the server then seems to hang, until the proxy resumes.
+//! server that other tests share); or pause: the server then seems to hang, until the proxy resumes;
+//! or sever the open connections alone, as a network that drops them.
 
 use std::sync::Arc;
 
@@ -13,6 +14,7 @@ pub struct TcpProxy {
     pub port: u16,
     tasks: JoinSet<()>,
     paused: Arc<watch::Sender<bool>>,
+    severed: Arc<watch::Sender<u64>>,
 }
 
 impl TcpProxy {
@@ -20,25 +22,31 @@ impl TcpProxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("a free port");
         let port = listener.local_addr().unwrap().port();
         let paused = Arc::new(watch::Sender::new(false));
+        let severed = Arc::new(watch::Sender::new(0));
         let mut tasks = JoinSet::new();
-        let pause = paused.clone();
+        let (pause, sever) = (paused.clone(), severed.clone());
         tasks.spawn(async move {
             let mut connections = JoinSet::new();
             while let Ok((client, _)) = listener.accept().await {
-                let pause = pause.clone();
+                let (pause, mut severed) = (pause.clone(), sever.subscribe());
                 connections.spawn(async move {
                     if let Ok(server) = TcpStream::connect(("127.0.0.1", target_port)).await {
                         let ((client_in, client_out), (server_in, server_out)) =
                             (client.into_split(), server.into_split());
-                        tokio::join!(
-                            forward(client_in, server_out, pause.subscribe()),
-                            forward(server_in, client_out, pause.subscribe())
-                        );
+                        tokio::select! {
+                            _ = async {
+                                tokio::join!(
+                                    forward(client_in, server_out, pause.subscribe()),
+                                    forward(server_in, client_out, pause.subscribe())
+                                )
+                            } => {}
+                            _ = severed.changed() => {}
+                        }
                     }
                 });
             }
         });
-        Self { port, tasks, paused }
+        Self { port, tasks, paused, severed }
     }
 
     /// Holds every byte from now on, in both directions, as a server that hangs would.
@@ -49,6 +57,11 @@ impl TcpProxy {
     /// Lets what was held, and everything after it, through.
     pub fn resume(&self) {
         self.paused.send_replace(false);
+    }
+
+    /// Closes every open connection through it; new ones may be made.
+    pub fn sever(&self) {
+        self.severed.send_modify(|generation| *generation += 1);
     }
 
     /// Closes the listener and every connection through it.

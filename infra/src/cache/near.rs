@@ -1,0 +1,240 @@
+//! The near cache: catalogue entries kept in this instance's memory, so that a hot read costs no
+//! Redis round trip. It holds only copies of Redis entries (or of what was just filled there), each
+//! stamped with the versions of what it shows, and it is kept coherent by what Redis pushes: every
+//! invalidation of the catalogue is published on a channel that each instance follows, and a message
+//! moves the versions of the tags it names (or of everything, for a new generation) so that the
+//! entries stamped before it are never served again.
+//!
+//! The channel can be late or gone without saying so, so each instance publishes a tick on it every
+//! `TICK_EVERY` and serves from memory only while its own latest tick came back less than `MAX_LAG`
+//! after it was sent: a message is delivered after every message published before it, so every
+//! invalidation that reached Redis before that tick was sent has been applied. A read from memory is
+//! therefore older than an invalidation by at most `MAX_LAG`. When the subscription drops, every
+//! entry is forgotten, as the messages of the gap will never come.
+//!
+//! Versions live in a fixed array of counters that tags are hashed onto: two tags may share one, which
+//! only forgets a little more than needed, and the memory is bounded whatever the tags.
+
+use std::hash::{BuildHasher, Hash};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use moka::sync::Cache;
+
+/// How often an instance publishes its tick.
+pub const TICK_EVERY: Duration = Duration::from_millis(100);
+/// The longest the near cache serves after the send time of the latest tick it got back.
+pub const MAX_LAG: Duration = Duration::from_millis(500);
+
+const STRIPES: usize = 16_384;
+/// The version every entry is stamped with: a new generation, or a lost subscription, moves it.
+const EVERYTHING: usize = 0;
+
+pub struct NearCache {
+    entries: Cache<String, Arc<NearEntry>>,
+    versions: Box<[AtomicU64]>,
+    /// Moves before any version does, so that a fill can tell that a message arrived while it read.
+    forgotten: AtomicU64,
+    hasher: std::hash::RandomState,
+    started: Instant,
+    /// Milliseconds since `started` until which entries may be served.
+    serve_until_ms: AtomicU64,
+}
+
+struct NearEntry {
+    bytes: Vec<u8>,
+    stamps: Vec<(usize, u64)>,
+}
+
+/// What a fill saw before it read Redis: an entry it then keeps is refused if anything was forgotten
+/// in between.
+#[derive(Debug, Clone, Copy)]
+pub struct FillTicket(u64);
+
+impl NearCache {
+    /// A near cache of at most `capacity_bytes` of entries, each kept at most `ttl`.
+    pub fn new(capacity_bytes: u64, ttl: Duration) -> Self {
+        let entries = Cache::builder()
+            .max_capacity(capacity_bytes)
+            .weigher(|key: &String, entry: &Arc<NearEntry>| {
+                u32::try_from(key.len() + entry.bytes.len() + entry.stamps.len() * 16).unwrap_or(u32::MAX)
+            })
+            .time_to_live(ttl)
+            .build();
+        Self {
+            entries,
+            versions: (0..STRIPES).map(|_| AtomicU64::new(0)).collect(),
+            forgotten: AtomicU64::new(0),
+            hasher: std::hash::RandomState::new(),
+            started: Instant::now(),
+            serve_until_ms: AtomicU64::new(0),
+        }
+    }
+
+    /// The entry under `key`, if it may be served: the channel is on time and nothing it shows was
+    /// forgotten since it was kept.
+    pub fn get(&self, key: &str) -> Option<Vec<u8>> {
+        if !self.serving() {
+            return None;
+        }
+        let entry = self.entries.get(key)?;
+        let current = entry.stamps.iter().all(|&(stripe, version)| self.version(stripe) == version);
+        if current {
+            Some(entry.bytes.clone())
+        } else {
+            self.entries.invalidate(key);
+            None
+        }
+    }
+
+    pub fn ticket(&self) -> FillTicket {
+        FillTicket(self.forgotten.load(Ordering::SeqCst))
+    }
+
+    /// Keeps `bytes`, which show `tags`, under `key`, unless something was forgotten since `ticket`.
+    pub fn insert(
+        &self,
+        ticket: FillTicket,
+        key: &str,
+        bytes: &[u8],
+        tags: impl IntoIterator<Item: AsRef<str>>,
+    ) {
+        let stamps: Vec<(usize, u64)> = std::iter::once(EVERYTHING)
+            .chain(tags.into_iter().map(|tag| self.stripe(tag.as_ref())))
+            .map(|stripe| (stripe, self.version(stripe)))
+            .collect();
+        if self.ticket().0 != ticket.0 {
+            return;
+        }
+        self.entries.insert(key.to_owned(), Arc::new(NearEntry { bytes: bytes.to_vec(), stamps }));
+        // A message applied between the check and the insert may have moved the versions before the
+        // stamps were taken: then the entry could look current, so it goes.
+        if self.ticket().0 != ticket.0 {
+            self.entries.invalidate(key);
+        }
+    }
+
+    /// Forgets every entry that shows one of `tags`, or every entry with `everything`.
+    pub fn forget(&self, everything: bool, tags: impl IntoIterator<Item: AsRef<str>>) {
+        self.forgotten.fetch_add(1, Ordering::SeqCst);
+        if everything {
+            self.versions[EVERYTHING].fetch_add(1, Ordering::SeqCst);
+        }
+        for tag in tags {
+            self.versions[self.stripe(tag.as_ref())].fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Forgets everything and serves nothing until a tick comes back: the channel dropped.
+    pub fn reset(&self) {
+        self.serve_until_ms.store(0, Ordering::SeqCst);
+        self.forget(true, [""; 0]);
+        self.entries.invalidate_all();
+    }
+
+    /// Milliseconds since this cache began, the clock of ticks.
+    pub fn now_ms(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+
+    /// Our tick sent at `sent_ms` came back: everything published before it has been applied.
+    pub fn tick_returned(&self, sent_ms: u64) {
+        self.serve_until_ms.fetch_max(sent_ms + MAX_LAG.as_millis() as u64, Ordering::SeqCst);
+    }
+
+    pub fn serving(&self) -> bool {
+        self.serves_at(self.now_ms())
+    }
+
+    fn serves_at(&self, now_ms: u64) -> bool {
+        now_ms < self.serve_until_ms.load(Ordering::SeqCst)
+    }
+
+    fn version(&self, stripe: usize) -> u64 {
+        self.versions[stripe].load(Ordering::SeqCst)
+    }
+
+    /// The counter `tag` is hashed onto; never `EVERYTHING`.
+    fn stripe(&self, tag: &str) -> usize {
+        let mut hasher = self.hasher.build_hasher();
+        tag.hash(&mut hasher);
+        1 + (std::hash::Hasher::finish(&hasher) as usize) % (STRIPES - 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serving_cache() -> NearCache {
+        let cache = NearCache::new(1 << 20, Duration::from_secs(60));
+        cache.tick_returned(cache.now_ms());
+        cache
+    }
+
+    fn keep(cache: &NearCache, key: &str, tags: &[&str]) {
+        cache.insert(cache.ticket(), key, key.as_bytes(), tags);
+    }
+
+    #[test]
+    fn an_entry_goes_with_any_tag_it_shows_and_only_then() {
+        let cache = serving_cache();
+        keep(&cache, "jacket", &["stock:jacket", "price:jacket"]);
+        keep(&cache, "tee", &["stock:tee"]);
+
+        cache.forget(false, ["price:jacket"]);
+
+        assert_eq!(cache.get("jacket"), None);
+        assert_eq!(cache.get("tee").as_deref(), Some(&b"tee"[..]));
+    }
+
+    #[test]
+    fn a_new_generation_forgets_every_entry() {
+        let cache = serving_cache();
+        keep(&cache, "jacket", &["stock:jacket"]);
+        keep(&cache, "about", &[]);
+
+        cache.forget(true, [""; 0]);
+
+        assert_eq!(cache.get("jacket"), None);
+        assert_eq!(cache.get("about"), None);
+    }
+
+    /// An entry read from Redis before a message arrived may be older than the message.
+    #[test]
+    fn a_fill_that_read_before_a_message_is_not_kept() {
+        let cache = serving_cache();
+        let ticket = cache.ticket();
+        cache.forget(false, ["stock:other"]);
+
+        cache.insert(ticket, "jacket", b"old", ["stock:jacket"]);
+
+        assert_eq!(cache.get("jacket"), None);
+    }
+
+    #[test]
+    fn nothing_is_served_once_the_ticks_stop_coming_back_or_after_a_reset() {
+        let cache = NearCache::new(1 << 20, Duration::from_secs(60));
+        keep(&cache, "jacket", &[]);
+        assert_eq!(cache.get("jacket"), None, "no tick came back yet");
+
+        cache.tick_returned(cache.now_ms());
+        assert!(cache.get("jacket").is_some());
+        cache.tick_returned(0);
+        assert!(cache.get("jacket").is_some(), "an older tick does not shorten the time");
+
+        cache.reset();
+        assert!(!cache.serving());
+        cache.tick_returned(cache.now_ms());
+        assert_eq!(cache.get("jacket"), None, "a reset forgets what was kept");
+    }
+
+    #[test]
+    fn entries_stop_being_served_max_lag_after_the_last_tick_was_sent() {
+        let cache = NearCache::new(1 << 20, Duration::from_secs(60));
+        cache.tick_returned(1000);
+        assert!(cache.serves_at(1000 + MAX_LAG.as_millis() as u64 - 1));
+        assert!(!cache.serves_at(1000 + MAX_LAG.as_millis() as u64));
+    }
+}
