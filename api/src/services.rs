@@ -92,6 +92,8 @@ impl Services {
         let catalog = Arc::new(CatalogQueries::new(db.clone(), cache.clone()));
         let carts = Arc::new(CartStore::new(redis.clone(), config.cart_expiry));
         let payments = Arc::new(TestPaymentProvider::default());
+        let rate_limiter = RateLimiter::new(redis.clone());
+        rate_limiter.start_flushing();
         Ok(Self {
             shop: ShopRepository::new(db.clone()),
             queries: Queries {
@@ -115,7 +117,7 @@ impl Services {
             login_limits: LoginLimits::new(redis.clone()),
             payments,
             cookies: CookiePolicy { secure: config.secure_cookies, max_age: config.tokens.lifetime },
-            rate_limiter: RateLimiter::new(redis.clone()),
+            rate_limiter,
             persisted_queries: PersistedQueries::new(redis.clone()),
             persisted_queries_only: config.persisted_queries_only,
             rates: config.rates,

@@ -1,14 +1,32 @@
 //! Rate limits shared by every instance through Redis: GCRA (the generic cell rate algorithm, a token
 //! bucket kept as one timestamp per bucket). One Lua call checks all the buckets of a request and
 //! charges them only when every one has room for its cost, so a refused request costs no budget.
+//!
+//! The per-request budgets (`admit_request`) are decided in this instance's memory in the common
+//! case: each instance mirrors the buckets its clients use, and admits on its own while a client has
+//! used less than `LOCAL_SHARE` of its burst as far as it knows (the shared bucket as of Redis's last
+//! answer, plus what it admitted since). What it admitted is charged to the shared buckets in one
+//! call every `FLUSH_EVERY`. Beyond that share, a request is decided in Redis, together with what the
+//! instance still owes. So a client that only one instance serves gets exactly its budget; one whose
+//! requests reach N instances at once may get up to (N − 1) × `LOCAL_SHARE` × burst more, once: every
+//! admission is charged to the shared bucket, which then refuses the client until it has waited it
+//! out. The budgets of sensitive operations (`admit`) are always decided in Redis.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, LazyLock};
-use std::time::Duration;
+use std::sync::{Arc, LazyLock, Mutex, Weak};
+use std::time::{Duration, Instant};
 
 use redis::Script;
 
 use crate::redis::RedisStore;
+
+/// How often an instance charges what it admitted on its own to the shared buckets.
+pub const FLUSH_EVERY: Duration = Duration::from_millis(20);
+/// The share of a bucket's burst an instance admits on what it knows, without asking Redis.
+pub const LOCAL_SHARE: f64 = 0.5;
+/// Buckets charged in one call.
+const FLUSH_BATCH: usize = 500;
 
 /// `requests` per `period`, with up to `burst` at once after a quiet spell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,9 +37,14 @@ pub struct Rate {
 }
 
 impl Rate {
-    /// Milliseconds between two requests at the steady rate.
-    fn interval_ms(&self) -> f64 {
-        self.period.as_secs_f64() * 1000.0 / f64::from(self.requests.max(1))
+    /// The time between two requests at the steady rate.
+    fn interval(&self) -> Duration {
+        self.period / self.requests.max(1)
+    }
+
+    /// How far ahead of now a bucket may be and still admit a request: the burst.
+    fn tolerance(&self) -> Duration {
+        self.interval() * self.burst.max(1)
     }
 }
 
@@ -34,45 +57,185 @@ pub enum Admission {
 
 pub struct RateLimiter {
     redis: Arc<RedisStore>,
+    mirrors: Arc<Mirrors>,
 }
 
-/// KEYS the buckets; ARGV[1] the cost, then pairs of (interval ms, burst tolerance ms), one per
-/// bucket. Returns the milliseconds to wait, 0 when admitted (and charged).
+/// KEYS the buckets; ARGV[1] the cost, then triples (interval ms, burst tolerance ms, requests owed),
+/// one per bucket. What is owed is charged whatever the answer; the cost only when every bucket has
+/// room for it. Returns the milliseconds to wait (0 when admitted), then how far ahead of now each
+/// bucket is after the call (ms).
 static ADMIT: LazyLock<Script> = LazyLock::new(|| Script::new(ADMIT_LUA));
 const ADMIT_LUA: &str = r"
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 local cost = tonumber(ARGV[1])
-local wait, next = 0, {}
+local wait, owed, next = 0, {}, {}
 for i, key in ipairs(KEYS) do
-  local interval, tolerance = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
-  local tat = math.max(tonumber(redis.call('GET', key) or now), now)
-  next[i] = tat + interval * cost
+  local interval, tolerance = tonumber(ARGV[3 * i - 1]), tonumber(ARGV[3 * i])
+  owed[i] = math.max(tonumber(redis.call('GET', key) or now), now) + interval * tonumber(ARGV[3 * i + 1])
+  next[i] = owed[i] + interval * cost
   wait = math.max(wait, next[i] - tolerance - now)
 end
-if wait > 0 then return math.ceil(wait) end
+local charged = next
+if wait > 0 then charged = owed end
+local answer = {math.ceil(wait)}
 for i, key in ipairs(KEYS) do
-  redis.call('SET', key, next[i], 'PX', math.ceil(next[i] - now) + 1)
+  if charged[i] > now then redis.call('SET', key, charged[i], 'PX', math.ceil(charged[i] - now) + 1) end
+  answer[i + 1] = math.ceil(charged[i] - now)
 end
-return 0
+return answer
 ";
 
 impl RateLimiter {
     pub fn new(redis: Arc<RedisStore>) -> Self {
-        Self { redis }
+        Self { redis, mirrors: Arc::default() }
+    }
+
+    /// Starts charging, every `FLUSH_EVERY`, what this instance admitted on its own, until the
+    /// limiter is dropped.
+    pub fn start_flushing(&self) {
+        let (redis, mirrors) = (self.redis.clone(), Arc::downgrade(&self.mirrors));
+        tokio::spawn(flush_every_while(redis, mirrors));
     }
 
     /// Charges `cost` requests to each of `buckets` (a name and its rate), if every one has room for
-    /// them. A cost above a bucket's burst is never admitted.
+    /// them, deciding in Redis. A cost above a bucket's burst is never admitted.
     pub async fn admit(&self, buckets: &[(&str, Rate)], cost: u32) -> Result<Admission, crate::Error> {
+        let owed = vec![0; buckets.len()];
+        self.decide_in_redis(buckets, &owed, cost).await.map(|(admission, _)| admission)
+    }
+
+    /// Like `admit`, but decided in this instance's memory while every bucket is within its local
+    /// share (see the module's documentation).
+    pub async fn admit_request(
+        &self,
+        buckets: &[(&str, Rate)],
+        cost: u32,
+    ) -> Result<Admission, crate::Error> {
+        if self.mirrors.admit(buckets, cost, Instant::now()) {
+            return Ok(Admission::Allowed);
+        }
+        let owed = self.mirrors.take_owed(buckets);
+        let (admission, ahead) = self.decide_in_redis(buckets, &owed, cost).await?;
+        let learned = buckets.iter().zip(ahead).map(|((name, rate), ahead)| (*name, *rate, ahead));
+        self.mirrors.learn(learned, Instant::now());
+        Ok(admission)
+    }
+
+    async fn decide_in_redis(
+        &self,
+        buckets: &[(&str, Rate)],
+        owed: &[u32],
+        cost: u32,
+    ) -> Result<(Admission, Vec<i64>), crate::Error> {
         let keys: Vec<String> =
             buckets.iter().map(|(name, _)| self.redis.key(&format!("rate:{name}"))).collect();
-        let rates = buckets
-            .iter()
-            .flat_map(|(_, rate)| [rate.interval_ms(), rate.interval_ms() * f64::from(rate.burst.max(1))]);
-        let args: Vec<f64> = std::iter::once(f64::from(cost.max(1))).chain(rates).collect();
-        let wait_ms: u64 = self.redis.eval(&ADMIT, keys, args).await?;
-        Ok(if wait_ms == 0 { Admission::Allowed } else { Admission::Limited(Duration::from_millis(wait_ms)) })
+        let args = admit_args(buckets.iter().map(|(_, rate)| *rate).zip(owed.iter().copied()), cost.max(1));
+        let mut answer: Vec<i64> = self.redis.eval(&ADMIT, keys, args).await?;
+        let wait_ms = u64::try_from(answer.remove(0)).unwrap_or(0);
+        let admission = if wait_ms == 0 {
+            Admission::Allowed
+        } else {
+            Admission::Limited(Duration::from_millis(wait_ms))
+        };
+        Ok((admission, answer))
+    }
+}
+
+/// The arguments of `ADMIT` for buckets of these rates, each owed so many requests.
+fn admit_args(buckets: impl Iterator<Item = (Rate, u32)>, cost: u32) -> Vec<f64> {
+    let per_bucket = buckets.flat_map(|(rate, owed)| {
+        let interval_ms = rate.interval().as_secs_f64() * 1000.0;
+        [interval_ms, rate.tolerance().as_secs_f64() * 1000.0, f64::from(owed)]
+    });
+    std::iter::once(f64::from(cost)).chain(per_bucket).collect()
+}
+
+/// Charges what was admitted locally every `FLUSH_EVERY`, until the mirrors are dropped.
+async fn flush_every_while(redis: Arc<RedisStore>, mirrors: Weak<Mirrors>) {
+    let mut ticks = tokio::time::interval(FLUSH_EVERY);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let Some(mirrors) = mirrors.upgrade() else { return };
+        let owed = mirrors.take_all_owed(Instant::now());
+        for batch in owed.chunks(FLUSH_BATCH) {
+            let keys = batch.iter().map(|(name, _, _)| redis.key(&format!("rate:{name}"))).collect();
+            let args = admit_args(batch.iter().map(|(_, rate, owed)| (*rate, *owed)), 0);
+            // What is not charged while Redis is down is forgotten: without Redis nothing is limited.
+            match redis.eval::<Vec<i64>>(&ADMIT, keys, args).await {
+                Ok(answer) => {
+                    let learned = batch
+                        .iter()
+                        .zip(&answer[1..])
+                        .map(|((name, rate, _), ahead)| (name.as_str(), *rate, *ahead));
+                    mirrors.learn(learned, Instant::now());
+                }
+                Err(err) => tracing::debug!(error = %err, "admissions not charged to the shared rate limits"),
+            }
+        }
+    }
+}
+
+/// This instance's view of the buckets its clients used lately.
+#[derive(Default)]
+struct Mirrors(Mutex<HashMap<String, Mirror>>);
+
+struct Mirror {
+    rate: Rate,
+    /// When the bucket is full again as far as this instance knows.
+    full_at: Instant,
+    /// Requests admitted here and not yet charged in Redis.
+    owed: u32,
+}
+
+impl Mirrors {
+    /// Admits and charges `cost` to every bucket if each stays within its local share.
+    fn admit(&self, buckets: &[(&str, Rate)], cost: u32, now: Instant) -> bool {
+        let mut mirrors = self.0.lock().expect("the mirrors are never poisoned");
+        let fits = buckets.iter().all(|(name, rate)| {
+            let full_at = mirrors.get(*name).map_or(now, |mirror| mirror.full_at.max(now));
+            full_at + rate.interval() * cost <= now + rate.tolerance().mul_f64(LOCAL_SHARE)
+        });
+        if fits {
+            for (name, rate) in buckets {
+                let mirror = mirrors.entry((*name).to_owned()).or_insert(Mirror {
+                    rate: *rate,
+                    full_at: now,
+                    owed: 0,
+                });
+                mirror.full_at = mirror.full_at.max(now) + rate.interval() * cost;
+                mirror.owed += cost;
+            }
+        }
+        fits
+    }
+
+    /// What `buckets` owe, which the caller now charges.
+    fn take_owed(&self, buckets: &[(&str, Rate)]) -> Vec<u32> {
+        let mut mirrors = self.0.lock().expect("the mirrors are never poisoned");
+        let mut owed =
+            |name: &str| mirrors.get_mut(name).map_or(0, |mirror| std::mem::take(&mut mirror.owed));
+        buckets.iter().map(|(name, _)| owed(name)).collect()
+    }
+
+    /// Every bucket's debt, which the caller now charges; buckets full again and owing nothing are
+    /// forgotten.
+    fn take_all_owed(&self, now: Instant) -> Vec<(String, Rate, u32)> {
+        let mut mirrors = self.0.lock().expect("the mirrors are never poisoned");
+        mirrors.retain(|_, mirror| mirror.owed > 0 || mirror.full_at > now);
+        let owing = mirrors.iter_mut().filter(|(_, mirror)| mirror.owed > 0);
+        owing.map(|(name, mirror)| (name.clone(), mirror.rate, std::mem::take(&mut mirror.owed))).collect()
+    }
+
+    /// Redis said each bucket is `ahead` ms ahead of now; what was admitted here since still counts.
+    fn learn<'a>(&self, buckets: impl Iterator<Item = (&'a str, Rate, i64)>, now: Instant) {
+        let mut mirrors = self.0.lock().expect("the mirrors are never poisoned");
+        for (name, rate, ahead) in buckets {
+            let ahead = Duration::from_millis(u64::try_from(ahead).unwrap_or(0));
+            let mirror = mirrors.entry(name.to_owned()).or_insert(Mirror { rate, full_at: now, owed: 0 });
+            mirror.full_at = now + ahead + rate.interval() * mirror.owed;
+        }
     }
 }
 
@@ -91,6 +254,48 @@ pub fn address_group(ip: IpAddr) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const TEN_PER_MINUTE: Rate = Rate { requests: 10, period: Duration::from_secs(60), burst: 10 };
+
+    #[test]
+    fn an_instance_admits_on_its_own_up_to_its_share_of_the_burst() {
+        let (mirrors, now) = (Mirrors::default(), Instant::now());
+        let buckets = [("ip:a", TEN_PER_MINUTE)];
+        let admitted = (0..10).take_while(|_| mirrors.admit(&buckets, 1, now)).count();
+        assert_eq!(admitted, 5);
+        assert_eq!(mirrors.take_owed(&buckets), [5]);
+        assert_eq!(mirrors.take_owed(&buckets), [0], "taken once");
+    }
+
+    #[test]
+    fn what_redis_knows_of_other_instances_counts() {
+        let (mirrors, now) = (Mirrors::default(), Instant::now());
+        let buckets = [("ip:a", TEN_PER_MINUTE)];
+        assert!(mirrors.admit(&buckets, 1, now));
+        // Other instances admitted three, which Redis knows of (not yet the one admitted here).
+        mirrors.learn([("ip:a", TEN_PER_MINUTE, 3 * 6000)].into_iter(), now);
+        let admitted = (0..10).take_while(|_| mirrors.admit(&buckets, 1, now)).count();
+        assert_eq!(admitted, 1, "five in all as far as this instance knows, then Redis decides");
+    }
+
+    #[test]
+    fn a_request_is_admitted_locally_only_when_every_bucket_has_room() {
+        let (mirrors, now) = (Mirrors::default(), Instant::now());
+        let busy = [("session:s", TEN_PER_MINUTE)];
+        while mirrors.admit(&busy, 1, now) {}
+        let both = [("ip:a", TEN_PER_MINUTE), ("session:s", TEN_PER_MINUTE)];
+        assert!(!mirrors.admit(&both, 1, now));
+        assert_eq!(mirrors.take_owed(&[("ip:a", TEN_PER_MINUTE)]), [0], "nothing charged to the other");
+    }
+
+    #[test]
+    fn buckets_full_again_and_owing_nothing_are_forgotten() {
+        let (mirrors, now) = (Mirrors::default(), Instant::now());
+        assert!(mirrors.admit(&[("ip:a", TEN_PER_MINUTE)], 1, now));
+        assert_eq!(mirrors.take_all_owed(now).len(), 1);
+        assert!(mirrors.take_all_owed(now + Duration::from_secs(7)).is_empty());
+        assert!(mirrors.0.lock().unwrap().is_empty());
+    }
 
     #[test]
     fn an_ipv6_client_counts_for_its_64_and_an_ipv4_one_for_itself() {

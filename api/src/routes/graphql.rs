@@ -188,7 +188,7 @@ async fn admit(services: &Services, caller: &Caller, cost: u32) -> Result<(), Re
     let buckets: Vec<(&str, Rate)> = (ip.iter().map(|key| (key.as_str(), rates.per_ip)))
         .chain(session.iter().map(|key| (key.as_str(), rates.per_session)))
         .collect();
-    match services.rate_limiter.admit(&buckets, cost).await {
+    match services.rate_limiter.admit_request(&buckets, cost).await {
         Ok(Admission::Limited(wait)) => {
             let error = graphql::request_error(graphql::rate_limited(wait));
             let mut refused = errors_response(StatusCode::TOO_MANY_REQUESTS, vec![error]);

@@ -1,5 +1,7 @@
 use serde_json::{Value, json};
 
+use infra::rate_limits::FLUSH_EVERY;
+
 use crate::support::TestApp;
 use crate::support::process::ServerProcess;
 
@@ -35,7 +37,45 @@ async fn two_instances_share_one_budget_per_address() {
     for base in [&first.address, &first.address, &first.address, &second_base, &second_base] {
         assert_eq!(shop(base, &[]).await.0, 200);
     }
+    // Once what each admitted on its own is charged to the shared bucket, neither has room left.
+    tokio::time::sleep(FLUSH_EVERY * 5).await;
 
+    assert_limited(&shop(&first.address, &[]).await);
+    assert_limited(&shop(&second_base, &[]).await);
+}
+
+/// `count` requests sent at once to `bases` in turn; how many were admitted.
+async fn admitted_of_a_rush(bases: &[&str], count: usize) -> usize {
+    let rush = (0..count).map(|i| shop(bases[i % bases.len()], &[]));
+    let statuses: Vec<u16> =
+        futures::future::join_all(rush).await.into_iter().map(|(status, _, _)| status).collect();
+    assert!(statuses.iter().all(|status| [200, 429].contains(status)), "{statuses:?}");
+    statuses.iter().filter(|status| **status == 200).count()
+}
+
+/// An instance admits a share of a client's burst on its own, so one instance alone gives exactly the
+/// budget, decided in Redis beyond that share.
+#[tokio::test]
+async fn one_instance_admits_exactly_the_burst_of_a_rush() {
+    let app = TestApp::spawn_with(&["--ip-rate-limit", "1/min:20"]).await;
+
+    assert_eq!(admitted_of_a_rush(&[&app.address], 60).await, 20);
+}
+
+/// A rush that reaches two instances at once may be admitted up to half a burst more than its budget
+/// (what the other admitted on its own and had not charged yet), never more; the shared bucket then
+/// owes it, and both instances refuse the client.
+#[tokio::test]
+async fn a_rush_across_two_instances_gets_at_most_half_a_burst_more() {
+    let limits = ["--ip-rate-limit", "1/min:20"];
+    let first = TestApp::spawn_with(&limits).await;
+    let second = ServerProcess::start(&first.db, &limits).await;
+    let second_base = format!("http://127.0.0.1:{}", second.port);
+
+    let admitted = admitted_of_a_rush(&[&first.address, &second_base], 120).await;
+
+    assert!((20..=30).contains(&admitted), "{admitted} admitted of a burst of 20");
+    tokio::time::sleep(FLUSH_EVERY * 5).await;
     assert_limited(&shop(&first.address, &[]).await);
     assert_limited(&shop(&second_base, &[]).await);
 }
