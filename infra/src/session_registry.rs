@@ -61,6 +61,26 @@ redis.call('SET', KEYS[1], ARGV[1] .. ARGV[2], 'PX', ARGV[3])
 return 1
 ";
 
+/// What a Lua script needs to tell whether a session has ended (`SESSION_ENDED`), so that a change
+/// made for the session and that check take one round trip.
+#[derive(Debug, Clone)]
+pub struct Liveness {
+    /// The session's revocation, then its account's generation when it is signed in.
+    pub(crate) keys: Vec<String>,
+    /// The generation its token began in.
+    pub(crate) generation: u64,
+}
+
+/// Lua: `session_ended()`, whether the session whose revocation is KEYS[2], whose account's
+/// generation is KEYS[3] (when signed in), and whose token began in generation ARGV[1], has ended. A
+/// script put after it keeps its own keys before those (KEYS[1]) and its arguments after ARGV[1].
+pub(crate) const SESSION_ENDED: &str = r"
+local function session_ended()
+  if redis.call('EXISTS', KEYS[2]) == 1 then return true end
+  return KEYS[3] ~= nil and tonumber(redis.call('GET', KEYS[3]) or '0') > tonumber(ARGV[1])
+end
+";
+
 pub struct SessionRegistry {
     redis: Arc<RedisStore>,
     /// Tokens live this long, so a revocation is kept this long.
@@ -110,6 +130,13 @@ impl SessionRegistry {
                     .map(|(generation,)| generation)
             })
             .await
+    }
+
+    /// What a script needs to check, in the round trip of a change, that `session` has not ended.
+    pub fn liveness(&self, session: &Session) -> Liveness {
+        let mut keys = vec![self.key(&session.id, "revoked")];
+        keys.extend(session.subject.as_deref().map(|subject| self.generation_key(subject)));
+        Liveness { keys, generation: session.generation }
     }
 
     /// What is known of `session`, in one round trip.

@@ -1,10 +1,20 @@
 //! Which operation of a request's document runs: the one `operationName` names, or the document's
 //! only one. A document that does not parse, or that has several operations and names none, selects
 //! nothing; the executor then reports why.
+//!
+//! What the rate limits and the response cache need to know of it (`Facts`) is worked out once per
+//! document and operation name and remembered: parsing a document is most of what an answer from the
+//! cache costs.
+
+use std::hash::BuildHasher;
+use std::sync::{Arc, LazyLock};
 
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationDefinition, OperationType, Selection, SelectionSet,
 };
+use moka::sync::Cache;
+
+use super::cart::CHECKING_THEIR_SESSION;
 
 /// The operation of `document` that runs for `name`, with its name when it has one.
 pub fn selected<'a>(
@@ -23,42 +33,103 @@ pub fn selected<'a>(
     }
 }
 
+/// What is known of the operation a request runs from its document and operation name alone.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Facts {
+    /// None when the document does not parse or selects no operation.
+    pub ty: Option<OperationType>,
+    /// The names of its root fields, fragments included, in the order they are written.
+    pub root_fields: Vec<String>,
+    /// False when some root fields were left out: those in fragments nested more than
+    /// `MAX_FRAGMENT_DEPTH` deep, or in fragments the document lacks.
+    pub complete: bool,
+    /// The one asked for, or the document's only operation's.
+    pub name: Option<String>,
+}
+
+/// A document and operation name whose facts are known.
+struct Known {
+    query: String,
+    operation_name: Option<String>,
+    facts: Arc<Facts>,
+}
+
+/// Remembered facts, by a keyed hash of the document and operation name (checked in full on a hit).
+static KNOWN: LazyLock<Cache<u64, Arc<Known>>> = LazyLock::new(|| {
+    Cache::builder()
+        .max_capacity(16 << 20)
+        .weigher(|_, known: &Arc<Known>| u32::try_from(known.query.len() + 256).unwrap_or(u32::MAX))
+        .build()
+});
+static KNOWN_HASHER: LazyLock<std::hash::RandomState> = LazyLock::new(std::hash::RandomState::new);
+
+/// The facts of the operation `request` runs.
+pub fn facts(request: &mut async_graphql::Request) -> Arc<Facts> {
+    let key = KNOWN_HASHER.hash_one((&request.query, &request.operation_name));
+    if let Some(known) = KNOWN.get(&key)
+        && known.query == request.query
+        && known.operation_name == request.operation_name
+    {
+        return known.facts.clone();
+    }
+    let facts = Arc::new(work_out(request));
+    let known = Known {
+        query: request.query.clone(),
+        operation_name: request.operation_name.clone(),
+        facts: facts.clone(),
+    };
+    KNOWN.insert(key, Arc::new(known));
+    facts
+}
+
+fn work_out(request: &mut async_graphql::Request) -> Facts {
+    let asked = request.operation_name.clone();
+    let Ok(document) = request.parsed_query() else { return Facts { name: asked, ..Facts::default() } };
+    let Some((name, operation)) = selected(document, asked.as_deref()) else {
+        return Facts { name: asked, ..Facts::default() };
+    };
+    let mut fields = RootFields { names: Vec::new(), complete: true };
+    fields.collect(&operation.selection_set.node, document, 0);
+    Facts {
+        ty: Some(operation.ty),
+        root_fields: fields.names.into_iter().map(str::to_owned).collect(),
+        complete: fields.complete,
+        name: asked.or_else(|| name.map(str::to_owned)),
+    }
+}
+
 /// Whether the operation `request` runs is a mutation.
 pub fn is_mutation(request: &mut async_graphql::Request) -> bool {
-    let name = request.operation_name.clone();
-    let Ok(document) = request.parsed_query() else { return false };
-    selected(document, name.as_deref()).is_some_and(|(_, operation)| operation.ty == OperationType::Mutation)
+    facts(request).ty == Some(OperationType::Mutation)
+}
+
+/// Whether the operation `request` runs is made only of mutations that check the caller's session
+/// themselves (the cart's), so that the request need not look it up first.
+pub fn checks_its_session(request: &mut async_graphql::Request) -> bool {
+    let facts = facts(request);
+    facts.ty == Some(OperationType::Mutation)
+        && facts.complete
+        && !facts.root_fields.is_empty()
+        && facts.root_fields.iter().all(|field| CHECKING_THEIR_SESSION.contains(&field.as_str()))
 }
 
 /// How many operations `request` is for the rate limits: a mutation one per root field (aliases
 /// run the same mutation again), anything else one.
 pub fn cost(request: &mut async_graphql::Request) -> u32 {
-    match root_fields(request) {
-        Some((OperationType::Mutation, fields)) => fields.names.len().max(1) as u32,
+    let facts = facts(request);
+    match facts.ty {
+        Some(OperationType::Mutation) => facts.root_fields.len().max(1) as u32,
         _ => 1,
     }
-}
-
-/// The operation `request` runs: its type and the names of its root fields, fragments included,
-/// in the order they are written; `RootFields::complete` says whether any were left out.
-pub fn root_fields(request: &mut async_graphql::Request) -> Option<(OperationType, RootFields<'_>)> {
-    let name = request.operation_name.clone();
-    let document = request.parsed_query().ok()?;
-    let (_, operation) = selected(document, name.as_deref())?;
-    let mut fields = RootFields { names: Vec::new(), complete: true };
-    fields.collect(&operation.selection_set.node, document, 0);
-    Some((operation.ty, fields))
 }
 
 /// Fragments nest at most this deep among an operation's root fields.
 const MAX_FRAGMENT_DEPTH: usize = 8;
 
 /// The root fields of an operation, by name.
-pub struct RootFields<'a> {
-    pub names: Vec<&'a str>,
-    /// False when some were left out: those in fragments nested more than `MAX_FRAGMENT_DEPTH` deep,
-    /// or in fragments the document lacks.
-    pub complete: bool,
+struct RootFields<'a> {
+    names: Vec<&'a str>,
+    complete: bool,
 }
 
 impl<'a> RootFields<'a> {
@@ -88,11 +159,7 @@ impl<'a> RootFields<'a> {
 
 /// The name of the operation `request` runs: the one asked for, or the document's only one.
 pub fn name(request: &mut async_graphql::Request) -> Option<String> {
-    if let Some(name) = &request.operation_name {
-        return Some(name.clone());
-    }
-    let document = request.parsed_query().ok()?;
-    selected(document, None).and_then(|(name, _)| name.map(str::to_owned))
+    facts(request).name.clone()
 }
 
 #[cfg(test)]
@@ -132,6 +199,19 @@ mod tests {
         assert!(is_mutation(&mut request(both, Some("B"))));
         assert!(!is_mutation(&mut request(both, Some("A"))));
         assert!(!is_mutation(&mut request("{ __typename }", None)));
+    }
+
+    #[test]
+    fn facts_are_remembered_per_document_and_operation_name() {
+        let both = "query A { shop { name } } mutation B { clearCart { cart { totalQuantity } } }";
+        let first = facts(&mut request(both, Some("A")));
+        assert_eq!(first.ty, Some(OperationType::Query));
+        assert!(Arc::ptr_eq(&first, &facts(&mut request(both, Some("A")))), "worked out once");
+        let other = facts(&mut request(both, Some("B")));
+        assert_eq!(
+            (other.ty, other.root_fields.as_slice()),
+            (Some(OperationType::Mutation), &["clearCart".to_owned()][..])
+        );
     }
 
     #[test]

@@ -101,12 +101,10 @@ fn request_error_body(response: &async_graphql::Response) -> Vec<u8> {
 
 /// Whether the operation `request` runs is a query of public root fields only.
 fn is_public(request: &mut async_graphql::Request) -> bool {
-    match super::operation::root_fields(request) {
-        Some((OperationType::Query, fields)) => {
-            fields.complete && fields.names.iter().all(|name| PUBLIC_ROOT_FIELDS.contains(name))
-        }
-        _ => false,
-    }
+    let facts = super::operation::facts(request);
+    facts.ty == Some(OperationType::Query)
+        && facts.complete
+        && facts.root_fields.iter().all(|name| PUBLIC_ROOT_FIELDS.contains(&name.as_str()))
 }
 
 fn fingerprint(request: &async_graphql::Request) -> String {

@@ -59,7 +59,8 @@ pub async fn post(
         return errors_response(StatusCode::OK, vec![refused]);
     }
     let cost = batch.iter_mut().map(graphql::operation::cost).sum();
-    let (caller, policy) = match request_context(http, &services, cost).await {
+    let session_checked_later = batch.iter_mut().all(graphql::operation::checks_its_session);
+    let (caller, policy) = match request_context(http, &services, cost, session_checked_later).await {
         Ok(context) => context,
         Err(refusal) => return refusal,
     };
@@ -126,7 +127,7 @@ pub async fn get_query(
         response.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static("POST"));
         return response;
     }
-    match request_context(http, &services, 1).await {
+    match request_context(http, &services, 1, false).await {
         Ok((caller, policy)) => {
             let stale_cookie = caller.stale_cookie;
             let reply = graphql::respond(&schema, &services, request, caller, policy).await;
@@ -141,17 +142,22 @@ pub async fn get_query(
 /// Who calls, and how their reads must be made: a session that wrote lately reads its own writes. A
 /// bearer token that does not verify, or whose session was ended (logged out, or all of its
 /// account's sessions), is refused with `UNAUTHENTICATED`; such a cookie makes the caller a guest
-/// whose cookie is cleared. The request's `cost` in operations is charged to the rate limits.
+/// whose cookie is cleared. The request's `cost` in operations is charged to the rate limits. When
+/// the session is `checked_later` (by the operations themselves), it is not looked up here.
 async fn request_context(
     http: &Request,
     services: &Arc<Services>,
     cost: u32,
+    checked_later: bool,
 ) -> Result<(Caller, ReadPolicy), Response> {
     let caller = auth::caller(http, &services.tokens, &services.trusted_proxies)
         .map_err(|err| error_response(StatusCode::OK, ErrorCode::Unauthenticated, &err.to_string()))?;
-    let Some(session) = &caller.session else {
-        admit(services, &caller, cost).await?;
-        return Ok((caller, ReadPolicy::EVENTUAL));
+    let session = match &caller.session {
+        Some(session) if !checked_later => session,
+        _ => {
+            admit(services, &caller, cost).await?;
+            return Ok((caller, ReadPolicy::EVENTUAL));
+        }
     };
     // Two independent Redis round trips, taken at once. Without Redis a session reads like any other;
     // a signed-in one cannot be checked for having ended, so what needs the sign-in is refused.

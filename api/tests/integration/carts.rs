@@ -178,13 +178,14 @@ fn urlencode(text: &str) -> String {
 async fn a_cart_holds_at_most_100_lines() {
     let app = TestApp::spawn().await;
     let store = CartStore::new(app.services.redis.clone(), Duration::from_secs(60));
+    let live = app.services.sessions.liveness(&infra::tokens::Tokens::new_session());
     let session = CartOwner::Guest(SessionId::from_random(rand_bytes()));
     let quantity = domain::cart::Quantity::parse(1).unwrap();
     for _ in 0..100 {
-        store.add(&session, Uuid::now_v7(), quantity, 100).await.unwrap().unwrap();
+        store.add(&session, &live, Uuid::now_v7(), quantity, 100).await.unwrap().unwrap();
     }
 
-    let refused = store.add(&session, Uuid::now_v7(), quantity, 100).await.unwrap();
+    let refused = store.add(&session, &live, Uuid::now_v7(), quantity, 100).await.unwrap();
 
     assert_eq!(refused, Err(infra::carts::CartRejection::LineLimit));
     assert_eq!(store.get(&session).await.unwrap().lines.len(), 100);
@@ -333,18 +334,19 @@ async fn with_redis_down_cart_calls_fail_fast_and_work_again_when_it_returns() {
 async fn merging_adds_quantities_caps_them_and_loses_no_concurrent_add() {
     let app = TestApp::spawn().await;
     let store = CartStore::new(app.services.redis.clone(), Duration::from_secs(60));
+    let live = app.services.sessions.liveness(&infra::tokens::Tokens::new_session());
     let (guest, customer) =
         (CartOwner::Guest(SessionId::from_random(rand_bytes())), CartOwner::Customer(Uuid::now_v7()));
     let (shared, guest_only, nearly_full) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
     let q = |n| domain::cart::Quantity::parse(n).unwrap();
-    store.add(&guest, shared, q(2), 100).await.unwrap().unwrap();
-    store.add(&guest, guest_only, q(1), 100).await.unwrap().unwrap();
-    store.add(&guest, nearly_full, q(60), 100).await.unwrap().unwrap();
-    store.add(&customer, shared, q(3), 100).await.unwrap().unwrap();
-    store.add(&customer, nearly_full, q(60), 100).await.unwrap().unwrap();
+    store.add(&guest, &live, shared, q(2), 100).await.unwrap().unwrap();
+    store.add(&guest, &live, guest_only, q(1), 100).await.unwrap().unwrap();
+    store.add(&guest, &live, nearly_full, q(60), 100).await.unwrap().unwrap();
+    store.add(&customer, &live, shared, q(3), 100).await.unwrap().unwrap();
+    store.add(&customer, &live, nearly_full, q(60), 100).await.unwrap().unwrap();
 
     // Twenty adds to the customer's cart race the merge; none may be lost.
-    let racing = (0..20).map(|_| store.add(&customer, shared, q(1), 100));
+    let racing = (0..20).map(|_| store.add(&customer, &live, shared, q(1), 100));
     let (merged, adds) = tokio::join!(store.merge(&guest, &customer), futures::future::join_all(racing));
     assert!(merged.is_ok() && adds.iter().all(|a| matches!(a, Ok(Ok(_)))));
 
@@ -360,6 +362,7 @@ async fn merging_adds_quantities_caps_them_and_loses_no_concurrent_add() {
 async fn every_change_renews_the_carts_expiry() {
     let app = TestApp::spawn().await;
     let store = CartStore::new(app.services.redis.clone(), Duration::from_secs(3));
+    let live = app.services.sessions.liveness(&infra::tokens::Tokens::new_session());
     let session = CartOwner::Guest(SessionId::from_random(rand_bytes()));
     let key = format!("{}:cart:{session}", app.db.name);
     assert!(key.contains(":cart:session:"), "{key}");
@@ -375,11 +378,11 @@ async fn every_change_renews_the_carts_expiry() {
     let one = domain::cart::Quantity::parse(1).unwrap();
     let variant = Uuid::now_v7();
 
-    store.add(&session, variant, one, 100).await.unwrap().unwrap();
+    store.add(&session, &live, variant, one, 100).await.unwrap().unwrap();
     assert!((2000..=3000).contains(&ttl(&mut redis).await));
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert!(ttl(&mut redis).await <= 1600, "the expiry runs down");
-    store.add(&session, variant, one, 100).await.unwrap().unwrap();
+    store.add(&session, &live, variant, one, 100).await.unwrap().unwrap();
     assert!(ttl(&mut redis).await > 2000, "a change renews it");
     tokio::time::sleep(Duration::from_millis(3200)).await;
     assert!(store.get(&session).await.unwrap().lines.is_empty(), "an untouched cart expires");

@@ -238,3 +238,90 @@ async fn without_redis_a_signed_in_session_is_not_trusted_and_the_catalogue_stil
     let ended = app.post_graphql_as(&logged_out, "{ me { email } }").await;
     assert_eq!(ended["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{ended}");
 }
+
+const CART_QUANTITY: &str = "{ cart { totalQuantity } }";
+
+fn cart_change(mutation: &str, variant: &str) -> String {
+    match mutation {
+        "addToCart" => crate::carts::add(variant, 1),
+        "updateCartLine" => format!(
+            r#"mutation {{ updateCartLine(variantId: "{variant}", quantity: 3) {{ token cart {{ totalQuantity }} userErrors {{ code }} }} }}"#
+        ),
+        "removeFromCart" => format!(
+            r#"mutation {{ removeFromCart(variantId: "{variant}") {{ cart {{ totalQuantity }} userErrors {{ code }} }} }}"#
+        ),
+        _ => "mutation { clearCart { cart { totalQuantity } userErrors { code } } }".to_owned(),
+    }
+}
+
+/// A cart change checks the session in the cart store, in the change's own round trip: a bearer token
+/// whose session has ended (logged out, or all of its account's sessions) is refused, even for a
+/// change that is refused anyway, and its cart is neither changed nor shown.
+#[tokio::test]
+async fn a_cart_change_with_an_ended_sessions_token_is_refused_and_touches_nothing() {
+    let app = TestApp::spawn().await;
+    let shop = crate::carts::shop(&app).await;
+    let (logged_out, _) = start_session(&app).await;
+    app.post_graphql_as(&logged_out, &crate::carts::add(&shop.tee_m, 2)).await;
+    let register = r#"mutation { register(input: { email: "ada@example.com", password: "correct horse battery", name: "Ada" }) { token } }"#;
+    let superseded =
+        app.post_graphql(register).await["data"]["register"]["token"].as_str().unwrap().to_owned();
+    app.post_graphql_as(&superseded, &crate::carts::add(&shop.tee_m, 2)).await;
+    let change = r#"mutation { changePassword(input: { currentPassword: "correct horse battery", newPassword: "another long password" }) { token } }"#;
+    let current = app.post_graphql_as(&superseded, change).await["data"]["changePassword"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.post_graphql_as(&logged_out, "mutation { logout { loggedOut } }").await;
+
+    for token in [&logged_out, &superseded] {
+        for mutation in ["addToCart", "updateCartLine", "removeFromCart", "clearCart"] {
+            let refused = app.post_graphql_as(token, &cart_change(mutation, &shop.tee_m)).await;
+            assert_eq!(
+                refused["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+                "{mutation}: {refused}"
+            );
+        }
+        let sold_out = app.post_graphql_as(token, &crate::carts::add(&shop.cap, 1)).await;
+        assert_eq!(sold_out["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{sold_out}");
+    }
+
+    let customer_cart = app.post_graphql_as(&current, CART_QUANTITY).await;
+    assert_eq!(customer_cart["data"]["cart"]["totalQuantity"], 2, "{customer_cart}");
+    let guest = domain::cart::CartOwner::of(&app.services.tokens.verify(&logged_out).unwrap());
+    let guest_cart = app.services.queries.carts.get(&guest).await.unwrap();
+    assert_eq!(guest_cart.lines.iter().map(|line| line.quantity).sum::<u32>(), 2);
+}
+
+/// From a cookie, an ended session's cart change goes on as a guest's: an addition or a new quantity
+/// goes to the cart of a new session (whose cookie replaces the old one), a removal or a clearing
+/// finds no cart (and the cookie is cleared); the old session's cart is left alone.
+#[tokio::test]
+async fn a_cart_change_with_an_ended_sessions_cookie_goes_on_as_a_guests() {
+    let app = TestApp::spawn().await;
+    let shop = crate::carts::shop(&app).await;
+    let (logged_out, _) = start_session(&app).await;
+    app.post_graphql_as(&logged_out, &crate::carts::add(&shop.tee_m, 2)).await;
+    app.post_graphql_as(&logged_out, "mutation { logout { loggedOut } }").await;
+
+    for (mutation, quantity) in [("addToCart", 1), ("updateCartLine", 3)] {
+        let (changed, cookies) = with_cookie(&app, &logged_out, &cart_change(mutation, &shop.tee_m)).await;
+        assert_eq!(changed["data"][mutation]["cart"]["totalQuantity"], quantity, "{changed}");
+        let token =
+            changed["data"][mutation]["token"].as_str().unwrap_or_else(|| panic!("a new session: {changed}"));
+        assert_eq!(cookies.len(), 1, "{cookies:?}");
+        assert!(cookies[0].starts_with(&format!("mc_session={token};")), "{cookies:?}");
+    }
+    for mutation in ["removeFromCart", "clearCart"] {
+        let (changed, cookies) = with_cookie(&app, &logged_out, &cart_change(mutation, &shop.tee_m)).await;
+        assert_eq!(changed["data"][mutation]["cart"]["totalQuantity"], 0, "{changed}");
+        assert!(
+            cookies.iter().any(|c| c.starts_with("mc_session=;") && c.contains("Max-Age=0")),
+            "{cookies:?}"
+        );
+    }
+
+    let guest = domain::cart::CartOwner::of(&app.services.tokens.verify(&logged_out).unwrap());
+    let old_cart = app.services.queries.carts.get(&guest).await.unwrap();
+    assert_eq!(old_cart.lines.iter().map(|line| line.quantity).sum::<u32>(), 2);
+}

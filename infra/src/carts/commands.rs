@@ -1,14 +1,15 @@
 //! The carts' command side: a shopper's changes to their cart. Each is checked against the catalogue
 //! (through the cache: a variant must be on sale and in stock to be added) and then made in one atomic
-//! cart-store operation.
+//! cart-store operation, which also checks that the shopper's session has not ended.
 
 use std::sync::Arc;
 
 use domain::cart::{CartOwner, Quantity};
 use uuid::Uuid;
 
-use super::store::{CartRejection, CartStore, StoredCart};
+use super::store::{CartRejection, CartStore, StoredCart, StoredChange};
 use crate::catalog::CatalogQueries;
+use crate::session_registry::Liveness;
 
 /// Why a change was refused; the cart is as it was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,6 +21,8 @@ pub enum CartRefusal {
     OutOfStock,
     /// The cart has `MAX_LINES` lines already.
     LineLimit,
+    /// The shopper's session has ended; the cart is not theirs to see.
+    SessionEnded,
 }
 
 /// The cart after a change, and why the change was refused if it was.
@@ -43,45 +46,54 @@ impl CartCommands {
     pub async fn add(
         &self,
         owner: &CartOwner,
+        liveness: &Liveness,
         variant: Uuid,
         quantity: i32,
     ) -> Result<CartChange, crate::Error> {
         let Ok(quantity) = Quantity::parse(quantity) else {
-            return self.refuse(owner, CartRefusal::InvalidQuantity).await;
+            return self.refuse(owner, liveness, CartRefusal::InvalidQuantity).await;
         };
         let price = match self.price_for_sale(variant).await? {
             Ok(price) => price,
-            Err(refusal) => return self.refuse(owner, refusal).await,
+            Err(refusal) => return self.refuse(owner, liveness, refusal).await,
         };
-        self.changed(owner, self.store.add(owner, variant, quantity, price).await?).await
+        let added = self.store.add(owner, liveness, variant, quantity, price).await;
+        self.changed(owner, liveness, added).await
     }
 
     /// Sets the quantity of a variant's line; 0 removes it.
     pub async fn set_quantity(
         &self,
         owner: &CartOwner,
+        liveness: &Liveness,
         variant: Uuid,
         quantity: i32,
     ) -> Result<CartChange, crate::Error> {
         if quantity == 0 {
-            return self.remove(owner, variant).await;
+            return self.remove(owner, liveness, variant).await;
         }
         let Ok(quantity) = Quantity::parse(quantity) else {
-            return self.refuse(owner, CartRefusal::InvalidQuantity).await;
+            return self.refuse(owner, liveness, CartRefusal::InvalidQuantity).await;
         };
         let price = match self.price_for_sale(variant).await? {
             Ok(price) => price,
-            Err(refusal) => return self.refuse(owner, refusal).await,
+            Err(refusal) => return self.refuse(owner, liveness, refusal).await,
         };
-        self.changed(owner, self.store.set_quantity(owner, variant, quantity.get(), price).await?).await
+        let set = self.store.set_quantity(owner, liveness, variant, quantity.get(), price).await;
+        self.changed(owner, liveness, set).await
     }
 
-    pub async fn remove(&self, owner: &CartOwner, variant: Uuid) -> Result<CartChange, crate::Error> {
-        Ok(CartChange { cart: self.store.remove(owner, variant).await?, refused: None })
+    pub async fn remove(
+        &self,
+        owner: &CartOwner,
+        liveness: &Liveness,
+        variant: Uuid,
+    ) -> Result<CartChange, crate::Error> {
+        self.changed(owner, liveness, self.store.remove(owner, liveness, variant).await).await
     }
 
-    pub async fn clear(&self, owner: &CartOwner) -> Result<CartChange, crate::Error> {
-        Ok(CartChange { cart: self.store.clear(owner).await?, refused: None })
+    pub async fn clear(&self, owner: &CartOwner, liveness: &Liveness) -> Result<CartChange, crate::Error> {
+        self.changed(owner, liveness, self.store.clear(owner, liveness).await).await
     }
 
     /// The live price of a variant that can be bought, or why it cannot.
@@ -97,17 +109,33 @@ impl CartCommands {
     async fn changed(
         &self,
         owner: &CartOwner,
-        stored: Result<StoredCart, CartRejection>,
+        liveness: &Liveness,
+        stored: StoredChange,
     ) -> Result<CartChange, crate::Error> {
-        match stored {
+        match stored? {
             Ok(cart) => Ok(CartChange { cart, refused: None }),
-            Err(CartRejection::QuantityLimit) => self.refuse(owner, CartRefusal::InvalidQuantity).await,
-            Err(CartRejection::LineLimit) => self.refuse(owner, CartRefusal::LineLimit).await,
+            Err(CartRejection::SessionEnded) => Ok(session_ended()),
+            Err(CartRejection::QuantityLimit) => {
+                self.refuse(owner, liveness, CartRefusal::InvalidQuantity).await
+            }
+            Err(CartRejection::LineLimit) => self.refuse(owner, liveness, CartRefusal::LineLimit).await,
         }
     }
 
     /// The cart as it is, with `refusal`.
-    async fn refuse(&self, owner: &CartOwner, refusal: CartRefusal) -> Result<CartChange, crate::Error> {
-        Ok(CartChange { cart: self.store.get(owner).await?, refused: Some(refusal) })
+    async fn refuse(
+        &self,
+        owner: &CartOwner,
+        liveness: &Liveness,
+        refusal: CartRefusal,
+    ) -> Result<CartChange, crate::Error> {
+        Ok(match self.store.look(owner, liveness).await? {
+            Ok(cart) => CartChange { cart, refused: Some(refusal) },
+            Err(_) => session_ended(),
+        })
     }
+}
+
+fn session_ended() -> CartChange {
+    CartChange { cart: StoredCart::default(), refused: Some(CartRefusal::SessionEnded) }
 }

@@ -1,7 +1,9 @@
 //! The cart store: carts in Redis, keyed by their owner (a guest session or a customer): one hash per cart, a field per variant holding
 //! `quantity|unit price when added|added at (µs)`. Every change is one Lua script, so it is atomic (two
 //! tabs adding at once never lose an update), checks the limits, renews the sliding expiry, and returns
-//! the whole cart in the same round trip. The append-only file keeps carts across Redis restarts.
+//! the whole cart in the same round trip. A shopper's change, and a look at the cart when a change is
+//! refused, first checks in the same script that the shopper's session has not ended, so that a
+//! cart write is one round trip. The append-only file keeps carts across Redis restarts.
 
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
@@ -11,6 +13,7 @@ use redis::Script;
 use uuid::Uuid;
 
 use crate::redis::RedisStore;
+use crate::session_registry::{Liveness, SESSION_ENDED};
 
 /// One line as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +38,8 @@ pub enum CartRejection {
     QuantityLimit,
     /// The cart has `MAX_LINES` lines already.
     LineLimit,
+    /// The session it was made for has ended (logged out, or all of its account's sessions).
+    SessionEnded,
 }
 
 pub type StoredChange = Result<Result<StoredCart, CartRejection>, crate::Error>;
@@ -51,9 +56,11 @@ local function now()
 end
 ";
 
-/// The scripts of the changes below, each with `LINE` before it.
-static ADD_SCRIPT: LazyLock<Script> = LazyLock::new(|| with_line(ADD));
-static SET_QUANTITY_SCRIPT: LazyLock<Script> = LazyLock::new(|| with_line(SET_QUANTITY));
+/// The scripts of the changes below, each with `LINE` before it; a shopper's with `SESSION_ENDED` too.
+static ADD_SCRIPT: LazyLock<Script> = LazyLock::new(|| for_session(ADD));
+static SET_QUANTITY_SCRIPT: LazyLock<Script> = LazyLock::new(|| for_session(SET_QUANTITY));
+static CLEAR_SCRIPT: LazyLock<Script> = LazyLock::new(|| for_session(CLEAR));
+static LOOK_SCRIPT: LazyLock<Script> = LazyLock::new(|| for_session(LOOK));
 static MERGE_SCRIPT: LazyLock<Script> = LazyLock::new(|| with_line(MERGE));
 static TAKE_SCRIPT: LazyLock<Script> = LazyLock::new(|| with_line(TAKE));
 
@@ -61,37 +68,55 @@ fn with_line(body: &str) -> Script {
     Script::new(&format!("{LINE}{body}"))
 }
 
-/// KEYS[1] the cart; ARGV variant, quantity, unit price, most per line, most lines, expiry (ms).
+/// A script made for a shopper's session: KEYS[1] the cart, then the session's keys; ARGV[1] its
+/// token's generation, then the body's own arguments. Nothing is done when the session has ended.
+fn for_session(body: &str) -> Script {
+    Script::new(&format!(
+        "{LINE}{SESSION_ENDED}if session_ended() then return {{'SESSION_ENDED', {{}}}} end\n{body}"
+    ))
+}
+
+/// ARGV[2…] variant, quantity, unit price, most per line, most lines, expiry (ms).
 const ADD: &str = r"
-local current = redis.call('HGET', KEYS[1], ARGV[1])
+local current = redis.call('HGET', KEYS[1], ARGV[2])
 if current then
   local quantity, price, added = line(current)
-  local total = quantity + tonumber(ARGV[2])
-  if total > tonumber(ARGV[4]) then return {'QUANTITY_LIMIT', redis.call('HGETALL', KEYS[1])} end
-  redis.call('HSET', KEYS[1], ARGV[1], total .. '|' .. price .. '|' .. added)
+  local total = quantity + tonumber(ARGV[3])
+  if total > tonumber(ARGV[5]) then return {'QUANTITY_LIMIT', redis.call('HGETALL', KEYS[1])} end
+  redis.call('HSET', KEYS[1], ARGV[2], total .. '|' .. price .. '|' .. added)
 else
-  if redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[5]) then return {'LINE_LIMIT', redis.call('HGETALL', KEYS[1])} end
-  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. '|' .. ARGV[3] .. '|' .. now())
+  if redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[6]) then return {'LINE_LIMIT', redis.call('HGETALL', KEYS[1])} end
+  redis.call('HSET', KEYS[1], ARGV[2], ARGV[3] .. '|' .. ARGV[4] .. '|' .. now())
 end
-redis.call('PEXPIRE', KEYS[1], ARGV[6])
+redis.call('PEXPIRE', KEYS[1], ARGV[7])
 return {'OK', redis.call('HGETALL', KEYS[1])}
 ";
 
-/// KEYS[1] the cart; ARGV variant, quantity (0 removes the line), unit price, most lines, expiry (ms).
+/// ARGV[2…] variant, quantity (0 removes the line), unit price, most lines, expiry (ms).
 const SET_QUANTITY: &str = r"
-if ARGV[2] == '0' then
-  redis.call('HDEL', KEYS[1], ARGV[1])
+if ARGV[3] == '0' then
+  redis.call('HDEL', KEYS[1], ARGV[2])
 else
-  local current = redis.call('HGET', KEYS[1], ARGV[1])
+  local current = redis.call('HGET', KEYS[1], ARGV[2])
   if current then
     local _, price, added = line(current)
-    redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. '|' .. price .. '|' .. added)
+    redis.call('HSET', KEYS[1], ARGV[2], ARGV[3] .. '|' .. price .. '|' .. added)
   else
-    if redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[4]) then return {'LINE_LIMIT', redis.call('HGETALL', KEYS[1])} end
-    redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. '|' .. ARGV[3] .. '|' .. now())
+    if redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[5]) then return {'LINE_LIMIT', redis.call('HGETALL', KEYS[1])} end
+    redis.call('HSET', KEYS[1], ARGV[2], ARGV[3] .. '|' .. ARGV[4] .. '|' .. now())
   end
 end
-if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[5]) end
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[6]) end
+return {'OK', redis.call('HGETALL', KEYS[1])}
+";
+
+const CLEAR: &str = r"
+redis.call('DEL', KEYS[1])
+return {'OK', {}}
+";
+
+/// The cart as it is.
+const LOOK: &str = r"
 return {'OK', redis.call('HGETALL', KEYS[1])}
 ";
 
@@ -145,6 +170,7 @@ impl CartStore {
         Self { redis, expiry }
     }
 
+    /// The cart of `owner`, for a caller whose session was checked already.
     pub async fn get(&self, owner: &CartOwner) -> Result<StoredCart, crate::Error> {
         let key = self.key(owner);
         let fields: Vec<String> = self
@@ -154,10 +180,16 @@ impl CartStore {
         parse_cart(&fields)
     }
 
+    /// The cart of `owner`, unless the session of `liveness` has ended.
+    pub async fn look(&self, owner: &CartOwner, liveness: &Liveness) -> StoredChange {
+        self.for_session(&LOOK_SCRIPT, owner, liveness, vec![]).await
+    }
+
     /// Adds `quantity` of a variant priced `price` now; an existing line grows.
     pub async fn add(
         &self,
         owner: &CartOwner,
+        liveness: &Liveness,
         variant: Uuid,
         quantity: Quantity,
         price: i64,
@@ -165,13 +197,14 @@ impl CartStore {
         let args =
             [variant.to_string(), quantity.get().to_string(), price.to_string(), Quantity::MAX.to_string()];
         let args = [&args[..], &[MAX_LINES.to_string(), self.expiry_ms()]].concat();
-        self.change(&ADD_SCRIPT, vec![self.key(owner)], args).await
+        self.for_session(&ADD_SCRIPT, owner, liveness, args).await
     }
 
     /// Sets a line's quantity (0 removes it); a variant not in the cart is added at `price`.
     pub async fn set_quantity(
         &self,
         owner: &CartOwner,
+        liveness: &Liveness,
         variant: Uuid,
         quantity: u32,
         price: i64,
@@ -186,27 +219,15 @@ impl CartStore {
             MAX_LINES.to_string(),
             self.expiry_ms(),
         ];
-        self.change(&SET_QUANTITY_SCRIPT, vec![self.key(owner)], args).await
+        self.for_session(&SET_QUANTITY_SCRIPT, owner, liveness, args).await
     }
 
-    pub async fn remove(&self, owner: &CartOwner, variant: Uuid) -> Result<StoredCart, crate::Error> {
-        let args = vec![
-            variant.to_string(),
-            "0".to_owned(),
-            "0".to_owned(),
-            MAX_LINES.to_string(),
-            self.expiry_ms(),
-        ];
-        let changed = self.change(&SET_QUANTITY_SCRIPT, vec![self.key(owner)], args).await?;
-        Ok(changed.expect("removing a line is never refused"))
+    pub async fn remove(&self, owner: &CartOwner, liveness: &Liveness, variant: Uuid) -> StoredChange {
+        self.set_quantity(owner, liveness, variant, 0, 0).await
     }
 
-    pub async fn clear(&self, owner: &CartOwner) -> Result<StoredCart, crate::Error> {
-        let key = self.key(owner);
-        self.redis
-            .run(|mut c| async move { redis::cmd("DEL").arg(key).query_async::<()>(&mut c).await })
-            .await?;
-        Ok(StoredCart::default())
+    pub async fn clear(&self, owner: &CartOwner, liveness: &Liveness) -> StoredChange {
+        self.for_session(&CLEAR_SCRIPT, owner, liveness, vec![]).await
     }
 
     /// Moves the cart of `from` into the cart of `into` in one atomic step: quantities add up to the
@@ -226,12 +247,26 @@ impl CartStore {
         Ok(taken.expect("taking lines out is never refused"))
     }
 
+    /// Runs a script made `for_session` on the cart of `owner`.
+    async fn for_session(
+        &self,
+        script: &'static Script,
+        owner: &CartOwner,
+        liveness: &Liveness,
+        args: Vec<String>,
+    ) -> StoredChange {
+        let keys = std::iter::once(self.key(owner)).chain(liveness.keys.iter().cloned()).collect();
+        let args = std::iter::once(liveness.generation.to_string()).chain(args).collect();
+        self.change(script, keys, args).await
+    }
+
     async fn change(&self, script: &'static Script, keys: Vec<String>, args: Vec<String>) -> StoredChange {
         let (status, fields): (String, Vec<String>) = self.redis.eval(script, keys, args).await?;
         let cart = parse_cart(&fields)?;
         Ok(match status.as_str() {
             "OK" => Ok(cart),
             "QUANTITY_LIMIT" => Err(CartRejection::QuantityLimit),
+            "SESSION_ENDED" => Err(CartRejection::SessionEnded),
             _ => Err(CartRejection::LineLimit),
         })
     }

@@ -2,5 +2,5 @@ mod mutation;
 mod query;
 mod types;
 
-pub use mutation::CartMutation;
+pub use mutation::{CHECKING_THEIR_SESSION, CartMutation};
 pub use query::CartQuery;

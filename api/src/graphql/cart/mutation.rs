@@ -1,16 +1,24 @@
 //! Cart mutations. Each is one cart command; the first one that needs a cart starts a session when
 //! the caller has none (its token is in the payload and in the session cookie).
+//!
+//! The cart store checks, in the round trip of the change itself, that the caller's session has not
+//! ended, so a request of these mutations alone is served without looking the session up first. An
+//! ended session is refused (`UNAUTHENTICATED`) when it came as a bearer token; from a cookie, the
+//! caller goes on as a guest and the cookie is replaced or cleared, as for any other request.
+
+use std::future::Future;
 
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use domain::cart::{CartOwner, MAX_LINES, Quantity};
 use domain::session::Session;
 use infra::carts::{CartChange, CartRefusal, StoredCart};
+use infra::session_registry::Liveness;
 use infra::tokens::Tokens;
 
 use super::types::Cart;
-use crate::auth::session_cookie;
-use crate::graphql::context::{commands, services, session};
-use crate::graphql::errors::OrGraphql;
+use crate::auth::{expired_session_cookie, session_cookie};
+use crate::graphql::context::{caller, commands, services, session};
+use crate::graphql::errors::{ErrorCode, OrGraphql, error};
 use crate::graphql::global_id::{NodeKind, uuid_of};
 use crate::graphql::user_error::{UserError, UserErrorCode};
 
@@ -22,6 +30,9 @@ pub struct CartPayload {
     /// The token of the session this call started, if the caller had none.
     token: Option<String>,
 }
+
+/// The mutations that check the caller's session themselves, in the cart store.
+pub const CHECKING_THEIR_SESSION: &[&str] = &["addToCart", "updateCartLine", "removeFromCart", "clearCart"];
 
 #[derive(Default)]
 pub struct CartMutation;
@@ -37,9 +48,11 @@ impl CartMutation {
     ) -> Result<CartPayload> {
         crate::metrics::record_cart_change("add");
         let variant = uuid_of(&variant_id, NodeKind::Variant)?;
-        let (session, token) = session_for_cart(ctx)?;
-        let change = commands(ctx).carts.add(&CartOwner::of(&session), variant, quantity).await;
-        payload(ctx, change.or_graphql()?, token).await
+        let (change, token) = change_for_session(ctx, |owner, liveness| async move {
+            commands(ctx).carts.add(&owner, &liveness, variant, quantity).await
+        })
+        .await?;
+        payload(ctx, change, token).await
     }
 
     /// Sets the quantity of a variant's line; 0 removes it.
@@ -51,9 +64,11 @@ impl CartMutation {
     ) -> Result<CartPayload> {
         crate::metrics::record_cart_change("update");
         let variant = uuid_of(&variant_id, NodeKind::Variant)?;
-        let (session, token) = session_for_cart(ctx)?;
-        let change = commands(ctx).carts.set_quantity(&CartOwner::of(&session), variant, quantity).await;
-        payload(ctx, change.or_graphql()?, token).await
+        let (change, token) = change_for_session(ctx, |owner, liveness| async move {
+            commands(ctx).carts.set_quantity(&owner, &liveness, variant, quantity).await
+        })
+        .await?;
+        payload(ctx, change, token).await
     }
 
     async fn remove_from_cart(&self, ctx: &Context<'_>, variant_id: ID) -> Result<CartPayload> {
@@ -61,7 +76,9 @@ impl CartMutation {
         let variant = uuid_of(&variant_id, NodeKind::Variant)?;
         let change = match session(ctx)? {
             Some(session) => {
-                commands(ctx).carts.remove(&CartOwner::of(session), variant).await.or_graphql()?
+                let (owner, liveness) = (CartOwner::of(session), liveness(ctx, session));
+                let change = commands(ctx).carts.remove(&owner, &liveness, variant).await.or_graphql()?;
+                unless_ended(ctx, change)?
             }
             None => unchanged(),
         };
@@ -71,23 +88,66 @@ impl CartMutation {
     async fn clear_cart(&self, ctx: &Context<'_>) -> Result<CartPayload> {
         crate::metrics::record_cart_change("clear");
         let change = match session(ctx)? {
-            Some(session) => commands(ctx).carts.clear(&CartOwner::of(session)).await.or_graphql()?,
+            Some(session) => {
+                let (owner, liveness) = (CartOwner::of(session), liveness(ctx, session));
+                unless_ended(ctx, commands(ctx).carts.clear(&owner, &liveness).await.or_graphql()?)?
+            }
             None => unchanged(),
         };
         payload(ctx, change, None).await
     }
 }
 
-/// The caller's session, or a new one (whose token goes into the payload and the session cookie).
-fn session_for_cart(ctx: &Context<'_>) -> Result<(Session, Option<String>)> {
+/// Makes `change` to the cart of the caller's session, or of a new one (whose token is the answer's
+/// second part, and goes into the session cookie); again with a new one when the caller's had ended.
+async fn change_for_session<F, Fut>(ctx: &Context<'_>, change: F) -> Result<(CartChange, Option<String>)>
+where
+    F: Fn(CartOwner, Liveness) -> Fut,
+    Fut: Future<Output = Result<CartChange, infra::Error>>,
+{
     if let Some(session) = session(ctx)? {
-        return Ok((session.clone(), None));
+        let made = change(CartOwner::of(session), liveness(ctx, session)).await.or_graphql()?;
+        if made.refused != Some(CartRefusal::SessionEnded) {
+            return Ok((made, None));
+        }
+        // The new session's cookie replaces the ended one's.
+        refuse_an_ended_bearer_token(ctx)?;
     }
+    let (session, token) = new_session(ctx)?;
+    let made = change(CartOwner::of(&session), liveness(ctx, &session)).await.or_graphql()?;
+    Ok((made, Some(token)))
+}
+
+/// A new session, whose token goes into the session cookie.
+fn new_session(ctx: &Context<'_>) -> Result<(Session, String)> {
     let services = services(ctx);
     let session = Tokens::new_session();
     let token = services.tokens.issue(&session).or_graphql()?;
     ctx.append_http_header("set-cookie", session_cookie(&token, &services.cookies));
-    Ok((session, Some(token)))
+    Ok((session, token))
+}
+
+fn liveness(ctx: &Context<'_>, session: &Session) -> Liveness {
+    services(ctx).sessions.liveness(session)
+}
+
+/// `change`, unless the caller's session had ended: then a bearer token is refused, and a cookie
+/// is cleared and the caller has no cart.
+fn unless_ended(ctx: &Context<'_>, change: CartChange) -> Result<CartChange> {
+    if change.refused != Some(CartRefusal::SessionEnded) {
+        return Ok(change);
+    }
+    refuse_an_ended_bearer_token(ctx)?;
+    ctx.append_http_header("set-cookie", expired_session_cookie(&services(ctx).cookies));
+    Ok(unchanged())
+}
+
+/// The caller's session has ended: a bearer token is refused; a cookie is the caller's to drop.
+fn refuse_an_ended_bearer_token(ctx: &Context<'_>) -> Result<()> {
+    if caller(ctx).from_cookie {
+        return Ok(());
+    }
+    Err(error(ErrorCode::Unauthenticated, "the session has ended; sign in again"))
 }
 
 /// The empty cart of a caller without a session.
@@ -96,12 +156,14 @@ fn unchanged() -> CartChange {
 }
 
 async fn payload(ctx: &Context<'_>, change: CartChange, token: Option<String>) -> Result<CartPayload> {
-    let user_errors = change.refused.map(refused).into_iter().collect();
+    let user_errors = change.refused.and_then(refused).into_iter().collect();
     Ok(CartPayload { cart: Cart::price(ctx, change.cart).await?, user_errors, token })
 }
 
-fn refused(refusal: CartRefusal) -> UserError {
-    match refusal {
+/// What the shopper is told of `refusal`; nothing of an ended session, which was answered already
+/// (a refused token, or a new session).
+fn refused(refusal: CartRefusal) -> Option<UserError> {
+    Some(match refusal {
         CartRefusal::InvalidQuantity => UserError::new(
             Some("quantity"),
             UserErrorCode::InvalidQuantity,
@@ -118,5 +180,6 @@ fn refused(refusal: CartRefusal) -> UserError {
             UserErrorCode::CartLimit,
             format!("a cart holds at most {MAX_LINES} lines"),
         ),
-    }
+        CartRefusal::SessionEnded => return None,
+    })
 }
