@@ -5,6 +5,9 @@
 -- - An answer with GraphQL errors counts as an error, like a status of 400 or more.
 -- - TOKEN, when set, is sent as the bearer session token.
 -- - RESET_QUERY, when set, is sent instead of QUERY on every RESET_EVERY-th request of a thread.
+-- - ADDRESSES, when set, is a number of clients: each request says it comes from one of them in turn
+--   (`X-Forwarded-For: 10.x.y.z`, which a server that trusts 127.0.0.1 believes), so that per-address
+--   rate limits see many light clients rather than one heavy one.
 -- PAGE, when set instead of QUERY, is a path to GET (a page's file), with `If-None-Match: ETAG` when
 -- ETAG is set.
 local page = os.getenv("PAGE")
@@ -18,6 +21,7 @@ if #documents == 0 and query then documents = { query } end
 local token = os.getenv("TOKEN")
 local reset_query = os.getenv("RESET_QUERY")
 local reset_every = tonumber(os.getenv("RESET_EVERY") or "0")
+local addresses = tonumber(os.getenv("ADDRESSES") or "0")
 local counter = 0
 local thread_offset = 0
 local next_thread = 0
@@ -48,6 +52,11 @@ function request()
     document = reset_query
   elseif string.find(document, "%%d") then
     document = string.format(document, thread_offset + counter)
+  end
+  if addresses > 0 then
+    local client = (thread_offset / 100000000 * 7919 + counter) % addresses
+    headers["X-Forwarded-For"] = string.format("10.%d.%d.%d",
+      math.floor(client / 65536) % 256, math.floor(client / 256) % 256, client % 256)
   end
   return wrk.format("POST", "/graphql", headers, json_body(document))
 end
