@@ -135,6 +135,7 @@ pub fn prepare(
     policy: ReadPolicy,
 ) -> (async_graphql::Request, Reads) {
     let policy = if operation::is_mutation(&mut request) { ReadPolicy::PRIMARY } else { policy };
+    operation::reuse_parsed(&mut request);
     let reads = Reads::new(policy);
     let loader = catalog::loaders::catalog_loader(services.queries.catalog.reader(policy.consistency));
     (request.data(loader).data(caller).data(reads.clone()), reads)
