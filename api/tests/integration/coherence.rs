@@ -367,3 +367,17 @@ async fn a_session_that_wrote_reads_past_the_near_cache() {
     assert_eq!(shop.hits(), hits + 1, "a hit in Redis");
     assert_eq!(shop.near_hits(), near_hits, "not in memory");
 }
+
+/// An instance that keeps no near cache still publishes what its writes invalidate, for the
+/// instances that keep one.
+#[tokio::test]
+async fn a_writer_without_a_near_cache_still_tells_the_others() {
+    let mut shop = TwoInstances::start(13).await;
+    shop.writer = TestApp::spawn_on(shop.reader.db.clone(), &["--near-cache-mb", "0"]).await;
+    shop.warm().await;
+
+    shop.adjust_stock(-4).await;
+
+    shop.shows_within_a_second(9, Instant::now()).await;
+    shop.tee_is_still_cached().await;
+}

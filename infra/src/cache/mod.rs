@@ -419,9 +419,10 @@ impl ReadCache {
         let position = position.map(WalPosition::sortable).unwrap_or_default();
         let tag_lifetime = self.longest_lifetime().saturating_mul(2).as_millis().to_string();
         let tags: Vec<String> = tags.iter().map(Tag::name).collect();
-        let (channel, message) = match (&self.near, scope) {
-            (Some(_), Scope::Catalog) => (self.channel(), channel::forget_message(new_generation, &tags)),
-            _ => (String::new(), String::new()),
+        // Published whether or not this instance keeps a near cache: others may.
+        let (channel, message) = match scope {
+            Scope::Catalog => (self.channel(), channel::forget_message(new_generation, &tags)),
+            Scope::Profile(_) => (String::new(), String::new()),
         };
         let args = (
             position,
