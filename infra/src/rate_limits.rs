@@ -228,13 +228,15 @@ impl Mirrors {
         owing.map(|(name, mirror)| (name.clone(), mirror.rate, std::mem::take(&mut mirror.owed))).collect()
     }
 
-    /// Redis said each bucket is `ahead` ms ahead of now; what was admitted here since still counts.
+    /// Redis said each bucket is `ahead` ms ahead of now; what was admitted here and not charged yet
+    /// still counts. The answer may predate charges of this instance that were on their way (a flush
+    /// and a request decided in Redis cross), so it never lowers what this instance knows.
     fn learn<'a>(&self, buckets: impl Iterator<Item = (&'a str, Rate, i64)>, now: Instant) {
         let mut mirrors = self.0.lock().expect("the mirrors are never poisoned");
         for (name, rate, ahead) in buckets {
             let ahead = Duration::from_millis(u64::try_from(ahead).unwrap_or(0));
             let mirror = mirrors.entry(name.to_owned()).or_insert(Mirror { rate, full_at: now, owed: 0 });
-            mirror.full_at = now + ahead + rate.interval() * mirror.owed;
+            mirror.full_at = mirror.full_at.max(now + ahead + rate.interval() * mirror.owed);
         }
     }
 }
@@ -276,6 +278,18 @@ mod tests {
         mirrors.learn([("ip:a", TEN_PER_MINUTE, 3 * 6000)].into_iter(), now);
         let admitted = (0..10).take_while(|_| mirrors.admit(&buckets, 1, now)).count();
         assert_eq!(admitted, 1, "five in all as far as this instance knows, then Redis decides");
+    }
+
+    /// A flush takes what is owed; a request decided in Redis meanwhile may be answered before the
+    /// flush's charges arrive there.
+    #[test]
+    fn an_answer_that_misses_charges_on_their_way_does_not_lower_the_view() {
+        let (mirrors, now) = (Mirrors::default(), Instant::now());
+        let buckets = [("ip:a", TEN_PER_MINUTE)];
+        while mirrors.admit(&buckets, 1, now) {}
+        assert_eq!(mirrors.take_all_owed(now).len(), 1, "the five go to Redis");
+        mirrors.learn([("ip:a", TEN_PER_MINUTE, 6000)].into_iter(), now);
+        assert!(!mirrors.admit(&buckets, 1, now), "still five admitted here, not one");
     }
 
     #[test]
