@@ -8,7 +8,6 @@ use std::sync::Arc;
 use domain::account::{Email, Password};
 use infra::db::{DbRouter, DbSettings};
 use infra::order_events::OrderEvents;
-use infra::payments::TestPaymentProvider;
 use infra::persisted_queries::PersistedQueries;
 use infra::redis::RedisStore;
 use infra::seed;
@@ -149,7 +148,7 @@ async fn run_worker(config: WorkerConfig) -> Result<(), Failure> {
     let db = Arc::new(DbRouter::connect(&config.db).await.map_err(anyhow::Error::from)?);
     db.watch_primary().await;
     let redis = Arc::new(RedisStore::connect(&config.redis).map_err(anyhow::Error::from)?);
-    let payments = Arc::new(TestPaymentProvider::default());
+    let payments = crate::services::payment_provider(&config.payments);
     let events = OrderEvents::new(db.clone(), payments, config.alerts, config.storefront);
     tracing::info!(name = %config.worker.name, "worker started");
     Worker::new(db, redis, events, config.worker).run_until(shutdown_signal()).await;

@@ -10,6 +10,7 @@ use domain::account::Email;
 use infra::cache::CacheSettings;
 use infra::db::DbSettings;
 use infra::order_events::{StockAlerts, Storefront};
+use infra::payments::SandboxSettings;
 use infra::redis::RedisSettings;
 use infra::tokens::{TokenKey, TokenSettings};
 use infra::worker::WorkerSettings;
@@ -23,6 +24,13 @@ use secrecy::SecretString;
 pub enum Profile {
     Development,
     Production,
+}
+
+/// Who takes the payments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PaymentProvider {
+    /// The built-in sandbox: its documented test tokens never move money.
+    Sandbox,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -230,6 +238,20 @@ pub struct Settings {
     #[arg(long, env = "MYCLOTHES_STOREFRONT_URL", global = true)]
     pub storefront_url: Option<String>,
 
+    /// Who takes the payments: `sandbox`, whose test tokens never move money. The development profile
+    /// uses it unless told otherwise; the production profile must be told, and says at start-up that
+    /// no money is taken.
+    #[arg(long, env = "MYCLOTHES_PAYMENT_PROVIDER", value_enum, global = true)]
+    pub payment_provider: Option<PaymentProvider>,
+
+    /// How long each call to the sandbox provider takes, to model a real provider.
+    #[arg(long, env = "MYCLOTHES_SANDBOX_LATENCY", default_value = "0s", value_parser = humantime::parse_duration, global = true)]
+    pub sandbox_latency: Duration,
+
+    /// The share of the sandbox provider's authorisations, from 0 to 1, that fail as if it were down.
+    #[arg(long, env = "MYCLOTHES_SANDBOX_FAILURE_RATE", default_value_t = 0.0, global = true)]
+    pub sandbox_failure_rate: f64,
+
     /// `worker`: who low-stock notices go to.
     #[arg(
         long,
@@ -283,6 +305,8 @@ const FLAGS: &[(&str, &str)] = &[
     ("MYCLOTHES_LOGIN_RATE_LIMIT", "login-rate-limit"),
     ("MYCLOTHES_ORDER_LOOKUP_RATE_LIMIT", "order-lookup-rate-limit"),
     ("MYCLOTHES_STOREFRONT_URL", "storefront-url"),
+    ("MYCLOTHES_PAYMENT_PROVIDER", "payment-provider"),
+    ("MYCLOTHES_SANDBOX_FAILURE_RATE", "sandbox-failure-rate"),
 ];
 
 /// What `myclothes serve` runs with.
@@ -303,6 +327,7 @@ pub struct ServeConfig {
     pub trusted_proxies: TrustedProxies,
     pub rates: RateLimits,
     pub persisted_queries_only: bool,
+    pub payments: PaymentConfig,
     pub shutdown_delay: Duration,
     pub drain_timeout: Duration,
 }
@@ -365,11 +390,20 @@ fn rate(env: &'static str, text: &str) -> Result<Rate, ConfigError> {
     Ok(Rate { requests, period, burst })
 }
 
+/// The payment provider of `serve` and `worker`: the sandbox, as set.
+#[derive(Debug, Clone, Copy)]
+pub struct PaymentConfig {
+    pub sandbox: SandboxSettings,
+    /// The sandbox was chosen in the production profile: it takes no money, which start-up says.
+    pub sandbox_in_production: bool,
+}
+
 /// What `myclothes worker` runs with.
 pub struct WorkerConfig {
     pub db: DbSettings,
     pub redis: RedisSettings,
     pub worker: WorkerSettings,
+    pub payments: PaymentConfig,
     pub storefront: Storefront,
     pub alerts: StockAlerts,
 }
@@ -447,6 +481,7 @@ impl Settings {
                 order_lookup: rate("MYCLOTHES_ORDER_LOOKUP_RATE_LIMIT", &self.order_lookup_rate_limit)?,
             },
             cart_expiry: self.cart_expiry,
+            payments: self.payments()?,
             shutdown_delay: self.shutdown_delay,
             drain_timeout: self.drain_timeout,
         })
@@ -470,6 +505,7 @@ impl Settings {
                 max_attempts: self.event_attempts,
                 retry_backoff: self.event_retry_backoff,
             },
+            payments: self.payments()?,
             storefront: Storefront { url: self.storefront_url()? },
             alerts: StockAlerts {
                 level: self.low_stock_level,
@@ -574,6 +610,29 @@ impl Settings {
         self.log_format.unwrap_or(match self.profile {
             Profile::Development => LogFormat::Text,
             Profile::Production => LogFormat::Json,
+        })
+    }
+
+    fn payments(&self) -> Result<PaymentConfig, ConfigError> {
+        let provider = match (self.payment_provider, self.profile) {
+            (Some(provider), _) => provider,
+            (None, Profile::Development) => PaymentProvider::Sandbox,
+            (None, Profile::Production) => {
+                return Err(ConfigError::new(
+                    "MYCLOTHES_PAYMENT_PROVIDER",
+                    "is required in the production profile (`sandbox` takes no money)",
+                ));
+            }
+        };
+        if !(0.0..=1.0).contains(&self.sandbox_failure_rate) {
+            return Err(ConfigError::new("MYCLOTHES_SANDBOX_FAILURE_RATE", "must be from 0 to 1"));
+        }
+        let sandbox =
+            SandboxSettings { latency: self.sandbox_latency, failure_rate: self.sandbox_failure_rate };
+        Ok(match provider {
+            PaymentProvider::Sandbox => {
+                PaymentConfig { sandbox, sandbox_in_production: self.profile == Profile::Production }
+            }
         })
     }
 
@@ -726,6 +785,36 @@ mod tests {
         assert_eq!(err.env, "MYCLOTHES_REDIS_URL");
         let with_redis = [&base[..], &["--redis-url", "redis://:pw@cache:6379"]].concat();
         assert_eq!(settings(&with_redis).serve_config().err().unwrap().env, "MYCLOTHES_JWT_KEYS");
+    }
+
+    #[test]
+    fn production_requires_the_payment_provider_to_be_named_and_development_uses_the_sandbox() {
+        let production = [
+            "--profile",
+            "production",
+            "--database-url",
+            "postgres://u:p@db:5432/shop",
+            "--redis-url",
+            "redis://:pw@cache:6379",
+            "--jwt-keys",
+            "k1:a-production-secret-of-at-least-32-bytes",
+        ];
+        let err = settings(&production).serve_config().err().unwrap();
+        assert_eq!(err.env, "MYCLOTHES_PAYMENT_PROVIDER", "{err}");
+        let named = [&production[..], &["--payment-provider", "sandbox"]].concat();
+        assert!(settings(&named).serve_config().unwrap().payments.sandbox_in_production);
+        let development = settings(&["--profile", "development"]).serve_config().unwrap().payments;
+        assert!(!development.sandbox_in_production);
+        assert_eq!(development.sandbox, SandboxSettings::default());
+    }
+
+    #[test]
+    fn the_sandbox_failure_rate_is_a_share() {
+        for bad in ["-0.1", "1.5", "NaN"] {
+            let rate = format!("--sandbox-failure-rate={bad}");
+            let err = settings(&["--profile", "development", &rate]).serve_config().err().unwrap();
+            assert_eq!(err.env, "MYCLOTHES_SANDBOX_FAILURE_RATE", "{bad}");
+        }
     }
 
     #[test]

@@ -23,7 +23,7 @@ use infra::tokens::Tokens;
 use infra::write_path::WritePath;
 
 use crate::client_ip::TrustedProxies;
-use crate::config::{RateLimits, ServeConfig};
+use crate::config::{PaymentConfig, RateLimits, ServeConfig};
 
 pub struct Services {
     pub db: Arc<DbRouter>,
@@ -77,6 +77,14 @@ pub struct CookiePolicy {
     pub max_age: std::time::Duration,
 }
 
+/// The payment provider `config` sets up.
+pub fn payment_provider(config: &PaymentConfig) -> Arc<TestPaymentProvider> {
+    if config.sandbox_in_production {
+        tracing::warn!("payments go to the sandbox provider, which takes no money: no order is really paid");
+    }
+    Arc::new(TestPaymentProvider::new(config.sandbox))
+}
+
 impl Services {
     pub async fn connect(config: &ServeConfig) -> anyhow::Result<Self> {
         let db = Arc::new(DbRouter::connect(&config.db).await.context("cannot prepare the database pools")?);
@@ -91,7 +99,7 @@ impl Services {
         let sessions = Arc::new(SessionRegistry::new(redis.clone(), config.tokens.lifetime));
         let catalog = Arc::new(CatalogQueries::new(db.clone(), cache.clone()));
         let carts = Arc::new(CartStore::new(redis.clone(), config.cart_expiry));
-        let payments = Arc::new(TestPaymentProvider::default());
+        let payments = payment_provider(&config.payments);
         let rate_limiter = RateLimiter::new(redis.clone());
         rate_limiter.start_flushing();
         Ok(Self {

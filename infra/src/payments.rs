@@ -1,8 +1,11 @@
 //! Taking payment. Checkout talks to a `PaymentProvider`; the built-in `TestPaymentProvider` behaves
 //! like a card processor's sandbox, with documented tokens: `tok_visa` is authorised, `tok_declined`
 //! is declined, `tok_unavailable` fails as if the provider were down; any other token is declined.
+//! It takes no money. `SandboxSettings` make it answer as slowly, and fail as often, as a real
+//! provider might, for benchmarks and drills.
 
 use std::sync::Mutex;
+use std::time::Duration;
 
 use futures::future::BoxFuture;
 
@@ -33,14 +36,28 @@ pub trait PaymentProvider: Send + Sync {
     fn capture<'a>(&'a self, authorization: &'a str) -> BoxFuture<'a, Result<(), PaymentFailure>>;
 }
 
+/// How the sandbox provider answers.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct SandboxSettings {
+    /// How long each call takes.
+    pub latency: Duration,
+    /// The share of authorisations, from 0 to 1, that fail as if the provider were down.
+    pub failure_rate: f64,
+}
+
 /// The sandbox provider. It keeps the references of its authorisations in memory, so that tests can
 /// count every charge.
 #[derive(Default)]
 pub struct TestPaymentProvider {
+    settings: SandboxSettings,
     authorizations: Mutex<Vec<String>>,
 }
 
 impl TestPaymentProvider {
+    pub fn new(settings: SandboxSettings) -> Self {
+        Self { settings, authorizations: Mutex::default() }
+    }
+
     /// How many distinct authorisations it has granted (and not voided).
     pub fn authorizations(&self) -> usize {
         self.authorizations.lock().expect("never poisoned").len()
@@ -50,6 +67,10 @@ impl TestPaymentProvider {
 impl PaymentProvider for TestPaymentProvider {
     fn authorize<'a>(&'a self, request: &'a PaymentRequest) -> BoxFuture<'a, Result<String, PaymentFailure>> {
         Box::pin(async move {
+            tokio::time::sleep(self.settings.latency).await;
+            if rand::random::<f64>() < self.settings.failure_rate {
+                return Err(PaymentFailure::Unavailable);
+            }
             match request.token.as_str() {
                 "tok_visa" => {
                     let reference = format!("auth_{}", uuid::Uuid::now_v7().simple());
@@ -64,6 +85,7 @@ impl PaymentProvider for TestPaymentProvider {
 
     fn void<'a>(&'a self, authorization: &'a str) -> BoxFuture<'a, ()> {
         Box::pin(async move {
+            tokio::time::sleep(self.settings.latency).await;
             self.authorizations
                 .lock()
                 .expect("never poisoned")
@@ -75,6 +97,7 @@ impl PaymentProvider for TestPaymentProvider {
     /// captures runs in another process: any reference of this provider's form is captured.
     fn capture<'a>(&'a self, authorization: &'a str) -> BoxFuture<'a, Result<(), PaymentFailure>> {
         Box::pin(async move {
+            tokio::time::sleep(self.settings.latency).await;
             if authorization.starts_with("auth_") { Ok(()) } else { Err(PaymentFailure::Declined) }
         })
     }
@@ -98,5 +121,21 @@ mod tests {
         assert_eq!(provider.authorizations(), 1);
         provider.void(&first).await;
         assert_eq!(provider.authorizations(), 0);
+    }
+
+    #[tokio::test]
+    async fn it_answers_as_slowly_and_fails_as_often_as_it_is_told() {
+        let latency = Duration::from_millis(50);
+        let always_down = TestPaymentProvider::new(SandboxSettings { latency, failure_rate: 1.0 });
+        let started = std::time::Instant::now();
+        for _ in 0..3 {
+            assert_eq!(always_down.authorize(&request("tok_visa")).await, Err(PaymentFailure::Unavailable));
+        }
+        assert!(started.elapsed() >= latency * 3);
+        let never_down =
+            TestPaymentProvider::new(SandboxSettings { latency: Duration::ZERO, failure_rate: 0.0 });
+        for _ in 0..20 {
+            assert!(never_down.authorize(&request("tok_visa")).await.is_ok());
+        }
     }
 }

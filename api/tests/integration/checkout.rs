@@ -1,9 +1,12 @@
+use std::time::Duration;
+
 use futures::future::join_all;
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
 use crate::carts::{CART, add, lines};
 use crate::support::catalog::CatalogFixture;
+use crate::support::process::ServerProcess;
 use crate::support::{TestApp, statement};
 
 const ORDER: &str = "order { id number status email lines { sku productName size quantity unitPrice { amount } \
@@ -192,6 +195,46 @@ async fn declined_and_failing_payments_change_nothing() {
     assert_eq!(count(&app, "SELECT count(*) AS n FROM orders").await, 0);
     assert_eq!(count(&app, "SELECT count(*) AS n FROM outbox").await, 0);
     assert_eq!(app.services.payments.authorizations(), 0);
+}
+
+/// The sandbox provider can be told to fail like a real provider that is down, whatever the token.
+#[tokio::test]
+async fn a_sandbox_told_to_fail_leaves_the_stock_and_the_cart_as_they_were() {
+    let app = TestApp::spawn_with(&["--sandbox-failure-rate", "1", "--sandbox-latency", "20ms"]).await;
+    let (medium, _) = drop_tee(&app, 10).await;
+    let guest = guest_with(&app, &medium, 3).await;
+
+    let body = app.post_graphql_as(&guest, &guest_checkout("tok_visa", "down")).await;
+
+    assert_eq!(codes(&body["data"]["checkout"]), ["PAYMENT_UNAVAILABLE"], "{body}");
+    assert_eq!(stock_of(&app, "DROP-TEE-M-BLACK").await, 10);
+    let cart = app.post_graphql_as(&guest, &format!("{{ {CART} }}")).await;
+    assert_eq!(lines(&cart["data"]["cart"]), [("DROP-TEE-M-BLACK".to_owned(), 3)]);
+    assert_eq!(count(&app, "SELECT count(*) AS n FROM orders").await, 0);
+}
+
+/// In production the sandbox is used only when named, and start-up says that it takes no money.
+#[tokio::test]
+async fn a_production_server_on_the_sandbox_warns_that_no_money_is_taken() {
+    let db = crate::support::TestDatabase::create().await;
+    let log = std::env::temp_dir().join(format!("{}-sandbox.log", db.name));
+    let production = [
+        "--profile",
+        "production",
+        "--payment-provider",
+        "sandbox",
+        "--jwt-keys",
+        "k1:a-production-secret-of-at-least-32-bytes",
+        "--log",
+        "warn",
+    ];
+    let mut server = ServerProcess::start_logging(&db, &production, &log).await;
+    assert_eq!(server.ready_status().await, Some(200));
+    server.terminate();
+    server.wait_for_exit(Duration::from_secs(10)).await;
+
+    let written = std::fs::read_to_string(&log).unwrap();
+    assert!(written.contains("sandbox provider, which takes no money"), "{written}");
 }
 
 #[tokio::test]
