@@ -1,5 +1,6 @@
 // The checkout: who and where, a test card, then the order. One idempotency key per attempt at this
-// bag, so pressing the button twice (or retrying after a lost answer) never places two orders.
+// bag, so pressing the button twice (or retrying after a lost answer) never places two orders. The
+// order is placed only at the total shown: if a price moved meanwhile, the new total is shown instead.
 import { graphql, userErrorMessages } from "./api.js";
 import { h, show, formValues, errorList, money } from "./dom.js";
 import { state, refresh } from "./state.js";
@@ -18,13 +19,16 @@ export async function checkoutView() {
   const addresses = state.me ? (await graphql(`query SavedAddresses { me { addresses { id ${ADDRESS_FIELDS} isDefaultShipping } } }`)).me?.addresses ?? [] : [];
   const idempotencyKey = crypto.randomUUID();
   const errors = h("div");
+  const subtotal = h("strong", {}, money(cart.subtotal));
 
   const place = async (event) => {
     event.preventDefault();
     const button = event.target.querySelector("button[type=submit]");
     button.disabled = true;
     try {
-      show(errors, errorList(await placeOrder(checkoutInput(formValues(event.target), idempotencyKey))));
+      const input = checkoutInput(formValues(event.target), idempotencyKey);
+      show(errors, errorList(await placeOrder(input)));
+      if (state.cart.subtotal) show(subtotal, money(state.cart.subtotal));
     } catch (error) {
       show(errors, errorList([error.message]));
     } finally {
@@ -36,7 +40,7 @@ export async function checkoutView() {
     h("section", { class: "panel" },
       h("h1", {}, "Checkout"),
       h("ul", { class: "summary" }, cart.lines.map((line) => h("li", {}, `${line.quantity} × ${line.variant.product?.name ?? line.variant.sku} (${line.variant.colour}, ${line.variant.size}) — ${money(line.lineTotal)}`))),
-      h("p", { class: "subtotal" }, "Subtotal ", h("strong", {}, money(cart.subtotal))),
+      h("p", { class: "subtotal" }, "Subtotal ", subtotal),
     ),
     h("section", { class: "panel" },
       h("h2", {}, "Delivery"),
@@ -72,17 +76,24 @@ function savedAddressPicker(addresses) {
 }
 
 function checkoutInput(values, idempotencyKey) {
-  const input = { paymentToken: values.paymentToken, idempotencyKey };
+  const input = { paymentToken: values.paymentToken, idempotencyKey, expectedTotal: minorUnits(state.cart.subtotal) };
   if (values.email) input.email = values.email;
   if (values.shippingAddressId && values.shippingAddressId !== "new") input.shippingAddressId = values.shippingAddressId;
   else input.shippingAddress = addressInput(values);
   return input;
 }
 
-/** Places the order and shows its confirmation; a declined card leaves the bag as it was. */
+/** An amount's minor units: its decimal string has exactly the currency's digits ("89.99" is 8999). */
+function minorUnits({ amount }) {
+  return Number(amount.replace(".", ""));
+}
+
+/** Places the order and shows its confirmation; a declined card leaves the bag as it was, and a price
+ * that moved brings the bag's new total. */
 async function placeOrder(input) {
   const { checkout } = await graphql(`mutation Checkout($input: CheckoutInput!) { checkout(input: $input) { order { ${ORDER_FIELDS} } accessToken userErrors { code message } } }`, { input });
   const problems = userErrorMessages(checkout);
+  if (checkout.userErrors.some((error) => error.code === "PRICE_CHANGED")) await refresh();
   if (checkout.order) {
     state.lastOrder = checkout.order;
     await refresh();

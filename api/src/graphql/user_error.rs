@@ -38,6 +38,8 @@ pub enum UserErrorCode {
     PaymentUnavailable,
     /// The idempotency key already placed an order for another cart.
     IdempotencyConflict,
+    /// The cart's total is not the `expectedTotal` the shopper was shown; nothing was charged.
+    PriceChanged,
     UnknownOrder,
     /// The order's status cannot move to the one asked for.
     InvalidTransition,

@@ -197,6 +197,35 @@ async fn declined_and_failing_payments_change_nothing() {
     assert_eq!(app.services.payments.authorizations(), 0);
 }
 
+/// A shopper who says which total they were shown is charged that or nothing: a price that moved
+/// since is refused with the total as it is now, and changes neither stock nor cart.
+#[tokio::test]
+async fn a_checkout_at_a_total_the_shopper_was_not_shown_is_refused() {
+    let app = TestApp::spawn().await;
+    let (medium, _) = drop_tee(&app, 10).await;
+    let guest = guest_with(&app, &medium, 3).await;
+    let shown = app.post_graphql_as(&guest, "{ cart { subtotal { amount } } }").await;
+    let shown = shown["data"]["cart"]["subtotal"]["amount"].as_str().unwrap().replace('.', "");
+    app.primary.execute_unprepared("UPDATE variants SET price_minor = price_minor + 100").await.unwrap();
+    let at = |total: &str| {
+        guest_checkout("tok_visa", &format!("at-{total}"))
+            .replace("idempotencyKey:", &format!("expectedTotal: {total}, idempotencyKey:"))
+    };
+
+    let refused = app.post_graphql_as(&guest, &at(&shown)).await;
+
+    assert_eq!(codes(&refused["data"]["checkout"]), ["PRICE_CHANGED"], "{refused}");
+    let message = refused["data"]["checkout"]["userErrors"][0]["message"].as_str().unwrap();
+    assert!(message.contains("63.00 EUR"), "the total now: {message}");
+    assert_eq!(stock_of(&app, "DROP-TEE-M-BLACK").await, 10);
+    let cart = app.post_graphql_as(&guest, &format!("{{ {CART} }}")).await;
+    assert_eq!(lines(&cart["data"]["cart"]), [("DROP-TEE-M-BLACK".to_owned(), 3)]);
+    assert_eq!(app.services.payments.authorizations(), 0);
+
+    let placed = app.post_graphql_as(&guest, &at("6300")).await;
+    assert_eq!(placed["data"]["checkout"]["order"]["total"]["amount"], "63.00", "{placed}");
+}
+
 /// The sandbox provider can be told to fail like a real provider that is down, whatever the token.
 #[tokio::test]
 async fn a_sandbox_told_to_fail_leaves_the_stock_and_the_cart_as_they_were() {

@@ -4,6 +4,9 @@
 //! records the order with copies of its prices and address and an outbox event, and commits, touching
 //! each variant whose stock it took; then the ordered lines leave the cart.
 //!
+//! A shopper who says what total they were shown is never charged another: the order is refused with
+//! the total as it is now.
+//!
 //! One order per idempotency key and cart owner: checkouts with the same key queue on an advisory
 //! lock, and the later ones find the first one's order instead of charging again.
 
@@ -38,6 +41,8 @@ pub struct CheckoutRequest {
     pub shipping: Shipping,
     pub payment_token: String,
     pub idempotency_key: IdempotencyKey,
+    /// The total the shopper was shown, in minor units: the order is placed only at that total.
+    pub expected_total: Option<i64>,
 }
 
 pub enum Shipping {
@@ -67,6 +72,8 @@ pub enum CheckoutRejection {
     /// Variants in the cart that are no longer for sale.
     Unavailable(Vec<Uuid>),
     OutOfStock(Vec<Shortage>),
+    /// The cart's total is not the one the shopper was shown; this is the total now, in minor units.
+    PriceChanged(i64),
     Payment(PaymentFailure),
 }
 
@@ -144,6 +151,9 @@ impl Checkout {
             tx.touch(Touch::Stock { variant, product, crossed_zero });
         }
         let subtotal: i64 = reserved.iter().map(|line| line.price_minor * i64::from(line.quantity)).sum();
+        if request.expected_total.is_some_and(|expected| expected != subtotal) {
+            return refused(CheckoutRejection::PriceChanged(subtotal));
+        }
         let payment = PaymentRequest {
             token: request.payment_token.clone(),
             amount_minor: subtotal,

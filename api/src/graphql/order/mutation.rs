@@ -1,6 +1,8 @@
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 use domain::account::Email;
 use domain::cart::CartOwner;
+use domain::currency::CurrencyCode;
+use domain::money::Money;
 use domain::order::{IdempotencyKey, OrderNumber};
 use domain::session::Session;
 use infra::orders::{CheckoutRejection, CheckoutRequest, Shipping};
@@ -26,6 +28,9 @@ pub struct CheckoutInput {
     /// `tok_unavailable` fails as if the provider were down.
     payment_token: String,
     idempotency_key: String,
+    /// The total the shopper was shown, in minor units of the shop's currency: the order is placed
+    /// only if the cart still costs that (`PRICE_CHANGED`, with the total now, when it does not).
+    expected_total: Option<i64>,
 }
 
 #[derive(SimpleObject)]
@@ -69,7 +74,7 @@ impl OrderMutation {
                 Ok(CheckoutPayload { order: Some(Order(order)), access_token, user_errors: vec![] })
             }
             Err(rejection) => {
-                let user_errors = refused(rejection);
+                let user_errors = refused(rejection, currency);
                 crate::metrics::record_checkout(
                     async_graphql::resolver_utils::enum_value(user_errors[0].code).to_string(),
                 );
@@ -173,6 +178,7 @@ fn checkout_request(
             shipping,
             payment_token: input.payment_token.clone(),
             idempotency_key,
+            expected_total: input.expected_total,
         }),
         _ => Err(problems),
     }
@@ -182,7 +188,7 @@ fn empty_cart() -> UserError {
     UserError::new(None, UserErrorCode::EmptyCart, "the cart is empty")
 }
 
-fn refused(rejection: CheckoutRejection) -> Vec<UserError> {
+fn refused(rejection: CheckoutRejection, currency: CurrencyCode) -> Vec<UserError> {
     let one = |field: Option<&str>, code, message: &str| vec![UserError::new(field, code, message)];
     match rejection {
         CheckoutRejection::EmptyCart => vec![empty_cart()],
@@ -221,6 +227,11 @@ fn refused(rejection: CheckoutRejection) -> Vec<UserError> {
                     .for_variant(global_id(NodeKind::Variant, short.variant_id))
             })
             .collect(),
+        CheckoutRejection::PriceChanged(total) => {
+            let total = Money::new(total, currency).decimal_string();
+            let message = format!("the cart now costs {total} {currency}; nothing was charged");
+            one(Some("input.expectedTotal"), UserErrorCode::PriceChanged, &message)
+        }
         CheckoutRejection::Payment(PaymentFailure::Declined) => one(
             Some("input.paymentToken"),
             UserErrorCode::PaymentDeclined,
