@@ -12,7 +12,7 @@ use crate::support::{TestApp, statement};
 const ORDER: &str = "order { id number status email lines { sku productName size quantity unitPrice { amount } \
                      lineTotal { amount } } total { amount currencyCode } shippingAddress { name city country } }";
 
-const ADDRESS: &str = r#"{ name: "Ada Lovelace", line1: "12 Rue de la Paix", city: "Paris", postalCode: "75002", country: "FR" }"#;
+pub const ADDRESS: &str = r#"{ name: "Ada Lovelace", line1: "12 Rue de la Paix", city: "Paris", postalCode: "75002", country: "FR" }"#;
 
 /// A shop selling one tee in two sizes, `stock` of each, at 20.00 and 22.00; their global variant IDs.
 /// The default replica has replayed it.
@@ -33,7 +33,7 @@ pub async fn drop_tee(app: &TestApp, stock: i32) -> (String, String) {
     (id("M").await, id("L").await)
 }
 
-fn checkout(extra: &str, token: &str, key: &str) -> String {
+pub fn checkout(extra: &str, token: &str, key: &str) -> String {
     format!(
         r#"mutation {{ checkout(input: {{ {extra} paymentToken: "{token}", idempotencyKey: "{key}" }}) {{
             {ORDER} accessToken userErrors {{ field code message variantId }} }} }}"#
@@ -50,7 +50,7 @@ pub async fn guest_with(app: &TestApp, variant: &str, quantity: i32) -> String {
     body["data"]["addToCart"]["token"].as_str().unwrap_or_else(|| panic!("a guest cart: {body}")).to_owned()
 }
 
-async fn stock_of(app: &TestApp, sku: &str) -> i64 {
+pub async fn stock_of(app: &TestApp, sku: &str) -> i64 {
     let row = app
         .primary
         .query_one_raw(statement(&format!(

@@ -18,6 +18,7 @@ mod fuzz;
 mod health;
 mod limits;
 mod metrics;
+mod orders;
 mod pages;
 mod persisted_queries;
 mod rate_limits;

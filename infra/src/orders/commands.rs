@@ -10,7 +10,7 @@ use sea_orm::{
     IntoActiveModel, QueryFilter, QuerySelect, Statement,
 };
 
-use super::queries::lines_of;
+use super::queries::{Viewer, lines_of};
 use super::read_models::OrderView;
 use crate::db::DbRouter;
 use crate::entities::{order, order_line};
@@ -31,16 +31,18 @@ impl OrderCommands {
         Self { db, payments }
     }
 
-    /// Moves order `number` to `to`, returning the stock of a cancelled order and announcing the
-    /// change in the outbox.
-    pub async fn transition(&self, number: OrderNumber, to: OrderStatus) -> Transitioned {
+    /// Moves order `number` to `to`, if `by` may see it, returning the stock of a cancelled order and
+    /// announcing the change in the outbox.
+    pub async fn transition(&self, number: OrderNumber, to: OrderStatus, by: &Viewer) -> Transitioned {
         let mut tx = WriteTx::begin(&self.db).await?;
         let locked = order::Entity::find()
             .filter(order::Column::Number.eq(number.get()))
             .lock_exclusive()
             .one(tx.conn())
             .await?;
-        let Some(current) = locked else { return Ok(Committed::nothing(None)) };
+        let Some(current) = locked.filter(|order| by.sees(order)) else {
+            return Ok(Committed::nothing(None));
+        };
         if let Err(invalid) = OrderStatus::from(current.status).check_transition(to) {
             return Ok(Committed::nothing(Some(Err(invalid))));
         }

@@ -21,6 +21,18 @@ pub enum Viewer {
     Staff,
 }
 
+impl Viewer {
+    /// Whether `order` is shown to this viewer.
+    pub(crate) fn sees(&self, order: &order::Model) -> bool {
+        match self {
+            Self::Customer(id) => order.customer_id == Some(*id),
+            Self::Token(token) => token.matches(&order.access_token),
+            Self::Email(email) => order.email == *email,
+            Self::Staff => true,
+        }
+    }
+}
+
 pub struct OrderQueries {
     db: Arc<DbRouter>,
 }
@@ -67,12 +79,7 @@ impl OrderQueries {
                 lines_of(&db, order.into_iter().collect()).await
             })
             .await?;
-        let visible = found.into_iter().next().filter(|(order, _)| match viewer {
-            Viewer::Customer(id) => order.customer_id == Some(*id),
-            Viewer::Token(token) => token.matches(&order.access_token),
-            Viewer::Email(email) => order.email == *email,
-            Viewer::Staff => true,
-        });
+        let visible = found.into_iter().next().filter(|(order, _)| viewer.sees(order));
         visible.map(|(order, lines)| OrderView::of(order, lines)).transpose()
     }
 }

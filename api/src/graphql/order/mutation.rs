@@ -3,9 +3,9 @@ use domain::account::Email;
 use domain::cart::CartOwner;
 use domain::currency::CurrencyCode;
 use domain::money::Money;
-use domain::order::{IdempotencyKey, OrderNumber};
+use domain::order::{IdempotencyKey, OrderAccessToken, OrderNumber, OrderStatus};
 use domain::session::Session;
-use infra::orders::{CheckoutRejection, CheckoutRequest, Shipping};
+use infra::orders::{CheckoutRejection, CheckoutRequest, Shipping, Viewer};
 use infra::payments::PaymentFailure;
 
 use super::types::{Order, OrderStatusValue};
@@ -91,27 +91,61 @@ impl OrderMutation {
         number: String,
         status: OrderStatusValue,
     ) -> Result<OrderPayload> {
-        let unknown = || OrderPayload {
+        let Ok(number) = OrderNumber::parse(&number) else { return Ok(unknown_order()) };
+        move_order(ctx, number, status.into(), &Viewer::Staff, "status").await
+    }
+
+    /// Cancels an order before it ships: its stock goes back and its payment is released. The
+    /// signed-in customer cancels their own orders; anyone else needs the order's access token.
+    /// `UNKNOWN_ORDER` when there is no such order the caller may cancel; `INVALID_TRANSITION` once
+    /// it has shipped or was cancelled already.
+    async fn cancel_order(
+        &self,
+        ctx: &Context<'_>,
+        number: String,
+        access_token: Option<String>,
+    ) -> Result<OrderPayload> {
+        let viewer = match access_token {
+            Some(token) => OrderAccessToken::parse(&token).map(Viewer::Token),
+            None => session(ctx)?.and_then(Session::customer).map(Viewer::Customer),
+        };
+        let (Ok(number), Some(viewer)) = (OrderNumber::parse(&number), viewer) else {
+            return Ok(unknown_order());
+        };
+        move_order(ctx, number, OrderStatus::Cancelled, &viewer, "number").await
+    }
+}
+
+/// Moves order `number` to `to` for `viewer`; `field` is the argument a refused move is about.
+async fn move_order(
+    ctx: &Context<'_>,
+    number: OrderNumber,
+    to: OrderStatus,
+    viewer: &Viewer,
+    field: &str,
+) -> Result<OrderPayload> {
+    match committed(ctx, commands(ctx).orders.transition(number, to, viewer)).await? {
+        None => Ok(unknown_order()),
+        Some(Ok(order)) => Ok(OrderPayload { order: Some(Order(order)), user_errors: vec![] }),
+        Some(Err(invalid)) => Ok(OrderPayload {
             order: None,
             user_errors: vec![UserError::new(
-                Some("number"),
-                UserErrorCode::UnknownOrder,
-                "no order has this number",
+                Some(field),
+                UserErrorCode::InvalidTransition,
+                invalid.to_string(),
             )],
-        };
-        let Ok(number) = OrderNumber::parse(&number) else { return Ok(unknown()) };
-        match committed(ctx, commands(ctx).orders.transition(number, status.into())).await? {
-            None => Ok(unknown()),
-            Some(Ok(order)) => Ok(OrderPayload { order: Some(Order(order)), user_errors: vec![] }),
-            Some(Err(invalid)) => Ok(OrderPayload {
-                order: None,
-                user_errors: vec![UserError::new(
-                    Some("status"),
-                    UserErrorCode::InvalidTransition,
-                    invalid.to_string(),
-                )],
-            }),
-        }
+        }),
+    }
+}
+
+fn unknown_order() -> OrderPayload {
+    OrderPayload {
+        order: None,
+        user_errors: vec![UserError::new(
+            Some("number"),
+            UserErrorCode::UnknownOrder,
+            "no order has this number",
+        )],
     }
 }
 
