@@ -167,7 +167,7 @@ test("logging in merges the guest's bag into the customer's", async () => {
   await finish(visitor, "login-merges-bag");
 });
 
-test("a customer saves an address, checks out to it with tok_visa and finds the order in their history", async () => {
+test("a customer saves an address, checks out to it with tok_visa, finds the order in their history and cancels it", async () => {
   const visitor = await visit(browser);
   const { page } = visitor;
   await register(page, newCustomer());
@@ -185,8 +185,14 @@ test("a customer saves an address, checks out to it with tok_visa and finds the 
   await page.getByRole("region", { name: `Order ${number}` }).getByText("1 Test Street").waitFor();
   assert.equal(await bagCount(page).textContent(), "0");
   await openShop(page, "#/account");
-  await page.getByRole("region", { name: "Order history" }).getByRole("link", { name: number }).waitFor();
-  await finish(visitor, "checkout-and-history");
+  const history = page.getByRole("region", { name: "Order history" });
+  await history.getByRole("link", { name: number }).click();
+  await page.getByRole("button", { name: "Cancel this order" }).click();
+  await page.getByRole("region", { name: `Order ${number}` }).getByText(/^Cancelled ·/).waitFor();
+  assert.equal(await page.getByRole("button", { name: "Cancel this order" }).count(), 0, "a cancelled order stays cancelled");
+  await openShop(page, "#/account");
+  await history.getByText(/Cancelled/).waitFor();
+  await finish(visitor, "checkout-history-and-cancellation");
 });
 
 test("a declined card is reported and the bag is kept for another try", async () => {

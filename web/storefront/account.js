@@ -158,8 +158,12 @@ async function findOrder(number, { email, accessToken } = {}) {
   return (await graphql(query, { number, email, accessToken })).order;
 }
 
+/** Orders in these states have not shipped: their customer, or the holder of their key, may cancel them. */
+const CANCELLABLE = ["PLACED", "PAID"];
+
 function orderDetails(order, key) {
-  return h("section", { class: "panel order", "aria-label": `Order ${order.number}` },
+  const mayCancel = CANCELLABLE.includes(order.status) && (key || state.me);
+  const section = h("section", { class: "panel order", "aria-label": `Order ${order.number}` },
     h("h1", {}, `Order ${order.number}`),
     key && h("p", { class: "order-link" }, "Bookmark this page to come back to your order: anyone with its address can see it, so keep it to yourself."),
     h("p", {}, `${statusText(order.status)} · placed ${new Date(order.createdAt).toLocaleString()} · confirmation to ${order.email}`),
@@ -175,5 +179,33 @@ function orderDetails(order, key) {
     h("p", { class: "subtotal" }, "Total ", h("strong", {}, money(order.total))),
     h("h2", {}, "Shipping to"),
     addressLines(order.shippingAddress),
+    mayCancel && cancelControl(order, key, (cancelled) => {
+      if (state.lastOrder?.number === cancelled.number) state.lastOrder = cancelled;
+      section.replaceWith(orderDetails(cancelled, key));
+    }),
   );
+  return section;
+}
+
+/** A button that cancels `order` (with its access `key` when given) and hands the cancelled order on. */
+function cancelControl(order, key, cancelled) {
+  const errors = h("div");
+  const cancel = async (event) => {
+    event.target.disabled = true;
+    try {
+      const { cancelOrder } = await graphql(`mutation CancelOrder($number: String!, $accessToken: String) {
+        cancelOrder(number: $number, accessToken: $accessToken) { order { ${ORDER_FIELDS} } userErrors { code message } } }`,
+      { number: order.number, accessToken: key });
+      if (cancelOrder.order) cancelled(cancelOrder.order);
+      else show(errors, errorList(userErrorMessages(cancelOrder)));
+    } catch (error) {
+      show(errors, errorList([error.message]));
+    } finally {
+      event.target.disabled = false;
+    }
+  };
+  return h("div", { class: "cancel-order" },
+    h("p", {}, "Changed your mind? The order has not shipped yet: cancelling it releases the payment."),
+    h("button", { type: "button", onClick: cancel }, "Cancel this order"),
+    errors);
 }
