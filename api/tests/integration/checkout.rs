@@ -155,6 +155,8 @@ async fn order_lookups_by_email_are_on_a_strict_budget_per_address_and_per_email
     let placed = app.post_graphql_as(&guest, &guest_checkout("tok_visa", "key-1")).await;
     let number = placed["data"]["checkout"]["order"]["number"].as_str().unwrap().to_owned();
     let walk: Vec<String> = (2..=6).map(|n| format!("MC-{n:06}")).collect();
+    // Another client reads from the replica, which may not have the order yet.
+    app.wait_for_replica().await;
 
     let found = look_up_from(&app, "198.51.100.1", std::slice::from_ref(&number), "guest@example.com").await;
     assert_eq!(found, (1, vec![]));
