@@ -185,7 +185,8 @@ async fn a_poison_event_is_retried_then_dead_lettered_without_holding_up_the_oth
         "INSERT INTO outbox (event_type, payload) VALUES ('order.placed', '{\"orderId\": \"not an id\"}')";
     app.primary.execute_unprepared(poison).await.unwrap();
     let number = order(&app, 10, "k").await;
-    let worker = worker_with(&app, "w1", 3, Duration::from_millis(200));
+    // A pause long enough that the first one is still running when it is checked, on a busy machine.
+    let worker = worker_with(&app, "w1", 3, Duration::from_secs(1));
 
     worker.work_once().await.unwrap();
 
