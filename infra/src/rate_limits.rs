@@ -128,27 +128,34 @@ impl RateLimiter {
         owed: &[u32],
         cost: u32,
     ) -> Result<(Admission, Vec<i64>), crate::Error> {
-        let keys: Vec<String> =
-            buckets.iter().map(|(name, _)| self.redis.key(&format!("rate:{name}"))).collect();
-        let args = admit_args(buckets.iter().map(|(_, rate)| *rate).zip(owed.iter().copied()), cost.max(1));
-        let mut answer: Vec<i64> = self.redis.eval(&ADMIT, keys, args).await?;
-        let wait_ms = u64::try_from(answer.remove(0)).unwrap_or(0);
+        let charges = buckets.iter().zip(owed).map(|((name, rate), owed)| (*name, *rate, *owed));
+        let (wait_ms, ahead) = charge(&self.redis, charges, cost.max(1)).await?;
         let admission = if wait_ms == 0 {
             Admission::Allowed
         } else {
             Admission::Limited(Duration::from_millis(wait_ms))
         };
-        Ok((admission, answer))
+        Ok((admission, ahead))
     }
 }
 
-/// The arguments of `ADMIT` for buckets of these rates, each owed so many requests.
-fn admit_args(buckets: impl Iterator<Item = (Rate, u32)>, cost: u32) -> Vec<f64> {
-    let per_bucket = buckets.flat_map(|(rate, owed)| {
+/// Runs `ADMIT` on buckets (a name, its rate and what is owed to it) for a request of `cost` (0 to
+/// charge only what is owed): the milliseconds to wait, 0 when admitted, and how far ahead of now
+/// each bucket is after the call.
+async fn charge<'a>(
+    redis: &RedisStore,
+    buckets: impl Iterator<Item = (&'a str, Rate, u32)>,
+    cost: u32,
+) -> Result<(u64, Vec<i64>), crate::Error> {
+    let (mut keys, mut args) = (Vec::new(), vec![f64::from(cost)]);
+    for (name, rate, owed) in buckets {
+        keys.push(redis.key(&format!("rate:{name}")));
         let interval_ms = rate.interval().as_secs_f64() * 1000.0;
-        [interval_ms, rate.tolerance().as_secs_f64() * 1000.0, f64::from(owed)]
-    });
-    std::iter::once(f64::from(cost)).chain(per_bucket).collect()
+        args.extend([interval_ms, rate.tolerance().as_secs_f64() * 1000.0, f64::from(owed)]);
+    }
+    let mut answer: Vec<i64> = redis.eval(&ADMIT, keys, args).await?;
+    let wait_ms = u64::try_from(answer.remove(0)).unwrap_or(0);
+    Ok((wait_ms, answer))
 }
 
 /// Charges what was admitted locally every `FLUSH_EVERY`, until the mirrors are dropped.
@@ -160,15 +167,12 @@ async fn flush_every_while(redis: Arc<RedisStore>, mirrors: Weak<Mirrors>) {
         let Some(mirrors) = mirrors.upgrade() else { return };
         let owed = mirrors.take_all_owed(Instant::now());
         for batch in owed.chunks(FLUSH_BATCH) {
-            let keys = batch.iter().map(|(name, _, _)| redis.key(&format!("rate:{name}"))).collect();
-            let args = admit_args(batch.iter().map(|(_, rate, owed)| (*rate, *owed)), 0);
+            let charges = batch.iter().map(|(name, rate, owed)| (name.as_str(), *rate, *owed));
             // What is not charged while Redis is down is forgotten: without Redis nothing is limited.
-            match redis.eval::<Vec<i64>>(&ADMIT, keys, args).await {
-                Ok(answer) => {
-                    let learned = batch
-                        .iter()
-                        .zip(&answer[1..])
-                        .map(|((name, rate, _), ahead)| (name.as_str(), *rate, *ahead));
+            match charge(&redis, charges, 0).await {
+                Ok((_, ahead)) => {
+                    let learned =
+                        batch.iter().zip(ahead).map(|((name, rate, _), ahead)| (name.as_str(), *rate, ahead));
                     mirrors.learn(learned, Instant::now());
                 }
                 Err(err) => tracing::debug!(error = %err, "admissions not charged to the shared rate limits"),

@@ -7,6 +7,7 @@
 //! follow: parsing a document is most of what an answer from the cache costs, and a fifth of what a
 //! cart change does.
 
+use std::any::TypeId;
 use std::hash::BuildHasher;
 use std::sync::{Arc, LazyLock};
 
@@ -48,6 +49,16 @@ pub struct Facts {
     pub name: Option<String>,
 }
 
+impl Facts {
+    /// Whether the operation is of type `ty` and every one of its root fields is among `fields`.
+    pub fn only(&self, ty: OperationType, fields: &[&str]) -> bool {
+        self.ty == Some(ty)
+            && self.complete
+            && !self.root_fields.is_empty()
+            && self.root_fields.iter().all(|field| fields.contains(&field.as_str()))
+    }
+}
+
 /// A document and operation name whose facts are known.
 struct Known {
     query: String,
@@ -79,7 +90,19 @@ pub fn reuse_parsed(request: &mut async_graphql::Request) {
     }
 }
 
+/// What is known of `request`'s document, looked up (or worked out) once per request: the request
+/// keeps it with its data.
 fn known(request: &mut async_graphql::Request) -> Arc<Known> {
+    let kept = request.data.get(&TypeId::of::<Arc<Known>>()).and_then(|kept| kept.downcast_ref());
+    if let Some(known) = kept {
+        return Arc::clone(known);
+    }
+    let known = remembered(request);
+    request.data.insert(known.clone());
+    known
+}
+
+fn remembered(request: &mut async_graphql::Request) -> Arc<Known> {
     let key = KNOWN_HASHER.hash_one((&request.query, &request.operation_name));
     if let Some(known) = KNOWN.get(&key)
         && known.query == request.query
@@ -122,11 +145,7 @@ pub fn is_mutation(request: &mut async_graphql::Request) -> bool {
 /// Whether the operation `request` runs is made only of mutations that check the caller's session
 /// themselves (the cart's), so that the request need not look it up first.
 pub fn checks_its_session(request: &mut async_graphql::Request) -> bool {
-    let facts = facts(request);
-    facts.ty == Some(OperationType::Mutation)
-        && facts.complete
-        && !facts.root_fields.is_empty()
-        && facts.root_fields.iter().all(|field| CHECKING_THEIR_SESSION.contains(&field.as_str()))
+    facts(request).only(OperationType::Mutation, CHECKING_THEIR_SESSION)
 }
 
 /// How many operations `request` is for the rate limits: a mutation one per root field (aliases

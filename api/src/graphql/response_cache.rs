@@ -101,10 +101,7 @@ fn request_error_body(response: &async_graphql::Response) -> Vec<u8> {
 
 /// Whether the operation `request` runs is a query of public root fields only.
 fn is_public(request: &mut async_graphql::Request) -> bool {
-    let facts = super::operation::facts(request);
-    facts.ty == Some(OperationType::Query)
-        && facts.complete
-        && facts.root_fields.iter().all(|name| PUBLIC_ROOT_FIELDS.contains(&name.as_str()))
+    super::operation::facts(request).only(OperationType::Query, PUBLIC_ROOT_FIELDS)
 }
 
 fn fingerprint(request: &async_graphql::Request) -> String {

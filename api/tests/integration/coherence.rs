@@ -6,6 +6,7 @@
 
 use std::time::{Duration, Instant};
 
+use domain::session::Session;
 use infra::cache::ReadPolicy;
 use infra::db::Consistency;
 use infra::session_registry::LastWrite;
@@ -157,6 +158,17 @@ impl TwoInstances {
         self.admin(&adjust).await;
     }
 
+    /// A session of the reading instance whose last write, at the primary's position now, the cache
+    /// was told of or not: its token and that write.
+    async fn reader_session_that_wrote(&self, cache_told: bool) -> (String, Session, LastWrite) {
+        let session = infra::tokens::Tokens::new_session();
+        let token = self.reader.services.tokens.issue(&session).unwrap();
+        let position = self.reader.services.db.write_position().await.unwrap();
+        let write = LastWrite { position, cache_told };
+        self.reader.services.sessions.record_write(&session.id, write).await.unwrap();
+        (token, session, write)
+    }
+
     async fn admin(&self, mutation: &str) -> Value {
         let admin = self.writer.admin_token().await;
         let body = self.writer.post_graphql_as(&admin, mutation).await;
@@ -246,12 +258,8 @@ async fn the_writer_reads_its_own_stock_change_at_once_and_then_from_the_cache()
 async fn a_session_whose_write_the_cache_missed_reads_around_the_cache() {
     let shop = TwoInstances::start(13).await;
     shop.warm().await;
-    let session = infra::tokens::Tokens::new_session();
-    let token = shop.reader.services.tokens.issue(&session).unwrap();
-    let sessions = &shop.reader.services.sessions;
-    let position = shop.reader.services.db.write_position().await.unwrap();
-    let untold = LastWrite { position, cache_told: false };
-    sessions.record_write(&session.id, untold).await.unwrap();
+    let (token, session, untold) = shop.reader_session_that_wrote(false).await;
+    let (sessions, position) = (&shop.reader.services.sessions, untold.position);
 
     let before = shop.reader.services.cache.stats();
     let product = shop.reader.post_graphql_as(&token, JACKET).await;
@@ -355,11 +363,7 @@ async fn a_dropped_channel_empties_the_near_cache() {
 async fn a_session_that_wrote_reads_past_the_near_cache() {
     let shop = TwoInstances::start(13).await;
     shop.warm().await;
-    let session = infra::tokens::Tokens::new_session();
-    let token = shop.reader.services.tokens.issue(&session).unwrap();
-    let position = shop.reader.services.db.write_position().await.unwrap();
-    let told = LastWrite { position, cache_told: true };
-    shop.reader.services.sessions.record_write(&session.id, told).await.unwrap();
+    let (token, _, _) = shop.reader_session_that_wrote(true).await;
 
     let (hits, near_hits) = (shop.hits(), shop.near_hits());
     shop.reader.post_graphql_as(&token, JACKET).await;

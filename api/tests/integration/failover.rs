@@ -24,12 +24,7 @@ async fn after_the_primary_dies_and_a_replica_is_promoted_writes_resume_without_
     let stack = Stack::get();
     // The api reaches the primary through a proxy the test can cut, as if the primary had died.
     let mut primary = TcpProxy::start(stack.primary_port).await;
-    let candidates = format!(
-        "{},{}",
-        stack.writer_url_on(&db.name, primary.port),
-        stack.writer_url_on(&db.name, standby.port)
-    );
-    let replicas = stack.reader_url(&db.name, standby.port);
+    let (candidates, replicas) = candidates_and_replica(&db, primary.port, &standby);
     let app = TestApp::spawn_on(db, &["--database-url", &candidates, "--replica-urls", &replicas]).await;
     assert!(registered(&app.post_graphql(&register("before@example.com")).await));
     app.wait_for_replica_on(standby.port).await;
@@ -72,22 +67,39 @@ async fn customers_on(db: &TestDatabase, port: u16, email: &str) -> i64 {
     row.try_get("", "n").unwrap()
 }
 
+/// A test database with a standby of its own that has it already.
+async fn database_with_a_standby() -> (std::sync::Arc<TestDatabase>, DelayedReplica) {
+    let db = std::sync::Arc::new(TestDatabase::create().await);
+    let standby = DelayedReplica::start("0s");
+    crate::support::wait_until_server_has(&db.name, standby.port).await;
+    (db, standby)
+}
+
+/// The primary candidates (the primary reached on `primary_port`, then the standby) and the replica
+/// (the standby) of an instance of `db`.
+fn candidates_and_replica(
+    db: &TestDatabase,
+    primary_port: u16,
+    standby: &DelayedReplica,
+) -> (String, String) {
+    let stack = Stack::get();
+    let candidates = format!(
+        "{},{}",
+        stack.writer_url_on(&db.name, primary_port),
+        stack.writer_url_on(&db.name, standby.port)
+    );
+    (candidates, stack.reader_url(&db.name, standby.port))
+}
+
 /// After a promotion the former primary may come back writable: an instance started then (it has no
 /// memory of the failover) must still write to the promoted server only, and report the split brain.
 #[tokio::test]
 async fn an_instance_started_beside_a_former_primary_writable_again_writes_to_the_promoted_one_only() {
-    let db = std::sync::Arc::new(TestDatabase::create().await);
-    let standby = DelayedReplica::start("0s");
+    let (db, standby) = database_with_a_standby().await;
     let stack = Stack::get();
-    crate::support::wait_until_server_has(&db.name, standby.port).await;
     // The stack's primary stays writable: it plays the former primary, restarted after the promotion.
     standby.promote();
-    let candidates = format!(
-        "{},{}",
-        stack.writer_url_on(&db.name, stack.primary_port),
-        stack.writer_url_on(&db.name, standby.port)
-    );
-    let replicas = stack.reader_url(&db.name, standby.port);
+    let (candidates, replicas) = candidates_and_replica(&db, stack.primary_port, &standby);
 
     let app =
         TestApp::spawn_on(db.clone(), &["--database-url", &candidates, "--replica-urls", &replicas]).await;
@@ -109,17 +121,10 @@ async fn an_instance_started_beside_a_former_primary_writable_again_writes_to_th
 /// not go on there once it answers again: writes have moved to the promoted server meanwhile.
 #[tokio::test]
 async fn a_write_that_waited_for_the_former_primary_is_refused_once_writes_moved() {
-    let db = std::sync::Arc::new(TestDatabase::create().await);
-    let standby = DelayedReplica::start("0s");
+    let (db, standby) = database_with_a_standby().await;
     let stack = Stack::get();
-    crate::support::wait_until_server_has(&db.name, standby.port).await;
     let primary = TcpProxy::start(stack.primary_port).await;
-    let candidates = format!(
-        "{},{}",
-        stack.writer_url_on(&db.name, primary.port),
-        stack.writer_url_on(&db.name, standby.port)
-    );
-    let replicas = stack.reader_url(&db.name, standby.port);
+    let (candidates, replicas) = candidates_and_replica(&db, primary.port, &standby);
     let flags = ["--database-url", &candidates, "--replica-urls", &replicas, "--db-timeout", "10s"];
     let app = TestApp::spawn_on(db.clone(), &flags).await;
     let token = app.admin_token().await;

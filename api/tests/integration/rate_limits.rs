@@ -27,12 +27,18 @@ fn assert_limited((status, retry_after, body): &(u16, Option<String>, Value)) {
     assert_eq!(body["errors"][0]["extensions"]["code"], "RATE_LIMITED", "{body}");
 }
 
-#[tokio::test]
-async fn two_instances_share_one_budget_per_address() {
-    let limits = ["--ip-rate-limit", "1/min:5"];
+/// Two instances of one shop with the per-address rate limit `rate`, and the second's address.
+async fn two_instances(rate: &str) -> (TestApp, ServerProcess, String) {
+    let limits = ["--ip-rate-limit", rate];
     let first = TestApp::spawn_with(&limits).await;
     let second = ServerProcess::start(&first.db, &limits).await;
     let second_base = format!("http://127.0.0.1:{}", second.port);
+    (first, second, second_base)
+}
+
+#[tokio::test]
+async fn two_instances_share_one_budget_per_address() {
+    let (first, _second, second_base) = two_instances("1/min:5").await;
 
     for base in [&first.address, &first.address, &first.address, &second_base, &second_base] {
         assert_eq!(shop(base, &[]).await.0, 200);
@@ -67,10 +73,7 @@ async fn one_instance_admits_exactly_the_burst_of_a_rush() {
 /// owes it, and both instances refuse the client.
 #[tokio::test]
 async fn a_rush_across_two_instances_gets_at_most_half_a_burst_more() {
-    let limits = ["--ip-rate-limit", "1/min:20"];
-    let first = TestApp::spawn_with(&limits).await;
-    let second = ServerProcess::start(&first.db, &limits).await;
-    let second_base = format!("http://127.0.0.1:{}", second.port);
+    let (first, _second, second_base) = two_instances("1/min:20").await;
 
     let admitted = admitted_of_a_rush(&[&first.address, &second_base], 120).await;
 

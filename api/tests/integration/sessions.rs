@@ -254,15 +254,29 @@ fn cart_change(mutation: &str, variant: &str) -> String {
     }
 }
 
+/// A shop, and the token of a guest who put two tees in their cart and then logged out.
+async fn logged_out_guest_with_two_tees(app: &TestApp) -> (crate::carts::Shop, String) {
+    let shop = crate::carts::shop(app).await;
+    let (logged_out, _) = start_session(app).await;
+    app.post_graphql_as(&logged_out, &crate::carts::add(&shop.tee_m, 2)).await;
+    app.post_graphql_as(&logged_out, "mutation { logout { loggedOut } }").await;
+    (shop, logged_out)
+}
+
+/// How many items the cart of the session of `token` holds, read in the store.
+async fn items_in_the_cart_of(app: &TestApp, token: &str) -> u32 {
+    let owner = domain::cart::CartOwner::of(&app.services.tokens.verify(token).unwrap());
+    let cart = app.services.queries.carts.get(&owner).await.unwrap();
+    cart.lines.iter().map(|line| line.quantity).sum()
+}
+
 /// A cart change checks the session in the cart store, in the change's own round trip: a bearer token
 /// whose session has ended (logged out, or all of its account's sessions) is refused, even for a
 /// change that is refused anyway, and its cart is neither changed nor shown.
 #[tokio::test]
 async fn a_cart_change_with_an_ended_sessions_token_is_refused_and_touches_nothing() {
     let app = TestApp::spawn().await;
-    let shop = crate::carts::shop(&app).await;
-    let (logged_out, _) = start_session(&app).await;
-    app.post_graphql_as(&logged_out, &crate::carts::add(&shop.tee_m, 2)).await;
+    let (shop, logged_out) = logged_out_guest_with_two_tees(&app).await;
     let register = r#"mutation { register(input: { email: "ada@example.com", password: "correct horse battery", name: "Ada" }) { token } }"#;
     let superseded =
         app.post_graphql(register).await["data"]["register"]["token"].as_str().unwrap().to_owned();
@@ -272,7 +286,6 @@ async fn a_cart_change_with_an_ended_sessions_token_is_refused_and_touches_nothi
         .as_str()
         .unwrap()
         .to_owned();
-    app.post_graphql_as(&logged_out, "mutation { logout { loggedOut } }").await;
 
     for token in [&logged_out, &superseded] {
         for mutation in ["addToCart", "updateCartLine", "removeFromCart", "clearCart"] {
@@ -288,9 +301,7 @@ async fn a_cart_change_with_an_ended_sessions_token_is_refused_and_touches_nothi
 
     let customer_cart = app.post_graphql_as(&current, CART_QUANTITY).await;
     assert_eq!(customer_cart["data"]["cart"]["totalQuantity"], 2, "{customer_cart}");
-    let guest = domain::cart::CartOwner::of(&app.services.tokens.verify(&logged_out).unwrap());
-    let guest_cart = app.services.queries.carts.get(&guest).await.unwrap();
-    assert_eq!(guest_cart.lines.iter().map(|line| line.quantity).sum::<u32>(), 2);
+    assert_eq!(items_in_the_cart_of(&app, &logged_out).await, 2);
 }
 
 /// From a cookie, an ended session's cart change goes on as a guest's: an addition or a new quantity
@@ -299,10 +310,7 @@ async fn a_cart_change_with_an_ended_sessions_token_is_refused_and_touches_nothi
 #[tokio::test]
 async fn a_cart_change_with_an_ended_sessions_cookie_goes_on_as_a_guests() {
     let app = TestApp::spawn().await;
-    let shop = crate::carts::shop(&app).await;
-    let (logged_out, _) = start_session(&app).await;
-    app.post_graphql_as(&logged_out, &crate::carts::add(&shop.tee_m, 2)).await;
-    app.post_graphql_as(&logged_out, "mutation { logout { loggedOut } }").await;
+    let (shop, logged_out) = logged_out_guest_with_two_tees(&app).await;
 
     for (mutation, quantity) in [("addToCart", 1), ("updateCartLine", 3)] {
         let (changed, cookies) = with_cookie(&app, &logged_out, &cart_change(mutation, &shop.tee_m)).await;
@@ -321,7 +329,5 @@ async fn a_cart_change_with_an_ended_sessions_cookie_goes_on_as_a_guests() {
         );
     }
 
-    let guest = domain::cart::CartOwner::of(&app.services.tokens.verify(&logged_out).unwrap());
-    let old_cart = app.services.queries.carts.get(&guest).await.unwrap();
-    assert_eq!(old_cart.lines.iter().map(|line| line.quantity).sum::<u32>(), 2);
+    assert_eq!(items_in_the_cart_of(&app, &logged_out).await, 2, "the old session's cart is left alone");
 }

@@ -42,11 +42,7 @@ impl<'a> Message<'a> {
 /// What an invalidation publishes: the entries of `tags` go, or every entry with `everything`.
 pub(super) fn forget_message(everything: bool, tags: &[String]) -> String {
     let everything = if everything { "1" } else { "0" };
-    std::iter::once("forget")
-        .chain([everything])
-        .chain(tags.iter().map(String::as_str))
-        .collect::<Vec<_>>()
-        .join(" ")
+    ["forget", everything].into_iter().chain(tags.iter().map(String::as_str)).collect::<Vec<_>>().join(" ")
 }
 
 /// Follows `channel` for `near` until `near` is dropped: applies what is published and ticks. While

@@ -360,14 +360,15 @@ impl ReadCache {
             .near
             .as_deref()
             .filter(|_| key.scope() == Scope::Catalog && policy.consistency == Consistency::Eventual);
-        let suffix = key.suffix();
+        // Worked out once: a slug's suffix is a digest.
+        let suffix = entry_suffix(key);
         if let Some(bytes) = near.and_then(|near| near.get(&suffix)) {
             counters.hits.fetch_add(1, Ordering::Relaxed);
             counters.near_hits.fetch_add(1, Ordering::Relaxed);
             return Ok(bytes);
         }
         let ticket = near.map(|near| (near, near.ticket()));
-        let (generation, written) = match self.read(key).await {
+        let (generation, written) = match self.read(key.scope(), &suffix).await {
             Ok((_, _, Some(entry))) => {
                 counters.hits.fetch_add(1, Ordering::Relaxed);
                 let (tags, bytes) = split_entry(&entry);
@@ -389,13 +390,13 @@ impl ReadCache {
         // Callers that know of a later write do not share an earlier load.
         let flight = format!(
             "{}@{}",
-            self.redis_key(generation.as_deref().unwrap_or("-"), key),
+            self.entry_key(key.scope(), generation.as_deref().unwrap_or("-"), &suffix),
             written.map(WalPosition::sortable).unwrap_or_default()
         );
         self.single_flight(&flight, async {
             let rendered = render(at).await?;
             if let (Some(generation), true) = (&generation, rendered.cacheable)
-                && self.fill(generation, written, key, &rendered).await
+                && self.fill(generation, written, key.scope(), &suffix, &rendered).await
                 && let Some((near, ticket)) = ticket
             {
                 near.insert(ticket, &suffix, &rendered.bytes, rendered.tags.iter().map(Tag::name));
@@ -457,7 +458,11 @@ impl ReadCache {
 
     /// The Redis key an entry of `generation` has (for tests and operators).
     pub fn redis_key(&self, generation: &str, key: CacheKey<'_>) -> String {
-        format!("{}{generation}:{}", self.entry_prefix(key.scope()), entry_suffix(key))
+        self.entry_key(key.scope(), generation, &entry_suffix(key))
+    }
+
+    fn entry_key(&self, scope: Scope, generation: &str, suffix: &str) -> String {
+        format!("{}{generation}:{suffix}", self.entry_prefix(scope))
     }
 
     /// Where every invalidation of the catalogue is published, for the instances' near caches.
@@ -481,26 +486,32 @@ impl ReadCache {
         self.redis.key("catalog:tag:")
     }
 
-    async fn read(&self, key: CacheKey<'_>) -> Result<(String, String, Option<Vec<u8>>), crate::Error> {
-        let keys = vec![self.generation_key(key.scope()), self.written_key(key.scope())];
-        let (prefix, suffix) = (self.entry_prefix(key.scope()), entry_suffix(key));
-        self.redis.eval(&READ_SCRIPT, keys, (prefix, suffix)).await
+    /// The generation of `scope`, the position of its latest write, and the entry whose key ends
+    /// in `suffix`.
+    async fn read(
+        &self,
+        scope: Scope,
+        suffix: &str,
+    ) -> Result<(String, String, Option<Vec<u8>>), crate::Error> {
+        let keys = vec![self.generation_key(scope), self.written_key(scope)];
+        self.redis.eval(&READ_SCRIPT, keys, (self.entry_prefix(scope), suffix)).await
     }
 
     async fn fill(
         &self,
         generation: &str,
         read_at: Option<WalPosition>,
-        key: CacheKey<'_>,
+        scope: Scope,
+        suffix: &str,
         rendered: &Rendered,
     ) -> bool {
         let read_at = read_at.map(WalPosition::sortable).unwrap_or_default();
         let lifetime = self.ttl_with_jitter().as_millis().to_string();
         let tags: Vec<String> = rendered.tags.iter().map(Tag::name).collect();
-        let entry = self.redis_key(generation, key);
+        let entry = self.entry_key(scope, generation, suffix);
         let value = [tags.join(" ").as_bytes(), b"\n", &rendered.bytes].concat();
         let args = (generation, read_at, entry, value, lifetime, self.tag_prefix(), tags);
-        let keys = vec![self.generation_key(key.scope())];
+        let keys = vec![self.generation_key(scope)];
         match self.redis.eval::<i64>(&FILL_SCRIPT, keys, args).await {
             Ok(filled) => filled == 1,
             Err(err) => {

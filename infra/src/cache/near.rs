@@ -15,7 +15,7 @@
 //! Versions live in a fixed array of counters that tags are hashed onto: two tags may share one, which
 //! only forgets a little more than needed, and the memory is bounded whatever the tags.
 
-use std::hash::{BuildHasher, Hash};
+use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -157,9 +157,7 @@ impl NearCache {
 
     /// The counter `tag` is hashed onto; never `EVERYTHING`.
     fn stripe(&self, tag: &str) -> usize {
-        let mut hasher = self.hasher.build_hasher();
-        tag.hash(&mut hasher);
-        1 + (std::hash::Hasher::finish(&hasher) as usize) % (STRIPES - 1)
+        1 + (self.hasher.hash_one(tag) as usize) % (STRIPES - 1)
     }
 }
 

@@ -74,26 +74,19 @@ impl CartMutation {
     async fn remove_from_cart(&self, ctx: &Context<'_>, variant_id: ID) -> Result<CartPayload> {
         crate::metrics::record_cart_change("remove");
         let variant = uuid_of(&variant_id, NodeKind::Variant)?;
-        let change = match session(ctx)? {
-            Some(session) => {
-                let (owner, liveness) = (CartOwner::of(session), liveness(ctx, session));
-                let change = commands(ctx).carts.remove(&owner, &liveness, variant).await.or_graphql()?;
-                unless_ended(ctx, change)?
-            }
-            None => unchanged(),
-        };
+        let change = change_existing_cart(ctx, |owner, liveness| async move {
+            commands(ctx).carts.remove(&owner, &liveness, variant).await
+        })
+        .await?;
         payload(ctx, change, None).await
     }
 
     async fn clear_cart(&self, ctx: &Context<'_>) -> Result<CartPayload> {
         crate::metrics::record_cart_change("clear");
-        let change = match session(ctx)? {
-            Some(session) => {
-                let (owner, liveness) = (CartOwner::of(session), liveness(ctx, session));
-                unless_ended(ctx, commands(ctx).carts.clear(&owner, &liveness).await.or_graphql()?)?
-            }
-            None => unchanged(),
-        };
+        let change = change_existing_cart(ctx, |owner, liveness| async move {
+            commands(ctx).carts.clear(&owner, &liveness).await
+        })
+        .await?;
         payload(ctx, change, None).await
     }
 }
@@ -118,6 +111,23 @@ where
     Ok((made, Some(token)))
 }
 
+/// Makes `change` to the cart of the caller's session, if the caller has one that has not ended; a
+/// caller without one has an empty cart (an ended bearer token is refused, an ended cookie cleared).
+async fn change_existing_cart<F, Fut>(ctx: &Context<'_>, change: F) -> Result<CartChange>
+where
+    F: FnOnce(CartOwner, Liveness) -> Fut,
+    Fut: Future<Output = Result<CartChange, infra::Error>>,
+{
+    let Some(session) = session(ctx)? else { return Ok(unchanged()) };
+    let made = change(CartOwner::of(session), liveness(ctx, session)).await.or_graphql()?;
+    if made.refused != Some(CartRefusal::SessionEnded) {
+        return Ok(made);
+    }
+    refuse_an_ended_bearer_token(ctx)?;
+    ctx.append_http_header("set-cookie", expired_session_cookie(&services(ctx).cookies));
+    Ok(unchanged())
+}
+
 /// A new session, whose token goes into the session cookie.
 fn new_session(ctx: &Context<'_>) -> Result<(Session, String)> {
     let services = services(ctx);
@@ -129,17 +139,6 @@ fn new_session(ctx: &Context<'_>) -> Result<(Session, String)> {
 
 fn liveness(ctx: &Context<'_>, session: &Session) -> Liveness {
     services(ctx).sessions.liveness(session)
-}
-
-/// `change`, unless the caller's session had ended: then a bearer token is refused, and a cookie
-/// is cleared and the caller has no cart.
-fn unless_ended(ctx: &Context<'_>, change: CartChange) -> Result<CartChange> {
-    if change.refused != Some(CartRefusal::SessionEnded) {
-        return Ok(change);
-    }
-    refuse_an_ended_bearer_token(ctx)?;
-    ctx.append_http_header("set-cookie", expired_session_cookie(&services(ctx).cookies));
-    Ok(unchanged())
 }
 
 /// The caller's session has ended: a bearer token is refused; a cookie is the caller's to drop.
