@@ -6,14 +6,18 @@ use clap::{Parser, Subcommand};
 use std::sync::Arc;
 
 use domain::account::{Email, Password};
+use futures::FutureExt;
+use infra::cache::ReadCache;
 use infra::db::{DbRouter, DbSettings};
 use infra::order_events::OrderEvents;
+use infra::orders::PaymentReconciler;
 use infra::persisted_queries::PersistedQueries;
 use infra::redis::RedisStore;
 use infra::seed;
 use infra::session_registry::SessionRegistry;
 use infra::staff::StaffRepository;
 use infra::worker::Worker;
+use infra::write_path::WritePath;
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, Database};
 use secrecy::{ExposeSecret, SecretString};
@@ -149,11 +153,29 @@ async fn run_worker(config: WorkerConfig) -> Result<(), Failure> {
     db.watch_primary().await;
     let redis = Arc::new(RedisStore::connect(&config.redis).map_err(anyhow::Error::from)?);
     let payments = crate::services::payment_provider(&config.payments);
+    let reconciler = PaymentReconciler::new(
+        db.clone(),
+        payments.clone(),
+        write_path(&config, &redis)?,
+        config.payments.timeout,
+    );
     let events = OrderEvents::new(db.clone(), payments, config.alerts, config.storefront);
     tracing::info!(name = %config.worker.name, "worker started");
-    Worker::new(db, redis, events, config.worker).run_until(shutdown_signal()).await;
+    let stop = shutdown_signal().shared();
+    let worker = Worker::new(db, redis, events, config.worker);
+    tokio::join!(worker.run_until(stop.clone()), reconciler.run_until(config.reconcile_every, stop));
     tracing::info!("worker stopped");
     Ok(())
+}
+
+/// The write path of the worker's own commands: the reconciler returns stock, which the cache shows.
+fn write_path(config: &WorkerConfig, redis: &Arc<RedisStore>) -> Result<WritePath, Failure> {
+    let cache_redis = match &config.cache_redis {
+        Some(settings) => Arc::new(RedisStore::connect(settings).map_err(anyhow::Error::from)?),
+        None => redis.clone(),
+    };
+    let cache = Arc::new(ReadCache::new(cache_redis, config.cache.clone()));
+    Ok(WritePath::new(cache, Arc::new(SessionRegistry::new(redis.clone(), config.token_lifetime))))
 }
 
 async fn persist(settings: &Settings, files: &[std::path::PathBuf]) -> Result<(), Failure> {

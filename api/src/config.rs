@@ -252,6 +252,16 @@ pub struct Settings {
     #[arg(long, env = "MYCLOTHES_SANDBOX_FAILURE_RATE", default_value_t = 0.0, global = true)]
     pub sandbox_failure_rate: f64,
 
+    /// How long the payment provider may take to answer. A checkout it leaves without an answer
+    /// answers with the order pending; the order's stock stays reserved for twice this long, then
+    /// the worker's reconciler asks the provider again.
+    #[arg(long, env = "MYCLOTHES_PAYMENT_TIMEOUT", default_value = "10s", value_parser = positive_duration, global = true)]
+    pub payment_timeout: Duration,
+
+    /// `worker`: how often it looks for orders whose payment a checkout left undecided.
+    #[arg(long, env = "MYCLOTHES_RECONCILE_EVERY", default_value = "5s", value_parser = positive_duration, global = true)]
+    pub reconcile_every: Duration,
+
     /// `worker`: who low-stock notices go to.
     #[arg(
         long,
@@ -394,6 +404,8 @@ fn rate(env: &'static str, text: &str) -> Result<Rate, ConfigError> {
 #[derive(Debug, Clone, Copy)]
 pub struct PaymentConfig {
     pub sandbox: SandboxSettings,
+    /// How long the provider may take to answer.
+    pub timeout: Duration,
     /// The sandbox was chosen in the production profile: it takes no money, which start-up says.
     pub sandbox_in_production: bool,
 }
@@ -402,8 +414,13 @@ pub struct PaymentConfig {
 pub struct WorkerConfig {
     pub db: DbSettings,
     pub redis: RedisSettings,
+    /// The read cache the reconciler tells of the stock it returns.
+    pub cache_redis: Option<RedisSettings>,
+    pub cache: CacheSettings,
+    pub token_lifetime: Duration,
     pub worker: WorkerSettings,
     pub payments: PaymentConfig,
+    pub reconcile_every: Duration,
     pub storefront: Storefront,
     pub alerts: StockAlerts,
 }
@@ -444,11 +461,7 @@ impl Settings {
             },
             redis: self.redis_settings()?,
             cache_redis: self.cache_redis_settings()?,
-            cache: CacheSettings {
-                ttl: self.cache_ttl,
-                jitter: 0.1,
-                near_capacity_bytes: self.near_cache_mb.saturating_mul(1 << 20),
-            },
+            cache: self.cache_settings(),
             tokens: TokenSettings {
                 keys: jwt_keys(self.with_default(
                     &self.jwt_keys,
@@ -505,7 +518,12 @@ impl Settings {
                 max_attempts: self.event_attempts,
                 retry_backoff: self.event_retry_backoff,
             },
+            cache_redis: self.cache_redis_settings()?,
+            // The worker reads nothing through the cache: it keeps no near cache.
+            cache: CacheSettings { near_capacity_bytes: 0, ..self.cache_settings() },
+            token_lifetime: self.session_lifetime,
             payments: self.payments()?,
+            reconcile_every: self.reconcile_every,
             storefront: Storefront { url: self.storefront_url()? },
             alerts: StockAlerts {
                 level: self.low_stock_level,
@@ -613,6 +631,14 @@ impl Settings {
         })
     }
 
+    fn cache_settings(&self) -> CacheSettings {
+        CacheSettings {
+            ttl: self.cache_ttl,
+            jitter: 0.1,
+            near_capacity_bytes: self.near_cache_mb.saturating_mul(1 << 20),
+        }
+    }
+
     fn payments(&self) -> Result<PaymentConfig, ConfigError> {
         let provider = match (self.payment_provider, self.profile) {
             (Some(provider), _) => provider,
@@ -631,7 +657,8 @@ impl Settings {
             SandboxSettings { latency: self.sandbox_latency, failure_rate: self.sandbox_failure_rate };
         Ok(match provider {
             PaymentProvider::Sandbox => {
-                PaymentConfig { sandbox, sandbox_in_production: self.profile == Profile::Production }
+                let sandbox_in_production = self.profile == Profile::Production;
+                PaymentConfig { sandbox, timeout: self.payment_timeout, sandbox_in_production }
             }
         })
     }
@@ -676,6 +703,14 @@ fn redis_url(env: &'static str, value: &str) -> Result<SecretString, ConfigError
         return Err(ConfigError::new(env, "must be redis://[:password@]host[:port][/db]"));
     }
     Ok(SecretString::from(value))
+}
+
+/// A duration longer than zero, such as `10s`.
+fn positive_duration(text: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(text) {
+        Ok(duration) if duration.is_zero() => Err("must be longer than zero".to_owned()),
+        parsed => parsed.map_err(|err| err.to_string()),
+    }
 }
 
 fn pool_size(env: &'static str, size: u32) -> Result<u32, ConfigError> {

@@ -61,7 +61,8 @@ pub fn record_cart_change(operation: &'static str) {
     counter!("cart_changes_total", "operation" => operation).increment(1);
 }
 
-/// A checkout: `PLACED`, or the code of the reason it was refused.
+/// A checkout: the status of the order it answered with (`PLACED`; `PENDING_PAYMENT` while the
+/// provider has not answered), or the code of the reason it was refused.
 pub fn record_checkout(outcome: String) {
     counter!("checkouts_total", "outcome" => outcome).increment(1);
 }

@@ -114,7 +114,7 @@ impl Services {
                 catalog: CatalogCommands::new(db.clone()),
                 accounts: AccountCommands::new(db.clone(), carts.clone(), sessions.clone()),
                 addresses: AddressBook::new(db.clone()),
-                checkout: Checkout::new(db.clone(), carts.clone(), payments.clone()),
+                checkout: Checkout::new(db.clone(), carts.clone(), payments.clone(), config.payments.timeout),
                 orders: OrderCommands::new(db.clone(), payments.clone()),
                 carts: CartCommands::new(carts, catalog),
             },

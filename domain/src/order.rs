@@ -38,9 +38,13 @@ impl fmt::Display for OrderNumber {
     }
 }
 
-/// placed → paid → fulfilled; placed or paid → cancelled.
+/// An order is pending payment while the payment provider decides, then placed or (its stock returned)
+/// payment failed; the provider's answer alone moves it. Then placed → paid → fulfilled; placed or paid
+/// → cancelled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OrderStatus {
+    PendingPayment,
+    PaymentFailed,
     Placed,
     Paid,
     Fulfilled,
@@ -55,10 +59,19 @@ pub struct InvalidTransition {
 }
 
 impl OrderStatus {
-    pub const ALL: [Self; 4] = [Self::Placed, Self::Paid, Self::Fulfilled, Self::Cancelled];
+    pub const ALL: [Self; 6] = [
+        Self::PendingPayment,
+        Self::PaymentFailed,
+        Self::Placed,
+        Self::Paid,
+        Self::Fulfilled,
+        Self::Cancelled,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::PendingPayment => "pending_payment",
+            Self::PaymentFailed => "payment_failed",
             Self::Placed => "placed",
             Self::Paid => "paid",
             Self::Fulfilled => "fulfilled",
@@ -70,10 +83,11 @@ impl OrderStatus {
         Self::ALL.into_iter().find(|status| status.as_str() == text)
     }
 
-    /// The statuses an order may move to `to` from.
+    /// The statuses an order may be moved to `to` from, by staff or its customer; the payment's
+    /// outcome is not one of these moves.
     pub fn sources_of(to: Self) -> &'static [Self] {
         match to {
-            Self::Placed => &[],
+            Self::PendingPayment | Self::PaymentFailed | Self::Placed => &[],
             Self::Paid => &[Self::Placed],
             Self::Fulfilled => &[Self::Paid],
             Self::Cancelled => &[Self::Placed, Self::Paid],

@@ -82,8 +82,12 @@ impl OrderEvents {
         let confirmation = confirmation(&order, &lines, &self.storefront.order_page(&order))?;
         send(tx.conn(), &format!("order-confirmation:{order_id}"), &order.email, &confirmation).await?;
         if OrderStatus::from(order.status) == OrderStatus::Placed {
+            let authorization = order
+                .payment_authorization
+                .as_deref()
+                .ok_or_else(|| anyhow::anyhow!("the placed order {order_id} has no payment authorisation"))?;
             self.payments
-                .capture(&order.payment_authorization)
+                .capture(authorization)
                 .await
                 .map_err(|failure| anyhow::anyhow!("capturing the payment of order {order_id}: {failure}"))?;
             let mut paid = order.clone().into_active_model();

@@ -4,14 +4,19 @@
 //! It takes no money. `SandboxSettings` make it answer as slowly, and fail as often, as a real
 //! provider might, for benchmarks and drills.
 
+use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
 
-/// An authorisation to request: `amount_minor` of `currency`, paid with the client's `token`.
+/// An authorisation to request: `amount_minor` of `currency`, paid with the client's `token`, once
+/// per `key`.
 #[derive(Debug, Clone)]
 pub struct PaymentRequest {
+    /// What makes asking again safe: a provider asked again with the same key answers what it
+    /// answered the first time (or decides now, if the first request never reached it).
+    pub key: String,
     pub token: String,
     pub amount_minor: i64,
     pub currency: String,
@@ -25,8 +30,22 @@ pub enum PaymentFailure {
     Unavailable,
 }
 
+impl PaymentFailure {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Declined => "declined",
+            Self::Unavailable => "unavailable",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Declined, Self::Unavailable].into_iter().find(|failure| failure.as_str() == text)
+    }
+}
+
 pub trait PaymentProvider: Send + Sync {
-    /// The provider's reference of the authorisation.
+    /// The provider's reference of the authorisation; never a second one for the request's key.
+    /// `Unavailable` means that this request took nothing.
     fn authorize<'a>(&'a self, request: &'a PaymentRequest) -> BoxFuture<'a, Result<String, PaymentFailure>>;
 
     /// Releases an authorisation that will not be captured (its order was never recorded).
@@ -45,17 +64,40 @@ pub struct SandboxSettings {
     pub failure_rate: f64,
 }
 
-/// The sandbox provider. It keeps the references of its authorisations in memory, so that tests can
-/// count every charge.
+/// The sandbox provider. It keeps the references of its authorisations, and its answer to each key,
+/// in the memory of its process, so that tests can count every charge; another process's sandbox (a
+/// worker's) knows none of them.
 #[derive(Default)]
 pub struct TestPaymentProvider {
     settings: SandboxSettings,
     authorizations: Mutex<Vec<String>>,
+    answers: Mutex<HashMap<String, Result<String, PaymentFailure>>>,
 }
 
 impl TestPaymentProvider {
     pub fn new(settings: SandboxSettings) -> Self {
-        Self { settings, authorizations: Mutex::default() }
+        Self { settings, ..Self::default() }
+    }
+
+    fn decide(&self, request: &PaymentRequest) -> Result<String, PaymentFailure> {
+        if rand::random::<f64>() < self.settings.failure_rate {
+            return Err(PaymentFailure::Unavailable);
+        }
+        let mut answers = self.answers.lock().expect("never poisoned");
+        if let Some(answer) = answers.get(&request.key) {
+            return answer.clone();
+        }
+        let answer = match request.token.as_str() {
+            "tok_visa" => {
+                let reference = format!("auth_{}", uuid::Uuid::now_v7().simple());
+                self.authorizations.lock().expect("never poisoned").push(reference.clone());
+                Ok(reference)
+            }
+            "tok_unavailable" => return Err(PaymentFailure::Unavailable),
+            _ => Err(PaymentFailure::Declined),
+        };
+        answers.insert(request.key.clone(), answer.clone());
+        answer
     }
 
     /// How many distinct authorisations it has granted (and not voided).
@@ -65,21 +107,13 @@ impl TestPaymentProvider {
 }
 
 impl PaymentProvider for TestPaymentProvider {
+    /// It decides at once and answers after its latency, as a provider whose answer is on its way
+    /// back: a caller that stops waiting may have been authorised.
     fn authorize<'a>(&'a self, request: &'a PaymentRequest) -> BoxFuture<'a, Result<String, PaymentFailure>> {
+        let answer = self.decide(request);
         Box::pin(async move {
             tokio::time::sleep(self.settings.latency).await;
-            if rand::random::<f64>() < self.settings.failure_rate {
-                return Err(PaymentFailure::Unavailable);
-            }
-            match request.token.as_str() {
-                "tok_visa" => {
-                    let reference = format!("auth_{}", uuid::Uuid::now_v7().simple());
-                    self.authorizations.lock().expect("never poisoned").push(reference.clone());
-                    Ok(reference)
-                }
-                "tok_unavailable" => Err(PaymentFailure::Unavailable),
-                _ => Err(PaymentFailure::Declined),
-            }
+            answer
         })
     }
 
@@ -108,7 +142,8 @@ mod tests {
     use super::*;
 
     fn request(token: &str) -> PaymentRequest {
-        PaymentRequest { token: token.into(), amount_minor: 1500, currency: "EUR".into() }
+        let key = uuid::Uuid::now_v7().to_string();
+        PaymentRequest { key, token: token.into(), amount_minor: 1500, currency: "EUR".into() }
     }
 
     #[tokio::test]
@@ -121,6 +156,19 @@ mod tests {
         assert_eq!(provider.authorizations(), 1);
         provider.void(&first).await;
         assert_eq!(provider.authorizations(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_key_asked_again_gets_the_first_answer() {
+        let provider = TestPaymentProvider::default();
+        let visa = request("tok_visa");
+        let first = provider.authorize(&visa).await.unwrap();
+        assert_eq!(provider.authorize(&visa).await, Ok(first));
+        let declined = request("tok_declined");
+        assert_eq!(provider.authorize(&declined).await, Err(PaymentFailure::Declined));
+        let same_key_other_card = PaymentRequest { token: "tok_visa".into(), ..declined };
+        assert_eq!(provider.authorize(&same_key_other_card).await, Err(PaymentFailure::Declined));
+        assert_eq!(provider.authorizations(), 1);
     }
 
     #[tokio::test]

@@ -113,6 +113,19 @@ impl<T> Committed<T> {
         Committed { value: change(self.value), position: self.position, touched: self.touched }
     }
 
+    /// The answer, apart from the commit that tells readers of the write.
+    pub(crate) fn split(self) -> (T, Committed<()>) {
+        (self.value, Committed { value: (), position: self.position, touched: self.touched })
+    }
+
+    /// The answer of `next`, a command that went on from this one in a transaction of its own: its
+    /// readers are told of both commits.
+    pub(crate) fn followed_by<U>(self, next: Committed<U>) -> Committed<U> {
+        let mut touched = self.touched;
+        touched.extend(next.touched);
+        Committed { value: next.value, position: next.position.or(self.position), touched }
+    }
+
     /// The answer of a write made outside any request, that touched nothing a reader caches: staff
     /// accounts made from the command line, the worker's outbox relay and order follow-up. A write
     /// that touches what is cached goes through `WritePath::apply`.

@@ -20,6 +20,7 @@ impl MigratorTrait for Migrator {
             sql_migration!("m20261201_000009_order_status_type"),
             sql_migration!("m20261201_000010_order_access_tokens"),
             sql_migration!("m20261201_000011_outbox_until_handled"),
+            sql_migration!("m20261201_000012_checkout_saga"),
         ]
     }
 }

@@ -129,7 +129,7 @@ async function logout() {
   location.hash = "#/shop";
 }
 
-const statusText = (status) => status.charAt(0) + status.slice(1).toLowerCase();
+const statusText = (status) => status.charAt(0) + status.slice(1).toLowerCase().replaceAll("_", " ");
 
 /**
  * An order's page: the one just placed, one opened with its access key (the link of the checkout and

@@ -179,14 +179,16 @@ async fn order_lookups_by_email_are_on_a_strict_budget_per_address_and_per_email
     assert_eq!(by_token["data"]["order"]["number"], number.as_str(), "{by_token}");
 }
 
+/// A failed payment places no order: the attempt is kept for staff, its stock goes back, the cart
+/// stays, and the same key may try again with another card.
 #[tokio::test]
-async fn declined_and_failing_payments_change_nothing() {
+async fn a_declined_or_failing_payment_places_no_order_and_its_key_may_try_another_card() {
     let app = TestApp::spawn().await;
     let (medium, _) = drop_tee(&app, 10).await;
     let guest = guest_with(&app, &medium, 3).await;
 
     for (token, code) in [("tok_declined", "PAYMENT_DECLINED"), ("tok_unavailable", "PAYMENT_UNAVAILABLE")] {
-        let body = app.post_graphql_as(&guest, &guest_checkout(token, token)).await;
+        let body = app.post_graphql_as(&guest, &guest_checkout(token, "one-key")).await;
         assert_eq!(codes(&body["data"]["checkout"]), [code], "{body}");
         assert_eq!(body["data"]["checkout"]["order"], Value::Null);
     }
@@ -194,9 +196,17 @@ async fn declined_and_failing_payments_change_nothing() {
     assert_eq!(stock_of(&app, "DROP-TEE-M-BLACK").await, 10);
     let cart = app.post_graphql_as(&guest, &format!("{{ {CART} }}")).await;
     assert_eq!(lines(&cart["data"]["cart"]), [("DROP-TEE-M-BLACK".to_owned(), 3)]);
-    assert_eq!(count(&app, "SELECT count(*) AS n FROM orders").await, 0);
-    assert_eq!(count(&app, "SELECT count(*) AS n FROM outbox").await, 0);
+    let attempts = "SELECT count(*) AS n FROM orders WHERE status = 'payment_failed' \
+        AND payment_failure IN ('declined', 'unavailable') AND payment_token IS NULL";
+    assert_eq!(count(&app, attempts).await, 2);
+    assert_eq!(count(&app, "SELECT count(*) AS n FROM orders WHERE status <> 'payment_failed'").await, 0);
+    assert_eq!(count(&app, "SELECT count(*) AS n FROM outbox WHERE event_type = 'order.placed'").await, 0);
     assert_eq!(app.services.payments.authorizations(), 0);
+
+    let placed = app.post_graphql_as(&guest, &guest_checkout("tok_visa", "one-key")).await;
+    assert_eq!(placed["data"]["checkout"]["order"]["status"], "PLACED", "{placed}");
+    assert_eq!(stock_of(&app, "DROP-TEE-M-BLACK").await, 7);
+    assert_eq!(app.services.payments.authorizations(), 1);
 }
 
 /// A shopper who says which total they were shown is charged that or nothing: a price that moved
@@ -241,7 +251,7 @@ async fn a_sandbox_told_to_fail_leaves_the_stock_and_the_cart_as_they_were() {
     assert_eq!(stock_of(&app, "DROP-TEE-M-BLACK").await, 10);
     let cart = app.post_graphql_as(&guest, &format!("{{ {CART} }}")).await;
     assert_eq!(lines(&cart["data"]["cart"]), [("DROP-TEE-M-BLACK".to_owned(), 3)]);
-    assert_eq!(count(&app, "SELECT count(*) AS n FROM orders").await, 0);
+    assert_eq!(count(&app, "SELECT count(*) AS n FROM orders WHERE status <> 'payment_failed'").await, 0);
 }
 
 /// In production the sandbox is used only when named, and start-up says that it takes no money.

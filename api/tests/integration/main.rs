@@ -20,6 +20,7 @@ mod limits;
 mod metrics;
 mod orders;
 mod pages;
+mod payments;
 mod persisted_queries;
 mod rate_limits;
 mod replicas;

@@ -13,19 +13,27 @@ pub struct Model {
     pub subtotal_minor: i64,
     pub total_minor: i64,
     pub shipping_address: Json,
-    pub payment_authorization: String,
+    pub payment_authorization: Option<String>,
     pub checkout_owner: String,
     pub idempotency_key: String,
     pub cart_fingerprint: String,
     pub access_token: String,
+    pub payment_token: Option<String>,
+    pub payment_due_by: Option<DateTimeWithTimeZone>,
+    pub payment_failure: Option<String>,
     pub created_at: DateTimeWithTimeZone,
     pub updated_at: DateTimeWithTimeZone,
 }
 
-/// placed → paid → fulfilled, or cancelled (the database type `order_status`).
+/// pending payment → placed or payment failed; placed → paid → fulfilled, or cancelled (the database
+/// type `order_status`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
 #[sea_orm(rs_type = "String", db_type = "Enum", enum_name = "order_status")]
 pub enum Status {
+    #[sea_orm(string_value = "pending_payment")]
+    PendingPayment,
+    #[sea_orm(string_value = "payment_failed")]
+    PaymentFailed,
     #[sea_orm(string_value = "placed")]
     Placed,
     #[sea_orm(string_value = "paid")]
@@ -39,6 +47,8 @@ pub enum Status {
 impl From<Status> for domain::order::OrderStatus {
     fn from(status: Status) -> Self {
         match status {
+            Status::PendingPayment => Self::PendingPayment,
+            Status::PaymentFailed => Self::PaymentFailed,
             Status::Placed => Self::Placed,
             Status::Paid => Self::Paid,
             Status::Fulfilled => Self::Fulfilled,
@@ -51,6 +61,8 @@ impl From<domain::order::OrderStatus> for Status {
     fn from(status: domain::order::OrderStatus) -> Self {
         use domain::order::OrderStatus as S;
         match status {
+            S::PendingPayment => Self::PendingPayment,
+            S::PaymentFailed => Self::PaymentFailed,
             S::Placed => Self::Placed,
             S::Paid => Self::Paid,
             S::Fulfilled => Self::Fulfilled,

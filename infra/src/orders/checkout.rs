@@ -1,22 +1,32 @@
-//! Checkout, the command that places orders: a cart becomes an order in one transaction on the write
-//! path. It re-prices the cart from the primary, reserves stock with conditional updates in variant-id
-//! order (so two checkouts never deadlock and stock never goes below zero), authorises the payment,
-//! records the order with copies of its prices and address and an outbox event, and commits, touching
-//! each variant whose stock it took; then the ordered lines leave the cart.
+//! Checkout, the command that places orders, as a saga of two short transactions on the write path
+//! with the payment between them:
+//!
+//! 1. The cart is re-priced from the primary and its stock reserved with conditional updates in
+//!    variant-id order (so two checkouts never deadlock and stock never goes below zero); the order
+//!    is recorded as `pending_payment`, with copies of its prices and address, and committed.
+//! 2. The payment provider is asked outside any transaction (`settlement`), so that no row stays
+//!    locked and no connection held while it thinks.
+//! 3. Its answer is recorded: placed, or payment failed with the stock returned. The ordered lines
+//!    of a placed order leave the cart; a failed payment leaves the cart as it was.
+//!
+//! A provider that gives no answer in time leaves the order pending, which the shopper is told; the
+//! reconciler finishes it.
 //!
 //! A shopper who says what total they were shown is never charged another: the order is refused with
 //! the total as it is now.
 //!
 //! One order per idempotency key and cart owner: checkouts with the same key queue on an advisory
-//! lock, and the later ones find the first one's order instead of charging again.
+//! lock in the first transaction, and the later ones find the first one's order, pending or placed,
+//! instead of charging again. A failed payment frees its key for another try.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use domain::account::Email;
 use domain::address::Address;
 use domain::cart::CartOwner;
 use domain::currency::CurrencyCode;
-use domain::order::{IdempotencyKey, OrderAccessToken, OrderNumber, OrderStatus, cart_fingerprint};
+use domain::order::{IdempotencyKey, OrderAccessToken, OrderStatus, cart_fingerprint};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend,
     EntityTrait, IntoActiveModel, QueryFilter, Statement,
@@ -25,13 +35,13 @@ use uuid::Uuid;
 
 use super::queries::lines_of;
 use super::read_models::OrderView;
+use super::settlement::{Settled, ask, decision_time, payment_key, settle};
 use crate::carts::CartStore;
 use crate::customers::PostalAddress;
 use crate::db::DbRouter;
 use crate::entities::{address, customer, order, order_line};
-use crate::outbox::announce_order;
 use crate::payments::{PaymentFailure, PaymentProvider, PaymentRequest};
-use crate::write_path::{Committed, Touch, WriteTx, refused};
+use crate::write_path::{Committed, Touch, WriteTx};
 
 pub struct CheckoutRequest {
     /// Whose cart is checked out: the customer's, or the guest session's.
@@ -83,6 +93,8 @@ pub struct Checkout {
     db: Arc<DbRouter>,
     carts: Arc<CartStore>,
     payments: Arc<dyn PaymentProvider>,
+    /// How long the provider may take to answer.
+    payment_timeout: Duration,
 }
 
 /// A cart line as reserved on the primary, with its price and names at this moment.
@@ -99,52 +111,107 @@ struct Reserved {
     price_minor: i64,
 }
 
+/// What the first transaction ends with: an order waiting for its payment, or the answer already (a
+/// retry's order, or a refusal).
+enum Begun {
+    Pending { order: Uuid, payment: PaymentRequest },
+    Answered(Box<Result<OrderView, CheckoutRejection>>),
+}
+
 impl Checkout {
-    pub fn new(db: Arc<DbRouter>, carts: Arc<CartStore>, payments: Arc<dyn PaymentProvider>) -> Self {
-        Self { db, carts, payments }
+    pub fn new(
+        db: Arc<DbRouter>,
+        carts: Arc<CartStore>,
+        payments: Arc<dyn PaymentProvider>,
+        payment_timeout: Duration,
+    ) -> Self {
+        Self { db, carts, payments, payment_timeout }
     }
 
     /// Places the order for `request` in `currency`, or returns the order its idempotency key placed.
+    /// The order is pending when the provider gave no answer in time.
     pub async fn place(&self, request: CheckoutRequest, currency: CurrencyCode) -> CheckedOut {
         let cart = self.carts.get(&request.owner).await?;
         let mut lines: Vec<(Uuid, u32)> = cart.lines.iter().map(|l| (l.variant_id, l.quantity)).collect();
         lines.sort();
-        let fingerprint = cart_fingerprint(&lines);
-        let owner = request.owner.to_string();
+        let (begun, reserved) = self.begin(&request, &lines, currency).await?.split();
+        let (order, payment) = match begun {
+            Begun::Pending { order, payment } => (order, payment),
+            Begun::Answered(answer) => return Ok(reserved.map(|()| *answer)),
+        };
+        let settled = match ask(self.payments.as_ref(), &payment, self.payment_timeout).await {
+            Some(answer) => settle(&self.db, order, answer).await?,
+            None => {
+                tracing::warn!(%order, "the payment provider gave no answer in time; the order waits for the reconciler");
+                pending(&self.db, order).await?
+            }
+        };
+        let (settled, recorded) = settled.split();
+        let Some(Settled { order: settled, failure }) = settled else {
+            return Err(anyhow::anyhow!("the pending order {order} is gone").into());
+        };
+        let answer = match failure {
+            Some(failure) => Err(CheckoutRejection::Payment(failure)),
+            None => {
+                if settled.status != OrderStatus::PendingPayment {
+                    self.take_ordered(&request.owner, &lines, &settled).await;
+                }
+                Ok(settled)
+            }
+        };
+        Ok(reserved.followed_by(recorded).map(|()| answer))
+    }
 
+    async fn take_ordered(&self, owner: &CartOwner, lines: &[(Uuid, u32)], order: &OrderView) {
+        if let Err(err) = self.carts.take(owner, lines).await {
+            tracing::warn!(order = %order.number, error = %err, "the ordered lines stay in the cart");
+        }
+    }
+
+    /// The first transaction: an order of the cart's `lines`, waiting for its payment, or the order
+    /// the key placed before.
+    async fn begin(
+        &self,
+        request: &CheckoutRequest,
+        lines: &[(Uuid, u32)],
+        currency: CurrencyCode,
+    ) -> Result<Committed<Begun>, crate::Error> {
+        let answered = |answer| Ok(Committed::nothing(Begun::Answered(Box::new(answer))));
+        let fingerprint = cart_fingerprint(lines);
+        let owner = request.owner.to_string();
         let mut tx = WriteTx::begin(&self.db).await?;
         lock_key(tx.conn(), &owner, &request.idempotency_key).await?;
         if let Some(existing) = placed_with_key(tx.conn(), &owner, &request.idempotency_key).await? {
             // A retry after the order was placed finds the ordered lines gone from the cart.
             let retried = lines.is_empty() || existing.cart_fingerprint == fingerprint;
             if !retried {
-                return refused(CheckoutRejection::IdempotencyConflict);
+                return answered(Err(CheckoutRejection::IdempotencyConflict));
             }
             let (existing, ordered) = lines_of(tx.conn(), vec![existing]).await?.remove(0);
             let existing = OrderView::of(existing, ordered)?;
             // Nothing is written; the commit's position still covers the order, for the caller's reads.
-            return tx.commit(Ok(existing)).await;
+            return tx.commit(Begun::Answered(Box::new(Ok(existing)))).await;
         }
         if lines.is_empty() {
-            return refused(CheckoutRejection::EmptyCart);
+            return answered(Err(CheckoutRejection::EmptyCart));
         }
         let customer = request.owner.customer();
         let email = match (customer, &request.email) {
             (Some(customer), _) => account_email(tx.conn(), customer).await?,
             (None, Some(email)) => email.to_string(),
-            (None, None) => return refused(CheckoutRejection::EmailRequired),
+            (None, None) => return answered(Err(CheckoutRejection::EmailRequired)),
         };
         let shipping = match (&request.shipping, customer) {
             (Shipping::To(address), _) => PostalAddress::from(address),
             (Shipping::Saved(id), Some(customer)) => match saved_address(tx.conn(), customer, *id).await? {
                 Some(address) => address,
-                None => return refused(CheckoutRejection::UnknownAddress),
+                None => return answered(Err(CheckoutRejection::UnknownAddress)),
             },
-            (Shipping::Saved(_), None) => return refused(CheckoutRejection::UnknownAddress),
+            (Shipping::Saved(_), None) => return answered(Err(CheckoutRejection::UnknownAddress)),
         };
-        let reserved = match reserve(tx.conn(), &lines).await? {
+        let reserved = match reserve(tx.conn(), lines).await? {
             Ok(reserved) => reserved,
-            Err(rejection) => return refused(rejection),
+            Err(rejection) => return answered(Err(rejection)),
         };
         for line in &reserved {
             let (variant, product, crossed_zero) = (line.variant_id, line.product_id, line.left == 0);
@@ -152,60 +219,47 @@ impl Checkout {
         }
         let subtotal: i64 = reserved.iter().map(|line| line.price_minor * i64::from(line.quantity)).sum();
         if request.expected_total.is_some_and(|expected| expected != subtotal) {
-            return refused(CheckoutRejection::PriceChanged(subtotal));
+            return answered(Err(CheckoutRejection::PriceChanged(subtotal)));
         }
+        let id = Uuid::now_v7();
         let payment = PaymentRequest {
+            key: payment_key(id),
             token: request.payment_token.clone(),
             amount_minor: subtotal,
             currency: currency.as_str().to_owned(),
         };
-        let authorization = match self.payments.authorize(&payment).await {
-            Ok(authorization) => authorization,
-            Err(failure) => return refused(CheckoutRejection::Payment(failure)),
-        };
+        let due_by = chrono::Utc::now() + decision_time(self.payment_timeout);
         let order = order::ActiveModel {
-            id: Set(Uuid::now_v7()),
+            id: Set(id),
             customer_id: Set(customer),
             email: Set(email),
-            status: Set(OrderStatus::Placed.into()),
-            currency: Set(currency.as_str().to_owned()),
+            status: Set(OrderStatus::PendingPayment.into()),
+            currency: Set(payment.currency.clone()),
             subtotal_minor: Set(subtotal),
             total_minor: Set(subtotal),
             shipping_address: Set(serde_json::to_value(&shipping).map_err(anyhow::Error::from)?),
-            payment_authorization: Set(authorization.clone()),
-            checkout_owner: Set(owner.clone()),
+            payment_token: Set(Some(payment.token.clone())),
+            payment_due_by: Set(Some(due_by.fixed_offset())),
+            checkout_owner: Set(owner),
             idempotency_key: Set(request.idempotency_key.as_str().to_owned()),
             cart_fingerprint: Set(fingerprint),
             access_token: Set(OrderAccessToken::from_random(rand::random()).as_str().to_owned()),
             ..Default::default()
         };
-        let recorded: Result<OrderView, crate::Error> = async {
-            let order = order.insert(tx.conn()).await?;
-            let lines = record_lines(tx.conn(), order.id, reserved).await?;
-            announce_order(tx.conn(), order.id, OrderNumber::new(order.number), OrderStatus::Placed).await?;
-            tx.touch(Touch::Order(order.id));
-            OrderView::of(order, lines)
-        }
-        .await;
-        let committed = match recorded {
-            Ok(placed) => {
-                let number = placed.number;
-                tx.commit(placed).await.map(|placed| (number, placed))
-            }
-            Err(err) => Err(err),
-        };
-        let (number, placed) = match committed {
-            Ok(placed) => placed,
-            Err(err) => {
-                self.payments.void(&authorization).await;
-                return Err(err);
-            }
-        };
-        if let Err(err) = self.carts.take(&request.owner, &lines).await {
-            tracing::warn!(order = %number, error = %err, "the ordered lines stay in the cart");
-        }
-        Ok(placed.map(Ok))
+        order.insert(tx.conn()).await?;
+        record_lines(tx.conn(), id, reserved).await?;
+        tx.touch(Touch::Order(id));
+        tx.commit(Begun::Pending { order: id, payment }).await
     }
+}
+
+/// Order `id` as it is, its payment undecided.
+async fn pending(db: &DbRouter, id: Uuid) -> Result<Committed<Option<Settled>>, crate::Error> {
+    let tx = WriteTx::begin(db).await?;
+    let found = order::Entity::find_by_id(id).one(tx.conn()).await?;
+    let found = lines_of(tx.conn(), found.into_iter().collect()).await?.pop();
+    let order = found.map(|(order, lines)| OrderView::of(order, lines)).transpose()?;
+    tx.commit(order.map(|order| Settled { order, failure: None })).await
 }
 
 /// Queues checkouts with the same key for the same owner behind each other until their transactions end.
@@ -216,6 +270,7 @@ async fn lock_key(txn: &DatabaseTransaction, owner: &str, key: &IdempotencyKey) 
     Ok(())
 }
 
+/// The order of `owner`'s checkout with `key`, pending or placed; a failed payment's attempt is not.
 async fn placed_with_key(
     txn: &DatabaseTransaction,
     owner: &str,
@@ -224,6 +279,7 @@ async fn placed_with_key(
     Ok(order::Entity::find()
         .filter(order::Column::CheckoutOwner.eq(owner))
         .filter(order::Column::IdempotencyKey.eq(key.as_str()))
+        .filter(order::Column::PaymentFailure.is_null())
         .one(txn)
         .await?)
 }
@@ -296,7 +352,7 @@ async fn record_lines(
     txn: &DatabaseTransaction,
     order_id: Uuid,
     lines: Vec<Reserved>,
-) -> Result<Vec<order_line::Model>, crate::Error> {
+) -> Result<(), crate::Error> {
     let lines: Vec<order_line::Model> = lines
         .into_iter()
         .zip(0..)
@@ -312,8 +368,8 @@ async fn record_lines(
             quantity: line.quantity,
         })
         .collect();
-    order_line::Entity::insert_many(lines.iter().cloned().map(IntoActiveModel::into_active_model))
+    order_line::Entity::insert_many(lines.into_iter().map(IntoActiveModel::into_active_model))
         .exec(txn)
         .await?;
-    Ok(lines)
+    Ok(())
 }

@@ -59,7 +59,7 @@ impl OrderCommands {
         announce_order(tx.conn(), moved.id, number, to).await?;
         let authorization = moved.payment_authorization.clone();
         let committed = tx.commit(Some(Ok(OrderView::of(moved, lines)?))).await?;
-        if cancelled {
+        if let Some(authorization) = authorization.filter(|_| cancelled) {
             self.payments.void(&authorization).await;
         }
         Ok(committed)
@@ -67,7 +67,7 @@ impl OrderCommands {
 }
 
 /// Puts the quantities of `lines` back in stock, in variant-id order as checkout takes them.
-async fn restock(tx: &mut WriteTx<'_>, lines: &[order_line::Model]) -> Result<(), crate::Error> {
+pub(super) async fn restock(tx: &mut WriteTx<'_>, lines: &[order_line::Model]) -> Result<(), crate::Error> {
     let mut lines: Vec<_> = lines.iter().map(|line| (line.variant_id, line.quantity)).collect();
     lines.sort();
     let put_back = "UPDATE variants SET stock_on_hand = stock_on_hand + $2, updated_at = now() WHERE id = $1 \

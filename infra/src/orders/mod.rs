@@ -2,15 +2,19 @@
 //!
 //! - Query side: `queries` (`OrderQueries`: a customer's history and an order by number, at the
 //!   caller's consistency), returning `read_models`.
-//! - Command side: `checkout` (`Checkout`, the command that places an order) and `commands`
-//!   (`OrderCommands`: status changes), on the write path.
+//! - Command side: `checkout` (`Checkout`, the command that places an order, with its payment in
+//!   `settlement`), `reconciler` (`PaymentReconciler`: finishes the payments checkout left undecided)
+//!   and `commands` (`OrderCommands`: status changes), on the write path.
 
 mod checkout;
 mod commands;
 mod queries;
 mod read_models;
+mod reconciler;
+mod settlement;
 
 pub use checkout::{CheckedOut, Checkout, CheckoutRejection, CheckoutRequest, Shipping, Shortage};
 pub use commands::{OrderCommands, Transitioned};
 pub use queries::{OrderQueries, Viewer};
 pub use read_models::{OrderLineView, OrderView};
+pub use reconciler::PaymentReconciler;

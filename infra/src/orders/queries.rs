@@ -12,7 +12,8 @@ use crate::db::{Consistency, DbRouter};
 use crate::entities::{order, order_line};
 
 /// Who may see an order: its customer, whoever holds its access token (a guest's order-status link),
-/// anyone who knows its email (the api budgets such look-ups), or staff.
+/// anyone who knows its email (the api budgets such look-ups), or staff. A checkout whose payment
+/// failed placed no order: only staff see the attempt.
 #[derive(Debug, Clone)]
 pub enum Viewer {
     Customer(Uuid),
@@ -24,10 +25,11 @@ pub enum Viewer {
 impl Viewer {
     /// Whether `order` is shown to this viewer.
     pub(crate) fn sees(&self, order: &order::Model) -> bool {
+        let placed = order.status != order::Status::PaymentFailed;
         match self {
-            Self::Customer(id) => order.customer_id == Some(*id),
-            Self::Token(token) => token.matches(&order.access_token),
-            Self::Email(email) => order.email == *email,
+            Self::Customer(id) => placed && order.customer_id == Some(*id),
+            Self::Token(token) => placed && token.matches(&order.access_token),
+            Self::Email(email) => placed && order.email == *email,
             Self::Staff => true,
         }
     }
@@ -53,7 +55,9 @@ impl OrderQueries {
         let rows = self
             .db
             .read_at(at, |db| async move {
-                let mut query = order::Entity::find().filter(order::Column::CustomerId.eq(customer));
+                let mut query = order::Entity::find()
+                    .filter(order::Column::CustomerId.eq(customer))
+                    .filter(order::Column::Status.ne(order::Status::PaymentFailed));
                 if let Some(after) = after {
                     query = query.filter(order::Column::Number.lt(after.get()));
                 }

@@ -59,8 +59,11 @@ pub struct OrderMutation;
 
 #[Object]
 impl OrderMutation {
-    /// Turns the caller's cart into an order: reserves the stock, takes the payment, and takes the
-    /// ordered lines out of the cart. A declined payment changes nothing.
+    /// Turns the caller's cart into an order: reserves the stock, has the payment authorised, and
+    /// takes the ordered lines out of the cart. A declined payment places no order: the stock and the
+    /// cart are as they were, and the same `idempotencyKey` may be tried again with another card.
+    /// When the payment provider does not answer in time, the order comes back `PENDING_PAYMENT`
+    /// (its stock reserved) and is placed or failed once the provider answers.
     async fn checkout(&self, ctx: &Context<'_>, input: CheckoutInput) -> Result<CheckoutPayload> {
         let request = match checkout_request(session(ctx)?, &input) {
             Ok(request) => request,
@@ -69,7 +72,10 @@ impl OrderMutation {
         let currency = services(ctx).shop.currency().await.or_graphql()?;
         match committed(ctx, commands(ctx).checkout.place(request, currency)).await? {
             Ok(order) => {
-                crate::metrics::record_checkout("PLACED".to_owned());
+                let status = OrderStatusValue::from(order.status);
+                crate::metrics::record_checkout(
+                    async_graphql::resolver_utils::enum_value(status).to_string(),
+                );
                 let access_token = Some(order.access_token.as_str().to_owned());
                 Ok(CheckoutPayload { order: Some(Order(order)), access_token, user_errors: vec![] })
             }

@@ -9,10 +9,14 @@ use crate::graphql::customer::PostalAddress;
 use crate::graphql::global_id::{NodeKind, global_id};
 use crate::graphql::money::Money;
 
-/// placed → paid → fulfilled, or cancelled before fulfilment (its stock returned).
+/// placed → paid → fulfilled, or cancelled before fulfilment (its stock returned). A checkout whose
+/// payment provider did not answer in time leaves its order pending payment, its stock reserved, until
+/// the provider's answer places it or fails it (its stock returned).
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 #[graphql(name = "OrderStatus")]
 pub enum OrderStatusValue {
+    PendingPayment,
+    PaymentFailed,
     Placed,
     Paid,
     Fulfilled,
@@ -23,6 +27,8 @@ impl From<domain::order::OrderStatus> for OrderStatusValue {
     fn from(status: domain::order::OrderStatus) -> Self {
         use domain::order::OrderStatus as S;
         match status {
+            S::PendingPayment => Self::PendingPayment,
+            S::PaymentFailed => Self::PaymentFailed,
             S::Placed => Self::Placed,
             S::Paid => Self::Paid,
             S::Fulfilled => Self::Fulfilled,
@@ -34,6 +40,8 @@ impl From<domain::order::OrderStatus> for OrderStatusValue {
 impl From<OrderStatusValue> for domain::order::OrderStatus {
     fn from(status: OrderStatusValue) -> Self {
         match status {
+            OrderStatusValue::PendingPayment => Self::PendingPayment,
+            OrderStatusValue::PaymentFailed => Self::PaymentFailed,
             OrderStatusValue::Placed => Self::Placed,
             OrderStatusValue::Paid => Self::Paid,
             OrderStatusValue::Fulfilled => Self::Fulfilled,

@@ -1,0 +1,166 @@
+//! Checkout's payment as a saga: no lock held while the provider thinks, an order left pending by a
+//! silent provider or a crash finished by the reconciler, never two authorisations for one order.
+
+use std::time::{Duration, Instant};
+
+use infra::orders::PaymentReconciler;
+use infra::write_path::WritePath;
+use serde_json::Value;
+
+use crate::carts::{CART, codes, lines};
+use crate::checkout::{count, drop_tee, guest_checkout, guest_with, stock_of};
+use crate::support::TestApp;
+use crate::support::process::{ServerProcess, WorkerProcess};
+
+const PENDING: &str = "SELECT count(*) AS n FROM orders WHERE status = 'pending_payment'";
+
+/// Waits (at most 5 s) until `sql` counts `n`.
+async fn until_counted(app: &TestApp, sql: &str, n: i64) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while count(app, sql).await != n {
+        assert!(Instant::now() < deadline, "{sql} did not count {n} within 5 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The status of the order `checkout` answered with, read back as its buyer reads it once the replica
+/// has caught up.
+async fn status_now(app: &TestApp, checkout: &Value) -> String {
+    app.wait_for_replica().await;
+    let (number, key) = (&checkout["order"]["number"], &checkout["accessToken"]);
+    let query = format!(r#"{{ order(number: {number}, accessToken: {key}) {{ status }} }}"#);
+    let body = app.post_graphql(&query).await;
+    body["data"]["order"]["status"].as_str().unwrap_or_else(|| panic!("the order: {body}")).to_owned()
+}
+
+/// A reconciler in this process, with the app's own sandbox provider (which remembers its answers).
+fn reconciler(app: &TestApp) -> PaymentReconciler {
+    let services = &app.services;
+    let write_path = WritePath::new(services.cache.clone(), services.sessions.clone());
+    PaymentReconciler::new(services.db.clone(), services.payments.clone(), write_path, Duration::from_secs(5))
+}
+
+#[tokio::test]
+async fn a_checkout_waiting_on_a_slow_provider_holds_no_lock_on_the_stock() {
+    let app = TestApp::spawn_with(&["--sandbox-latency", "2s"]).await;
+    let admin = app.admin_token().await;
+    let (medium, _) = drop_tee(&app, 10).await;
+    let (first, second) = (guest_with(&app, &medium, 1).await, guest_with(&app, &medium, 1).await);
+
+    let first_checkout = guest_checkout("tok_visa", "first");
+    let waiting = app.post_graphql_as(&first, &first_checkout);
+    let meanwhile = async {
+        until_counted(&app, PENDING, 1).await;
+        let adjusting = Instant::now();
+        let adjust =
+            format!(r#"mutation {{ adjustStock(variantId: "{medium}", delta: 5) {{ variant {{ id }} }} }}"#);
+        let adjusted = app.post_graphql_as(&admin, &adjust).await;
+        assert!(adjusted["data"]["adjustStock"]["variant"].is_object(), "{adjusted}");
+        let adjusted_in = adjusting.elapsed();
+        let checking_out = Instant::now();
+        let other = app.post_graphql_as(&second, &guest_checkout("tok_visa", "second")).await;
+        (adjusted_in, checking_out.elapsed(), other)
+    };
+    let (first, (adjusted_in, second_in, second)) = tokio::join!(waiting, meanwhile);
+
+    assert!(adjusted_in < Duration::from_secs(1), "the stock change waited {adjusted_in:?}");
+    // Its own payment takes 2 s; waiting for the first one's as well would take 3.5 s or more.
+    assert!(second_in < Duration::from_millis(3200), "the second checkout took {second_in:?}");
+    for placed in [&first, &second] {
+        assert_eq!(placed["data"]["checkout"]["order"]["status"], "PLACED", "{placed}");
+    }
+    assert_eq!(stock_of(&app, "DROP-TEE-M-BLACK").await, 13);
+}
+
+#[tokio::test]
+async fn a_provider_that_answers_too_late_leaves_the_order_pending_until_the_reconciler_places_it() {
+    let app = TestApp::spawn_with(&["--sandbox-latency", "2500ms", "--payment-timeout", "2s"]).await;
+    let (medium, _) = drop_tee(&app, 10).await;
+    let guest = guest_with(&app, &medium, 2).await;
+    let reconciler = reconciler(&app);
+
+    let body = app.post_graphql_as(&guest, &guest_checkout("tok_visa", "late")).await;
+
+    assert_eq!(reconciler.reconcile_once().await.unwrap(), 0, "not due while its checkout may still decide");
+    let checkout = &body["data"]["checkout"];
+    assert_eq!(checkout["order"]["status"], "PENDING_PAYMENT", "{body}");
+    assert_eq!(status_now(&app, checkout).await, "PENDING_PAYMENT");
+    assert_eq!(stock_of(&app, "DROP-TEE-M-BLACK").await, 8, "reserved while the payment is undecided");
+    let cart = app.post_graphql_as(&guest, &format!("{{ {CART} }}")).await;
+    assert_eq!(lines(&cart["data"]["cart"]), [("DROP-TEE-M-BLACK".to_owned(), 2)]);
+
+    // Due twice the timeout after the checkout began, which answered after the timeout.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert_eq!(reconciler.reconcile_once().await.unwrap(), 1);
+
+    assert_eq!(status_now(&app, checkout).await, "PLACED");
+    assert_eq!(app.services.payments.authorizations(), 1, "the provider had authorised before it answered");
+    assert_eq!(stock_of(&app, "DROP-TEE-M-BLACK").await, 8);
+    assert_eq!(count(&app, "SELECT count(*) AS n FROM outbox WHERE event_type = 'order.placed'").await, 1);
+    assert_eq!(reconciler.reconcile_once().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn a_retry_while_the_payment_is_pending_gets_the_pending_order_and_no_second_authorisation() {
+    let app = TestApp::spawn_with(&["--sandbox-latency", "1s"]).await;
+    let (medium, _) = drop_tee(&app, 10).await;
+    let guest = guest_with(&app, &medium, 1).await;
+    let same = guest_checkout("tok_visa", "double-click");
+
+    let first = app.post_graphql_as(&guest, &same);
+    let retry = async {
+        until_counted(&app, PENDING, 1).await;
+        app.post_graphql_as(&guest, &same).await
+    };
+    let (first, retry) = tokio::join!(first, retry);
+
+    let (first, retry) = (&first["data"]["checkout"]["order"], &retry["data"]["checkout"]["order"]);
+    assert_eq!(first["status"], "PLACED", "{first}");
+    assert_eq!(retry["status"], "PENDING_PAYMENT", "{retry}");
+    assert_eq!(first["number"], retry["number"]);
+    assert_eq!(app.services.payments.authorizations(), 1);
+    assert_eq!(stock_of(&app, "DROP-TEE-M-BLACK").await, 9);
+}
+
+/// `kill -9` while the provider thinks: the worker's reconciler finishes both orders, asking the
+/// provider again with each order's key: one is paid, one failed with its stock back, and retrying
+/// either checkout with its key finds no second order.
+#[tokio::test]
+async fn checkouts_of_a_killed_instance_are_finished_by_the_workers_reconciler() {
+    let app = TestApp::spawn().await;
+    let (medium, large) = drop_tee(&app, 10).await;
+    let (paying, declined) = (guest_with(&app, &medium, 2).await, guest_with(&app, &large, 3).await);
+    let mut server =
+        ServerProcess::start(&app.db, &["--sandbox-latency", "10s", "--payment-timeout", "1s"]).await;
+
+    let (visa, declining) =
+        (guest_checkout("tok_visa", "crash-visa"), guest_checkout("tok_declined", "crash-declined"));
+    let crashing = async {
+        let paid = server.post_graphql(Some(&paying), &visa);
+        let refused = server.post_graphql(Some(&declined), &declining);
+        tokio::join!(paid, refused)
+    };
+    tokio::select! {
+        _ = crashing => panic!("the checkouts answered before the instance was killed"),
+        () = until_counted(&app, PENDING, 2) => {}
+    }
+    server.kill();
+    assert_eq!(stock_of(&app, "DROP-TEE-M-BLACK").await, 8);
+    assert_eq!(stock_of(&app, "DROP-TEE-L-BLACK").await, 7);
+
+    let _worker = WorkerProcess::start(&app.db, "reconciler", &["--reconcile-every", "100ms"]);
+
+    until_counted(&app, PENDING, 0).await;
+    until_counted(&app, "SELECT count(*) AS n FROM orders WHERE status = 'paid'", 1).await;
+    let failed =
+        "SELECT count(*) AS n FROM orders WHERE status = 'payment_failed' AND payment_failure = 'declined'";
+    assert_eq!(count(&app, failed).await, 1);
+    assert_eq!(count(&app, "SELECT count(*) AS n FROM orders").await, 2);
+    assert_eq!(stock_of(&app, "DROP-TEE-M-BLACK").await, 8);
+    assert_eq!(stock_of(&app, "DROP-TEE-L-BLACK").await, 10, "the declined order's stock is back");
+
+    let retried = app.post_graphql_as(&paying, &visa).await;
+    assert_eq!(retried["data"]["checkout"]["order"]["status"], "PAID", "the same order: {retried}");
+    let tried_again = app.post_graphql_as(&declined, &declining).await;
+    assert_eq!(codes(&tried_again["data"]["checkout"]), ["PAYMENT_DECLINED"], "{tried_again}");
+}

@@ -1,0 +1,106 @@
+//! The payment reconciler, run by the worker tier: it finishes the orders whose checkout never
+//! recorded the payment's outcome (the instance crashed, or the provider answered too late), by
+//! asking the provider again with the order's key. The provider never authorises a key twice, so the
+//! order ends placed with the one authorisation, or payment failed with its stock returned.
+//!
+//! An order is due once its `payment_due_by` has passed. A reconciler claims a batch of due orders by
+//! moving that time on (rows locked with SKIP LOCKED, so several workers take disjoint batches), and
+//! an order whose provider is unavailable, or silent, is simply due again later.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
+use uuid::Uuid;
+
+use super::settlement::{ask, decision_time, payment_key, settle};
+use crate::db::DbRouter;
+use crate::payments::{PaymentFailure, PaymentProvider, PaymentRequest};
+use crate::write_path::{WritePath, WriteTx};
+
+/// Orders claimed at a time.
+const BATCH: i64 = 20;
+
+pub struct PaymentReconciler {
+    db: Arc<DbRouter>,
+    payments: Arc<dyn PaymentProvider>,
+    write_path: WritePath,
+    /// How long the provider may take to answer.
+    payment_timeout: Duration,
+}
+
+impl PaymentReconciler {
+    pub fn new(
+        db: Arc<DbRouter>,
+        payments: Arc<dyn PaymentProvider>,
+        write_path: WritePath,
+        payment_timeout: Duration,
+    ) -> Self {
+        Self { db, payments, write_path, payment_timeout }
+    }
+
+    /// Reconciles every `every` until `stop` completes.
+    pub async fn run_until(&self, every: Duration, stop: impl Future<Output = ()>) {
+        tokio::pin!(stop);
+        loop {
+            tokio::select! {
+                reconciled = self.reconcile_once() => {
+                    if let Err(err) = reconciled {
+                        tracing::warn!(error = %err, "the payment reconciler will retry");
+                    }
+                }
+                () = &mut stop => return,
+            }
+            tokio::select! {
+                () = tokio::time::sleep(every) => {}
+                () = &mut stop => return,
+            }
+        }
+    }
+
+    /// Asks the provider about each due order and records its answer. Returns how many orders it
+    /// settled.
+    pub async fn reconcile_once(&self) -> Result<usize, crate::Error> {
+        let mut settled = 0;
+        for (order, payment) in self.claim_due().await? {
+            match ask(self.payments.as_ref(), &payment, self.payment_timeout).await {
+                Some(Err(PaymentFailure::Unavailable)) | None => {
+                    tracing::warn!(%order, "the payment provider cannot tell yet what became of a pending order's payment");
+                }
+                Some(answer) => {
+                    let committed = settle(&self.db, order, answer).await?;
+                    self.write_path.apply(committed, None).await;
+                    settled += 1;
+                }
+            }
+        }
+        Ok(settled)
+    }
+
+    /// The due orders, with the payment each asked for, given until the provider has answered again.
+    async fn claim_due(&self) -> Result<Vec<(Uuid, PaymentRequest)>, crate::Error> {
+        let claim = "UPDATE orders SET payment_due_by = now() + make_interval(secs => $1) \
+            WHERE id IN (SELECT id FROM orders WHERE payment_due_by < now() ORDER BY payment_due_by LIMIT $2 \
+            FOR UPDATE SKIP LOCKED) RETURNING id, payment_token, total_minor, currency";
+        let values = [decision_time(self.payment_timeout).as_secs_f64().into(), BATCH.into()];
+        let tx = WriteTx::begin(&self.db).await?;
+        let rows = tx
+            .conn()
+            .query_all_raw(Statement::from_sql_and_values(DbBackend::Postgres, claim, values))
+            .await?;
+        tx.commit(()).await?.into_unobserved();
+        rows.into_iter()
+            .map(|row| {
+                let id: Uuid = row.try_get("", "id")?;
+                let payment = PaymentRequest {
+                    key: payment_key(id),
+                    token: row.try_get("", "payment_token")?,
+                    amount_minor: row.try_get("", "total_minor")?,
+                    currency: row.try_get("", "currency")?,
+                };
+                Ok((id, payment))
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,94 @@
+//! A checkout's payment, after the order waits for it (`pending_payment`): the provider is asked
+//! outside any transaction, under a timeout, with a key derived from the order, and its answer is
+//! recorded in a short transaction of its own. Authorised, the order is placed and announced to the
+//! worker; declined or unavailable, it is `payment_failed` and its stock goes back.
+//!
+//! While the provider is asked, the order's `payment_due_by` says until when the asker is deciding:
+//! once it passes, the asker is taken for dead (a crash, a lost answer) and the `PaymentReconciler`
+//! asks again with the same key, which never authorises twice.
+
+use std::time::Duration;
+
+use domain::order::{OrderNumber, OrderStatus};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, IntoActiveModel, QuerySelect};
+use uuid::Uuid;
+
+use super::commands::restock;
+use super::queries::lines_of;
+use super::read_models::OrderView;
+use crate::db::DbRouter;
+use crate::entities::order;
+use crate::outbox::announce_order;
+use crate::payments::{PaymentFailure, PaymentProvider, PaymentRequest};
+use crate::write_path::{Committed, Touch, WriteTx};
+
+/// An order after its payment was decided, or as it is while it waits.
+pub(super) struct Settled {
+    pub order: OrderView,
+    /// Why its payment failed, when it did.
+    pub failure: Option<PaymentFailure>,
+}
+
+/// The key the provider dedupes the payment of order `id` on.
+pub(super) fn payment_key(id: Uuid) -> String {
+    format!("order-{}", id.simple())
+}
+
+/// How long the asker of the provider has to record its answer: time to ask, and as long again to
+/// record, so that a live asker is never overtaken by a reconciler.
+pub(super) fn decision_time(timeout: Duration) -> Duration {
+    timeout * 2
+}
+
+/// The provider's answer to `request`, or none when it gave none within `timeout` (it may still
+/// have authorised).
+pub(super) async fn ask(
+    provider: &dyn PaymentProvider,
+    request: &PaymentRequest,
+    timeout: Duration,
+) -> Option<Result<String, PaymentFailure>> {
+    tokio::time::timeout(timeout, provider.authorize(request)).await.ok()
+}
+
+/// Records `answer` for order `id` if its payment is still pending; otherwise the order as it is.
+/// None when there is no such order.
+pub(super) async fn settle(
+    db: &DbRouter,
+    id: Uuid,
+    answer: Result<String, PaymentFailure>,
+) -> Result<Committed<Option<Settled>>, crate::Error> {
+    let mut tx = WriteTx::begin(db).await?;
+    let Some(current) = order::Entity::find_by_id(id).lock_exclusive().one(tx.conn()).await? else {
+        return Ok(Committed::nothing(None));
+    };
+    if current.status != order::Status::PendingPayment {
+        let failure = current.payment_failure.as_deref().and_then(PaymentFailure::parse);
+        let (current, lines) = lines_of(tx.conn(), vec![current]).await?.remove(0);
+        return Ok(Committed::nothing(Some(Settled { order: OrderView::of(current, lines)?, failure })));
+    }
+    let number = OrderNumber::new(current.number);
+    let mut settled = current.into_active_model();
+    settled.payment_token = Set(None);
+    settled.payment_due_by = Set(None);
+    settled.updated_at = Set(chrono::Utc::now().fixed_offset());
+    let status = match &answer {
+        Ok(authorization) => {
+            settled.payment_authorization = Set(Some(authorization.clone()));
+            OrderStatus::Placed
+        }
+        Err(failure) => {
+            settled.payment_failure = Set(Some(failure.as_str().to_owned()));
+            OrderStatus::PaymentFailed
+        }
+    };
+    settled.status = Set(status.into());
+    let settled = settled.update(tx.conn()).await?;
+    let (settled, lines) = lines_of(tx.conn(), vec![settled]).await?.remove(0);
+    if status == OrderStatus::PaymentFailed {
+        restock(&mut tx, &lines).await?;
+    }
+    announce_order(tx.conn(), id, number, status).await?;
+    tx.touch(Touch::Order(id));
+    let order = OrderView::of(settled, lines)?;
+    tx.commit(Some(Settled { order, failure: answer.err() })).await
+}
