@@ -5,6 +5,10 @@
 //! and refusals (userErrors such as OUT_OF_STOCK), then the checkouts per second. Then each shopper
 //! checks its cart against what it knows it holds, and finds every order it placed: lost carts and
 //! lost orders are counted (with `--summary`, also as one JSON line for the drills).
+//!
+//! With `--buy-only`, each shopper buys one unit of a product of its own, again and again (an add to
+//! the cart, then a checkout), so that the run measures checkouts that contend for nothing but the
+//! server.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -37,6 +41,9 @@ struct Args {
     /// Also print one line `SUMMARY {json}` for scripts.
     #[arg(long)]
     summary: bool,
+    /// Each shopper only buys a product of its own, again and again.
+    #[arg(long)]
+    buy_only: bool,
 }
 
 #[tokio::main]
@@ -48,11 +55,18 @@ async fn main() -> anyhow::Result<()> {
     let endpoint = args.url.join("graphql")?;
     let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?;
     let catalogue = Arc::new(catalogue(&client, &endpoint).await?);
+    if args.buy_only && catalogue.own_picks.len() < args.shoppers {
+        bail!("--buy-only needs a product in stock per shopper; {} are", catalogue.own_picks.len());
+    }
     let stats = Stats::new();
     let deadline = Instant::now() + args.duration;
-    let shoppers = (0..args.shoppers).map(|_| {
+    let shoppers = (0..args.shoppers).map(|i| {
         let shopper = Shopper::new(client.clone(), endpoint.clone(), stats.clone(), args.email.clone());
-        tokio::spawn(shopper.visit_until(deadline, catalogue.clone()))
+        if args.buy_only {
+            tokio::spawn(shopper.buy_until(deadline, catalogue.own_picks[i].clone()))
+        } else {
+            tokio::spawn(shopper.visit_until(deadline, catalogue.clone()))
+        }
     });
     let mut shoppers: Vec<Shopper> =
         futures::future::join_all(shoppers).await.into_iter().collect::<Result<_, _>>()?;
@@ -104,14 +118,17 @@ async fn catalogue(client: &reqwest::Client, endpoint: &url::Url) -> anyhow::Res
         client.post(endpoint.clone()).json(&json!({ "query": query })).send().await?.json().await?;
     let edges = body["data"]["products"]["edges"].as_array().context("the catalogue listing failed")?;
     let slugs = edges.iter().filter_map(|e| e["node"]["slug"].as_str().map(str::to_owned)).collect();
-    let variants: Vec<String> = edges
-        .iter()
-        .flat_map(|e| e["node"]["variants"].as_array().into_iter().flatten())
-        .filter(|v| v["inStock"] == true)
-        .filter_map(|v| v["id"].as_str().map(str::to_owned))
-        .collect();
+    let in_stock = |edge: &Value| -> Vec<String> {
+        let variants = edge["node"]["variants"].as_array().into_iter().flatten();
+        variants
+            .filter(|v| v["inStock"] == true)
+            .filter_map(|v| v["id"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let variants: Vec<String> = edges.iter().flat_map(in_stock).collect();
     if variants.is_empty() {
         bail!("nothing is in stock: seed the catalogue first (myclothes seed)");
     }
-    Ok(Catalogue { slugs, variants })
+    let own_picks = edges.iter().filter_map(|edge| in_stock(edge).into_iter().next()).collect();
+    Ok(Catalogue { slugs, variants, own_picks })
 }

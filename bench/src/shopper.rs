@@ -14,6 +14,8 @@ use crate::stats::{Outcome, Stats, Step};
 pub struct Catalogue {
     pub slugs: Vec<String>,
     pub variants: Vec<String>,
+    /// A variant in stock of each product: one product per shopper when each buys its own.
+    pub own_picks: Vec<String>,
 }
 
 const LISTING: &str = "query($sort: ProductSort) { products(first: 20, sort: $sort) { totalCount edges { node { id name slug priceFrom { amount } variants { size colour inStock } } } } }";
@@ -94,6 +96,15 @@ impl Shopper {
                 self.add(variant).await;
             }
             self.call(Step::Cart, CART, json!({})).await;
+            self.check_out().await;
+        }
+        self
+    }
+
+    /// Buys one unit of `variant` after another until `deadline`.
+    pub async fn buy_until(mut self, deadline: Instant, variant: String) -> Self {
+        while Instant::now() < deadline {
+            self.add(variant.clone()).await;
             self.check_out().await;
         }
         self
