@@ -115,7 +115,7 @@ impl Services {
                 accounts: AccountCommands::new(db.clone(), carts.clone(), sessions.clone()),
                 addresses: AddressBook::new(db.clone()),
                 checkout: Checkout::new(db.clone(), carts.clone(), payments.clone(), config.payments.timeout),
-                orders: OrderCommands::new(db.clone(), payments.clone()),
+                orders: OrderCommands::new(db.clone(), payments.clone(), config.payments.timeout),
                 carts: CartCommands::new(carts, catalog),
             },
             write_path: WritePath::new(cache.clone(), sessions.clone()),

@@ -16,7 +16,8 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::db::DbRouter;
-use crate::entities::{order, order_line};
+use crate::entities::{order, order_line, payment};
+use crate::orders::ledger::record;
 use crate::outbox::announce_order;
 use crate::payments::PaymentProvider;
 use crate::write_path::{Touch, WriteTx};
@@ -90,6 +91,7 @@ impl OrderEvents {
                 .capture(authorization)
                 .await
                 .map_err(|failure| anyhow::anyhow!("capturing the payment of order {order_id}: {failure}"))?;
+            record(tx.conn(), order_id, payment::Kind::Capture, order.total_minor, authorization).await?;
             let mut paid = order.clone().into_active_model();
             paid.status = Set(OrderStatus::Paid.into());
             paid.updated_at = Set(chrono::Utc::now().fixed_offset());

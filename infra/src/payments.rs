@@ -53,6 +53,15 @@ pub trait PaymentProvider: Send + Sync {
 
     /// Takes the money an authorisation reserved. Capturing it again is harmless.
     fn capture<'a>(&'a self, authorization: &'a str) -> BoxFuture<'a, Result<(), PaymentFailure>>;
+
+    /// Returns `amount_minor` of what the captured `authorization` took, once per `key`; the
+    /// provider's reference of the refund. `Unavailable` means that this request returned nothing.
+    fn refund<'a>(
+        &'a self,
+        authorization: &'a str,
+        amount_minor: i64,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<String, PaymentFailure>>;
 }
 
 /// How the sandbox provider answers.
@@ -80,23 +89,33 @@ impl TestPaymentProvider {
     }
 
     fn decide(&self, request: &PaymentRequest) -> Result<String, PaymentFailure> {
+        self.answer_once(&request.key, || match request.token.as_str() {
+            "tok_visa" => {
+                let reference = format!("auth_{}", uuid::Uuid::now_v7().simple());
+                self.authorizations.lock().expect("never poisoned").push(reference.clone());
+                Some(Ok(reference))
+            }
+            "tok_unavailable" => None,
+            _ => Some(Err(PaymentFailure::Declined)),
+        })
+    }
+
+    /// The answer given to `key` before, or `decide`'s, remembered; `decide` answers none when the
+    /// provider is down. It is down as often as the settings say, too.
+    fn answer_once(
+        &self,
+        key: &str,
+        decide: impl FnOnce() -> Option<Result<String, PaymentFailure>>,
+    ) -> Result<String, PaymentFailure> {
         if rand::random::<f64>() < self.settings.failure_rate {
             return Err(PaymentFailure::Unavailable);
         }
         let mut answers = self.answers.lock().expect("never poisoned");
-        if let Some(answer) = answers.get(&request.key) {
+        if let Some(answer) = answers.get(key) {
             return answer.clone();
         }
-        let answer = match request.token.as_str() {
-            "tok_visa" => {
-                let reference = format!("auth_{}", uuid::Uuid::now_v7().simple());
-                self.authorizations.lock().expect("never poisoned").push(reference.clone());
-                Ok(reference)
-            }
-            "tok_unavailable" => return Err(PaymentFailure::Unavailable),
-            _ => Err(PaymentFailure::Declined),
-        };
-        answers.insert(request.key.clone(), answer.clone());
+        let Some(answer) = decide() else { return Err(PaymentFailure::Unavailable) };
+        answers.insert(key.to_owned(), answer.clone());
         answer
     }
 
@@ -133,6 +152,25 @@ impl PaymentProvider for TestPaymentProvider {
         Box::pin(async move {
             tokio::time::sleep(self.settings.latency).await;
             if authorization.starts_with("auth_") { Ok(()) } else { Err(PaymentFailure::Declined) }
+        })
+    }
+
+    /// Like capture, it refunds any reference of its form, whichever process authorised it.
+    fn refund<'a>(
+        &'a self,
+        authorization: &'a str,
+        _amount_minor: i64,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<String, PaymentFailure>> {
+        let answer = self.answer_once(key, || {
+            Some(match authorization.starts_with("auth_") {
+                true => Ok(format!("re_{}", uuid::Uuid::now_v7().simple())),
+                false => Err(PaymentFailure::Declined),
+            })
+        });
+        Box::pin(async move {
+            tokio::time::sleep(self.settings.latency).await;
+            answer
         })
     }
 }

@@ -43,6 +43,9 @@ pub enum UserErrorCode {
     UnknownOrder,
     /// The order's status cannot move to the one asked for.
     InvalidTransition,
+    /// More than may still be refunded (what was captured, less what was refunded), which the
+    /// message says.
+    AmountNotRefundable,
 }
 
 #[derive(SimpleObject, Clone, Debug)]

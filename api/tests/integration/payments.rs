@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use infra::orders::PaymentReconciler;
 use infra::write_path::WritePath;
+use sea_orm::ConnectionTrait;
 use serde_json::Value;
 
 use crate::carts::{CART, codes, lines};
@@ -163,4 +164,133 @@ async fn checkouts_of_a_killed_instance_are_finished_by_the_workers_reconciler()
     assert_eq!(retried["data"]["checkout"]["order"]["status"], "PAID", "the same order: {retried}");
     let tried_again = app.post_graphql_as(&declined, &declining).await;
     assert_eq!(codes(&tried_again["data"]["checkout"]), ["PAYMENT_DECLINED"], "{tried_again}");
+}
+
+const PAYMENTS: &str = "payments { kind amount { amount } pending } refunded { amount } total { amount }";
+
+/// Order `number` paid: its payment captured by a worker.
+async fn paid_order(app: &TestApp, key: &str) -> String {
+    let number = crate::worker::order(app, 10, key).await;
+    crate::worker::work_off(&crate::worker::worker(app, "capturer")).await;
+    number
+}
+
+async fn refund(app: &TestApp, admin: &str, number: &str, amount: Option<i64>) -> Value {
+    let amount = amount.map(|a| format!(", amount: {a}")).unwrap_or_default();
+    let mutation = format!(
+        r#"mutation {{ refundOrder(number: "{number}"{amount}) {{ order {{ status {PAYMENTS} }} userErrors {{ field code message }} }} }}"#
+    );
+    app.post_graphql_as(admin, &mutation).await["data"]["refundOrder"].clone()
+}
+
+fn kinds(order: &Value) -> Vec<(String, String, bool)> {
+    let payments = order["payments"].as_array().unwrap_or_else(|| panic!("payments: {order}"));
+    payments
+        .iter()
+        .map(|p| {
+            let amount = p["amount"]["amount"].as_str().unwrap().to_owned();
+            (p["kind"].as_str().unwrap().to_owned(), amount, p["pending"].as_bool().unwrap())
+        })
+        .collect()
+}
+
+fn entry(kind: &str, amount: &str) -> (String, String, bool) {
+    (kind.to_owned(), amount.to_owned(), false)
+}
+
+#[tokio::test]
+async fn staff_refund_part_then_the_rest_of_a_captured_payment_and_never_more() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let number = paid_order(&app, "refunds").await;
+
+    let part = refund(&app, &admin, &number, Some(1500)).await;
+    assert_eq!(part["order"]["status"], "PAID", "{part}");
+    assert_eq!(
+        kinds(&part["order"]),
+        [entry("AUTHORIZATION", "40.00"), entry("CAPTURE", "40.00"), entry("REFUND", "15.00")]
+    );
+    assert_eq!(part["order"]["refunded"]["amount"], "15.00");
+
+    let too_much = refund(&app, &admin, &number, Some(2501)).await;
+    assert_eq!(too_much["userErrors"][0]["code"], "AMOUNT_NOT_REFUNDABLE", "{too_much}");
+    assert!(too_much["userErrors"][0]["message"].as_str().unwrap().contains("25.00 EUR"), "{too_much}");
+
+    let rest = refund(&app, &admin, &number, None).await;
+    assert_eq!(rest["order"]["refunded"]["amount"], "40.00", "{rest}");
+    assert_eq!(kinds(&rest["order"])[3], entry("REFUND", "25.00"));
+
+    let nothing_left = refund(&app, &admin, &number, None).await;
+    assert_eq!(nothing_left["userErrors"][0]["code"], "AMOUNT_NOT_REFUNDABLE", "{nothing_left}");
+    let zero = refund(&app, &admin, &number, Some(0)).await;
+    assert_eq!(zero["userErrors"][0]["code"], "INVALID_VALUE", "{zero}");
+    let shopper = app.post_graphql("mutation { startSession { token } }").await;
+    let shopper = shopper["data"]["startSession"]["token"].as_str().unwrap().to_owned();
+    assert_eq!(refund(&app, &shopper, &number, None).await, Value::Null, "staff only");
+}
+
+#[tokio::test]
+async fn refunds_at_once_never_return_more_than_was_captured() {
+    let app = TestApp::spawn_with(&["--sandbox-latency", "100ms"]).await;
+    let admin = app.admin_token().await;
+    let number = paid_order(&app, "racing-refunds").await;
+
+    let answers = futures::future::join_all((0..5).map(|_| refund(&app, &admin, &number, Some(1500)))).await;
+
+    let made = answers.iter().filter(|a| a["order"].is_object()).count();
+    let refused = answers.iter().filter(|a| a["userErrors"][0]["code"] == "AMOUNT_NOT_REFUNDABLE").count();
+    assert_eq!((made, refused), (2, 3), "{answers:?}");
+    let refunded = "SELECT coalesce(sum(amount_minor), 0)::bigint AS n FROM payments WHERE kind = 'refund'";
+    assert_eq!(count(&app, refunded).await, 3000);
+}
+
+#[tokio::test]
+async fn a_cancellation_voids_an_uncaptured_payment_and_refunds_a_captured_one() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let (medium, _) = drop_tee(&app, 10).await;
+    let buy = async |quantity, key| {
+        let guest = guest_with(&app, &medium, quantity).await;
+        let placed = app.post_graphql_as(&guest, &guest_checkout("tok_visa", key)).await;
+        placed["data"]["checkout"]["order"]["number"].as_str().unwrap().to_owned()
+    };
+    let paid = buy(2, "refund-me").await;
+    crate::worker::work_off(&crate::worker::worker(&app, "capturer")).await;
+    let placed = buy(1, "void-me").await;
+    let cancel = |number: &str| {
+        format!(
+            r#"mutation {{ setOrderStatus(number: "{number}", status: CANCELLED) {{ order {{ {PAYMENTS} }} userErrors {{ code }} }} }}"#
+        )
+    };
+
+    let voided = app.post_graphql_as(&admin, &cancel(&placed)).await;
+    let refunded = app.post_graphql_as(&admin, &cancel(&paid)).await;
+
+    let voided = &voided["data"]["setOrderStatus"]["order"];
+    assert_eq!(kinds(voided), [entry("AUTHORIZATION", "20.00"), entry("VOID", "20.00")], "{voided}");
+    let refunded = &refunded["data"]["setOrderStatus"]["order"];
+    let (authorized, captured, returned) =
+        (entry("AUTHORIZATION", "40.00"), entry("CAPTURE", "40.00"), entry("REFUND", "40.00"));
+    assert_eq!(kinds(refunded), [authorized, captured, returned], "{refunded}");
+    assert_eq!(app.services.payments.authorizations(), 1, "the voided one is released");
+}
+
+/// A refund whose asker died before the provider's answer was recorded is finished by the reconciler.
+#[tokio::test]
+async fn a_refund_left_pending_is_finished_by_the_reconciler() {
+    let app = TestApp::spawn().await;
+    let number = paid_order(&app, "pending-refund").await;
+    let left_pending = format!(
+        "INSERT INTO payments (order_id, kind, amount_minor, pending_until) \
+         SELECT id, 'refund', 1200, now() - interval '1 second' FROM orders WHERE number = {}",
+        number.trim_start_matches("MC-").parse::<i64>().unwrap()
+    );
+    app.primary.execute_unprepared(&left_pending).await.unwrap();
+
+    assert_eq!(reconciler(&app).reconcile_once().await.unwrap(), 1);
+
+    let confirmed = "SELECT count(*) AS n FROM payments WHERE kind = 'refund' AND pending_until IS NULL \
+        AND reference LIKE 're_%' AND amount_minor = 1200";
+    assert_eq!(count(&app, confirmed).await, 1);
+    assert_eq!(reconciler(&app).reconcile_once().await.unwrap(), 0);
 }

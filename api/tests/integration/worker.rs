@@ -12,7 +12,7 @@ use crate::support::redis::redis_client;
 use crate::support::{Stack, TestApp, statement};
 
 /// A worker in this process, on the app's database and Redis key prefix.
-fn worker(app: &TestApp, name: &str) -> Worker {
+pub fn worker(app: &TestApp, name: &str) -> Worker {
     worker_with(app, name, 8, Duration::from_secs(1))
 }
 
@@ -34,7 +34,7 @@ fn worker_with(app: &TestApp, name: &str, max_attempts: u32, retry_backoff: Dura
 }
 
 /// Works until there is nothing left to do (at most 50 rounds).
-async fn work_off(worker: &Worker) {
+pub async fn work_off(worker: &Worker) {
     for _ in 0..50 {
         if worker.work_once().await.unwrap() == 0 {
             return;
@@ -44,7 +44,7 @@ async fn work_off(worker: &Worker) {
 }
 
 /// A guest order of 2 tees out of `stock`; its number.
-async fn order(app: &TestApp, stock: i32, key: &str) -> String {
+pub async fn order(app: &TestApp, stock: i32, key: &str) -> String {
     let (medium, _) = drop_tee(app, stock).await;
     let guest = guest_with(app, &medium, 2).await;
     let body = app.post_graphql_as(&guest, &guest_checkout("tok_visa", key)).await;

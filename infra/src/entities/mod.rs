@@ -6,6 +6,7 @@ pub mod category;
 pub mod customer;
 pub mod order;
 pub mod order_line;
+pub mod payment;
 pub mod product;
 pub mod shop;
 pub mod staff;

@@ -33,7 +33,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::queries::lines_of;
+use super::queries::{OrderRows, rows_of_one};
 use super::read_models::OrderView;
 use super::settlement::{Settled, ask, decision_time, payment_key, settle};
 use crate::carts::CartStore;
@@ -114,7 +114,7 @@ struct Reserved {
 /// What the first transaction ends with: an order waiting for its payment, or the answer already (a
 /// retry's order, or a refusal).
 enum Begun {
-    Pending { order: Uuid, payment: PaymentRequest },
+    Pending(Box<(OrderView, PaymentRequest)>),
     Answered(Box<Result<OrderView, CheckoutRejection>>),
 }
 
@@ -129,34 +129,36 @@ impl Checkout {
     }
 
     /// Places the order for `request` in `currency`, or returns the order its idempotency key placed.
-    /// The order is pending when the provider gave no answer in time.
+    /// The order is pending when the provider's answer could not be had, or recorded, in time.
     pub async fn place(&self, request: CheckoutRequest, currency: CurrencyCode) -> CheckedOut {
         let cart = self.carts.get(&request.owner).await?;
         let mut lines: Vec<(Uuid, u32)> = cart.lines.iter().map(|l| (l.variant_id, l.quantity)).collect();
         lines.sort();
         let (begun, reserved) = self.begin(&request, &lines, currency).await?.split();
-        let (order, payment) = match begun {
-            Begun::Pending { order, payment } => (order, payment),
+        let (pending, payment) = match begun {
+            Begun::Pending(pending) => *pending,
             Begun::Answered(answer) => return Ok(reserved.map(|()| *answer)),
         };
-        let settled = match ask(self.payments.as_ref(), &payment, self.payment_timeout).await {
-            Some(answer) => settle(&self.db, order, answer).await?,
-            None => {
-                tracing::warn!(%order, "the payment provider gave no answer in time; the order waits for the reconciler");
-                pending(&self.db, order).await?
-            }
+        let id = pending.id;
+        let still_pending = |reason: &str| {
+            tracing::warn!(order = %id, "{reason}; the order waits for the reconciler");
+            Committed::nothing(Settled { order: pending.clone(), failure: None })
         };
-        let (settled, recorded) = settled.split();
-        let Some(Settled { order: settled, failure }) = settled else {
-            return Err(anyhow::anyhow!("the pending order {order} is gone").into());
+        let recorded = match ask(self.payments.as_ref(), &payment, self.payment_timeout).await {
+            Some(answer) => match settle(&self.db, id, answer).await {
+                Ok(recorded) => recorded,
+                Err(err) => still_pending(&format!("the payment's outcome could not be recorded: {err}")),
+            },
+            None => still_pending("the payment provider gave no answer in time"),
         };
+        let (Settled { order, failure }, recorded) = recorded.split();
         let answer = match failure {
             Some(failure) => Err(CheckoutRejection::Payment(failure)),
             None => {
-                if settled.status != OrderStatus::PendingPayment {
-                    self.take_ordered(&request.owner, &lines, &settled).await;
+                if order.status != OrderStatus::PendingPayment {
+                    self.take_ordered(&request.owner, &lines, &order).await;
                 }
-                Ok(settled)
+                Ok(order)
             }
         };
         Ok(reserved.followed_by(recorded).map(|()| answer))
@@ -187,8 +189,7 @@ impl Checkout {
             if !retried {
                 return answered(Err(CheckoutRejection::IdempotencyConflict));
             }
-            let (existing, ordered) = lines_of(tx.conn(), vec![existing]).await?.remove(0);
-            let existing = OrderView::of(existing, ordered)?;
+            let existing = OrderView::of(rows_of_one(tx.conn(), existing).await?)?;
             // Nothing is written; the commit's position still covers the order, for the caller's reads.
             return tx.commit(Begun::Answered(Box::new(Ok(existing)))).await;
         }
@@ -246,20 +247,12 @@ impl Checkout {
             access_token: Set(OrderAccessToken::from_random(rand::random()).as_str().to_owned()),
             ..Default::default()
         };
-        order.insert(tx.conn()).await?;
-        record_lines(tx.conn(), id, reserved).await?;
+        let order = order.insert(tx.conn()).await?;
+        let lines = record_lines(tx.conn(), id, reserved).await?;
         tx.touch(Touch::Order(id));
-        tx.commit(Begun::Pending { order: id, payment }).await
+        let pending = OrderView::of(OrderRows { order, lines, payments: Vec::new() })?;
+        tx.commit(Begun::Pending(Box::new((pending, payment)))).await
     }
-}
-
-/// Order `id` as it is, its payment undecided.
-async fn pending(db: &DbRouter, id: Uuid) -> Result<Committed<Option<Settled>>, crate::Error> {
-    let tx = WriteTx::begin(db).await?;
-    let found = order::Entity::find_by_id(id).one(tx.conn()).await?;
-    let found = lines_of(tx.conn(), found.into_iter().collect()).await?.pop();
-    let order = found.map(|(order, lines)| OrderView::of(order, lines)).transpose()?;
-    tx.commit(order.map(|order| Settled { order, failure: None })).await
 }
 
 /// Queues checkouts with the same key for the same owner behind each other until their transactions end.
@@ -352,7 +345,7 @@ async fn record_lines(
     txn: &DatabaseTransaction,
     order_id: Uuid,
     lines: Vec<Reserved>,
-) -> Result<(), crate::Error> {
+) -> Result<Vec<order_line::Model>, crate::Error> {
     let lines: Vec<order_line::Model> = lines
         .into_iter()
         .zip(0..)
@@ -368,8 +361,8 @@ async fn record_lines(
             quantity: line.quantity,
         })
         .collect();
-    order_line::Entity::insert_many(lines.into_iter().map(IntoActiveModel::into_active_model))
+    order_line::Entity::insert_many(lines.iter().cloned().map(IntoActiveModel::into_active_model))
         .exec(txn)
         .await?;
-    Ok(())
+    Ok(lines)
 }

@@ -8,13 +8,15 @@
 
 mod checkout;
 mod commands;
+pub(crate) mod ledger;
 mod queries;
 mod read_models;
 mod reconciler;
 mod settlement;
 
+pub use crate::entities::payment::Kind as PaymentKind;
 pub use checkout::{CheckedOut, Checkout, CheckoutRejection, CheckoutRequest, Shipping, Shortage};
-pub use commands::{OrderCommands, Transitioned};
+pub use commands::{OrderCommands, RefundRejection, Refunded, Transitioned};
 pub use queries::{OrderQueries, Viewer};
-pub use read_models::{OrderLineView, OrderView};
+pub use read_models::{OrderLineView, OrderView, PaymentView};
 pub use reconciler::PaymentReconciler;

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::read_models::OrderView;
 use crate::db::{Consistency, DbRouter};
-use crate::entities::{order, order_line};
+use crate::entities::{order, order_line, payment};
 
 /// Who may see an order: its customer, whoever holds its access token (a guest's order-status link),
 /// anyone who knows its email (the api budgets such look-ups), or staff. A checkout whose payment
@@ -62,10 +62,10 @@ impl OrderQueries {
                     query = query.filter(order::Column::Number.lt(after.get()));
                 }
                 let orders = query.order_by_desc(order::Column::Number).limit(first).all(&db).await?;
-                lines_of(&db, orders).await
+                rows_of(&db, orders).await
             })
             .await?;
-        rows.into_iter().map(|(order, lines)| OrderView::of(order, lines)).collect()
+        rows.into_iter().map(OrderView::of).collect()
     }
 
     /// The order numbered `number`, if `viewer` may see it.
@@ -80,35 +80,57 @@ impl OrderQueries {
             .read_at(at, |db| async move {
                 let order =
                     order::Entity::find().filter(order::Column::Number.eq(number.get())).one(&db).await?;
-                lines_of(&db, order.into_iter().collect()).await
+                rows_of(&db, order.into_iter().collect()).await
             })
             .await?;
-        let visible = found.into_iter().next().filter(|(order, _)| viewer.sees(order));
-        visible.map(|(order, lines)| OrderView::of(order, lines)).transpose()
+        let visible = found.into_iter().next().filter(|rows| viewer.sees(&rows.order));
+        visible.map(OrderView::of).transpose()
     }
 }
 
-/// `orders` with their lines, in one more statement.
-pub(super) async fn lines_of<C: ConnectionTrait>(
+/// An order's rows: the order, its lines in checkout order, and its payments in the order they
+/// happened.
+pub(super) struct OrderRows {
+    pub order: order::Model,
+    pub lines: Vec<order_line::Model>,
+    pub payments: Vec<payment::Model>,
+}
+
+/// `orders` with their lines and payments, in two more statements.
+pub(super) async fn rows_of<C: ConnectionTrait>(
     db: &C,
     orders: Vec<order::Model>,
-) -> Result<Vec<(order::Model, Vec<order_line::Model>)>, sea_orm::DbErr> {
+) -> Result<Vec<OrderRows>, sea_orm::DbErr> {
     let ids: Vec<Uuid> = orders.iter().map(|o| o.id).collect();
-    let mut lines = if ids.is_empty() {
-        Vec::new()
-    } else {
-        order_line::Entity::find()
-            .filter(order_line::Column::OrderId.is_in(ids))
-            .order_by_asc(order_line::Column::Position)
-            .all(db)
-            .await?
-    };
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut lines = order_line::Entity::find()
+        .filter(order_line::Column::OrderId.is_in(ids.clone()))
+        .order_by_asc(order_line::Column::Position)
+        .all(db)
+        .await?;
+    let mut payments = payment::Entity::find()
+        .filter(payment::Column::OrderId.is_in(ids))
+        .order_by_asc(payment::Column::Id)
+        .all(db)
+        .await?;
     Ok(orders
         .into_iter()
         .map(|order| {
             let (mine, rest) = lines.drain(..).partition(|line| line.order_id == order.id);
             lines = rest;
-            (order, mine)
+            let (paid, rest) = payments.drain(..).partition(|payment| payment.order_id == order.id);
+            payments = rest;
+            OrderRows { order, lines: mine, payments: paid }
         })
         .collect())
+}
+
+/// The rows of the one order `order`.
+pub(super) async fn rows_of_one<C: ConnectionTrait>(
+    db: &C,
+    order: order::Model,
+) -> Result<OrderRows, sea_orm::DbErr> {
+    Ok(rows_of(db, vec![order]).await?.remove(0))
 }

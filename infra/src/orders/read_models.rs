@@ -6,8 +6,10 @@ use domain::currency::CurrencyCode;
 use domain::order::{OrderAccessToken, OrderNumber, OrderStatus};
 use uuid::Uuid;
 
+use super::queries::OrderRows;
 use crate::customers::PostalAddress;
-use crate::entities::{order, order_line};
+use crate::entities::order_line;
+use crate::entities::payment::{self, Kind as PaymentKind};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderView {
@@ -25,6 +27,29 @@ pub struct OrderView {
     pub created_at: DateTime<FixedOffset>,
     /// In checkout order.
     pub lines: Vec<OrderLineView>,
+    /// What happened to its money, in that order.
+    pub payments: Vec<PaymentView>,
+}
+
+/// Something the payment provider did with an order's money.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentView {
+    pub kind: PaymentKind,
+    pub amount_minor: i64,
+    /// A refund the provider has not confirmed yet.
+    pub pending: bool,
+    pub created_at: DateTime<FixedOffset>,
+}
+
+impl From<payment::Model> for PaymentView {
+    fn from(payment: payment::Model) -> Self {
+        Self {
+            kind: payment.kind,
+            amount_minor: payment.amount_minor,
+            pending: payment.pending_until.is_some(),
+            created_at: payment.created_at,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,8 +64,9 @@ pub struct OrderLineView {
 }
 
 impl OrderView {
-    /// The view of `order` with its `lines`; fails only on a row no checkout writes.
-    pub(crate) fn of(order: order::Model, lines: Vec<order_line::Model>) -> Result<Self, crate::Error> {
+    /// The view of an order's rows; fails only on a row no checkout writes.
+    pub(super) fn of(rows: OrderRows) -> Result<Self, crate::Error> {
+        let OrderRows { order, lines, payments } = rows;
         let currency = CurrencyCode::parse(&order.currency)
             .map_err(|e| anyhow::anyhow!("order {}'s currency: {e}", order.number))?;
         let shipping_address = serde_json::from_value(order.shipping_address)
@@ -58,6 +84,7 @@ impl OrderView {
             shipping_address,
             created_at: order.created_at,
             lines: lines.into_iter().map(OrderLineView::from).collect(),
+            payments: payments.into_iter().map(PaymentView::from).collect(),
         })
     }
 }

@@ -1,11 +1,13 @@
 //! The payment reconciler, run by the worker tier: it finishes the orders whose checkout never
 //! recorded the payment's outcome (the instance crashed, or the provider answered too late), by
 //! asking the provider again with the order's key. The provider never authorises a key twice, so the
-//! order ends placed with the one authorisation, or payment failed with its stock returned.
+//! order ends placed with the one authorisation, or payment failed with its stock returned. Refunds
+//! left pending are finished the same way, with each refund's key.
 //!
-//! An order is due once its `payment_due_by` has passed. A reconciler claims a batch of due orders by
-//! moving that time on (rows locked with SKIP LOCKED, so several workers take disjoint batches), and
-//! an order whose provider is unavailable, or silent, is simply due again later.
+//! An order is due once its `payment_due_by` has passed, a refund once its `pending_until` has. A
+//! reconciler claims a batch of due ones by moving that time on (rows locked with SKIP LOCKED, so
+//! several workers take disjoint batches), and one whose provider is unavailable, or silent, is
+//! simply due again later.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -14,6 +16,7 @@ use std::time::Duration;
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use uuid::Uuid;
 
+use super::ledger::{claim_due_refunds, close_refund};
 use super::settlement::{ask, decision_time, payment_key, settle};
 use crate::db::DbRouter;
 use crate::payments::{PaymentFailure, PaymentProvider, PaymentRequest};
@@ -59,9 +62,33 @@ impl PaymentReconciler {
         }
     }
 
-    /// Asks the provider about each due order and records its answer. Returns how many orders it
-    /// settled.
+    /// Asks the provider about each due order and refund and records its answers. Returns how many
+    /// it settled.
     pub async fn reconcile_once(&self) -> Result<usize, crate::Error> {
+        Ok(self.settle_orders().await? + self.settle_refunds().await?)
+    }
+
+    async fn settle_refunds(&self) -> Result<usize, crate::Error> {
+        let mut settled = 0;
+        for refund in claim_due_refunds(&self.db, self.payment_timeout).await? {
+            match refund.ask(self.payments.as_ref(), self.payment_timeout).await {
+                Some(Err(PaymentFailure::Unavailable)) | None => {
+                    tracing::warn!(order = %refund.order, "the payment provider cannot make a pending refund yet");
+                }
+                Some(answer) => {
+                    if answer.is_err() {
+                        tracing::error!(order = %refund.order, amount_minor = refund.amount_minor, "the payment provider refused a refund; it is removed");
+                    }
+                    let committed = close_refund(&self.db, &refund, &answer).await?;
+                    self.write_path.apply(committed, None).await;
+                    settled += 1;
+                }
+            }
+        }
+        Ok(settled)
+    }
+
+    async fn settle_orders(&self) -> Result<usize, crate::Error> {
         let mut settled = 0;
         for (order, payment) in self.claim_due().await? {
             match ask(self.payments.as_ref(), &payment, self.payment_timeout).await {

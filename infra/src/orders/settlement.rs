@@ -14,10 +14,11 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, IntoActiveModel, 
 use uuid::Uuid;
 
 use super::commands::restock;
-use super::queries::lines_of;
+use super::ledger;
+use super::queries::rows_of_one;
 use super::read_models::OrderView;
 use crate::db::DbRouter;
-use crate::entities::order;
+use crate::entities::{order, payment};
 use crate::outbox::announce_order;
 use crate::payments::{PaymentFailure, PaymentProvider, PaymentRequest};
 use crate::write_path::{Committed, Touch, WriteTx};
@@ -51,22 +52,20 @@ pub(super) async fn ask(
 }
 
 /// Records `answer` for order `id` if its payment is still pending; otherwise the order as it is.
-/// None when there is no such order.
 pub(super) async fn settle(
     db: &DbRouter,
     id: Uuid,
     answer: Result<String, PaymentFailure>,
-) -> Result<Committed<Option<Settled>>, crate::Error> {
+) -> Result<Committed<Settled>, crate::Error> {
     let mut tx = WriteTx::begin(db).await?;
-    let Some(current) = order::Entity::find_by_id(id).lock_exclusive().one(tx.conn()).await? else {
-        return Ok(Committed::nothing(None));
-    };
+    let found = order::Entity::find_by_id(id).lock_exclusive().one(tx.conn()).await?;
+    let current = found.ok_or_else(|| anyhow::anyhow!("the pending order {id} is gone"))?;
     if current.status != order::Status::PendingPayment {
         let failure = current.payment_failure.as_deref().and_then(PaymentFailure::parse);
-        let (current, lines) = lines_of(tx.conn(), vec![current]).await?.remove(0);
-        return Ok(Committed::nothing(Some(Settled { order: OrderView::of(current, lines)?, failure })));
+        let order = OrderView::of(rows_of_one(tx.conn(), current).await?)?;
+        return Ok(Committed::nothing(Settled { order, failure }));
     }
-    let number = OrderNumber::new(current.number);
+    let (number, total) = (OrderNumber::new(current.number), current.total_minor);
     let mut settled = current.into_active_model();
     settled.payment_token = Set(None);
     settled.payment_due_by = Set(None);
@@ -74,6 +73,7 @@ pub(super) async fn settle(
     let status = match &answer {
         Ok(authorization) => {
             settled.payment_authorization = Set(Some(authorization.clone()));
+            ledger::record(tx.conn(), id, payment::Kind::Authorization, total, authorization).await?;
             OrderStatus::Placed
         }
         Err(failure) => {
@@ -82,13 +82,12 @@ pub(super) async fn settle(
         }
     };
     settled.status = Set(status.into());
-    let settled = settled.update(tx.conn()).await?;
-    let (settled, lines) = lines_of(tx.conn(), vec![settled]).await?.remove(0);
+    let settled = rows_of_one(tx.conn(), settled.update(tx.conn()).await?).await?;
     if status == OrderStatus::PaymentFailed {
-        restock(&mut tx, &lines).await?;
+        restock(&mut tx, &settled.lines).await?;
     }
     announce_order(tx.conn(), id, number, status).await?;
     tx.touch(Touch::Order(id));
-    let order = OrderView::of(settled, lines)?;
-    tx.commit(Some(Settled { order, failure: answer.err() })).await
+    let order = OrderView::of(settled)?;
+    tx.commit(Settled { order, failure: answer.err() }).await
 }

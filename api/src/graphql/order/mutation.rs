@@ -5,7 +5,7 @@ use domain::currency::CurrencyCode;
 use domain::money::Money;
 use domain::order::{IdempotencyKey, OrderAccessToken, OrderNumber, OrderStatus};
 use domain::session::Session;
-use infra::orders::{CheckoutRejection, CheckoutRequest, Shipping, Viewer};
+use infra::orders::{CheckoutRejection, CheckoutRequest, RefundRejection, Shipping, Viewer};
 use infra::payments::PaymentFailure;
 
 use super::types::{Order, OrderStatusValue};
@@ -119,6 +119,51 @@ impl OrderMutation {
             return Ok(unknown_order());
         };
         move_order(ctx, number, OrderStatus::Cancelled, &viewer, "number").await
+    }
+
+    /// Gives back `amount` (in minor units of the order's currency) of what was captured for order
+    /// `number`, or all of it that is left when `amount` is not given. Never more than was captured,
+    /// less what was refunded before (`AMOUNT_NOT_REFUNDABLE`, with what may be); a refund the
+    /// provider refuses is `PAYMENT_DECLINED` or `PAYMENT_UNAVAILABLE`. The order's `payments` show
+    /// it: pending until the provider has confirmed it.
+    #[graphql(guard = "AdminOnly")]
+    async fn refund_order(
+        &self,
+        ctx: &Context<'_>,
+        number: String,
+        amount: Option<i64>,
+    ) -> Result<OrderPayload> {
+        let Ok(number) = OrderNumber::parse(&number) else { return Ok(unknown_order()) };
+        if amount.is_some_and(|amount| amount <= 0) {
+            let refused =
+                UserError::new(Some("amount"), UserErrorCode::InvalidValue, "must be more than zero");
+            return Ok(OrderPayload { order: None, user_errors: vec![refused] });
+        }
+        let refund = match committed(ctx, commands(ctx).orders.refund(number, amount)).await? {
+            None => return Ok(unknown_order()),
+            Some(refund) => refund,
+        };
+        let refused = |code, message: String| OrderPayload {
+            order: None,
+            user_errors: vec![UserError::new(Some("amount"), code, message)],
+        };
+        Ok(match refund {
+            Ok(order) => OrderPayload { order: Some(Order(order)), user_errors: vec![] },
+            Err(RefundRejection::TooMuch { refundable, currency }) => {
+                let left = Money::new(refundable, currency).decimal_string();
+                refused(
+                    UserErrorCode::AmountNotRefundable,
+                    format!("at most {left} {currency} may be refunded"),
+                )
+            }
+            Err(RefundRejection::Payment(PaymentFailure::Declined)) => {
+                refused(UserErrorCode::PaymentDeclined, "the payment provider refused the refund".to_owned())
+            }
+            Err(RefundRejection::Payment(PaymentFailure::Unavailable)) => refused(
+                UserErrorCode::PaymentUnavailable,
+                "the payment provider is unavailable; nothing was refunded, try again".to_owned(),
+            ),
+        })
     }
 }
 

@@ -1,7 +1,7 @@
 use async_graphql::{Context, Enum, ID, Object, Result};
 use chrono::{DateTime, FixedOffset};
 use domain::currency::CurrencyCode;
-use infra::orders::{OrderLineView, OrderView};
+use infra::orders::{OrderLineView, OrderView, PaymentKind, PaymentView};
 
 use crate::graphql::catalog::loaders::VariantKey;
 use crate::graphql::catalog::types::{Variant, loader};
@@ -97,6 +97,64 @@ impl Order {
 
     async fn created_at(&self) -> DateTime<FixedOffset> {
         self.0.created_at
+    }
+
+    /// What the payment provider did with the order's money, in that order: the authorisation, its
+    /// capture or void, and each refund.
+    async fn payments(&self) -> Vec<Payment> {
+        let currency = self.0.currency;
+        self.0.payments.iter().map(|payment| Payment { payment: payment.clone(), currency }).collect()
+    }
+
+    /// What has been refunded, confirmed by the payment provider.
+    async fn refunded(&self) -> Money {
+        let refunds = self.0.payments.iter().filter(|p| p.kind == PaymentKind::Refund && !p.pending);
+        self.money(refunds.map(|refund| refund.amount_minor).sum())
+    }
+}
+
+/// What the payment provider did with an order's money.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(name = "PaymentKind")]
+pub enum PaymentKindValue {
+    /// The order's total, held on the buyer's card at checkout.
+    Authorization,
+    /// The held money, taken.
+    Capture,
+    /// The hold, released without taking anything.
+    Void,
+    /// Money given back.
+    Refund,
+}
+
+pub struct Payment {
+    payment: PaymentView,
+    currency: CurrencyCode,
+}
+
+#[Object]
+impl Payment {
+    #[graphql(name = "kind")]
+    async fn payment_kind(&self) -> PaymentKindValue {
+        match self.payment.kind {
+            PaymentKind::Authorization => PaymentKindValue::Authorization,
+            PaymentKind::Capture => PaymentKindValue::Capture,
+            PaymentKind::Void => PaymentKindValue::Void,
+            PaymentKind::Refund => PaymentKindValue::Refund,
+        }
+    }
+
+    async fn amount(&self) -> Money {
+        Money(domain::money::Money::new(self.payment.amount_minor, self.currency))
+    }
+
+    /// A refund the payment provider has not confirmed yet.
+    async fn pending(&self) -> bool {
+        self.payment.pending
+    }
+
+    async fn created_at(&self) -> DateTime<FixedOffset> {
+        self.payment.created_at
     }
 }
 

@@ -1,0 +1,2 @@
+DROP TABLE payments;
+DROP TYPE payment_kind;
