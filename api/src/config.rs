@@ -252,9 +252,9 @@ pub struct Settings {
     #[arg(long, env = "MYCLOTHES_SANDBOX_FAILURE_RATE", default_value_t = 0.0, global = true)]
     pub sandbox_failure_rate: f64,
 
-    /// How long the payment provider may take to answer. A checkout it leaves without an answer
-    /// answers with the order pending; the order's stock stays reserved for twice this long, then
-    /// the worker's reconciler asks the provider again.
+    /// How long each call to the payment provider may take. A checkout it leaves without an answer
+    /// answers with the order pending; the order's stock stays reserved until, three times this long
+    /// after the checkout, the worker's reconciler asks the provider where the payment stands.
     #[arg(long, env = "MYCLOTHES_PAYMENT_TIMEOUT", default_value = "10s", value_parser = positive_duration, global = true)]
     pub payment_timeout: Duration,
 

@@ -84,7 +84,7 @@ impl OrderEvents {
         send(tx.conn(), &format!("order-confirmation:{order_id}"), &order.email, &confirmation).await?;
         if OrderStatus::from(order.status) == OrderStatus::Placed {
             let authorization = order
-                .payment_authorization
+                .payment_reference
                 .as_deref()
                 .ok_or_else(|| anyhow::anyhow!("the placed order {order_id} has no payment authorisation"))?;
             self.payments

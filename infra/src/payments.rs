@@ -1,8 +1,12 @@
-//! Taking payment. Checkout talks to a `PaymentProvider`; the built-in `TestPaymentProvider` behaves
-//! like a card processor's sandbox, with documented tokens: `tok_visa` is authorised, `tok_declined`
-//! is declined, `tok_unavailable` fails as if the provider were down; any other token is declined.
-//! It takes no money. `SandboxSettings` make it answer as slowly, and fail as often, as a real
-//! provider might, for benchmarks and drills.
+//! Taking payment. Checkout talks to a `PaymentProvider` in two steps: it opens the payment, which
+//! holds nothing yet, records the provider's reference, and then has the payment authorised. Whatever
+//! happens after that record, the reference tells what became of the payment (`status`): a crash never
+//! leaves a hold nobody knows of.
+//!
+//! The built-in `TestPaymentProvider` behaves like a card processor's sandbox, with documented tokens:
+//! `tok_visa` is authorised, `tok_declined` is declined, `tok_unavailable` fails as if the provider
+//! were down; any other token is declined. It takes no money. `SandboxSettings` make it answer as
+//! slowly, and fail as often, as a real provider might, for benchmarks and drills.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -10,7 +14,7 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 
-/// An authorisation to request: `amount_minor` of `currency`, paid with the client's `token`, once
+/// A payment to request: `amount_minor` of `currency`, paid with the client's `token`, opened once
 /// per `key`.
 #[derive(Debug, Clone)]
 pub struct PaymentRequest {
@@ -43,22 +47,44 @@ impl PaymentFailure {
     }
 }
 
-pub trait PaymentProvider: Send + Sync {
-    /// The provider's reference of the authorisation; never a second one for the request's key.
-    /// `Unavailable` means that this request took nothing.
-    fn authorize<'a>(&'a self, request: &'a PaymentRequest) -> BoxFuture<'a, Result<String, PaymentFailure>>;
+/// Where a payment stands at the provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaymentStatus {
+    /// Opened and never authorised: nothing is held, and voiding it makes sure nothing will be.
+    Open,
+    /// The money is held, or was taken.
+    Authorized,
+    /// Declined, or voided: nothing is held.
+    Failed,
+}
 
-    /// Releases an authorisation that will not be captured (its order was never recorded).
-    fn void<'a>(&'a self, authorization: &'a str) -> BoxFuture<'a, ()>;
+pub trait PaymentProvider: Send + Sync {
+    /// Opens the payment of `request`, holding nothing yet; the provider's reference of it. Opening
+    /// again with the request's key gives the same reference.
+    fn open<'a>(&'a self, request: &'a PaymentRequest) -> BoxFuture<'a, Result<String, PaymentFailure>>;
+
+    /// Authorises the open payment `reference` with the request's token. `Unavailable` means that
+    /// this request held nothing.
+    fn authorize<'a>(
+        &'a self,
+        reference: &'a str,
+        request: &'a PaymentRequest,
+    ) -> BoxFuture<'a, Result<(), PaymentFailure>>;
+
+    /// Where the payment `reference` stands, for one whose authorisation's answer was lost.
+    fn status<'a>(&'a self, reference: &'a str) -> BoxFuture<'a, Result<PaymentStatus, PaymentFailure>>;
+
+    /// Releases a payment that will not be captured: open or authorised, nothing is held afterwards.
+    fn void<'a>(&'a self, reference: &'a str) -> BoxFuture<'a, ()>;
 
     /// Takes the money an authorisation reserved. Capturing it again is harmless.
-    fn capture<'a>(&'a self, authorization: &'a str) -> BoxFuture<'a, Result<(), PaymentFailure>>;
+    fn capture<'a>(&'a self, reference: &'a str) -> BoxFuture<'a, Result<(), PaymentFailure>>;
 
-    /// Returns `amount_minor` of what the captured `authorization` took, once per `key`; the
+    /// Returns `amount_minor` of what the captured payment `reference` took, once per `key`; the
     /// provider's reference of the refund. `Unavailable` means that this request returned nothing.
     fn refund<'a>(
         &'a self,
-        authorization: &'a str,
+        reference: &'a str,
         amount_minor: i64,
         key: &'a str,
     ) -> BoxFuture<'a, Result<String, PaymentFailure>>;
@@ -67,20 +93,21 @@ pub trait PaymentProvider: Send + Sync {
 /// How the sandbox provider answers.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct SandboxSettings {
-    /// How long each call takes.
+    /// How long each authorisation, capture, void and refund takes; opening a payment and asking
+    /// where it stands are answered at once.
     pub latency: Duration,
-    /// The share of authorisations, from 0 to 1, that fail as if the provider were down.
+    /// The share of authorisations and refunds, from 0 to 1, that fail as if the provider were down.
     pub failure_rate: f64,
 }
 
-/// The sandbox provider. It keeps the references of its authorisations, and its answer to each key,
-/// in the memory of its process, so that tests can count every charge; another process's sandbox (a
-/// worker's) knows none of them.
+/// The sandbox provider. It keeps its payments, and its answer to each refund's key, in the memory
+/// of its process, so that tests can count every charge; another process's sandbox (a worker's)
+/// finds none of them, and takes them for open.
 #[derive(Default)]
 pub struct TestPaymentProvider {
     settings: SandboxSettings,
-    authorizations: Mutex<Vec<String>>,
-    answers: Mutex<HashMap<String, Result<String, PaymentFailure>>>,
+    payments: Mutex<HashMap<String, PaymentStatus>>,
+    refunds: Mutex<HashMap<String, Result<String, PaymentFailure>>>,
 }
 
 impl TestPaymentProvider {
@@ -88,90 +115,93 @@ impl TestPaymentProvider {
         Self { settings, ..Self::default() }
     }
 
-    fn decide(&self, request: &PaymentRequest) -> Result<String, PaymentFailure> {
-        self.answer_once(&request.key, || match request.token.as_str() {
-            "tok_visa" => {
-                let reference = format!("auth_{}", uuid::Uuid::now_v7().simple());
-                self.authorizations.lock().expect("never poisoned").push(reference.clone());
-                Some(Ok(reference))
-            }
-            "tok_unavailable" => None,
-            _ => Some(Err(PaymentFailure::Declined)),
-        })
+    /// How many of its payments hold money (authorised, and not voided).
+    pub fn authorizations(&self) -> usize {
+        let payments = self.payments.lock().expect("never poisoned");
+        payments.values().filter(|status| **status == PaymentStatus::Authorized).count()
     }
 
-    /// The answer given to `key` before, or `decide`'s, remembered; `decide` answers none when the
-    /// provider is down. It is down as often as the settings say, too.
-    fn answer_once(
-        &self,
-        key: &str,
-        decide: impl FnOnce() -> Option<Result<String, PaymentFailure>>,
-    ) -> Result<String, PaymentFailure> {
-        if rand::random::<f64>() < self.settings.failure_rate {
+    fn down(&self) -> bool {
+        rand::random::<f64>() < self.settings.failure_rate
+    }
+
+    /// Decides at once; the answer then takes the sandbox's latency, as a provider whose answer is
+    /// on its way back: a caller that stops waiting may have been authorised.
+    fn authorization(&self, reference: &str, token: &str) -> Result<(), PaymentFailure> {
+        if self.down() || token == "tok_unavailable" {
             return Err(PaymentFailure::Unavailable);
         }
-        let mut answers = self.answers.lock().expect("never poisoned");
-        if let Some(answer) = answers.get(key) {
-            return answer.clone();
+        let mut payments = self.payments.lock().expect("never poisoned");
+        let status = payments.entry(reference.to_owned()).or_insert(PaymentStatus::Open);
+        if *status == PaymentStatus::Open {
+            *status = if token == "tok_visa" { PaymentStatus::Authorized } else { PaymentStatus::Failed };
         }
-        let Some(answer) = decide() else { return Err(PaymentFailure::Unavailable) };
-        answers.insert(key.to_owned(), answer.clone());
-        answer
+        match status {
+            PaymentStatus::Authorized => Ok(()),
+            _ => Err(PaymentFailure::Declined),
+        }
     }
 
-    /// How many distinct authorisations it has granted (and not voided).
-    pub fn authorizations(&self) -> usize {
-        self.authorizations.lock().expect("never poisoned").len()
+    fn refund_once(&self, reference: &str, key: &str) -> Result<String, PaymentFailure> {
+        if self.down() {
+            return Err(PaymentFailure::Unavailable);
+        }
+        let mut refunds = self.refunds.lock().expect("never poisoned");
+        let answer = refunds.entry(key.to_owned()).or_insert_with(|| match reference.starts_with("pay_") {
+            true => Ok(format!("re_{}", uuid::Uuid::now_v7().simple())),
+            false => Err(PaymentFailure::Declined),
+        });
+        answer.clone()
+    }
+
+    async fn after_latency<T>(&self, answer: T) -> T {
+        tokio::time::sleep(self.settings.latency).await;
+        answer
     }
 }
 
 impl PaymentProvider for TestPaymentProvider {
-    /// It decides at once and answers after its latency, as a provider whose answer is on its way
-    /// back: a caller that stops waiting may have been authorised.
-    fn authorize<'a>(&'a self, request: &'a PaymentRequest) -> BoxFuture<'a, Result<String, PaymentFailure>> {
-        let answer = self.decide(request);
-        Box::pin(async move {
-            tokio::time::sleep(self.settings.latency).await;
-            answer
-        })
+    /// The reference is made of the key, so opening needs no state.
+    fn open<'a>(&'a self, request: &'a PaymentRequest) -> BoxFuture<'a, Result<String, PaymentFailure>> {
+        Box::pin(async move { Ok(format!("pay_{}", request.key)) })
     }
 
-    fn void<'a>(&'a self, authorization: &'a str) -> BoxFuture<'a, ()> {
-        Box::pin(async move {
-            tokio::time::sleep(self.settings.latency).await;
-            self.authorizations
-                .lock()
-                .expect("never poisoned")
-                .retain(|reference| reference != authorization);
-        })
+    fn authorize<'a>(
+        &'a self,
+        reference: &'a str,
+        request: &'a PaymentRequest,
+    ) -> BoxFuture<'a, Result<(), PaymentFailure>> {
+        let answer = self.authorization(reference, &request.token);
+        Box::pin(self.after_latency(answer))
     }
 
-    /// Authorisations live in the memory of the api instance that granted them, and the worker that
+    fn status<'a>(&'a self, reference: &'a str) -> BoxFuture<'a, Result<PaymentStatus, PaymentFailure>> {
+        let payments = self.payments.lock().expect("never poisoned");
+        let status = payments.get(reference).copied().unwrap_or(PaymentStatus::Open);
+        Box::pin(async move { Ok(status) })
+    }
+
+    fn void<'a>(&'a self, reference: &'a str) -> BoxFuture<'a, ()> {
+        self.payments.lock().expect("never poisoned").insert(reference.to_owned(), PaymentStatus::Failed);
+        Box::pin(self.after_latency(()))
+    }
+
+    /// Payments live in the memory of the api instance that authorised them, and the worker that
     /// captures runs in another process: any reference of this provider's form is captured.
-    fn capture<'a>(&'a self, authorization: &'a str) -> BoxFuture<'a, Result<(), PaymentFailure>> {
-        Box::pin(async move {
-            tokio::time::sleep(self.settings.latency).await;
-            if authorization.starts_with("auth_") { Ok(()) } else { Err(PaymentFailure::Declined) }
-        })
+    fn capture<'a>(&'a self, reference: &'a str) -> BoxFuture<'a, Result<(), PaymentFailure>> {
+        let answer = if reference.starts_with("pay_") { Ok(()) } else { Err(PaymentFailure::Declined) };
+        Box::pin(self.after_latency(answer))
     }
 
     /// Like capture, it refunds any reference of its form, whichever process authorised it.
     fn refund<'a>(
         &'a self,
-        authorization: &'a str,
+        reference: &'a str,
         _amount_minor: i64,
         key: &'a str,
     ) -> BoxFuture<'a, Result<String, PaymentFailure>> {
-        let answer = self.answer_once(key, || {
-            Some(match authorization.starts_with("auth_") {
-                true => Ok(format!("re_{}", uuid::Uuid::now_v7().simple())),
-                false => Err(PaymentFailure::Declined),
-            })
-        });
-        Box::pin(async move {
-            tokio::time::sleep(self.settings.latency).await;
-            answer
-        })
+        let answer = self.refund_once(reference, key);
+        Box::pin(self.after_latency(answer))
     }
 }
 
@@ -184,29 +214,52 @@ mod tests {
         PaymentRequest { key, token: token.into(), amount_minor: 1500, currency: "EUR".into() }
     }
 
-    #[tokio::test]
-    async fn the_documented_tokens_succeed_decline_or_fail() {
-        let provider = TestPaymentProvider::default();
-        let first = provider.authorize(&request("tok_visa")).await.unwrap();
-        assert_eq!(provider.authorize(&request("tok_declined")).await, Err(PaymentFailure::Declined));
-        assert_eq!(provider.authorize(&request("tok_unavailable")).await, Err(PaymentFailure::Unavailable));
-        assert_eq!(provider.authorize(&request("tok_made_up")).await, Err(PaymentFailure::Declined));
-        assert_eq!(provider.authorizations(), 1);
-        provider.void(&first).await;
-        assert_eq!(provider.authorizations(), 0);
+    async fn pay(provider: &TestPaymentProvider, request: &PaymentRequest) -> Result<String, PaymentFailure> {
+        let reference = provider.open(request).await?;
+        provider.authorize(&reference, request).await.map(|()| reference)
     }
 
     #[tokio::test]
-    async fn a_key_asked_again_gets_the_first_answer() {
+    async fn the_documented_tokens_succeed_decline_or_fail() {
+        let provider = TestPaymentProvider::default();
+        let first = pay(&provider, &request("tok_visa")).await.unwrap();
+        assert_eq!(pay(&provider, &request("tok_declined")).await, Err(PaymentFailure::Declined));
+        assert_eq!(pay(&provider, &request("tok_unavailable")).await, Err(PaymentFailure::Unavailable));
+        assert_eq!(pay(&provider, &request("tok_made_up")).await, Err(PaymentFailure::Declined));
+        assert_eq!(provider.authorizations(), 1);
+        assert_eq!(provider.status(&first).await, Ok(PaymentStatus::Authorized));
+        provider.void(&first).await;
+        assert_eq!(provider.authorizations(), 0);
+        assert_eq!(provider.status(&first).await, Ok(PaymentStatus::Failed));
+    }
+
+    #[tokio::test]
+    async fn a_payment_opened_again_or_authorised_again_is_the_same_one() {
         let provider = TestPaymentProvider::default();
         let visa = request("tok_visa");
-        let first = provider.authorize(&visa).await.unwrap();
-        assert_eq!(provider.authorize(&visa).await, Ok(first));
-        let declined = request("tok_declined");
-        assert_eq!(provider.authorize(&declined).await, Err(PaymentFailure::Declined));
-        let same_key_other_card = PaymentRequest { token: "tok_visa".into(), ..declined };
-        assert_eq!(provider.authorize(&same_key_other_card).await, Err(PaymentFailure::Declined));
+        let reference = pay(&provider, &visa).await.unwrap();
+        assert_eq!(provider.open(&visa).await, Ok(reference.clone()));
+        assert_eq!(provider.authorize(&reference, &visa).await, Ok(()));
         assert_eq!(provider.authorizations(), 1);
+
+        let declined = request("tok_declined");
+        let refused = provider.open(&declined).await.unwrap();
+        assert_eq!(provider.authorize(&refused, &declined).await, Err(PaymentFailure::Declined));
+        let other_card = PaymentRequest { token: "tok_visa".into(), ..declined };
+        assert_eq!(provider.authorize(&refused, &other_card).await, Err(PaymentFailure::Declined));
+        assert_eq!(
+            provider.status(&provider.open(&request("tok_visa")).await.unwrap()).await,
+            Ok(PaymentStatus::Open)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refund_key_asked_again_gets_the_first_answer() {
+        let provider = TestPaymentProvider::default();
+        let first = provider.refund("pay_x", 500, "refund-1").await.unwrap();
+        assert_eq!(provider.refund("pay_x", 500, "refund-1").await, Ok(first.clone()));
+        assert_ne!(provider.refund("pay_x", 500, "refund-2").await, Ok(first));
+        assert_eq!(provider.refund("elsewhere", 500, "refund-3").await, Err(PaymentFailure::Declined));
     }
 
     #[tokio::test]
@@ -215,13 +268,13 @@ mod tests {
         let always_down = TestPaymentProvider::new(SandboxSettings { latency, failure_rate: 1.0 });
         let started = std::time::Instant::now();
         for _ in 0..3 {
-            assert_eq!(always_down.authorize(&request("tok_visa")).await, Err(PaymentFailure::Unavailable));
+            assert_eq!(pay(&always_down, &request("tok_visa")).await, Err(PaymentFailure::Unavailable));
         }
         assert!(started.elapsed() >= latency * 3);
         let never_down =
             TestPaymentProvider::new(SandboxSettings { latency: Duration::ZERO, failure_rate: 0.0 });
         for _ in 0..20 {
-            assert!(never_down.authorize(&request("tok_visa")).await.is_ok());
+            assert!(pay(&never_down, &request("tok_visa")).await.is_ok());
         }
     }
 }

@@ -22,6 +22,7 @@ impl MigratorTrait for Migrator {
             sql_migration!("m20261201_000011_outbox_until_handled"),
             sql_migration!("m20261201_000012_checkout_saga"),
             sql_migration!("m20261201_000013_payments"),
+            sql_migration!("m20261201_000014_payment_references"),
         ]
     }
 }

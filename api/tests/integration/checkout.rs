@@ -197,7 +197,7 @@ async fn a_declined_or_failing_payment_places_no_order_and_its_key_may_try_anoth
     let cart = app.post_graphql_as(&guest, &format!("{{ {CART} }}")).await;
     assert_eq!(lines(&cart["data"]["cart"]), [("DROP-TEE-M-BLACK".to_owned(), 3)]);
     let attempts = "SELECT count(*) AS n FROM orders WHERE status = 'payment_failed' \
-        AND payment_failure IN ('declined', 'unavailable') AND payment_token IS NULL";
+        AND payment_failure IN ('declined', 'unavailable') AND payment_due_by IS NULL";
     assert_eq!(count(&app, attempts).await, 2);
     assert_eq!(count(&app, "SELECT count(*) AS n FROM orders WHERE status <> 'payment_failed'").await, 0);
     assert_eq!(count(&app, "SELECT count(*) AS n FROM outbox WHERE event_type = 'order.placed'").await, 0);

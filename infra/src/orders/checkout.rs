@@ -35,7 +35,7 @@ use uuid::Uuid;
 
 use super::queries::{OrderRows, rows_of_one};
 use super::read_models::OrderView;
-use super::settlement::{Settled, ask, decision_time, payment_key, settle};
+use super::settlement::{Answer, Settled, decision_time, pay, payment_key, settle};
 use crate::carts::CartStore;
 use crate::customers::PostalAddress;
 use crate::db::DbRouter;
@@ -144,12 +144,14 @@ impl Checkout {
             tracing::warn!(order = %id, "{reason}; the order waits for the reconciler");
             Committed::nothing(Settled { order: pending.clone(), failure: None })
         };
-        let recorded = match ask(self.payments.as_ref(), &payment, self.payment_timeout).await {
-            Some(answer) => match settle(&self.db, id, answer).await {
+        let answer = pay(&self.db, self.payments.as_ref(), id, &payment, self.payment_timeout).await;
+        let recorded = match answer {
+            Ok(Answer::Decided(answer)) => match settle(&self.db, id, answer).await {
                 Ok(recorded) => recorded,
                 Err(err) => still_pending(&format!("the payment's outcome could not be recorded: {err}")),
             },
-            None => still_pending("the payment provider gave no answer in time"),
+            Ok(Answer::Unknown) => still_pending("the payment provider gave no answer in time"),
+            Err(err) => still_pending(&format!("the payment's reference could not be recorded: {err}")),
         };
         let (Settled { order, failure }, recorded) = recorded.split();
         let answer = match failure {
@@ -239,7 +241,6 @@ impl Checkout {
             subtotal_minor: Set(subtotal),
             total_minor: Set(subtotal),
             shipping_address: Set(serde_json::to_value(&shipping).map_err(anyhow::Error::from)?),
-            payment_token: Set(Some(payment.token.clone())),
             payment_due_by: Set(Some(due_by.fixed_offset())),
             checkout_owner: Set(owner),
             idempotency_key: Set(request.idempotency_key.as_str().to_owned()),

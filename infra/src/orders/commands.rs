@@ -107,7 +107,7 @@ impl OrderCommands {
         let left = refundable(&current.payments);
         let amount = amount_minor.unwrap_or(left);
         let Some(authorization) =
-            current.order.payment_authorization.as_deref().filter(|_| amount <= left && left > 0)
+            current.order.payment_reference.as_deref().filter(|_| amount <= left && left > 0)
         else {
             let currency = CurrencyCode::parse(&current.order.currency).map_err(anyhow::Error::from)?;
             return Ok(Committed::nothing(Some(Err(RefundRejection::TooMuch {
@@ -133,7 +133,7 @@ impl OrderCommands {
         order: &order::Model,
         payments: &[payment::Model],
     ) -> Result<MoneyBack, crate::Error> {
-        let Some(authorization) = order.payment_authorization.clone() else { return Ok(MoneyBack::Nothing) };
+        let Some(authorization) = order.payment_reference.clone() else { return Ok(MoneyBack::Nothing) };
         let captured = payments.iter().any(|p| p.kind == payment::Kind::Capture);
         let left = refundable(payments);
         Ok(if !captured {

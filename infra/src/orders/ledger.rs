@@ -124,7 +124,7 @@ pub(super) async fn claim_due_refunds(
     let claim = "UPDATE payments p SET pending_until = now() + make_interval(secs => $1) FROM orders o \
         WHERE o.id = p.order_id AND p.id IN (SELECT id FROM payments WHERE pending_until < now() \
         ORDER BY pending_until LIMIT 20 FOR UPDATE SKIP LOCKED) \
-        RETURNING p.id, p.order_id, p.amount_minor, o.payment_authorization";
+        RETURNING p.id, p.order_id, p.amount_minor, o.payment_reference";
     let tx = WriteTx::begin(db).await?;
     let values = [decision_time(timeout).as_secs_f64().into()];
     let rows =
@@ -136,7 +136,7 @@ pub(super) async fn claim_due_refunds(
                 id: row.try_get("", "id")?,
                 order: row.try_get("", "order_id")?,
                 amount_minor: row.try_get("", "amount_minor")?,
-                authorization: row.try_get("", "payment_authorization")?,
+                authorization: row.try_get("", "payment_reference")?,
             })
         })
         .collect()

@@ -1,8 +1,9 @@
 //! The payment reconciler, run by the worker tier: it finishes the orders whose checkout never
 //! recorded the payment's outcome (the instance crashed, or the provider answered too late), by
-//! asking the provider again with the order's key. The provider never authorises a key twice, so the
-//! order ends placed with the one authorisation, or payment failed with its stock returned. Refunds
-//! left pending are finished the same way, with each refund's key.
+//! asking the provider where the order's payment stands. Authorised, the order is placed with that
+//! one authorisation; open, the payment is voided (so that a late authorisation cannot hold money)
+//! and the order fails with its stock returned, as it does when the payment failed or was never
+//! opened. Refunds left pending are finished by asking again with each refund's key.
 //!
 //! An order is due once its `payment_due_by` has passed, a refund once its `pending_until` has. A
 //! reconciler claims a batch of due ones by moving that time on (rows locked with SKIP LOCKED, so
@@ -17,9 +18,9 @@ use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use uuid::Uuid;
 
 use super::ledger::{claim_due_refunds, close_refund};
-use super::settlement::{ask, decision_time, payment_key, settle};
+use super::settlement::{decision_time, settle};
 use crate::db::DbRouter;
-use crate::payments::{PaymentFailure, PaymentProvider, PaymentRequest};
+use crate::payments::{PaymentFailure, PaymentProvider, PaymentStatus};
 use crate::write_path::{WritePath, WriteTx};
 
 /// Orders claimed at a time.
@@ -90,26 +91,38 @@ impl PaymentReconciler {
 
     async fn settle_orders(&self) -> Result<usize, crate::Error> {
         let mut settled = 0;
-        for (order, payment) in self.claim_due().await? {
-            match ask(self.payments.as_ref(), &payment, self.payment_timeout).await {
-                Some(Err(PaymentFailure::Unavailable)) | None => {
-                    tracing::warn!(%order, "the payment provider cannot tell yet what became of a pending order's payment");
-                }
-                Some(answer) => {
-                    let committed = settle(&self.db, order, answer).await?;
-                    self.write_path.apply(committed, None).await;
-                    settled += 1;
-                }
-            }
+        for (order, reference) in self.claim_due().await? {
+            let Some(answer) = self.outcome(reference).await else {
+                tracing::warn!(%order, "the payment provider cannot tell yet what became of a pending order's payment");
+                continue;
+            };
+            let committed = settle(&self.db, order, answer).await?;
+            self.write_path.apply(committed, None).await;
+            settled += 1;
         }
         Ok(settled)
     }
 
-    /// The due orders, with the payment each asked for, given until the provider has answered again.
-    async fn claim_due(&self) -> Result<Vec<(Uuid, PaymentRequest)>, crate::Error> {
+    /// What became of the payment `reference` of a pending order (none when it was never opened), as
+    /// `settle` takes it; none while the provider cannot tell.
+    async fn outcome(&self, reference: Option<String>) -> Option<Result<String, PaymentFailure>> {
+        let Some(reference) = reference else { return Some(Err(PaymentFailure::Unavailable)) };
+        let status = tokio::time::timeout(self.payment_timeout, self.payments.status(&reference)).await;
+        match status.ok()?.ok()? {
+            PaymentStatus::Authorized => Some(Ok(reference)),
+            PaymentStatus::Failed => Some(Err(PaymentFailure::Declined)),
+            PaymentStatus::Open => {
+                self.payments.void(&reference).await;
+                Some(Err(PaymentFailure::Unavailable))
+            }
+        }
+    }
+
+    /// The due orders, with their payments' references, given until the provider has answered again.
+    async fn claim_due(&self) -> Result<Vec<(Uuid, Option<String>)>, crate::Error> {
         let claim = "UPDATE orders SET payment_due_by = now() + make_interval(secs => $1) \
             WHERE id IN (SELECT id FROM orders WHERE payment_due_by < now() ORDER BY payment_due_by LIMIT $2 \
-            FOR UPDATE SKIP LOCKED) RETURNING id, payment_token, total_minor, currency";
+            FOR UPDATE SKIP LOCKED) RETURNING id, payment_reference";
         let values = [decision_time(self.payment_timeout).as_secs_f64().into(), BATCH.into()];
         let tx = WriteTx::begin(&self.db).await?;
         let rows = tx
@@ -118,16 +131,7 @@ impl PaymentReconciler {
             .await?;
         tx.commit(()).await?.into_unobserved();
         rows.into_iter()
-            .map(|row| {
-                let id: Uuid = row.try_get("", "id")?;
-                let payment = PaymentRequest {
-                    key: payment_key(id),
-                    token: row.try_get("", "payment_token")?,
-                    amount_minor: row.try_get("", "total_minor")?,
-                    currency: row.try_get("", "currency")?,
-                };
-                Ok((id, payment))
-            })
+            .map(|row| Ok((row.try_get("", "id")?, row.try_get("", "payment_reference")?)))
             .collect()
     }
 }

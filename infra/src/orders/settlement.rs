@@ -1,16 +1,21 @@
-//! A checkout's payment, after the order waits for it (`pending_payment`): the provider is asked
-//! outside any transaction, under a timeout, with a key derived from the order, and its answer is
-//! recorded in a short transaction of its own. Authorised, the order is placed and announced to the
-//! worker; declined or unavailable, it is `payment_failed` and its stock goes back.
+//! A checkout's payment, after the order waits for it (`pending_payment`), outside any transaction
+//! and each call under a timeout: the payment is opened at the provider with a key derived from the
+//! order (nothing is held yet), its reference recorded on the order, and then it is authorised. The
+//! answer is recorded in a short transaction of its own: authorised, the order is placed and
+//! announced to the worker; declined or unavailable, it is `payment_failed` and its stock goes back.
 //!
 //! While the provider is asked, the order's `payment_due_by` says until when the asker is deciding:
 //! once it passes, the asker is taken for dead (a crash, a lost answer) and the `PaymentReconciler`
-//! asks again with the same key, which never authorises twice.
+//! asks the provider where the recorded payment stands. No authorisation is asked for before its
+//! reference is recorded, so none is ever held unknown to the shop.
 
 use std::time::Duration;
 
 use domain::order::{OrderNumber, OrderStatus};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, IntoActiveModel, QuerySelect};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel,
+    QuerySelect, Statement,
+};
 use uuid::Uuid;
 
 use super::commands::restock;
@@ -30,25 +35,54 @@ pub(super) struct Settled {
     pub failure: Option<PaymentFailure>,
 }
 
+/// What a checkout learnt of its payment.
+pub(super) enum Answer {
+    /// Authorised, with the payment's reference, or why not.
+    Decided(Result<String, PaymentFailure>),
+    /// No answer in time after the authorisation was asked for: it may hold money.
+    Unknown,
+}
+
 /// The key the provider dedupes the payment of order `id` on.
 pub(super) fn payment_key(id: Uuid) -> String {
     format!("order-{}", id.simple())
 }
 
-/// How long the asker of the provider has to record its answer: time to ask, and as long again to
-/// record, so that a live asker is never overtaken by a reconciler.
+/// How long the asker of the provider has to record its answer: time to open the payment, to
+/// authorise it, and as long again to record both, so that a live asker is never overtaken by a
+/// reconciler.
 pub(super) fn decision_time(timeout: Duration) -> Duration {
-    timeout * 2
+    timeout * 3
 }
 
-/// The provider's answer to `request`, or none when it gave none within `timeout` (it may still
-/// have authorised).
-pub(super) async fn ask(
+/// Opens the payment of order `id`, records its reference on the order, and has it authorised.
+pub(super) async fn pay(
+    db: &DbRouter,
     provider: &dyn PaymentProvider,
+    id: Uuid,
     request: &PaymentRequest,
     timeout: Duration,
-) -> Option<Result<String, PaymentFailure>> {
-    tokio::time::timeout(timeout, provider.authorize(request)).await.ok()
+) -> Result<Answer, crate::Error> {
+    let reference = match tokio::time::timeout(timeout, provider.open(request)).await {
+        Ok(Ok(reference)) => reference,
+        Ok(Err(failure)) => return Ok(Answer::Decided(Err(failure))),
+        // An open payment holds nothing, whether or not it was opened.
+        Err(_) => return Ok(Answer::Decided(Err(PaymentFailure::Unavailable))),
+    };
+    record_reference(db, id, &reference).await?;
+    Ok(match tokio::time::timeout(timeout, provider.authorize(&reference, request)).await {
+        Ok(answer) => Answer::Decided(answer.map(|()| reference)),
+        Err(_) => Answer::Unknown,
+    })
+}
+
+async fn record_reference(db: &DbRouter, id: Uuid, reference: &str) -> Result<(), crate::Error> {
+    let tx = WriteTx::begin(db).await?;
+    let record = "UPDATE orders SET payment_reference = $2 WHERE id = $1 AND status = 'pending_payment'";
+    let values = [id.into(), reference.into()];
+    tx.conn().execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, record, values)).await?;
+    tx.commit(()).await?.into_unobserved();
+    Ok(())
 }
 
 /// Records `answer` for order `id` if its payment is still pending; otherwise the order as it is.
@@ -67,12 +101,11 @@ pub(super) async fn settle(
     }
     let (number, total) = (OrderNumber::new(current.number), current.total_minor);
     let mut settled = current.into_active_model();
-    settled.payment_token = Set(None);
     settled.payment_due_by = Set(None);
     settled.updated_at = Set(chrono::Utc::now().fixed_offset());
     let status = match &answer {
         Ok(authorization) => {
-            settled.payment_authorization = Set(Some(authorization.clone()));
+            settled.payment_reference = Set(Some(authorization.clone()));
             ledger::record(tx.conn(), id, payment::Kind::Authorization, total, authorization).await?;
             OrderStatus::Placed
         }
