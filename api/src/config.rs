@@ -12,6 +12,7 @@ use infra::db::DbSettings;
 use infra::order_events::{StockAlerts, Storefront};
 use infra::payments::SandboxSettings;
 use infra::redis::RedisSettings;
+use infra::stripe::StripeSettings;
 use infra::tokens::{TokenKey, TokenSettings};
 use infra::worker::WorkerSettings;
 
@@ -31,6 +32,8 @@ pub enum Profile {
 pub enum PaymentProvider {
     /// The built-in sandbox: its documented test tokens never move money.
     Sandbox,
+    /// Stripe's API (`MYCLOTHES_STRIPE_SECRET_KEY`, `MYCLOTHES_STRIPE_API_BASE`).
+    Stripe,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -238,9 +241,9 @@ pub struct Settings {
     #[arg(long, env = "MYCLOTHES_STOREFRONT_URL", global = true)]
     pub storefront_url: Option<String>,
 
-    /// Who takes the payments: `sandbox`, whose test tokens never move money. The development profile
-    /// uses it unless told otherwise; the production profile must be told, and says at start-up that
-    /// no money is taken.
+    /// Who takes the payments: `sandbox`, whose test tokens never move money, or `stripe`. The
+    /// development profile uses the sandbox unless told otherwise; the production profile must be
+    /// told, and on the sandbox says at start-up that no money is taken.
     #[arg(long, env = "MYCLOTHES_PAYMENT_PROVIDER", value_enum, global = true)]
     pub payment_provider: Option<PaymentProvider>,
 
@@ -251,6 +254,15 @@ pub struct Settings {
     /// The share of the sandbox provider's authorisations, from 0 to 1, that fail as if it were down.
     #[arg(long, env = "MYCLOTHES_SANDBOX_FAILURE_RATE", default_value_t = 0.0, global = true)]
     pub sandbox_failure_rate: f64,
+
+    /// `stripe`: the secret API key (`sk_…`). The development profile uses the local stack's
+    /// localstripe's.
+    #[arg(long, env = "MYCLOTHES_STRIPE_SECRET_KEY", global = true, hide_env_values = true)]
+    pub stripe_secret_key: Option<String>,
+
+    /// `stripe`: where Stripe's API is. The development profile uses the local stack's localstripe.
+    #[arg(long, env = "MYCLOTHES_STRIPE_API_BASE", global = true)]
+    pub stripe_api_base: Option<String>,
 
     /// How long each call to the payment provider may take. A checkout it leaves without an answer
     /// answers with the order pending; the order's stock stays reserved until, three times this long
@@ -317,6 +329,8 @@ const FLAGS: &[(&str, &str)] = &[
     ("MYCLOTHES_STOREFRONT_URL", "storefront-url"),
     ("MYCLOTHES_PAYMENT_PROVIDER", "payment-provider"),
     ("MYCLOTHES_SANDBOX_FAILURE_RATE", "sandbox-failure-rate"),
+    ("MYCLOTHES_STRIPE_SECRET_KEY", "stripe-secret-key"),
+    ("MYCLOTHES_STRIPE_API_BASE", "stripe-api-base"),
 ];
 
 /// What `myclothes serve` runs with.
@@ -400,14 +414,22 @@ fn rate(env: &'static str, text: &str) -> Result<Rate, ConfigError> {
     Ok(Rate { requests, period, burst })
 }
 
-/// The payment provider of `serve` and `worker`: the sandbox, as set.
-#[derive(Debug, Clone, Copy)]
+/// The payment provider of `serve` and `worker`, and how long each call to it may take.
+#[derive(Debug, Clone)]
 pub struct PaymentConfig {
-    pub sandbox: SandboxSettings,
-    /// How long the provider may take to answer.
+    pub provider: ProviderConfig,
     pub timeout: Duration,
-    /// The sandbox was chosen in the production profile: it takes no money, which start-up says.
-    pub sandbox_in_production: bool,
+}
+
+#[derive(Debug, Clone)]
+pub enum ProviderConfig {
+    /// `in_production`: chosen in the production profile, where it takes no money, which start-up
+    /// says.
+    Sandbox {
+        settings: SandboxSettings,
+        in_production: bool,
+    },
+    Stripe(StripeSettings),
 }
 
 /// What `myclothes worker` runs with.
@@ -435,6 +457,8 @@ mod local_stack {
     pub const REDIS_URL: &str = "redis://:redis-dev-password@127.0.0.1:56379/0";
     pub const JWT_KEYS: &str = "dev:development-only-signing-key-0123456789";
     pub const STOREFRONT_URL: &str = "http://127.0.0.1:8000/";
+    pub const STRIPE_API_BASE: &str = "http://127.0.0.1:58420";
+    pub const STRIPE_SECRET_KEY: &str = "sk_test_myclothes_dev";
 }
 
 impl Settings {
@@ -653,14 +677,35 @@ impl Settings {
         if !(0.0..=1.0).contains(&self.sandbox_failure_rate) {
             return Err(ConfigError::new("MYCLOTHES_SANDBOX_FAILURE_RATE", "must be from 0 to 1"));
         }
-        let sandbox =
-            SandboxSettings { latency: self.sandbox_latency, failure_rate: self.sandbox_failure_rate };
-        Ok(match provider {
-            PaymentProvider::Sandbox => {
-                let sandbox_in_production = self.profile == Profile::Production;
-                PaymentConfig { sandbox, timeout: self.payment_timeout, sandbox_in_production }
-            }
-        })
+        let provider = match provider {
+            PaymentProvider::Sandbox => ProviderConfig::Sandbox {
+                settings: SandboxSettings {
+                    latency: self.sandbox_latency,
+                    failure_rate: self.sandbox_failure_rate,
+                },
+                in_production: self.profile == Profile::Production,
+            },
+            PaymentProvider::Stripe => ProviderConfig::Stripe(self.stripe()?),
+        };
+        Ok(PaymentConfig { provider, timeout: self.payment_timeout })
+    }
+
+    fn stripe(&self) -> Result<StripeSettings, ConfigError> {
+        let (key, base) = ("MYCLOTHES_STRIPE_SECRET_KEY", "MYCLOTHES_STRIPE_API_BASE");
+        let secret_key = self.with_default(&self.stripe_secret_key, local_stack::STRIPE_SECRET_KEY, key)?;
+        if !secret_key.starts_with("sk_") {
+            return Err(ConfigError::new(key, "is not a Stripe secret key (sk_…)"));
+        }
+        let api_base = match (&self.stripe_api_base, self.profile) {
+            (Some(url), _) => url.as_str(),
+            (None, Profile::Development) => local_stack::STRIPE_API_BASE,
+            (None, Profile::Production) => "https://api.stripe.com",
+        };
+        let api_base = url::Url::parse(api_base)
+            .ok()
+            .filter(|url| matches!(url.scheme(), "http" | "https"))
+            .ok_or_else(|| ConfigError::new(base, format!("{api_base} is not an http(s) URL")))?;
+        Ok(StripeSettings { api_base, secret_key: SecretString::from(secret_key.to_owned()) })
     }
 
     fn with_default<'a>(
@@ -837,10 +882,29 @@ mod tests {
         let err = settings(&production).serve_config().err().unwrap();
         assert_eq!(err.env, "MYCLOTHES_PAYMENT_PROVIDER", "{err}");
         let named = [&production[..], &["--payment-provider", "sandbox"]].concat();
-        assert!(settings(&named).serve_config().unwrap().payments.sandbox_in_production);
-        let development = settings(&["--profile", "development"]).serve_config().unwrap().payments;
-        assert!(!development.sandbox_in_production);
-        assert_eq!(development.sandbox, SandboxSettings::default());
+        let named = settings(&named).serve_config().unwrap().payments.provider;
+        assert!(matches!(named, ProviderConfig::Sandbox { in_production: true, .. }), "{named:?}");
+        let development = settings(&["--profile", "development"]).serve_config().unwrap().payments.provider;
+        let sandbox = ProviderConfig::Sandbox { settings: SandboxSettings::default(), in_production: false };
+        assert_eq!(format!("{development:?}"), format!("{sandbox:?}"));
+    }
+
+    #[test]
+    fn stripe_needs_a_secret_key_in_production_and_uses_localstripe_in_development() {
+        let production = ["--profile", "production", "--payment-provider", "stripe"];
+        let err = settings(&production).payments().err().unwrap();
+        assert_eq!(err.env, "MYCLOTHES_STRIPE_SECRET_KEY", "{err}");
+        let not_secret = settings(&[&production[..], &["--stripe-secret-key", "pk_live_x"]].concat());
+        assert_eq!(not_secret.payments().err().unwrap().env, "MYCLOTHES_STRIPE_SECRET_KEY");
+        let live = settings(&[&production[..], &["--stripe-secret-key", "sk_live_x"]].concat());
+        let ProviderConfig::Stripe(stripe) = live.payments().unwrap().provider else { panic!("not Stripe") };
+        assert_eq!(stripe.api_base.as_str(), "https://api.stripe.com/");
+        assert!(!format!("{stripe:?}").contains("sk_live_x"), "the key stays out of logs");
+        let development = settings(&["--profile", "development", "--payment-provider", "stripe"]);
+        let ProviderConfig::Stripe(local) = development.payments().unwrap().provider else {
+            panic!("not Stripe")
+        };
+        assert_eq!(local.api_base.as_str(), "http://127.0.0.1:58420/");
     }
 
     #[test]

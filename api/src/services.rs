@@ -12,18 +12,19 @@ use infra::customers::{AccountCommands, AddressBook, CustomerQueries};
 use infra::db::DbRouter;
 use infra::login_limits::LoginLimits;
 use infra::orders::{Checkout, OrderCommands, OrderQueries};
-use infra::payments::TestPaymentProvider;
+use infra::payments::{PaymentProvider, TestPaymentProvider};
 use infra::persisted_queries::PersistedQueries;
 use infra::rate_limits::RateLimiter;
 use infra::redis::RedisStore;
 use infra::session_registry::SessionRegistry;
 use infra::shop::ShopRepository;
 use infra::staff::StaffRepository;
+use infra::stripe::Stripe;
 use infra::tokens::Tokens;
 use infra::write_path::WritePath;
 
 use crate::client_ip::TrustedProxies;
-use crate::config::{PaymentConfig, RateLimits, ServeConfig};
+use crate::config::{PaymentConfig, ProviderConfig, RateLimits, ServeConfig};
 
 pub struct Services {
     pub db: Arc<DbRouter>,
@@ -41,8 +42,9 @@ pub struct Services {
     pub tokens: Tokens,
     pub sessions: Arc<SessionRegistry>,
     pub login_limits: LoginLimits,
-    /// The built-in sandbox payment provider (see `infra::payments`).
-    pub payments: Arc<TestPaymentProvider>,
+    pub payments: Arc<dyn PaymentProvider>,
+    /// The built-in sandbox payment provider (see `infra::payments`), when it is the provider.
+    pub sandbox: Option<Arc<TestPaymentProvider>>,
     pub cookies: CookiePolicy,
     pub rate_limiter: RateLimiter,
     pub persisted_queries: PersistedQueries,
@@ -77,12 +79,22 @@ pub struct CookiePolicy {
     pub max_age: std::time::Duration,
 }
 
-/// The payment provider `config` sets up.
-pub fn payment_provider(config: &PaymentConfig) -> Arc<TestPaymentProvider> {
-    if config.sandbox_in_production {
-        tracing::warn!("payments go to the sandbox provider, which takes no money: no order is really paid");
+/// The payment provider `config` sets up, and the sandbox when that is the one.
+pub fn payment_provider(
+    config: &PaymentConfig,
+) -> (Arc<dyn PaymentProvider>, Option<Arc<TestPaymentProvider>>) {
+    match &config.provider {
+        ProviderConfig::Sandbox { settings, in_production } => {
+            if *in_production {
+                tracing::warn!(
+                    "payments go to the sandbox provider, which takes no money: no order is really paid"
+                );
+            }
+            let sandbox = Arc::new(TestPaymentProvider::new(*settings));
+            (sandbox.clone(), Some(sandbox))
+        }
+        ProviderConfig::Stripe(settings) => (Arc::new(Stripe::new(settings.clone())), None),
     }
-    Arc::new(TestPaymentProvider::new(config.sandbox))
 }
 
 impl Services {
@@ -99,7 +111,7 @@ impl Services {
         let sessions = Arc::new(SessionRegistry::new(redis.clone(), config.tokens.lifetime));
         let catalog = Arc::new(CatalogQueries::new(db.clone(), cache.clone()));
         let carts = Arc::new(CartStore::new(redis.clone(), config.cart_expiry));
-        let payments = payment_provider(&config.payments);
+        let (payments, sandbox) = payment_provider(&config.payments);
         let rate_limiter = RateLimiter::new(redis.clone());
         rate_limiter.start_flushing();
         Ok(Self {
@@ -124,6 +136,7 @@ impl Services {
             sessions,
             login_limits: LoginLimits::new(redis.clone()),
             payments,
+            sandbox,
             cookies: CookiePolicy { secure: config.secure_cookies, max_age: config.tokens.lifetime },
             rate_limiter,
             persisted_queries: PersistedQueries::new(redis.clone()),

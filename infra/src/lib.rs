@@ -25,6 +25,7 @@ pub mod seed;
 pub mod session_registry;
 pub mod shop;
 pub mod staff;
+pub mod stripe;
 pub mod tokens;
 pub mod worker;
 pub mod write_path;

@@ -201,12 +201,12 @@ async fn a_declined_or_failing_payment_places_no_order_and_its_key_may_try_anoth
     assert_eq!(count(&app, attempts).await, 2);
     assert_eq!(count(&app, "SELECT count(*) AS n FROM orders WHERE status <> 'payment_failed'").await, 0);
     assert_eq!(count(&app, "SELECT count(*) AS n FROM outbox WHERE event_type = 'order.placed'").await, 0);
-    assert_eq!(app.services.payments.authorizations(), 0);
+    assert_eq!(app.sandbox().authorizations(), 0);
 
     let placed = app.post_graphql_as(&guest, &guest_checkout("tok_visa", "one-key")).await;
     assert_eq!(placed["data"]["checkout"]["order"]["status"], "PLACED", "{placed}");
     assert_eq!(stock_of(&app, "DROP-TEE-M-BLACK").await, 7);
-    assert_eq!(app.services.payments.authorizations(), 1);
+    assert_eq!(app.sandbox().authorizations(), 1);
 }
 
 /// A shopper who says which total they were shown is charged that or nothing: a price that moved
@@ -232,7 +232,7 @@ async fn a_checkout_at_a_total_the_shopper_was_not_shown_is_refused() {
     assert_eq!(stock_of(&app, "DROP-TEE-M-BLACK").await, 10);
     let cart = app.post_graphql_as(&guest, &format!("{{ {CART} }}")).await;
     assert_eq!(lines(&cart["data"]["cart"]), [("DROP-TEE-M-BLACK".to_owned(), 3)]);
-    assert_eq!(app.services.payments.authorizations(), 0);
+    assert_eq!(app.sandbox().authorizations(), 0);
 
     let placed = app.post_graphql_as(&guest, &at("6300")).await;
     assert_eq!(placed["data"]["checkout"]["order"]["total"]["amount"], "63.00", "{placed}");
@@ -290,7 +290,7 @@ async fn one_idempotency_key_sent_five_times_at_once_makes_one_order_and_one_cha
     let numbers: Vec<&Value> = answers.iter().map(|a| &a["data"]["checkout"]["order"]["number"]).collect();
     assert!(numbers.iter().all(|n| n.is_string() && *n == numbers[0]), "{answers:?}");
     assert_eq!(count(&app, "SELECT count(*) AS n FROM orders").await, 1);
-    assert_eq!(app.services.payments.authorizations(), 1);
+    assert_eq!(app.sandbox().authorizations(), 1);
     assert_eq!(stock_of(&app, "DROP-TEE-M-BLACK").await, 9);
 
     app.post_graphql_as(&guest, &add(&large, 1)).await;
@@ -328,7 +328,7 @@ async fn two_hundred_shoppers_racing_for_ten_shirts_make_ten_orders() {
     assert!(sold_out[0]["message"].as_str().unwrap().contains("DROP-TEE-M-BLACK"));
     assert_eq!(stock_of(&app, "DROP-TEE-M-BLACK").await, 0);
     assert_eq!(count(&app, "SELECT count(*) AS n FROM orders").await, 10);
-    assert_eq!(app.services.payments.authorizations(), 10);
+    assert_eq!(app.sandbox().authorizations(), 10);
 }
 
 #[tokio::test]
@@ -446,13 +446,13 @@ async fn staff_move_orders_along_the_status_machine_and_a_cancellation_returns_s
         json!([{ "field": "status", "code": "INVALID_TRANSITION" }])
     );
 
-    assert_eq!(app.services.payments.authorizations(), 2);
+    assert_eq!(app.sandbox().authorizations(), 2);
     let cancel = set(&numbers[1], "CANCELLED");
     let cancels = join_all((0..3).map(|_| app.post_graphql_as(&admin, &cancel))).await;
     let done = cancels.iter().filter(|c| c["data"]["setOrderStatus"]["userErrors"] == json!([])).count();
     assert_eq!(done, 1, "{cancels:?}");
     assert_eq!(stock_of(&app, "DROP-TEE-M-BLACK").await, 8, "the stock came back once");
-    assert_eq!(app.services.payments.authorizations(), 1, "the cancelled order's payment was voided");
+    assert_eq!(app.sandbox().authorizations(), 1, "the cancelled order's payment was voided");
     let unknown = app.post_graphql_as(&admin, &set("MC-999999", "PAID")).await;
     assert_eq!(unknown["data"]["setOrderStatus"]["userErrors"][0]["code"], "UNKNOWN_ORDER");
     let customer = app.post_graphql(&set(&numbers[1], "PAID")).await;

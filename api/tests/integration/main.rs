@@ -29,5 +29,6 @@ mod sessions;
 mod shop;
 mod shutdown;
 mod stack;
+mod stripe;
 mod support;
 mod worker;

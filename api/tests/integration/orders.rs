@@ -47,7 +47,7 @@ async fn a_customer_cancels_their_order_before_it_ships_and_the_stock_and_paymen
     app.post_graphql_as(&ada, &add(&medium, 3)).await;
     let shipping = format!("shippingAddress: {ADDRESS},");
     let (number, _) = placed(&app.post_graphql_as(&ada, &checkout(&shipping, "tok_visa", "k1")).await);
-    assert_eq!((stock_of(&app, SKU).await, app.services.payments.authorizations()), (7, 1));
+    assert_eq!((stock_of(&app, SKU).await, app.sandbox().authorizations()), (7, 1));
 
     let someone_else = register(&app, "eve@example.com").await;
     let refused = app.post_graphql_as(&someone_else, &cancel(&number, None)).await;
@@ -58,7 +58,7 @@ async fn a_customer_cancels_their_order_before_it_ships_and_the_stock_and_paymen
 
     assert_eq!(outcome(&cancelled), ("CANCELLED".into(), vec![]));
     assert_eq!(stock_of(&app, SKU).await, 10);
-    assert_eq!(app.services.payments.authorizations(), 0, "the authorisation was voided");
+    assert_eq!(app.sandbox().authorizations(), 0, "the authorisation was voided");
     let again = app.post_graphql_as(&ada, &cancel(&number, None)).await;
     assert_eq!(outcome(&again).1, ["INVALID_TRANSITION"]);
     assert_eq!(stock_of(&app, SKU).await, 10, "the stock went back once");

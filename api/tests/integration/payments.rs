@@ -95,7 +95,7 @@ async fn a_provider_that_answers_too_late_leaves_the_order_pending_until_the_rec
     assert_eq!(reconciler.reconcile_once().await.unwrap(), 1);
 
     assert_eq!(status_now(&app, checkout).await, "PLACED");
-    assert_eq!(app.services.payments.authorizations(), 1, "the provider had authorised before it answered");
+    assert_eq!(app.sandbox().authorizations(), 1, "the provider had authorised before it answered");
     assert_eq!(stock_of(&app, "DROP-TEE-M-BLACK").await, 8);
     assert_eq!(count(&app, "SELECT count(*) AS n FROM outbox WHERE event_type = 'order.placed'").await, 1);
     assert_eq!(reconciler.reconcile_once().await.unwrap(), 0);
@@ -119,7 +119,7 @@ async fn a_retry_while_the_payment_is_pending_gets_the_pending_order_and_no_seco
     assert_eq!(first["status"], "PLACED", "{first}");
     assert_eq!(retry["status"], "PENDING_PAYMENT", "{retry}");
     assert_eq!(first["number"], retry["number"]);
-    assert_eq!(app.services.payments.authorizations(), 1);
+    assert_eq!(app.sandbox().authorizations(), 1);
     assert_eq!(stock_of(&app, "DROP-TEE-M-BLACK").await, 9);
 }
 
@@ -272,7 +272,7 @@ async fn a_cancellation_voids_an_uncaptured_payment_and_refunds_a_captured_one()
     let (authorized, captured, returned) =
         (entry("AUTHORIZATION", "40.00"), entry("CAPTURE", "40.00"), entry("REFUND", "40.00"));
     assert_eq!(kinds(refunded), [authorized, captured, returned], "{refunded}");
-    assert_eq!(app.services.payments.authorizations(), 1, "the voided one is released");
+    assert_eq!(app.sandbox().authorizations(), 1, "the voided one is released");
 }
 
 /// A refund whose asker died before the provider's answer was recorded is finished by the reconciler.

@@ -228,6 +228,11 @@ impl TestApp {
     }
 
     /// Waits until the test's replica has replayed everything written on the primary so far.
+    /// The sandbox payment provider the app runs with.
+    pub fn sandbox(&self) -> &infra::payments::TestPaymentProvider {
+        self.services.sandbox.as_deref().expect("the app runs on the sandbox provider")
+    }
+
     pub async fn wait_for_replica(&self) {
         self.wait_for_replica_on(Stack::get().replica_port).await;
     }

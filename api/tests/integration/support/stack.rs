@@ -73,6 +73,19 @@ impl Stack {
         format!("redis://:{}@127.0.0.1:{port}/0", self.value("STACK_REDIS_PASSWORD"))
     }
 
+    /// localstripe's base URL, where Stripe's API is `https://api.stripe.com`.
+    pub fn stripe_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.stripe_port())
+    }
+
+    pub fn stripe_port(&self) -> u16 {
+        self.value("STACK_STRIPE_PORT").parse().expect("STACK_STRIPE_PORT is a port")
+    }
+
+    pub fn stripe_secret_key(&self) -> &str {
+        self.value("STACK_STRIPE_SECRET_KEY")
+    }
+
     pub fn redis_port(&self) -> u16 {
         self.value("STACK_REDIS_PORT").parse().expect("STACK_REDIS_PORT is a port")
     }
