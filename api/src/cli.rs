@@ -152,7 +152,7 @@ async fn run_worker(config: WorkerConfig) -> Result<(), Failure> {
     let db = Arc::new(DbRouter::connect(&config.db).await.map_err(anyhow::Error::from)?);
     db.watch_primary().await;
     let redis = Arc::new(RedisStore::connect(&config.redis).map_err(anyhow::Error::from)?);
-    let (payments, _) = crate::services::payment_provider(&config.payments);
+    let payments = crate::services::payment_provider(&config.payments)?.provider;
     let reconciler = PaymentReconciler::new(
         db.clone(),
         payments.clone(),

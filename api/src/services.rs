@@ -79,10 +79,14 @@ pub struct CookiePolicy {
     pub max_age: std::time::Duration,
 }
 
-/// The payment provider `config` sets up, and the sandbox when that is the one.
-pub fn payment_provider(
-    config: &PaymentConfig,
-) -> (Arc<dyn PaymentProvider>, Option<Arc<TestPaymentProvider>>) {
+/// A payment provider, and the sandbox when that is the one.
+pub struct Payments {
+    pub provider: Arc<dyn PaymentProvider>,
+    pub sandbox: Option<Arc<TestPaymentProvider>>,
+}
+
+/// The payment provider `config` sets up.
+pub fn payment_provider(config: &PaymentConfig) -> anyhow::Result<Payments> {
     match &config.provider {
         ProviderConfig::Sandbox { settings, in_production } => {
             if *in_production {
@@ -91,9 +95,12 @@ pub fn payment_provider(
                 );
             }
             let sandbox = Arc::new(TestPaymentProvider::new(*settings));
-            (sandbox.clone(), Some(sandbox))
+            Ok(Payments { provider: sandbox.clone(), sandbox: Some(sandbox) })
         }
-        ProviderConfig::Stripe(settings) => (Arc::new(Stripe::new(settings.clone())), None),
+        ProviderConfig::Stripe(settings) => {
+            let stripe = Stripe::new(settings.clone(), config.timeout)?;
+            Ok(Payments { provider: Arc::new(stripe), sandbox: None })
+        }
     }
 }
 
@@ -111,7 +118,7 @@ impl Services {
         let sessions = Arc::new(SessionRegistry::new(redis.clone(), config.tokens.lifetime));
         let catalog = Arc::new(CatalogQueries::new(db.clone(), cache.clone()));
         let carts = Arc::new(CartStore::new(redis.clone(), config.cart_expiry));
-        let (payments, sandbox) = payment_provider(&config.payments);
+        let Payments { provider: payments, sandbox } = payment_provider(&config.payments)?;
         let rate_limiter = RateLimiter::new(redis.clone());
         rate_limiter.start_flushing();
         Ok(Self {

@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 mod shopper;
 mod stats;
 
-use shopper::{Catalogue, Shopper, Verdict};
+use shopper::{Buyer, Catalogue, Shopper, Verdict};
 use stats::Stats;
 
 #[derive(Debug, Parser)]
@@ -38,6 +38,10 @@ struct Args {
     /// The email the orders are placed with (a drill uses one of its own to count them).
     #[arg(long, default_value = "shopper@example.com")]
     email: String,
+    /// The payment token of every checkout: `tok_visa` for the sandbox provider, `pm_card_visa` for
+    /// Stripe.
+    #[arg(long, default_value = "tok_visa")]
+    card: String,
     /// Also print one line `SUMMARY {json}` for scripts.
     #[arg(long)]
     summary: bool,
@@ -61,7 +65,8 @@ async fn main() -> anyhow::Result<()> {
     let stats = Stats::new();
     let deadline = Instant::now() + args.duration;
     let shoppers = (0..args.shoppers).map(|i| {
-        let shopper = Shopper::new(client.clone(), endpoint.clone(), stats.clone(), args.email.clone());
+        let buyer = Buyer { email: args.email.clone(), card: args.card.clone() };
+        let shopper = Shopper::new(client.clone(), endpoint.clone(), stats.clone(), buyer);
         if args.buy_only {
             tokio::spawn(shopper.buy_until(deadline, catalogue.own_picks[i].clone()))
         } else {
@@ -97,12 +102,15 @@ async fn main() -> anyhow::Result<()> {
         verdict.carts_checked, verdict.carts_lost, verdict.carts_unverifiable,
     );
     if args.summary {
+        let (refusals, slowest_checkout_ms) = stats.checkout_refusals_and_slowest();
         let extra = json!({
             "seconds": elapsed.as_secs_f64(),
             "orders_placed": verdict.orders_placed,
             "orders_lost": verdict.orders_lost,
             "unanswered_checkouts": verdict.unanswered_checkouts,
             "checkouts_refused": stats.checkouts_refused(),
+            "checkout_refusals": refusals,
+            "slowest_checkout_ms": slowest_checkout_ms,
             "carts_checked": verdict.carts_checked,
             "carts_lost": verdict.carts_lost,
             "carts_unverifiable": verdict.carts_unverifiable,

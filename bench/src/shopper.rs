@@ -24,7 +24,7 @@ const SEARCH: &str = "query($search: String) { products(first: 20, filter: { sea
 const ADD: &str = "mutation($variant: ID!) { addToCart(variantId: $variant, quantity: 1) { token cart { totalQuantity } userErrors { code } } }";
 const CART: &str =
     "{ cart { lines { variant { id } quantity lineTotal { amount } } totalQuantity subtotal { amount } } }";
-const CHECKOUT: &str = "mutation($key: String!, $email: String!) { checkout(input: { email: $email, shippingAddress: { name: \"Load Test\", line1: \"1 Bench Street\", city: \"Paris\", postalCode: \"75001\", country: \"FR\" }, paymentToken: \"tok_visa\", idempotencyKey: $key }) { order { number } accessToken userErrors { code variantId } } }";
+const CHECKOUT: &str = "mutation($key: String!, $email: String!, $card: String!) { checkout(input: { email: $email, shippingAddress: { name: \"Load Test\", line1: \"1 Bench Street\", city: \"Paris\", postalCode: \"75001\", country: \"FR\" }, paymentToken: $card, idempotencyKey: $key }) { order { number } accessToken userErrors { code variantId } } }";
 const REMOVE: &str = "mutation($variant: ID!) { removeFromCart(variantId: $variant) { cart { totalQuantity } userErrors { code } } }";
 const ORDER: &str = "query($number: String!, $accessToken: String) { order(number: $number, accessToken: $accessToken) { number } }";
 const SORTS: [&str; 4] = ["NEWEST", "PRICE_ASC", "PRICE_DESC", "NAME"];
@@ -32,11 +32,19 @@ const SEARCHES: [&str; 6] = ["shirt", "dress", "linen", "wool", "jacket", "cotto
 /// A checkout whose answer was lost is sent again with its idempotency key, as a careful client does.
 const CHECKOUT_ATTEMPTS: usize = 4;
 
+#[derive(Clone)]
+pub struct Buyer {
+    pub email: String,
+    /// The payment token checkouts send: `tok_visa` for the sandbox, `pm_card_visa` for Stripe.
+    pub card: String,
+}
+
 pub struct Shopper {
     client: reqwest::Client,
     endpoint: url::Url,
     stats: Stats,
-    email: String,
+    /// Who the shopper is at checkout: the email the orders go to, and the payment token.
+    buyer: Buyer,
     token: Option<String>,
     /// What the cart holds as far as the shopper knows: variant → quantity.
     expected: BTreeMap<String, u64>,
@@ -63,12 +71,12 @@ pub struct Verdict {
 }
 
 impl Shopper {
-    pub fn new(client: reqwest::Client, endpoint: url::Url, stats: Stats, email: String) -> Self {
+    pub fn new(client: reqwest::Client, endpoint: url::Url, stats: Stats, buyer: Buyer) -> Self {
         Self {
             client,
             endpoint,
             stats,
-            email,
+            buyer,
             token: None,
             expected: BTreeMap::new(),
             maybe_added: BTreeMap::new(),
@@ -131,7 +139,8 @@ impl Shopper {
     }
 
     async fn check_out(&mut self) {
-        let fresh = || json!({ "key": uuid::Uuid::new_v4().to_string(), "email": self.email });
+        let key = uuid::Uuid::new_v4().to_string();
+        let fresh = || json!({ "key": key, "email": self.buyer.email, "card": self.buyer.card });
         let variables = self.pending_checkout.take().unwrap_or_else(fresh);
         for attempt in 0..CHECKOUT_ATTEMPTS {
             let answer = self.call(Step::Checkout, CHECKOUT, variables.clone()).await;
@@ -272,8 +281,12 @@ mod tests {
     fn shopper(expected: &[(&str, u64)], maybe_added: &[(&str, u64)]) -> Shopper {
         let map = |lines: &[(&str, u64)]| lines.iter().map(|(v, q)| (v.to_string(), *q)).collect();
         let endpoint = url::Url::parse("http://127.0.0.1:8000/graphql").unwrap();
-        let mut shopper =
-            Shopper::new(reqwest::Client::new(), endpoint, Stats::new(), "a@example.com".into());
+        let mut shopper = Shopper::new(
+            reqwest::Client::new(),
+            endpoint,
+            Stats::new(),
+            Buyer { email: "a@example.com".into(), card: "tok_visa".into() },
+        );
         (shopper.expected, shopper.maybe_added) = (map(expected), map(maybe_added));
         shopper
     }

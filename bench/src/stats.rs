@@ -99,6 +99,14 @@ impl Stats {
         self.steps.lock().expect("never poisoned").get(&Step::Checkout).map_or(0, |s| s.refused)
     }
 
+    /// The checkouts' userError codes, counted, and the slowest checkout in milliseconds.
+    pub fn checkout_refusals_and_slowest(&self) -> (BTreeMap<String, u64>, u64) {
+        let steps = self.steps.lock().expect("never poisoned");
+        let Some(checkouts) = steps.get(&Step::Checkout) else { return (BTreeMap::new(), 0) };
+        let slowest = checkouts.latencies_us.iter().max().copied().unwrap_or(0) / 1000;
+        (checkouts.refusals.clone(), slowest)
+    }
+
     /// The table of steps, as Markdown.
     pub fn table(&self, elapsed: Duration) -> String {
         let seconds = elapsed.as_secs_f64();

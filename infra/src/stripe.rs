@@ -9,6 +9,8 @@
 //! answered the first. Connection failures, 429 and 5xx answers are `Unavailable`; an unexpected
 //! answer is logged and taken as a decline.
 
+use std::time::Duration;
+
 use futures::future::BoxFuture;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
@@ -27,29 +29,54 @@ pub struct Stripe {
     settings: StripeSettings,
 }
 
+/// Why Stripe did not do what it was asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+enum Refusal {
+    #[error("Stripe did not get the request, or turned it away unprocessed")]
+    Unreachable,
+    #[error("the answer was lost, or Stripe failed: the request may have been processed")]
+    Lost,
+    #[error("a card error, or a request Stripe found wrong")]
+    Declined,
+}
+
+impl From<Refusal> for PaymentFailure {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::Unreachable | Refusal::Lost => Self::Unavailable,
+            Refusal::Declined => Self::Declined,
+        }
+    }
+}
+
+/// How often an authorisation whose answer was lost is read back.
+const READ_BACK_EVERY: Duration = Duration::from_millis(200);
+
 impl Stripe {
-    pub fn new(settings: StripeSettings) -> Self {
-        Self { client: reqwest::Client::new(), settings }
+    /// Stripe at `settings`, each call given at most `timeout`.
+    pub fn new(settings: StripeSettings, timeout: Duration) -> Result<Self, crate::Error> {
+        let client = reqwest::Client::builder().timeout(timeout).build().map_err(anyhow::Error::from)?;
+        Ok(Self { client, settings })
     }
 
     fn url(&self, path: &str) -> String {
         format!("{}/v1/{path}", self.settings.api_base.as_str().trim_end_matches('/'))
     }
 
-    async fn post(&self, path: &str, form: &[(&str, &str)], key: &str) -> Result<Value, PaymentFailure> {
+    async fn post(&self, path: &str, form: &[(&str, &str)], key: &str) -> Result<Value, Refusal> {
         let request = self.client.post(self.url(path)).form(form).header("Idempotency-Key", key);
         self.send(request).await
     }
 
-    async fn get(&self, path: &str) -> Result<Value, PaymentFailure> {
+    async fn get(&self, path: &str) -> Result<Value, Refusal> {
         self.send(self.client.get(self.url(path))).await
     }
 
-    async fn send(&self, request: reqwest::RequestBuilder) -> Result<Value, PaymentFailure> {
+    async fn send(&self, request: reqwest::RequestBuilder) -> Result<Value, Refusal> {
         let response = request.bearer_auth(self.settings.secret_key.expose_secret()).send().await;
         let response = response.map_err(|err| {
-            tracing::warn!(error = %err, "Stripe cannot be reached");
-            PaymentFailure::Unavailable
+            tracing::warn!(error = %err, "Stripe cannot be reached, or did not answer in time");
+            if err.is_connect() { Refusal::Unreachable } else { Refusal::Lost }
         })?;
         let status = response.status();
         let body: Value = response.json().await.unwrap_or_default();
@@ -57,18 +84,27 @@ impl Stripe {
             return Ok(body);
         }
         let error = &body["error"];
-        if status.as_u16() == 429 || status.is_server_error() {
-            tracing::warn!(%status, error = %error, "Stripe is unavailable");
-            return Err(PaymentFailure::Unavailable);
+        match status.as_u16() {
+            429 => Err(Refusal::Unreachable),
+            500.. => {
+                tracing::warn!(%status, error = %error, "Stripe failed");
+                Err(Refusal::Lost)
+            }
+            402 => Err(Refusal::Declined),
+            _ => {
+                tracing::warn!(%status, error = %error, "Stripe refused a request");
+                Err(Refusal::Declined)
+            }
         }
-        if status.as_u16() != 402 {
-            tracing::warn!(%status, error = %error, "Stripe refused a request");
-        }
-        Err(PaymentFailure::Declined)
+    }
+
+    async fn cancel(&self, reference: &str) -> Result<(), Refusal> {
+        let path = format!("payment_intents/{reference}/cancel");
+        self.post(&path, &[], &format!("{reference}-cancel")).await.map(drop)
     }
 
     async fn intent_status(&self, reference: &str) -> Result<PaymentStatus, PaymentFailure> {
-        let intent = self.get(&format!("payment_intents/{reference}")).await?;
+        let intent = self.get(&format!("payment_intents/{reference}")).await.map_err(PaymentFailure::from)?;
         Ok(match intent["status"].as_str() {
             Some("requires_capture" | "succeeded") => PaymentStatus::Authorized,
             Some("requires_confirmation" | "requires_action" | "processing") => PaymentStatus::Open,
@@ -96,7 +132,8 @@ impl PaymentProvider for Stripe {
         })
     }
 
-    /// An answer lost to a Stripe failure may hide an authorisation: the intent is read back.
+    /// An answer lost may hide an authorisation: the intent is read back until Stripe tells where it
+    /// stands (the caller's timeout bounds the wait, and then the payment is undecided).
     fn authorize<'a>(
         &'a self,
         reference: &'a str,
@@ -111,11 +148,18 @@ impl PaymentProvider for Stripe {
                     self.void(reference).await;
                     Err(PaymentFailure::Declined)
                 }
-                Err(PaymentFailure::Unavailable) => match self.intent_status(reference).await {
-                    Ok(PaymentStatus::Authorized) => Ok(()),
-                    _ => Err(PaymentFailure::Unavailable),
+                Err(Refusal::Lost) => loop {
+                    match self.intent_status(reference).await {
+                        Ok(PaymentStatus::Authorized) => return Ok(()),
+                        Ok(PaymentStatus::Failed) => return Err(PaymentFailure::Declined),
+                        // Cancelled, it can no longer be confirmed by a request still on its way.
+                        Ok(PaymentStatus::Open) if self.cancel(reference).await.is_ok() => {
+                            return Err(PaymentFailure::Unavailable);
+                        }
+                        _ => tokio::time::sleep(READ_BACK_EVERY).await,
+                    }
                 },
-                Err(declined) => Err(declined),
+                Err(refusal) => Err(refusal.into()),
             }
         })
     }
@@ -126,9 +170,8 @@ impl PaymentProvider for Stripe {
 
     fn void<'a>(&'a self, reference: &'a str) -> BoxFuture<'a, ()> {
         Box::pin(async move {
-            let path = format!("payment_intents/{reference}/cancel");
-            if let Err(failure) = self.post(&path, &[], &format!("{reference}-cancel")).await {
-                tracing::warn!(%reference, %failure, "Stripe did not cancel a payment");
+            if let Err(refusal) = self.cancel(reference).await {
+                tracing::warn!(%reference, %refusal, "Stripe did not cancel a payment");
             }
         })
     }
@@ -137,14 +180,14 @@ impl PaymentProvider for Stripe {
         Box::pin(async move {
             let path = format!("payment_intents/{reference}/capture");
             match self.post(&path, &[], &format!("{reference}-capture")).await {
-                Err(PaymentFailure::Declined) => {
+                Err(Refusal::Declined) => {
                     match self.get(&format!("payment_intents/{reference}")).await {
                         // Captured already: capturing again is harmless.
                         Ok(intent) if intent["status"] == "succeeded" => Ok(()),
                         _ => Err(PaymentFailure::Declined),
                     }
                 }
-                captured => captured.map(drop),
+                captured => captured.map(drop).map_err(PaymentFailure::from),
             }
         })
     }
