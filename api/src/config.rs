@@ -260,6 +260,11 @@ pub struct Settings {
     #[arg(long, env = "MYCLOTHES_STRIPE_SECRET_KEY", global = true, hide_env_values = true)]
     pub stripe_secret_key: Option<String>,
 
+    /// `stripe`: the secret Stripe signs the deliveries to `POST /webhooks/stripe` with (`whsec_…`);
+    /// without it the endpoint takes none.
+    #[arg(long, env = "MYCLOTHES_STRIPE_WEBHOOK_SECRET", global = true, hide_env_values = true)]
+    pub stripe_webhook_secret: Option<String>,
+
     /// `stripe`: where Stripe's API is. The development profile uses the local stack's localstripe.
     #[arg(long, env = "MYCLOTHES_STRIPE_API_BASE", global = true)]
     pub stripe_api_base: Option<String>,
@@ -331,6 +336,7 @@ const FLAGS: &[(&str, &str)] = &[
     ("MYCLOTHES_SANDBOX_FAILURE_RATE", "sandbox-failure-rate"),
     ("MYCLOTHES_STRIPE_SECRET_KEY", "stripe-secret-key"),
     ("MYCLOTHES_STRIPE_API_BASE", "stripe-api-base"),
+    ("MYCLOTHES_STRIPE_WEBHOOK_SECRET", "stripe-webhook-secret"),
 ];
 
 /// What `myclothes serve` runs with.
@@ -705,7 +711,8 @@ impl Settings {
             .ok()
             .filter(|url| matches!(url.scheme(), "http" | "https"))
             .ok_or_else(|| ConfigError::new(base, format!("{api_base} is not an http(s) URL")))?;
-        Ok(StripeSettings { api_base, secret_key: SecretString::from(secret_key.to_owned()) })
+        let webhook_secret = self.stripe_webhook_secret.clone().map(SecretString::from);
+        Ok(StripeSettings { api_base, secret_key: SecretString::from(secret_key.to_owned()), webhook_secret })
     }
 
     fn with_default<'a>(

@@ -11,7 +11,7 @@ use infra::catalog::{CatalogCommands, CatalogQueries};
 use infra::customers::{AccountCommands, AddressBook, CustomerQueries};
 use infra::db::DbRouter;
 use infra::login_limits::LoginLimits;
-use infra::orders::{Checkout, OrderCommands, OrderQueries};
+use infra::orders::{Checkout, OrderCommands, OrderQueries, PaymentEvents};
 use infra::payments::{PaymentProvider, TestPaymentProvider};
 use infra::persisted_queries::PersistedQueries;
 use infra::rate_limits::RateLimiter;
@@ -22,6 +22,7 @@ use infra::staff::StaffRepository;
 use infra::stripe::Stripe;
 use infra::tokens::Tokens;
 use infra::write_path::WritePath;
+use secrecy::SecretString;
 
 use crate::client_ip::TrustedProxies;
 use crate::config::{PaymentConfig, ProviderConfig, RateLimits, ServeConfig};
@@ -45,6 +46,8 @@ pub struct Services {
     pub payments: Arc<dyn PaymentProvider>,
     /// The built-in sandbox payment provider (see `infra::payments`), when it is the provider.
     pub sandbox: Option<Arc<TestPaymentProvider>>,
+    /// Stripe's webhook deliveries are taken when signed with this.
+    pub stripe_webhook_secret: Option<SecretString>,
     pub cookies: CookiePolicy,
     pub rate_limiter: RateLimiter,
     pub persisted_queries: PersistedQueries,
@@ -70,6 +73,8 @@ pub struct Commands {
     pub addresses: AddressBook,
     pub checkout: Checkout,
     pub orders: OrderCommands,
+    /// What the payment provider tells of payments on its own (`POST /webhooks/stripe`).
+    pub payment_events: PaymentEvents,
     pub carts: CartCommands,
 }
 
@@ -135,6 +140,7 @@ impl Services {
                 addresses: AddressBook::new(db.clone()),
                 checkout: Checkout::new(db.clone(), carts.clone(), payments.clone(), config.payments.timeout),
                 orders: OrderCommands::new(db.clone(), payments.clone(), config.payments.timeout),
+                payment_events: PaymentEvents::new(db.clone(), payments.clone(), config.payments.timeout),
                 carts: CartCommands::new(carts, catalog),
             },
             write_path: WritePath::new(cache.clone(), sessions.clone()),
@@ -144,6 +150,10 @@ impl Services {
             login_limits: LoginLimits::new(redis.clone()),
             payments,
             sandbox,
+            stripe_webhook_secret: match &config.payments.provider {
+                ProviderConfig::Stripe(stripe) => stripe.webhook_secret.clone(),
+                ProviderConfig::Sandbox { .. } => None,
+            },
             cookies: CookiePolicy { secure: config.secure_cookies, max_age: config.tokens.lifetime },
             rate_limiter,
             persisted_queries: PersistedQueries::new(redis.clone()),

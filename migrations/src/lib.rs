@@ -23,6 +23,7 @@ impl MigratorTrait for Migrator {
             sql_migration!("m20261201_000012_checkout_saga"),
             sql_migration!("m20261201_000013_payments"),
             sql_migration!("m20261201_000014_payment_references"),
+            sql_migration!("m20261201_000015_payment_events"),
         ]
     }
 }

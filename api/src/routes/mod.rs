@@ -5,12 +5,13 @@ mod health;
 mod negotiation;
 mod pages;
 mod persisted_queries;
+mod webhooks;
 
 use std::sync::Arc;
 
 use poem::http::{Method, StatusCode};
 use poem::middleware::{Cors, SizeLimit};
-use poem::{Endpoint, EndpointExt, Response, Route, get};
+use poem::{Endpoint, EndpointExt, Response, Route, get, post};
 
 pub use health::Readiness;
 
@@ -18,6 +19,9 @@ use crate::config::HttpSettings;
 use crate::graphql::{ErrorCode, error, errors_body, request_error};
 use crate::request_id;
 use crate::services::Services;
+
+/// Stripe's events are a few kilobytes.
+const WEBHOOK_BODY_LIMIT: usize = 256 * 1024;
 
 pub fn app(services: Arc<Services>, readiness: Readiness, http: HttpSettings) -> impl Endpoint {
     let limits = http.schema.limits;
@@ -37,6 +41,7 @@ pub fn app(services: Arc<Services>, readiness: Readiness, http: HttpSettings) ->
         .at("/graphiql/:file", get(pages::graphiql_file))
         .at("/health/live", get(health::live))
         .at("/health/ready", get(health::ready))
+        .at("/webhooks/stripe", post(webhooks::stripe.with(SizeLimit::new(WEBHOOK_BODY_LIMIT))))
         .data(schema)
         .data(services)
         .data(readiness)

@@ -4,7 +4,9 @@
 
 use std::time::{Duration, Instant};
 
+use infra::stripe::webhook;
 use sea_orm::ConnectionTrait;
+use secrecy::SecretString;
 use serde_json::Value;
 
 use crate::carts::{CART, codes, lines};
@@ -158,32 +160,37 @@ async fn with_stripe_unreachable_a_checkout_fails_fast_and_leaves_stock_and_cart
     assert_eq!(count(&app, "SELECT count(*) AS n FROM orders WHERE status = 'pending_payment'").await, 0);
 }
 
-/// `kill -9` after Stripe authorised and before the instance heard it (Stripe's answers are delayed
-/// by a proxy): the worker's reconciler finds the PaymentIntent authorised and places the order, with
-/// that one authorisation.
-#[tokio::test]
-async fn an_authorisation_whose_answer_died_with_its_instance_places_the_order_once() {
-    let app = TestApp::spawn().await;
-    let (medium, _) = drop_tee(&app, 10).await;
-    let guest = guest_with(&app, &medium, 2).await;
+/// A guest's checkout (its token and mutation) left pending by an instance killed after Stripe
+/// authorised it and before the instance heard it (Stripe's answers were delayed by a proxy).
+async fn authorised_by_a_killed_instance(app: &TestApp) -> (String, String) {
+    let (medium, _) = drop_tee(app, 10).await;
+    let guest = guest_with(app, &medium, 2).await;
     let slow_answers = TcpProxy::start(Stack::get().stripe_port()).await;
     slow_answers.delay_answers(Duration::from_millis(600));
     let via_proxy = on_stripe(&format!("http://127.0.0.1:{}", slow_answers.port));
     let mut server =
         ServerProcess::start(&app.db, &[&args(&via_proxy)[..], &["--payment-timeout", "1s"]].concat()).await;
     let checkout = guest_checkout("pm_card_visa", "stripe-crash");
-
     let recorded =
         "SELECT count(*) AS n FROM orders WHERE status = 'pending_payment' AND payment_reference IS NOT NULL";
     tokio::select! {
         answer = server.post_graphql(Some(&guest), &checkout) => panic!("answered before the kill: {answer}"),
         () = async {
-            until_counted(&app, recorded, 1).await;
+            until_counted(app, recorded, 1).await;
             // Stripe has authorised; its answer is 600 ms away.
-            until_authorised(&reference_of(&app).await).await;
+            until_authorised(&reference_of(app).await).await;
         } => {}
     }
     server.kill();
+    (guest, checkout)
+}
+
+/// The reconciler finds the PaymentIntent of an order whose instance died authorised, and places the
+/// order with that one authorisation.
+#[tokio::test]
+async fn an_authorisation_whose_answer_died_with_its_instance_places_the_order_once() {
+    let app = TestApp::spawn().await;
+    let (guest, checkout) = authorised_by_a_killed_instance(&app).await;
 
     let _worker = WorkerProcess::start(
         &app.db,
@@ -199,4 +206,90 @@ async fn an_authorisation_whose_answer_died_with_its_instance_places_the_order_o
     assert_eq!(intents_with_key(&key.try_get::<String>("", "n").unwrap()).await, 1, "one PaymentIntent");
     let retried = app.post_graphql_as(&guest, &checkout).await;
     assert_eq!(retried["data"]["checkout"]["order"]["status"], "PAID", "the same order: {retried}");
+}
+
+const WEBHOOK_SECRET: &str = "whsec_myclothes_test";
+
+/// An instance on Stripe that takes webhook deliveries signed with `WEBHOOK_SECRET`.
+async fn taking_webhooks() -> TestApp {
+    let settings = [
+        &on_stripe(&Stack::get().stripe_url())[..],
+        &["--stripe-webhook-secret".to_owned(), WEBHOOK_SECRET.to_owned()],
+    ]
+    .concat();
+    TestApp::spawn_with(&args(&settings)).await
+}
+
+/// Delivers `event` to the app's webhook endpoint, signed at `time` with `secret`; the status and body.
+async fn deliver(app: &TestApp, event: &Value, secret: &str, time: i64) -> (u16, Value) {
+    let body = event.to_string();
+    let signature = webhook::sign(&SecretString::from(secret.to_owned()), body.as_bytes(), time);
+    let response = reqwest::Client::new()
+        .post(format!("{}/webhooks/stripe", app.address))
+        .header("stripe-signature", signature)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .expect("the app answers");
+    (response.status().as_u16(), response.json().await.unwrap_or_default())
+}
+
+/// A webhook moves an order waiting for its payment at once (its instance died after Stripe
+/// authorised), once however often it is delivered; forged or late deliveries change nothing.
+#[tokio::test]
+async fn a_signed_webhook_settles_a_waiting_order_once_and_forged_ones_are_refused() {
+    let app = taking_webhooks().await;
+    let (guest, checkout) = authorised_by_a_killed_instance(&app).await;
+    let reference = reference_of(&app).await;
+    let event = serde_json::json!({
+        "id": format!("evt_{reference}"),
+        "type": "payment_intent.amount_capturable_updated",
+        "data": { "object": { "object": "payment_intent", "id": reference } },
+    });
+    let now = chrono::Utc::now().timestamp();
+
+    for (secret, time) in [("whsec_forged", now), (WEBHOOK_SECRET, now - 600)] {
+        let (status, _) = deliver(&app, &event, secret, time).await;
+        assert_eq!(status, 400, "signed with {secret} at {time}");
+    }
+    assert_eq!(count(&app, "SELECT count(*) AS n FROM orders WHERE status = 'pending_payment'").await, 1);
+
+    let (status, body) = deliver(&app, &event, WEBHOOK_SECRET, now).await;
+    assert_eq!((status, &body["duplicate"]), (200, &Value::Bool(false)), "{body}");
+    let placed = app.post_graphql_as(&guest, &checkout).await;
+    assert_eq!(placed["data"]["checkout"]["order"]["status"], "PLACED", "{placed}");
+    let outbox = "SELECT count(*) AS n FROM outbox WHERE event_type = 'order.placed'";
+    assert_eq!(count(&app, outbox).await, 1);
+
+    let (status, body) = deliver(&app, &event, WEBHOOK_SECRET, now).await;
+    assert_eq!((status, &body["duplicate"]), (200, &Value::Bool(true)), "{body}");
+    assert_eq!(count(&app, outbox).await, 1, "the delivery again changed nothing");
+}
+
+/// localstripe signs its deliveries as Stripe does: the shop takes them.
+#[tokio::test]
+async fn the_events_localstripe_delivers_are_taken() {
+    let app = taking_webhooks().await;
+    let (medium, _) = drop_tee(&app, 10).await;
+    let guest = guest_with(&app, &medium, 1).await;
+    let register = reqwest::Client::new()
+        .post(format!("{}/_config/webhooks/{}", Stack::get().stripe_url(), app.db.name))
+        .form(&[
+            ("url", format!("{}/webhooks/stripe", app.address)),
+            ("secret", WEBHOOK_SECRET.to_owned()),
+            ("events[]", "payment_intent.payment_failed".to_owned()),
+        ])
+        .send()
+        .await
+        .expect("localstripe answers");
+    assert!(register.status().is_success(), "{}", register.text().await.unwrap_or_default());
+
+    let body = app.post_graphql_as(&guest, &guest_checkout("pm_card_chargeCustomerFail", "declined")).await;
+    assert_eq!(codes(&body["data"]["checkout"]), ["PAYMENT_DECLINED"], "{body}");
+
+    // localstripe delivers a second after the event (and those of other tests' declines too).
+    let taken =
+        "SELECT least(count(*), 1) AS n FROM payment_events WHERE type = 'payment_intent.payment_failed'";
+    until_counted(&app, taken, 1).await;
 }

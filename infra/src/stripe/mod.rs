@@ -9,6 +9,8 @@
 //! answered the first. Connection failures, 429 and 5xx answers are `Unavailable`; an unexpected
 //! answer is logged and taken as a decline.
 
+pub mod webhook;
+
 use std::time::Duration;
 
 use futures::future::BoxFuture;
@@ -22,6 +24,8 @@ pub struct StripeSettings {
     /// `https://api.stripe.com`, or a stand-in such as localstripe.
     pub api_base: url::Url,
     pub secret_key: SecretString,
+    /// The secret Stripe signs this shop's webhook deliveries with; without it, none is taken.
+    pub webhook_secret: Option<SecretString>,
 }
 
 pub struct Stripe {
