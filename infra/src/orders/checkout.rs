@@ -4,8 +4,9 @@
 //! 1. The cart is re-priced from the primary and its stock reserved with conditional updates in
 //!    variant-id order (so two checkouts never deadlock and stock never goes below zero); the order
 //!    is recorded as `pending_payment`, with copies of its prices and address, and committed.
-//! 2. The payment provider is asked outside any transaction (`settlement`), so that no row stays
-//!    locked and no connection held while it thinks.
+//! 2. Outside any transaction (`settlement`), so that no row stays locked and no connection is held
+//!    while the provider thinks, the payment is opened at the provider (holding nothing), its
+//!    reference recorded on the order, and it is authorised.
 //! 3. Its answer is recorded: placed, or payment failed with the stock returned. The ordered lines
 //!    of a placed order leave the cart; a failed payment leaves the cart as it was.
 //!

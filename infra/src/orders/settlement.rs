@@ -76,11 +76,17 @@ pub(super) async fn pay(
     })
 }
 
+/// Records the payment's reference on order `id`, which must still wait for it: a payment is never
+/// authorised unless the order knows it.
 async fn record_reference(db: &DbRouter, id: Uuid, reference: &str) -> Result<(), crate::Error> {
     let tx = WriteTx::begin(db).await?;
     let record = "UPDATE orders SET payment_reference = $2 WHERE id = $1 AND status = 'pending_payment'";
     let values = [id.into(), reference.into()];
-    tx.conn().execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, record, values)).await?;
+    let recorded =
+        tx.conn().execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, record, values)).await?;
+    if recorded.rows_affected() != 1 {
+        return Err(anyhow::anyhow!("order {id} no longer waits for its payment").into());
+    }
     tx.commit(()).await?.into_unobserved();
     Ok(())
 }
