@@ -15,11 +15,11 @@ use crate::support::process::{ServerProcess, WorkerProcess};
 
 const PENDING: &str = "SELECT count(*) AS n FROM orders WHERE status = 'pending_payment'";
 
-/// Waits (at most 5 s) until `sql` counts `n`.
-async fn until_counted(app: &TestApp, sql: &str, n: i64) {
-    let deadline = Instant::now() + Duration::from_secs(5);
+/// Waits (at most 10 s) until `sql` counts `n`.
+pub async fn until_counted(app: &TestApp, sql: &str, n: i64) {
+    let deadline = Instant::now() + Duration::from_secs(10);
     while count(app, sql).await != n {
-        assert!(Instant::now() < deadline, "{sql} did not count {n} within 5 s");
+        assert!(Instant::now() < deadline, "{sql} did not count {n} within 10 s");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

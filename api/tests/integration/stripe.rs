@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::carts::{CART, codes, lines};
 use crate::checkout::{count, drop_tee, guest_checkout, guest_with, stock_of};
+use crate::payments::until_counted;
 use crate::support::process::{ServerProcess, WorkerProcess};
 use crate::support::tcp_proxy::TcpProxy;
 use crate::support::{Stack, TestApp, free_port};
@@ -66,15 +67,6 @@ async fn until_authorised(reference: &str) {
     while stripe_get(&format!("payment_intents/{reference}")).await["status"] != "requires_capture" {
         assert!(Instant::now() < deadline, "{reference} was not authorised within 10 s");
         tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
-/// Waits (at most 10 s) until `sql` counts `n`.
-async fn until_counted(app: &TestApp, sql: &str, n: i64) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while count(app, sql).await != n {
-        assert!(Instant::now() < deadline, "{sql} did not count {n} within 10 s");
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
