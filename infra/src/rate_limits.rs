@@ -7,7 +7,9 @@
 //! used less than `LOCAL_SHARE` of its burst as far as it knows (the shared bucket as of Redis's last
 //! answer, plus what it admitted since). What it admitted is charged to the shared buckets in one
 //! call every `FLUSH_EVERY`. Beyond that share, a request is decided in Redis, together with what the
-//! instance still owes. So a client that only one instance serves gets exactly its budget; one whose
+//! instance still owes, and never before a charge of the instance's own admissions that is on its way
+//! to Redis has landed (else Redis would decide without it). So a client that only one instance
+//! serves gets exactly its budget; one whose
 //! requests reach N instances at once may get up to (N − 1) × `LOCAL_SHARE` × burst more, once: every
 //! admission is charged to the shared bucket, which then refuses the client until it has waited it
 //! out. The budgets of sensitive operations (`admit`) are always decided in Redis.
@@ -115,8 +117,11 @@ impl RateLimiter {
         if self.mirrors.admit(buckets, cost, Instant::now()) {
             return Ok(Admission::Allowed);
         }
-        let owed = self.mirrors.take_owed(buckets);
-        let (admission, ahead) = self.decide_in_redis(buckets, &owed, cost).await?;
+        let owed = self.mirrors.take_owed_once_charged(buckets).await;
+        let landing = Landing { mirrors: &self.mirrors, buckets, owed: &owed };
+        let decided = self.decide_in_redis(buckets, &owed, cost).await;
+        drop(landing);
+        let (admission, ahead) = decided?;
         let learned = buckets.iter().zip(ahead).map(|((name, rate), ahead)| (*name, *rate, ahead));
         self.mirrors.learn(learned, Instant::now());
         Ok(admission)
@@ -169,7 +174,9 @@ async fn flush_every_while(redis: Arc<RedisStore>, mirrors: Weak<Mirrors>) {
         for batch in owed.chunks(FLUSH_BATCH) {
             let charges = batch.iter().map(|(name, rate, owed)| (name.as_str(), *rate, *owed));
             // What is not charged while Redis is down is forgotten: without Redis nothing is limited.
-            match charge(&redis, charges, 0).await {
+            let charged = charge(&redis, charges, 0).await;
+            mirrors.charged(batch.iter().map(|(name, _, owed)| (name.as_str(), *owed)));
+            match charged {
                 Ok((_, ahead)) => {
                     let learned =
                         batch.iter().zip(ahead).map(|((name, rate, _), ahead)| (name.as_str(), *rate, ahead));
@@ -181,9 +188,27 @@ async fn flush_every_while(redis: Arc<RedisStore>, mirrors: Weak<Mirrors>) {
     }
 }
 
+/// A charge of owed admissions on its way to Redis: landed (or failed) once dropped, even when the
+/// request that carries it is given up half-way.
+struct Landing<'a> {
+    mirrors: &'a Mirrors,
+    buckets: &'a [(&'a str, Rate)],
+    owed: &'a [u32],
+}
+
+impl Drop for Landing<'_> {
+    fn drop(&mut self) {
+        self.mirrors.charged(self.buckets.iter().map(|(name, _)| *name).zip(self.owed.iter().copied()));
+    }
+}
+
 /// This instance's view of the buckets its clients used lately.
 #[derive(Default)]
-struct Mirrors(Mutex<HashMap<String, Mirror>>);
+struct Mirrors {
+    buckets: Mutex<HashMap<String, Mirror>>,
+    /// Told whenever a charge of owed admissions has landed in Redis (or failed to).
+    charges_landed: tokio::sync::Notify,
+}
 
 struct Mirror {
     rate: Rate,
@@ -191,12 +216,14 @@ struct Mirror {
     full_at: Instant,
     /// Requests admitted here and not yet charged in Redis.
     owed: u32,
+    /// Calls to Redis on their way with what this bucket owed.
+    charging: u32,
 }
 
 impl Mirrors {
     /// Admits and charges `cost` to every bucket if each stays within its local share.
     fn admit(&self, buckets: &[(&str, Rate)], cost: u32, now: Instant) -> bool {
-        let mut mirrors = self.0.lock().expect("the mirrors are never poisoned");
+        let mut mirrors = self.buckets.lock().expect("the mirrors are never poisoned");
         let fits = buckets.iter().all(|(name, rate)| {
             let full_at = mirrors.get(*name).map_or(now, |mirror| mirror.full_at.max(now));
             full_at + rate.interval() * cost <= now + rate.tolerance().mul_f64(LOCAL_SHARE)
@@ -207,6 +234,7 @@ impl Mirrors {
                     rate: *rate,
                     full_at: now,
                     owed: 0,
+                    charging: 0,
                 });
                 mirror.full_at = mirror.full_at.max(now) + rate.interval() * cost;
                 mirror.owed += cost;
@@ -215,31 +243,70 @@ impl Mirrors {
         fits
     }
 
-    /// What `buckets` owe, which the caller now charges.
-    fn take_owed(&self, buckets: &[(&str, Rate)]) -> Vec<u32> {
-        let mut mirrors = self.0.lock().expect("the mirrors are never poisoned");
-        let mut owed =
-            |name: &str| mirrors.get_mut(name).map_or(0, |mirror| std::mem::take(&mut mirror.owed));
-        buckets.iter().map(|(name, _)| owed(name)).collect()
+    /// What `buckets` owe, which the caller now charges (and then says so with `charged`), once no
+    /// earlier charge of theirs is on its way to Redis.
+    async fn take_owed_once_charged(&self, buckets: &[(&str, Rate)]) -> Vec<u32> {
+        loop {
+            let landed = self.charges_landed.notified();
+            tokio::pin!(landed);
+            landed.as_mut().enable();
+            if let Some(owed) = self.take_owed(buckets) {
+                return owed;
+            }
+            landed.await;
+        }
+    }
+
+    /// What `buckets` owe, taken, unless a charge of one of them is on its way.
+    fn take_owed(&self, buckets: &[(&str, Rate)]) -> Option<Vec<u32>> {
+        let mut mirrors = self.buckets.lock().expect("the mirrors are never poisoned");
+        if buckets.iter().any(|(name, _)| mirrors.get(*name).is_some_and(|mirror| mirror.charging > 0)) {
+            return None;
+        }
+        let mut owed = |name: &str| {
+            mirrors.get_mut(name).map_or(0, |mirror| {
+                mirror.charging += u32::from(mirror.owed > 0);
+                std::mem::take(&mut mirror.owed)
+            })
+        };
+        Some(buckets.iter().map(|(name, _)| owed(name)).collect())
+    }
+
+    /// The charges of what `buckets` owed (as taken) have landed in Redis, or failed to.
+    fn charged<'a>(&self, buckets: impl Iterator<Item = (&'a str, u32)>) {
+        let mut mirrors = self.buckets.lock().expect("the mirrors are never poisoned");
+        for (name, _) in buckets.filter(|(_, owed)| *owed > 0) {
+            if let Some(mirror) = mirrors.get_mut(name) {
+                mirror.charging -= 1;
+            }
+        }
+        drop(mirrors);
+        self.charges_landed.notify_waiters();
     }
 
     /// Every bucket's debt, which the caller now charges; buckets full again and owing nothing are
     /// forgotten.
     fn take_all_owed(&self, now: Instant) -> Vec<(String, Rate, u32)> {
-        let mut mirrors = self.0.lock().expect("the mirrors are never poisoned");
-        mirrors.retain(|_, mirror| mirror.owed > 0 || mirror.full_at > now);
+        let mut mirrors = self.buckets.lock().expect("the mirrors are never poisoned");
+        mirrors.retain(|_, mirror| mirror.owed > 0 || mirror.charging > 0 || mirror.full_at > now);
         let owing = mirrors.iter_mut().filter(|(_, mirror)| mirror.owed > 0);
-        owing.map(|(name, mirror)| (name.clone(), mirror.rate, std::mem::take(&mut mirror.owed))).collect()
+        owing
+            .map(|(name, mirror)| {
+                mirror.charging += 1;
+                (name.clone(), mirror.rate, std::mem::take(&mut mirror.owed))
+            })
+            .collect()
     }
 
     /// Redis said each bucket is `ahead` ms ahead of now; what was admitted here and not charged yet
     /// still counts. The answer may predate charges of this instance that were on their way (a flush
     /// and a request decided in Redis cross), so it never lowers what this instance knows.
     fn learn<'a>(&self, buckets: impl Iterator<Item = (&'a str, Rate, i64)>, now: Instant) {
-        let mut mirrors = self.0.lock().expect("the mirrors are never poisoned");
+        let mut mirrors = self.buckets.lock().expect("the mirrors are never poisoned");
         for (name, rate, ahead) in buckets {
             let ahead = Duration::from_millis(u64::try_from(ahead).unwrap_or(0));
-            let mirror = mirrors.entry(name.to_owned()).or_insert(Mirror { rate, full_at: now, owed: 0 });
+            let mirror =
+                mirrors.entry(name.to_owned()).or_insert(Mirror { rate, full_at: now, owed: 0, charging: 0 });
             mirror.full_at = mirror.full_at.max(now + ahead + rate.interval() * mirror.owed);
         }
     }
@@ -269,8 +336,27 @@ mod tests {
         let buckets = [("ip:a", TEN_PER_MINUTE)];
         let admitted = (0..10).take_while(|_| mirrors.admit(&buckets, 1, now)).count();
         assert_eq!(admitted, 5);
-        assert_eq!(mirrors.take_owed(&buckets), [5]);
-        assert_eq!(mirrors.take_owed(&buckets), [0], "taken once");
+        assert_eq!(mirrors.take_owed(&buckets), Some(vec![5]));
+        assert_eq!(mirrors.take_owed(&buckets), None, "not before that charge has landed");
+        mirrors.charged([("ip:a", 5)].into_iter());
+        assert_eq!(mirrors.take_owed(&buckets), Some(vec![0]), "taken once");
+    }
+
+    /// Redis must know what this instance admitted before it decides for it again: a request waits
+    /// for a charge on its way (here, a flush's).
+    #[tokio::test]
+    async fn a_request_decided_in_redis_waits_for_a_charge_on_its_way() {
+        let (mirrors, now) = (Arc::new(Mirrors::default()), Instant::now());
+        while mirrors.admit(&[("ip:a", TEN_PER_MINUTE)], 1, now) {}
+        let flushing = mirrors.take_all_owed(now);
+        let deciding = tokio::spawn({
+            let mirrors = mirrors.clone();
+            async move { mirrors.take_owed_once_charged(&[("ip:a", TEN_PER_MINUTE)]).await }
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(!deciding.is_finished(), "it waits for the flush");
+        mirrors.charged(flushing.iter().map(|(name, _, owed)| (name.as_str(), *owed)));
+        assert_eq!(deciding.await.unwrap(), [0], "the flush charged the five");
     }
 
     #[test]
@@ -303,7 +389,11 @@ mod tests {
         while mirrors.admit(&busy, 1, now) {}
         let both = [("ip:a", TEN_PER_MINUTE), ("session:s", TEN_PER_MINUTE)];
         assert!(!mirrors.admit(&both, 1, now));
-        assert_eq!(mirrors.take_owed(&[("ip:a", TEN_PER_MINUTE)]), [0], "nothing charged to the other");
+        assert_eq!(
+            mirrors.take_owed(&[("ip:a", TEN_PER_MINUTE)]),
+            Some(vec![0]),
+            "nothing charged to the other"
+        );
     }
 
     #[test]
@@ -311,8 +401,9 @@ mod tests {
         let (mirrors, now) = (Mirrors::default(), Instant::now());
         assert!(mirrors.admit(&[("ip:a", TEN_PER_MINUTE)], 1, now));
         assert_eq!(mirrors.take_all_owed(now).len(), 1);
+        mirrors.charged([("ip:a", 1)].into_iter());
         assert!(mirrors.take_all_owed(now + Duration::from_secs(7)).is_empty());
-        assert!(mirrors.0.lock().unwrap().is_empty());
+        assert!(mirrors.buckets.lock().unwrap().is_empty());
     }
 
     #[test]
