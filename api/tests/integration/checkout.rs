@@ -201,6 +201,14 @@ async fn a_declined_or_failing_payment_places_no_order_and_its_key_may_try_anoth
     assert_eq!(count(&app, attempts).await, 2);
     assert_eq!(count(&app, "SELECT count(*) AS n FROM orders WHERE status <> 'payment_failed'").await, 0);
     assert_eq!(count(&app, "SELECT count(*) AS n FROM outbox WHERE event_type = 'order.placed'").await, 0);
+    let attempt = "SELECT 'MC-' || lpad(number::text, 6, '0') AS number, access_token FROM orders LIMIT 1";
+    let attempt = app.primary.query_one_raw(statement(attempt)).await.unwrap().unwrap();
+    let (number, token): (String, String) =
+        (attempt.try_get("", "number").unwrap(), attempt.try_get("", "access_token").unwrap());
+    let shown = app
+        .post_graphql(&format!(r#"{{ order(number: "{number}", accessToken: "{token}") {{ number }} }}"#))
+        .await;
+    assert_eq!(shown["data"]["order"], Value::Null, "a failed attempt is no order of the shopper's: {shown}");
     assert_eq!(app.sandbox().authorizations(), 0);
 
     let placed = app.post_graphql_as(&guest, &guest_checkout("tok_visa", "one-key")).await;

@@ -18,7 +18,7 @@ use sea_orm::{
 };
 
 use super::ledger::{self, PendingRefund, close_refund, open_refund, refundable};
-use super::queries::{Viewer, rows_of, rows_of_one};
+use super::queries::{OrderRows, Viewer, rows_of, rows_of_one};
 use super::read_models::OrderView;
 use crate::db::DbRouter;
 use crate::entities::{order, order_line, payment};
@@ -68,18 +68,15 @@ impl OrderCommands {
         let mut moved = current.into_active_model();
         moved.status = Set(to.into());
         moved.updated_at = Set(chrono::Utc::now().fixed_offset());
-        let moved = moved.update(tx.conn()).await?;
-        let id = moved.id;
+        let mut moved = rows_of_one(tx.conn(), moved.update(tx.conn()).await?).await?;
+        let id = moved.order.id;
         let money_back = match to {
             OrderStatus::Cancelled => {
-                let cancelled = rows_of_one(tx.conn(), moved.clone()).await?;
-                restock(&mut tx, &cancelled.lines).await?;
-                self.give_back(tx.conn(), &cancelled.order, &cancelled.payments).await?
+                restock(&mut tx, &moved.lines).await?;
+                self.give_back(tx.conn(), &mut moved).await?
             }
             _ => MoneyBack::Nothing,
         };
-        // As it is now, with the money it gave back.
-        let moved = rows_of_one(tx.conn(), moved).await?;
         tx.touch(Touch::Order(id));
         announce_order(tx.conn(), id, number, to).await?;
         let moved = tx.commit(OrderView::of(moved)?).await?;
@@ -115,7 +112,7 @@ impl OrderCommands {
                 currency,
             }))));
         };
-        let refund =
+        let (refund, _) =
             open_refund(tx.conn(), current.order.id, authorization, amount, self.payment_timeout).await?;
         tx.touch(Touch::Order(refund.order));
         let opened = tx.commit(()).await?;
@@ -125,25 +122,31 @@ impl OrderCommands {
             .map(|order| Some(failure.map_or(Ok(order), |failure| Err(RefundRejection::Payment(failure))))))
     }
 
-    /// What goes back to the shopper of `order`, cancelled in `txn`, recorded there: the void of an
-    /// authorisation not captured, or a refund, pending, of what was captured and not refunded.
+    /// What goes back to the shopper of the order of `rows`, cancelled in `txn`, recorded there and
+    /// among its payments: the void of an authorisation not captured, or a refund, pending, of what
+    /// was captured and not refunded.
     async fn give_back(
         &self,
         txn: &DatabaseTransaction,
-        order: &order::Model,
-        payments: &[payment::Model],
+        rows: &mut OrderRows,
     ) -> Result<MoneyBack, crate::Error> {
+        let order = &rows.order;
         let Some(authorization) = order.payment_reference.clone() else { return Ok(MoneyBack::Nothing) };
-        let captured = payments.iter().any(|p| p.kind == payment::Kind::Capture);
-        let left = refundable(payments);
-        Ok(if !captured {
-            ledger::record(txn, order.id, payment::Kind::Void, order.total_minor, &authorization).await?;
-            MoneyBack::Void(authorization)
+        let captured = rows.payments.iter().any(|p| p.kind == payment::Kind::Capture);
+        let left = refundable(&rows.payments);
+        let (money_back, entry) = if !captured {
+            let entry =
+                ledger::record(txn, order.id, payment::Kind::Void, order.total_minor, &authorization).await?;
+            (MoneyBack::Void(authorization), entry)
         } else if left > 0 {
-            MoneyBack::Refund(open_refund(txn, order.id, &authorization, left, self.payment_timeout).await?)
+            let (refund, entry) =
+                open_refund(txn, order.id, &authorization, left, self.payment_timeout).await?;
+            (MoneyBack::Refund(refund), entry)
         } else {
-            MoneyBack::Nothing
-        })
+            return Ok(MoneyBack::Nothing);
+        };
+        rows.payments.push(entry);
+        Ok(money_back)
     }
 
     /// Asks the provider for `refund` and records its answer. A refusal removes the refund, unless

@@ -45,14 +45,14 @@ impl PendingRefund {
     }
 }
 
-/// Records what the provider did with an order's money.
+/// Records what the provider did with an order's money; the entry.
 pub(crate) async fn record(
     txn: &DatabaseTransaction,
     order: Uuid,
     kind: Kind,
     amount_minor: i64,
     reference: &str,
-) -> Result<(), crate::Error> {
+) -> Result<payment::Model, crate::Error> {
     let entry = payment::ActiveModel {
         order_id: Set(order),
         kind: Set(kind),
@@ -60,8 +60,7 @@ pub(crate) async fn record(
         reference: Set(Some(reference.to_owned())),
         ..Default::default()
     };
-    entry.insert(txn).await?;
-    Ok(())
+    Ok(entry.insert(txn).await?)
 }
 
 /// What of `payments` may still be refunded: what was captured, less every refund, pending or not.
@@ -70,15 +69,16 @@ pub(super) fn refundable(payments: &[payment::Model]) -> i64 {
     sum(Kind::Capture) - sum(Kind::Refund)
 }
 
-/// Records a refund of `amount_minor` of order `order`, pending until the provider has answered; its
-/// asker has twice `timeout` to record the answer before the reconciler takes over.
+/// Records a refund of `amount_minor` of order `order`, pending until the provider has answered (the
+/// refund and its entry); its asker has `decision_time(timeout)` to record the answer before the
+/// reconciler takes over.
 pub(super) async fn open_refund(
     txn: &DatabaseTransaction,
     order: Uuid,
     authorization: &str,
     amount_minor: i64,
     timeout: Duration,
-) -> Result<PendingRefund, crate::Error> {
+) -> Result<(PendingRefund, payment::Model), crate::Error> {
     let due = chrono::Utc::now() + decision_time(timeout);
     let entry = payment::ActiveModel {
         order_id: Set(order),
@@ -88,7 +88,8 @@ pub(super) async fn open_refund(
         ..Default::default()
     };
     let entry = entry.insert(txn).await?;
-    Ok(PendingRefund { id: entry.id, order, authorization: authorization.to_owned(), amount_minor })
+    let refund = PendingRefund { id: entry.id, order, authorization: authorization.to_owned(), amount_minor };
+    Ok((refund, entry))
 }
 
 /// Records the provider's answer to a pending refund: confirmed with its reference, or removed. A

@@ -6,11 +6,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Statement};
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
+use uuid::Uuid;
 
-use super::settlement::settle;
+use super::settlement::{settle, status_within};
 use crate::db::DbRouter;
-use crate::entities::order;
 use crate::payments::{PaymentFailure, PaymentProvider, PaymentStatus};
 use crate::write_path::{Committed, WriteTx};
 
@@ -36,12 +36,10 @@ impl PaymentEvents {
 
     /// Handles `event` unless it was before; whether it was new.
     pub async fn handle(&self, event: &PaymentEvent<'_>) -> Result<Committed<bool>, crate::Error> {
-        if self.seen(event.id).await? {
-            return Ok(Committed::nothing(false));
-        }
-        let settled = match event.payment {
-            Some(reference) => self.settle_waiting(reference).await?,
-            None => Committed::nothing(()),
+        let Some(waiting) = self.unseen(event).await? else { return Ok(Committed::nothing(false)) };
+        let settled = match (waiting, event.payment) {
+            (Some(order), Some(reference)) => self.settle_decided(order, reference).await?,
+            _ => Committed::nothing(()),
         };
         let tx = WriteTx::begin(&self.db).await?;
         let record = "INSERT INTO payment_events (id, type) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING";
@@ -50,33 +48,29 @@ impl PaymentEvents {
         Ok(settled.followed_by(tx.commit(true).await?))
     }
 
-    async fn seen(&self, id: &str) -> Result<bool, crate::Error> {
+    /// None when `event` was handled before; else the order waiting for the payment it is about, if
+    /// any. One statement on the primary.
+    async fn unseen(&self, event: &PaymentEvent<'_>) -> Result<Option<Option<Uuid>>, crate::Error> {
+        let query = "SELECT EXISTS (SELECT 1 FROM payment_events WHERE id = $1) AS seen, \
+            (SELECT id FROM orders WHERE payment_reference = $2 AND status = 'pending_payment') AS waiting";
+        let values = [event.id.into(), event.payment.map(str::to_owned).into()];
         let tx = WriteTx::begin(&self.db).await?;
-        let seen = "SELECT 1 AS seen FROM payment_events WHERE id = $1";
         let row = tx
             .conn()
-            .query_one_raw(Statement::from_sql_and_values(DbBackend::Postgres, seen, [id.into()]))
+            .query_one_raw(Statement::from_sql_and_values(DbBackend::Postgres, query, values))
             .await?;
-        Ok(row.is_some())
+        let row = row.ok_or_else(|| anyhow::anyhow!("a SELECT without FROM answers one row"))?;
+        Ok((!row.try_get::<bool>("", "seen")?).then(|| row.try_get("", "waiting")).transpose()?)
     }
 
-    /// Settles the order waiting for the payment `reference`, if there is one and the provider has
-    /// decided it: authorised, or failed. One still open (waiting for the shopper, say) waits on.
-    async fn settle_waiting(&self, reference: &str) -> Result<Committed<()>, crate::Error> {
-        let tx = WriteTx::begin(&self.db).await?;
-        let waiting = order::Entity::find()
-            .filter(order::Column::PaymentReference.eq(reference))
-            .filter(order::Column::Status.eq(order::Status::PendingPayment))
-            .one(tx.conn())
-            .await?;
-        drop(tx);
-        let Some(waiting) = waiting else { return Ok(Committed::nothing(())) };
-        let status = tokio::time::timeout(self.payment_timeout, self.payments.status(reference)).await;
-        let answer = match status {
-            Ok(Ok(PaymentStatus::Authorized)) => Ok(reference.to_owned()),
-            Ok(Ok(PaymentStatus::Failed)) => Err(PaymentFailure::Declined),
-            _ => return Ok(Committed::nothing(())),
+    /// Settles `order`, waiting for the payment `reference`, if the provider has decided it:
+    /// authorised, or failed. One still open (waiting for the shopper, say) waits on.
+    async fn settle_decided(&self, order: Uuid, reference: &str) -> Result<Committed<()>, crate::Error> {
+        let answer = match status_within(self.payments.as_ref(), reference, self.payment_timeout).await {
+            Some(PaymentStatus::Authorized) => Ok(reference.to_owned()),
+            Some(PaymentStatus::Failed) => Err(PaymentFailure::Declined),
+            Some(PaymentStatus::Open) | None => return Ok(Committed::nothing(())),
         };
-        Ok(settle(&self.db, waiting.id, answer).await?.map(drop))
+        Ok(settle(&self.db, order, answer).await?.map(drop))
     }
 }

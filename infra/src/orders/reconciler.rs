@@ -18,7 +18,7 @@ use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use uuid::Uuid;
 
 use super::ledger::{claim_due_refunds, close_refund};
-use super::settlement::{decision_time, settle};
+use super::settlement::{decision_time, settle, status_within};
 use crate::db::DbRouter;
 use crate::payments::{PaymentFailure, PaymentProvider, PaymentStatus};
 use crate::write_path::{WritePath, WriteTx};
@@ -107,8 +107,7 @@ impl PaymentReconciler {
     /// `settle` takes it; none while the provider cannot tell.
     async fn outcome(&self, reference: Option<String>) -> Option<Result<String, PaymentFailure>> {
         let Some(reference) = reference else { return Some(Err(PaymentFailure::Unavailable)) };
-        let status = tokio::time::timeout(self.payment_timeout, self.payments.status(&reference)).await;
-        match status.ok()?.ok()? {
+        match status_within(self.payments.as_ref(), &reference, self.payment_timeout).await? {
             PaymentStatus::Authorized => Some(Ok(reference)),
             PaymentStatus::Failed => Some(Err(PaymentFailure::Declined)),
             PaymentStatus::Open => {

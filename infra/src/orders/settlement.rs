@@ -25,7 +25,7 @@ use super::read_models::OrderView;
 use crate::db::DbRouter;
 use crate::entities::{order, payment};
 use crate::outbox::announce_order;
-use crate::payments::{PaymentFailure, PaymentProvider, PaymentRequest};
+use crate::payments::{PaymentFailure, PaymentProvider, PaymentRequest, PaymentStatus};
 use crate::write_path::{Committed, Touch, WriteTx};
 
 /// An order after its payment was decided, or as it is while it waits.
@@ -74,6 +74,16 @@ pub(super) async fn pay(
         Ok(answer) => Answer::Decided(answer.map(|()| reference)),
         Err(_) => Answer::Unknown,
     })
+}
+
+/// Where the payment `reference` stands, as the provider says within `timeout`; none when it
+/// cannot tell now.
+pub(super) async fn status_within(
+    provider: &dyn PaymentProvider,
+    reference: &str,
+    timeout: Duration,
+) -> Option<PaymentStatus> {
+    tokio::time::timeout(timeout, provider.status(reference)).await.ok()?.ok()
 }
 
 /// Records the payment's reference on order `id`, which must still wait for it: a payment is never
