@@ -8,6 +8,7 @@ use std::sync::Arc;
 use domain::account::{Email, Password};
 use futures::FutureExt;
 use infra::cache::ReadCache;
+use infra::carts::CartStore;
 use infra::db::{DbRouter, DbSettings};
 use infra::order_events::OrderEvents;
 use infra::orders::PaymentReconciler;
@@ -156,6 +157,7 @@ async fn run_worker(config: WorkerConfig) -> Result<(), Failure> {
     let reconciler = PaymentReconciler::new(
         db.clone(),
         payments.clone(),
+        Arc::new(CartStore::new(redis.clone(), config.cart_expiry)),
         write_path(&config, &redis)?,
         config.payments.timeout,
     );

@@ -446,6 +446,8 @@ pub struct WorkerConfig {
     pub cache_redis: Option<RedisSettings>,
     pub cache: CacheSettings,
     pub token_lifetime: Duration,
+    /// How long a cart the reconciler takes an order's lines from lives on.
+    pub cart_expiry: Duration,
     pub worker: WorkerSettings,
     pub payments: PaymentConfig,
     pub reconcile_every: Duration,
@@ -552,6 +554,7 @@ impl Settings {
             // The worker reads nothing through the cache: it keeps no near cache.
             cache: CacheSettings { near_capacity_bytes: 0, ..self.cache_settings() },
             token_lifetime: self.session_lifetime,
+            cart_expiry: self.cart_expiry,
             payments: self.payments()?,
             reconcile_every: self.reconcile_every,
             storefront: Storefront { url: self.storefront_url()? },

@@ -140,7 +140,12 @@ impl Services {
                 addresses: AddressBook::new(db.clone()),
                 checkout: Checkout::new(db.clone(), carts.clone(), payments.clone(), config.payments.timeout),
                 orders: OrderCommands::new(db.clone(), payments.clone(), config.payments.timeout),
-                payment_events: PaymentEvents::new(db.clone(), payments.clone(), config.payments.timeout),
+                payment_events: PaymentEvents::new(
+                    db.clone(),
+                    payments.clone(),
+                    carts.clone(),
+                    config.payments.timeout,
+                ),
                 carts: CartCommands::new(carts, catalog),
             },
             write_path: WritePath::new(cache.clone(), sessions.clone()),

@@ -139,6 +139,11 @@ impl Shopper {
     }
 
     async fn check_out(&mut self) {
+        // Every add refused as sold out leaves nothing to buy: the shop would answer `EMPTY_CART`.
+        let nothing_to_buy = self.expected.is_empty() && self.maybe_added.is_empty() && !self.uncertain;
+        if self.pending_checkout.is_none() && nothing_to_buy {
+            return;
+        }
         let key = uuid::Uuid::new_v4().to_string();
         let fresh = || json!({ "key": key, "email": self.buyer.email, "card": self.buyer.card });
         let variables = self.pending_checkout.take().unwrap_or_else(fresh);

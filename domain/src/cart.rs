@@ -23,6 +23,15 @@ impl CartOwner {
         }
     }
 
+    /// The owner written as `Display` writes it.
+    pub fn parse(owner: &str) -> Option<Self> {
+        match owner.split_once(':')? {
+            ("session", session) => SessionId::parse(session).ok().map(Self::Guest),
+            ("customer", id) => Uuid::parse_str(id).ok().map(Self::Customer),
+            _ => None,
+        }
+    }
+
     pub fn customer(&self) -> Option<Uuid> {
         match self {
             Self::Guest(_) => None,
@@ -74,6 +83,17 @@ mod tests {
         assert_eq!(CartOwner::of(&signed_in), CartOwner::Customer(customer));
         let guest = Session { id: SessionId::from_random([2; 16]), subject: None, role: None, generation: 0 };
         assert_eq!(CartOwner::of(&guest), CartOwner::Guest(guest.id.clone()));
+    }
+
+    #[test]
+    fn an_owner_reads_back_as_it_was_written() {
+        for owner in [CartOwner::Guest(SessionId::from_random([3; 16])), CartOwner::Customer(Uuid::now_v7())]
+        {
+            assert_eq!(CartOwner::parse(&owner.to_string()), Some(owner));
+        }
+        for bad in ["", "session:", "session:xyz", "customer:42", "staff:1", "customer"] {
+            assert_eq!(CartOwner::parse(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -1,14 +1,16 @@
 //! Checkout's payment as a saga: no lock held while the provider thinks, an order left pending by a
 //! silent provider or a crash finished by the reconciler, never two authorisations for one order.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use infra::carts::CartStore;
 use infra::orders::PaymentReconciler;
 use infra::write_path::WritePath;
 use sea_orm::ConnectionTrait;
 use serde_json::Value;
 
-use crate::carts::{CART, codes, lines};
+use crate::carts::{CART, add, codes, lines};
 use crate::checkout::{count, drop_tee, guest_checkout, guest_with, stock_of};
 use crate::support::TestApp;
 use crate::support::process::{ServerProcess, WorkerProcess};
@@ -38,7 +40,14 @@ async fn status_now(app: &TestApp, checkout: &Value) -> String {
 fn reconciler(app: &TestApp) -> PaymentReconciler {
     let services = &app.services;
     let write_path = WritePath::new(services.cache.clone(), services.sessions.clone());
-    PaymentReconciler::new(services.db.clone(), services.payments.clone(), write_path, Duration::from_secs(5))
+    let carts = Arc::new(CartStore::new(services.redis.clone(), Duration::from_secs(60)));
+    PaymentReconciler::new(
+        services.db.clone(),
+        services.payments.clone(),
+        carts,
+        write_path,
+        Duration::from_secs(5),
+    )
 }
 
 #[tokio::test]
@@ -76,7 +85,7 @@ async fn a_checkout_waiting_on_a_slow_provider_holds_no_lock_on_the_stock() {
 #[tokio::test]
 async fn a_provider_that_answers_too_late_leaves_the_order_pending_until_the_reconciler_places_it() {
     let app = TestApp::spawn_with(&["--sandbox-latency", "1500ms", "--payment-timeout", "1s"]).await;
-    let (medium, _) = drop_tee(&app, 10).await;
+    let (medium, large) = drop_tee(&app, 10).await;
     let guest = guest_with(&app, &medium, 2).await;
     let reconciler = reconciler(&app);
 
@@ -89,12 +98,19 @@ async fn a_provider_that_answers_too_late_leaves_the_order_pending_until_the_rec
     assert_eq!(stock_of(&app, "DROP-TEE-M-BLACK").await, 8, "reserved while the payment is undecided");
     let cart = app.post_graphql_as(&guest, &format!("{{ {CART} }}")).await;
     assert_eq!(lines(&cart["data"]["cart"]), [("DROP-TEE-M-BLACK".to_owned(), 2)]);
+    app.post_graphql_as(&guest, &add(&large, 1)).await;
 
     // Due three times the timeout after the checkout began, which answered after the timeout.
     tokio::time::sleep(Duration::from_millis(2100)).await;
     assert_eq!(reconciler.reconcile_once().await.unwrap(), 1);
 
     assert_eq!(status_now(&app, checkout).await, "PLACED");
+    let cart = app.post_graphql_as(&guest, &format!("{{ {CART} }}")).await;
+    assert_eq!(
+        lines(&cart["data"]["cart"]),
+        [("DROP-TEE-L-BLACK".to_owned(), 1)],
+        "the ordered lines left it"
+    );
     assert_eq!(app.sandbox().authorizations(), 1, "the provider had authorised before it answered");
     assert_eq!(stock_of(&app, "DROP-TEE-M-BLACK").await, 8);
     assert_eq!(count(&app, "SELECT count(*) AS n FROM outbox WHERE event_type = 'order.placed'").await, 1);

@@ -143,7 +143,7 @@ impl Checkout {
         let id = pending.id;
         let still_pending = |reason: &str| {
             tracing::warn!(order = %id, "{reason}; the order waits for the reconciler");
-            Committed::nothing(Settled { order: pending.clone(), failure: None })
+            Committed::nothing(Settled::waiting(pending.clone()))
         };
         let answer = pay(&self.db, self.payments.as_ref(), id, &payment, self.payment_timeout).await;
         let recorded = match answer {
@@ -154,23 +154,13 @@ impl Checkout {
             Ok(Answer::Unknown) => still_pending("the payment provider gave no answer in time"),
             Err(err) => still_pending(&format!("the payment's reference could not be recorded: {err}")),
         };
-        let (Settled { order, failure }, recorded) = recorded.split();
-        let answer = match failure {
+        let (settled, recorded) = recorded.split();
+        settled.take_ordered(&self.carts).await;
+        let answer = match settled.failure {
             Some(failure) => Err(CheckoutRejection::Payment(failure)),
-            None => {
-                if order.status != OrderStatus::PendingPayment {
-                    self.take_ordered(&request.owner, &lines, &order).await;
-                }
-                Ok(order)
-            }
+            None => Ok(settled.order),
         };
         Ok(reserved.followed_by(recorded).map(|()| answer))
-    }
-
-    async fn take_ordered(&self, owner: &CartOwner, lines: &[(Uuid, u32)], order: &OrderView) {
-        if let Err(err) = self.carts.take(owner, lines).await {
-            tracing::warn!(order = %order.number, error = %err, "the ordered lines stay in the cart");
-        }
     }
 
     /// The first transaction: an order of the cart's `lines`, waiting for its payment, or the order

@@ -10,6 +10,7 @@ use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use uuid::Uuid;
 
 use super::settlement::{settle, status_within};
+use crate::carts::CartStore;
 use crate::db::DbRouter;
 use crate::payments::{PaymentFailure, PaymentProvider, PaymentStatus};
 use crate::write_path::{Committed, WriteTx};
@@ -17,6 +18,8 @@ use crate::write_path::{Committed, WriteTx};
 pub struct PaymentEvents {
     db: Arc<DbRouter>,
     payments: Arc<dyn PaymentProvider>,
+    /// The carts an order placed here was ordered from.
+    carts: Arc<CartStore>,
     /// How long the provider may take to answer.
     payment_timeout: Duration,
 }
@@ -30,8 +33,13 @@ pub struct PaymentEvent<'a> {
 }
 
 impl PaymentEvents {
-    pub fn new(db: Arc<DbRouter>, payments: Arc<dyn PaymentProvider>, payment_timeout: Duration) -> Self {
-        Self { db, payments, payment_timeout }
+    pub fn new(
+        db: Arc<DbRouter>,
+        payments: Arc<dyn PaymentProvider>,
+        carts: Arc<CartStore>,
+        payment_timeout: Duration,
+    ) -> Self {
+        Self { db, payments, carts, payment_timeout }
     }
 
     /// Handles `event` unless it was before; whether it was new.
@@ -71,6 +79,8 @@ impl PaymentEvents {
             Some(PaymentStatus::Failed) => Err(PaymentFailure::Declined),
             Some(PaymentStatus::Open) | None => return Ok(Committed::nothing(())),
         };
-        Ok(settle(&self.db, order, answer).await?.map(drop))
+        let (settled, committed) = settle(&self.db, order, answer).await?.split();
+        settled.take_ordered(&self.carts).await;
+        Ok(committed)
     }
 }

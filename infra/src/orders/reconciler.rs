@@ -1,7 +1,7 @@
 //! The payment reconciler, run by the worker tier: it finishes the orders whose checkout never
 //! recorded the payment's outcome (the instance crashed, or the provider answered too late), by
 //! asking the provider where the order's payment stands. Authorised, the order is placed with that
-//! one authorisation; open, the payment is voided (so that a late authorisation cannot hold money)
+//! one authorisation and its lines leave the cart; open, the payment is voided (so that a late authorisation cannot hold money)
 //! and the order fails with its stock returned, as it does when the payment failed or was never
 //! opened. Refunds left pending are finished by asking again with each refund's key.
 //!
@@ -19,6 +19,7 @@ use uuid::Uuid;
 
 use super::ledger::{claim_due_refunds, close_refund};
 use super::settlement::{decision_time, settle, status_within};
+use crate::carts::CartStore;
 use crate::db::DbRouter;
 use crate::payments::{PaymentFailure, PaymentProvider, PaymentStatus};
 use crate::write_path::{WritePath, WriteTx};
@@ -29,6 +30,8 @@ const BATCH: i64 = 20;
 pub struct PaymentReconciler {
     db: Arc<DbRouter>,
     payments: Arc<dyn PaymentProvider>,
+    /// The carts an order placed here was ordered from.
+    carts: Arc<CartStore>,
     write_path: WritePath,
     /// How long the provider may take to answer.
     payment_timeout: Duration,
@@ -38,10 +41,11 @@ impl PaymentReconciler {
     pub fn new(
         db: Arc<DbRouter>,
         payments: Arc<dyn PaymentProvider>,
+        carts: Arc<CartStore>,
         write_path: WritePath,
         payment_timeout: Duration,
     ) -> Self {
-        Self { db, payments, write_path, payment_timeout }
+        Self { db, payments, carts, write_path, payment_timeout }
     }
 
     /// Reconciles every `every` until `stop` completes.
@@ -96,7 +100,8 @@ impl PaymentReconciler {
                 tracing::warn!(%order, "the payment provider cannot tell yet what became of a pending order's payment");
                 continue;
             };
-            let committed = settle(&self.db, order, answer).await?;
+            let (decided, committed) = settle(&self.db, order, answer).await?.split();
+            decided.take_ordered(&self.carts).await;
             self.write_path.apply(committed, None).await;
             settled += 1;
         }

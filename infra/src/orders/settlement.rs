@@ -11,6 +11,7 @@
 
 use std::time::Duration;
 
+use domain::cart::CartOwner;
 use domain::order::{OrderNumber, OrderStatus};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel,
@@ -22,6 +23,7 @@ use super::commands::restock;
 use super::ledger;
 use super::queries::rows_of_one;
 use super::read_models::OrderView;
+use crate::carts::CartStore;
 use crate::db::DbRouter;
 use crate::entities::{order, payment};
 use crate::outbox::announce_order;
@@ -33,6 +35,25 @@ pub(super) struct Settled {
     pub order: OrderView,
     /// Why its payment failed, when it did.
     pub failure: Option<PaymentFailure>,
+    /// The cart it was ordered from, when this settlement is the one that placed it.
+    pub placed_from: Option<CartOwner>,
+}
+
+impl Settled {
+    pub fn waiting(order: OrderView) -> Self {
+        Self { order, failure: None, placed_from: None }
+    }
+
+    /// Takes the ordered lines out of the cart, once the settlement that placed the order committed;
+    /// whatever was added meanwhile stays.
+    pub async fn take_ordered(&self, carts: &CartStore) {
+        let Some(owner) = &self.placed_from else { return };
+        let lines: Vec<(Uuid, u32)> =
+            self.order.lines.iter().map(|line| (line.variant_id, line.quantity.unsigned_abs())).collect();
+        if let Err(err) = carts.take(owner, &lines).await {
+            tracing::warn!(order = %self.order.number, error = %err, "the ordered lines stay in the cart");
+        }
+    }
 }
 
 /// What a checkout learnt of its payment.
@@ -113,9 +134,10 @@ pub(super) async fn settle(
     if current.status != order::Status::PendingPayment {
         let failure = current.payment_failure.as_deref().and_then(PaymentFailure::parse);
         let order = OrderView::of(rows_of_one(tx.conn(), current).await?)?;
-        return Ok(Committed::nothing(Settled { order, failure }));
+        return Ok(Committed::nothing(Settled { order, failure, placed_from: None }));
     }
     let (number, total) = (OrderNumber::new(current.number), current.total_minor);
+    let placed_from = answer.is_ok().then(|| CartOwner::parse(&current.checkout_owner)).flatten();
     let mut settled = current.into_active_model();
     settled.payment_due_by = Set(None);
     settled.updated_at = Set(chrono::Utc::now().fixed_offset());
@@ -138,5 +160,5 @@ pub(super) async fn settle(
     announce_order(tx.conn(), id, number, status).await?;
     tx.touch(Touch::Order(id));
     let order = OrderView::of(settled)?;
-    tx.commit(Settled { order, failure: answer.err() }).await
+    tx.commit(Settled { order, failure: answer.err(), placed_from }).await
 }
