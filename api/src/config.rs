@@ -275,6 +275,11 @@ pub struct Settings {
     #[arg(long, env = "MYCLOTHES_PAYMENT_TIMEOUT", default_value = "10s", value_parser = positive_duration, global = true)]
     pub payment_timeout: Duration,
 
+    /// How long a shopper has to authenticate a payment the provider asks them to (3-D Secure) before
+    /// the order is given up, its payment voided and its stock returned.
+    #[arg(long, env = "MYCLOTHES_PAYMENT_ACTION_WINDOW", default_value = "10m", value_parser = positive_duration, global = true)]
+    pub payment_action_window: Duration,
+
     /// `worker`: how often it looks for orders whose payment a checkout left undecided.
     #[arg(long, env = "MYCLOTHES_RECONCILE_EVERY", default_value = "5s", value_parser = positive_duration, global = true)]
     pub reconcile_every: Duration,
@@ -425,6 +430,7 @@ fn rate(env: &'static str, text: &str) -> Result<Rate, ConfigError> {
 pub struct PaymentConfig {
     pub provider: ProviderConfig,
     pub timeout: Duration,
+    pub action_window: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -696,7 +702,11 @@ impl Settings {
             },
             PaymentProvider::Stripe => ProviderConfig::Stripe(self.stripe()?),
         };
-        Ok(PaymentConfig { provider, timeout: self.payment_timeout })
+        Ok(PaymentConfig {
+            provider,
+            timeout: self.payment_timeout,
+            action_window: self.payment_action_window,
+        })
     }
 
     fn stripe(&self) -> Result<StripeSettings, ConfigError> {

@@ -138,7 +138,13 @@ impl Services {
                 catalog: CatalogCommands::new(db.clone()),
                 accounts: AccountCommands::new(db.clone(), carts.clone(), sessions.clone()),
                 addresses: AddressBook::new(db.clone()),
-                checkout: Checkout::new(db.clone(), carts.clone(), payments.clone(), config.payments.timeout),
+                checkout: Checkout::new(
+                    db.clone(),
+                    carts.clone(),
+                    payments.clone(),
+                    config.payments.timeout,
+                    config.payments.action_window,
+                ),
                 orders: OrderCommands::new(db.clone(), payments.clone(), config.payments.timeout),
                 payment_events: PaymentEvents::new(
                     db.clone(),

@@ -47,10 +47,35 @@ impl PaymentFailure {
     }
 }
 
+/// What asking for an authorisation came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Authorization {
+    /// The money is held.
+    Held,
+    /// The shopper must authenticate the payment first (3-D Secure): it stays open meanwhile, and the
+    /// provider tells of the outcome on its own (a webhook), or when asked where it stands.
+    AwaitingCustomer(CustomerAction),
+}
+
+/// What a storefront needs to have its shopper authenticate a payment: with Stripe, the
+/// PaymentIntent's client secret, for Stripe.js's `handleNextAction`. For that shopper only: it is
+/// never logged.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CustomerAction {
+    pub client_secret: String,
+}
+
+impl std::fmt::Debug for CustomerAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CustomerAction { client_secret: <redacted> }")
+    }
+}
+
 /// Where a payment stands at the provider.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PaymentStatus {
-    /// Opened and never authorised: nothing is held, and voiding it makes sure nothing will be.
+    /// Opened and never authorised (it may wait for the shopper to authenticate it): nothing is
+    /// held, and voiding it makes sure nothing will be.
     Open,
     /// The money is held, or was taken.
     Authorized,
@@ -63,13 +88,13 @@ pub trait PaymentProvider: Send + Sync {
     /// again with the request's key gives the same reference.
     fn open<'a>(&'a self, request: &'a PaymentRequest) -> BoxFuture<'a, Result<String, PaymentFailure>>;
 
-    /// Authorises the open payment `reference` with the request's token. `Unavailable` means that
-    /// this request held nothing.
+    /// Authorises the open payment `reference` with the request's token, or says what the shopper
+    /// must do first. `Unavailable` means that this request held nothing.
     fn authorize<'a>(
         &'a self,
         reference: &'a str,
         request: &'a PaymentRequest,
-    ) -> BoxFuture<'a, Result<(), PaymentFailure>>;
+    ) -> BoxFuture<'a, Result<Authorization, PaymentFailure>>;
 
     /// Where the payment `reference` stands, for one whose authorisation's answer was lost.
     fn status<'a>(&'a self, reference: &'a str) -> BoxFuture<'a, Result<PaymentStatus, PaymentFailure>>;
@@ -127,7 +152,7 @@ impl TestPaymentProvider {
 
     /// Decides at once; the answer then takes the sandbox's latency, as a provider whose answer is
     /// on its way back: a caller that stops waiting may have been authorised.
-    fn authorization(&self, reference: &str, token: &str) -> Result<(), PaymentFailure> {
+    fn authorization(&self, reference: &str, token: &str) -> Result<Authorization, PaymentFailure> {
         if self.down() || token == "tok_unavailable" {
             return Err(PaymentFailure::Unavailable);
         }
@@ -137,7 +162,7 @@ impl TestPaymentProvider {
             *status = if token == "tok_visa" { PaymentStatus::Authorized } else { PaymentStatus::Failed };
         }
         match status {
-            PaymentStatus::Authorized => Ok(()),
+            PaymentStatus::Authorized => Ok(Authorization::Held),
             _ => Err(PaymentFailure::Declined),
         }
     }
@@ -170,7 +195,7 @@ impl PaymentProvider for TestPaymentProvider {
         &'a self,
         reference: &'a str,
         request: &'a PaymentRequest,
-    ) -> BoxFuture<'a, Result<(), PaymentFailure>> {
+    ) -> BoxFuture<'a, Result<Authorization, PaymentFailure>> {
         let answer = self.authorization(reference, &request.token);
         Box::pin(self.after_latency(answer))
     }
@@ -216,7 +241,9 @@ mod tests {
 
     async fn pay(provider: &TestPaymentProvider, request: &PaymentRequest) -> Result<String, PaymentFailure> {
         let reference = provider.open(request).await?;
-        provider.authorize(&reference, request).await.map(|()| reference)
+        let authorization = provider.authorize(&reference, request).await?;
+        assert_eq!(authorization, Authorization::Held, "the sandbox never asks the shopper to authenticate");
+        Ok(reference)
     }
 
     #[tokio::test]
@@ -239,7 +266,7 @@ mod tests {
         let visa = request("tok_visa");
         let reference = pay(&provider, &visa).await.unwrap();
         assert_eq!(provider.open(&visa).await, Ok(reference.clone()));
-        assert_eq!(provider.authorize(&reference, &visa).await, Ok(()));
+        assert_eq!(provider.authorize(&reference, &visa).await, Ok(Authorization::Held));
         assert_eq!(provider.authorizations(), 1);
 
         let declined = request("tok_declined");

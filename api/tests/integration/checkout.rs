@@ -36,7 +36,7 @@ pub async fn drop_tee(app: &TestApp, stock: i32) -> (String, String) {
 pub fn checkout(extra: &str, token: &str, key: &str) -> String {
     format!(
         r#"mutation {{ checkout(input: {{ {extra} paymentToken: "{token}", idempotencyKey: "{key}" }}) {{
-            {ORDER} accessToken userErrors {{ field code message variantId }} }} }}"#
+            {ORDER} accessToken paymentAction {{ clientSecret }} userErrors {{ field code message variantId }} }} }}"#
     )
 }
 

@@ -28,7 +28,7 @@ pub async fn until_counted(app: &TestApp, sql: &str, n: i64) {
 
 /// The status of the order `checkout` answered with, read back as its buyer reads it once the replica
 /// has caught up.
-async fn status_now(app: &TestApp, checkout: &Value) -> String {
+pub async fn status_now(app: &TestApp, checkout: &Value) -> String {
     app.wait_for_replica().await;
     let (number, key) = (&checkout["order"]["number"], &checkout["accessToken"]);
     let query = format!(r#"{{ order(number: {number}, accessToken: {key}) {{ status }} }}"#);
@@ -36,8 +36,8 @@ async fn status_now(app: &TestApp, checkout: &Value) -> String {
     body["data"]["order"]["status"].as_str().unwrap_or_else(|| panic!("the order: {body}")).to_owned()
 }
 
-/// A reconciler in this process, with the app's own sandbox provider (which remembers its answers).
-fn reconciler(app: &TestApp) -> PaymentReconciler {
+/// A reconciler in this process, with the app's own provider (a sandbox remembers its answers).
+pub fn reconciler(app: &TestApp) -> PaymentReconciler {
     let services = &app.services;
     let write_path = WritePath::new(services.cache.clone(), services.sessions.clone());
     let carts = Arc::new(CartStore::new(services.redis.clone(), Duration::from_secs(60)));

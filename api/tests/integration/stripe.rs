@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::carts::{CART, codes, lines};
 use crate::checkout::{count, drop_tee, guest_checkout, guest_with, stock_of};
-use crate::payments::until_counted;
+use crate::payments::{reconciler, status_now, until_counted};
 use crate::support::process::{ServerProcess, WorkerProcess};
 use crate::support::tcp_proxy::TcpProxy;
 use crate::support::{Stack, TestApp, free_port};
@@ -284,4 +284,105 @@ async fn the_events_localstripe_delivers_are_taken() {
     let taken =
         "SELECT least(count(*), 1) AS n FROM payment_events WHERE type = 'payment_intent.payment_failed'";
     until_counted(&app, taken, 1).await;
+}
+
+/// A card whose bank asks for 3-D Secure, as Stripe's test card 4000 0027 6000 3184.
+async fn card_needing_authentication() -> String {
+    let url = format!("{}/v1/payment_methods", Stack::get().stripe_url());
+    let form = [
+        ("type", "card"),
+        ("card[number]", "4000002760003184"),
+        ("card[exp_month]", "12"),
+        ("card[exp_year]", "2030"),
+        ("card[cvc]", "123"),
+    ];
+    let response = reqwest::Client::new().post(url).bearer_auth(Stack::get().stripe_secret_key()).form(&form);
+    let method: Value =
+        response.send().await.expect("localstripe answers").json().await.expect("a JSON body");
+    method["id"].as_str().unwrap_or_else(|| panic!("a payment method: {method}")).to_owned()
+}
+
+/// The shopper authenticates (or fails to) the payment of `checkout`'s answer, as Stripe.js does with
+/// its client secret; the PaymentIntent's id.
+async fn authenticate(checkout: &Value, success: bool) -> String {
+    let secret = checkout["paymentAction"]["clientSecret"].as_str().unwrap_or_else(|| panic!("{checkout}"));
+    let (intent, _) = secret.split_once("_secret_").expect("a PaymentIntent's client secret");
+    let url = format!("{}/v1/payment_intents/{intent}/_authenticate", Stack::get().stripe_url());
+    // Stripe.js sends the shop's publishable key, not its secret one.
+    let form = [
+        ("key", "pk_test_myclothes"),
+        ("client_secret", secret),
+        ("success", if success { "true" } else { "false" }),
+    ];
+    let response = reqwest::Client::new().post(url).form(&form).send().await.expect("localstripe answers");
+    assert!(response.status().is_success(), "{}", response.text().await.unwrap_or_default());
+    intent.to_owned()
+}
+
+/// The event Stripe sends of `intent`: `kind` is its type.
+fn event_of(intent: &str, kind: &str) -> Value {
+    serde_json::json!({
+        "id": format!("evt_{kind}_{intent}"),
+        "type": kind,
+        "data": { "object": { "object": "payment_intent", "id": intent } },
+    })
+}
+
+/// A card that needs 3-D Secure: checkout answers with the order pending, its stock reserved and the
+/// cart kept, and the client secret the storefront has the shopper authenticate with. Stripe's
+/// webhook then places it (authenticated: its lines leave the cart) or fails it (not: stock back,
+/// cart kept); one nobody authenticates is given up by the reconciler once the window has passed.
+#[tokio::test]
+async fn a_payment_the_shopper_must_authenticate_waits_for_stripes_word() {
+    let settings = [
+        &on_stripe(&Stack::get().stripe_url())[..],
+        &["--stripe-webhook-secret", WEBHOOK_SECRET, "--payment-action-window", "2s"].map(str::to_owned),
+    ]
+    .concat();
+    let app = TestApp::spawn_with(&args(&settings)).await;
+    let (medium, large) = drop_tee(&app, 10).await;
+    let (passes, fails, idle) = (
+        guest_with(&app, &medium, 1).await,
+        guest_with(&app, &large, 2).await,
+        guest_with(&app, &medium, 3).await,
+    );
+    let card = card_needing_authentication().await;
+
+    let mut answers = Vec::new();
+    for (guest, key) in [(&passes, "3ds-passes"), (&fails, "3ds-fails"), (&idle, "3ds-idle")] {
+        let body = app.post_graphql_as(guest, &guest_checkout(&card, key)).await;
+        let checkout = body["data"]["checkout"].clone();
+        assert_eq!(checkout["order"]["status"], "PENDING_PAYMENT", "{body}");
+        answers.push(checkout);
+    }
+    assert_eq!((stock_of(&app, "DROP-TEE-M-BLACK").await, stock_of(&app, "DROP-TEE-L-BLACK").await), (6, 8));
+    let cart = app.post_graphql_as(&passes, &format!("{{ {CART} }}")).await;
+    assert_eq!(lines(&cart["data"]["cart"]), [("DROP-TEE-M-BLACK".to_owned(), 1)], "kept while it waits");
+
+    let intent = authenticate(&answers[0], true).await;
+    assert_eq!(stripe_get(&format!("payment_intents/{intent}")).await["status"], "requires_capture");
+    let event = event_of(&intent, "payment_intent.amount_capturable_updated");
+    assert_eq!(deliver(&app, &event, WEBHOOK_SECRET, chrono::Utc::now().timestamp()).await.0, 200);
+    assert_eq!(status_now(&app, &answers[0]).await, "PLACED");
+    let cart = app.post_graphql_as(&passes, &format!("{{ {CART} }}")).await;
+    assert_eq!(lines(&cart["data"]["cart"]), [], "the ordered line left the cart");
+
+    let intent = authenticate(&answers[1], false).await;
+    let event = event_of(&intent, "payment_intent.payment_failed");
+    assert_eq!(deliver(&app, &event, WEBHOOK_SECRET, chrono::Utc::now().timestamp()).await.0, 200);
+    let failed =
+        "SELECT count(*) AS n FROM orders WHERE status = 'payment_failed' AND payment_failure = 'declined'";
+    assert_eq!(count(&app, failed).await, 1);
+    assert_eq!(stock_of(&app, "DROP-TEE-L-BLACK").await, 10);
+    let cart = app.post_graphql_as(&fails, &format!("{{ {CART} }}")).await;
+    assert_eq!(lines(&cart["data"]["cart"]), [("DROP-TEE-L-BLACK".to_owned(), 2)]);
+
+    let reconciler = reconciler(&app);
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert_eq!(reconciler.reconcile_once().await.unwrap(), 1, "the idle one, once its window passed");
+    assert_eq!(count(&app, failed.replace("declined", "unavailable").as_str()).await, 1);
+    assert_eq!(stock_of(&app, "DROP-TEE-M-BLACK").await, 9);
+    let idle_intent =
+        answers[2]["paymentAction"]["clientSecret"].as_str().unwrap().split("_secret_").next().unwrap();
+    assert_eq!(stripe_get(&format!("payment_intents/{idle_intent}")).await["status"], "canceled");
 }

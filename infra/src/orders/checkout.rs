@@ -11,7 +11,10 @@
 //!    of a placed order leave the cart; a failed payment leaves the cart as it was.
 //!
 //! A provider that gives no answer in time leaves the order pending, which the shopper is told; the
-//! reconciler finishes it.
+//! reconciler finishes it. A payment the shopper must authenticate (3-D Secure) leaves it pending
+//! too, with what the storefront needs to have them do it, for the payment action window; the
+//! provider's webhook, or the reconciler once the window has passed, finishes it. Only that answer
+//! carries the action: a retry of the checkout finds the order pending without it.
 //!
 //! A shopper who says what total they were shown is never charged another: the order is refused with
 //! the total as it is now.
@@ -36,12 +39,12 @@ use uuid::Uuid;
 
 use super::queries::{OrderRows, rows_of_one};
 use super::read_models::OrderView;
-use super::settlement::{Answer, Settled, decision_time, pay, payment_key, settle};
+use super::settlement::{Answer, Settled, await_customer, decision_time, pay, payment_key, settle};
 use crate::carts::CartStore;
 use crate::customers::PostalAddress;
 use crate::db::DbRouter;
 use crate::entities::{address, customer, order, order_line};
-use crate::payments::{PaymentFailure, PaymentProvider, PaymentRequest};
+use crate::payments::{CustomerAction, PaymentFailure, PaymentProvider, PaymentRequest};
 use crate::write_path::{Committed, Touch, WriteTx};
 
 pub struct CheckoutRequest {
@@ -88,7 +91,14 @@ pub enum CheckoutRejection {
     Payment(PaymentFailure),
 }
 
-pub type CheckedOut = Result<Committed<Result<OrderView, CheckoutRejection>>, crate::Error>;
+/// A checkout's order, and what its buyer must do before its payment is decided.
+pub struct CheckoutOrder {
+    pub order: OrderView,
+    /// Set when the provider waits for the shopper to authenticate the payment.
+    pub payment_action: Option<CustomerAction>,
+}
+
+pub type CheckedOut = Result<Committed<Result<CheckoutOrder, CheckoutRejection>>, crate::Error>;
 
 pub struct Checkout {
     db: Arc<DbRouter>,
@@ -96,6 +106,8 @@ pub struct Checkout {
     payments: Arc<dyn PaymentProvider>,
     /// How long the provider may take to answer.
     payment_timeout: Duration,
+    /// How long a shopper has to authenticate a payment.
+    action_window: Duration,
 }
 
 /// A cart line as reserved on the primary, with its price and names at this moment.
@@ -125,8 +137,9 @@ impl Checkout {
         carts: Arc<CartStore>,
         payments: Arc<dyn PaymentProvider>,
         payment_timeout: Duration,
+        action_window: Duration,
     ) -> Self {
-        Self { db, carts, payments, payment_timeout }
+        Self { db, carts, payments, payment_timeout, action_window }
     }
 
     /// Places the order for `request` in `currency`, or returns the order its idempotency key placed.
@@ -138,7 +151,10 @@ impl Checkout {
         let (begun, reserved) = self.begin(&request, &lines, currency).await?.split();
         let (pending, payment) = match begun {
             Begun::Pending(pending) => *pending,
-            Begun::Answered(answer) => return Ok(reserved.map(|()| *answer)),
+            Begun::Answered(answer) => {
+                let answer = answer.map(|order| CheckoutOrder { order, payment_action: None });
+                return Ok(reserved.map(|()| answer));
+            }
         };
         let id = pending.id;
         let still_pending = |reason: &str| {
@@ -151,6 +167,17 @@ impl Checkout {
                 Ok(recorded) => recorded,
                 Err(err) => still_pending(&format!("the payment's outcome could not be recorded: {err}")),
             },
+            Ok(Answer::AwaitingCustomer(action)) => {
+                match await_customer(&self.db, id, self.action_window).await {
+                    Ok(()) => Committed::nothing(Settled {
+                        awaiting: Some(action),
+                        ..Settled::waiting(pending.clone())
+                    }),
+                    Err(err) => still_pending(&format!(
+                        "the shopper's time to authenticate could not be recorded: {err}"
+                    )),
+                }
+            }
             Ok(Answer::Unknown) => still_pending("the payment provider gave no answer in time"),
             Err(err) => still_pending(&format!("the payment's reference could not be recorded: {err}")),
         };
@@ -158,7 +185,7 @@ impl Checkout {
         settled.take_ordered(&self.carts).await;
         let answer = match settled.failure {
             Some(failure) => Err(CheckoutRejection::Payment(failure)),
-            None => Ok(settled.order),
+            None => Ok(CheckoutOrder { order: settled.order, payment_action: settled.awaiting }),
         };
         Ok(reserved.followed_by(recorded).map(|()| answer))
     }

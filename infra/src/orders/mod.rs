@@ -18,7 +18,9 @@ mod reconciler;
 mod settlement;
 
 pub use crate::entities::payment::Kind as PaymentKind;
-pub use checkout::{CheckedOut, Checkout, CheckoutRejection, CheckoutRequest, Shipping, Shortage};
+pub use checkout::{
+    CheckedOut, Checkout, CheckoutOrder, CheckoutRejection, CheckoutRequest, Shipping, Shortage,
+};
 pub use commands::{OrderCommands, RefundRejection, Refunded, Transitioned};
 pub use payment_events::{PaymentEvent, PaymentEvents};
 pub use queries::{OrderQueries, Viewer};

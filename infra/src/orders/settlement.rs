@@ -15,7 +15,7 @@ use domain::cart::CartOwner;
 use domain::order::{OrderNumber, OrderStatus};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel,
-    QuerySelect, Statement,
+    QuerySelect, Statement, Value,
 };
 use uuid::Uuid;
 
@@ -27,7 +27,9 @@ use crate::carts::CartStore;
 use crate::db::DbRouter;
 use crate::entities::{order, payment};
 use crate::outbox::announce_order;
-use crate::payments::{PaymentFailure, PaymentProvider, PaymentRequest, PaymentStatus};
+use crate::payments::{
+    Authorization, CustomerAction, PaymentFailure, PaymentProvider, PaymentRequest, PaymentStatus,
+};
 use crate::write_path::{Committed, Touch, WriteTx};
 
 /// An order after its payment was decided, or as it is while it waits.
@@ -37,11 +39,13 @@ pub(super) struct Settled {
     pub failure: Option<PaymentFailure>,
     /// The cart it was ordered from, when this settlement is the one that placed it.
     pub placed_from: Option<CartOwner>,
+    /// What its buyer must do before its payment is decided, when the provider waits for them.
+    pub awaiting: Option<CustomerAction>,
 }
 
 impl Settled {
     pub fn waiting(order: OrderView) -> Self {
-        Self { order, failure: None, placed_from: None }
+        Self { order, failure: None, placed_from: None, awaiting: None }
     }
 
     /// Takes the ordered lines out of the cart, once the settlement that placed the order committed;
@@ -60,6 +64,8 @@ impl Settled {
 pub(super) enum Answer {
     /// Authorised, with the payment's reference, or why not.
     Decided(Result<String, PaymentFailure>),
+    /// The shopper must authenticate the payment first; it holds nothing until they have.
+    AwaitingCustomer(CustomerAction),
     /// No answer in time after the authorisation was asked for: it may hold money.
     Unknown,
 }
@@ -90,11 +96,22 @@ pub(super) async fn pay(
         // An open payment holds nothing, whether or not it was opened.
         Err(_) => return Ok(Answer::Decided(Err(PaymentFailure::Unavailable))),
     };
-    record_reference(db, id, &reference).await?;
+    let record = "UPDATE orders SET payment_reference = $2 WHERE id = $1 AND status = 'pending_payment'";
+    update_pending(db, id, record, reference.clone().into()).await?;
     Ok(match tokio::time::timeout(timeout, provider.authorize(&reference, request)).await {
-        Ok(answer) => Answer::Decided(answer.map(|()| reference)),
+        Ok(Ok(Authorization::Held)) => Answer::Decided(Ok(reference)),
+        Ok(Ok(Authorization::AwaitingCustomer(action))) => Answer::AwaitingCustomer(action),
+        Ok(Err(failure)) => Answer::Decided(Err(failure)),
         Err(_) => Answer::Unknown,
     })
+}
+
+/// Gives the buyer of order `id` until `window` from now to authenticate its payment: the reconciler
+/// leaves it alone until then.
+pub(super) async fn await_customer(db: &DbRouter, id: Uuid, window: Duration) -> Result<(), crate::Error> {
+    let extend = "UPDATE orders SET payment_due_by = now() + make_interval(secs => $2) \
+        WHERE id = $1 AND status = 'pending_payment'";
+    update_pending(db, id, extend, window.as_secs_f64().into()).await
 }
 
 /// Where the payment `reference` stands, as the provider says within `timeout`; none when it
@@ -107,14 +124,13 @@ pub(super) async fn status_within(
     tokio::time::timeout(timeout, provider.status(reference)).await.ok()?.ok()
 }
 
-/// Records the payment's reference on order `id`, which must still wait for it: a payment is never
-/// authorised unless the order knows it.
-async fn record_reference(db: &DbRouter, id: Uuid, reference: &str) -> Result<(), crate::Error> {
+/// Runs `update` ($1 the id, $2 `value`) on order `id`, which must still wait for its payment: a
+/// payment is never authorised unless the order knows its reference.
+async fn update_pending(db: &DbRouter, id: Uuid, update: &str, value: Value) -> Result<(), crate::Error> {
     let tx = WriteTx::begin(db).await?;
-    let record = "UPDATE orders SET payment_reference = $2 WHERE id = $1 AND status = 'pending_payment'";
-    let values = [id.into(), reference.into()];
+    let values = [id.into(), value];
     let recorded =
-        tx.conn().execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, record, values)).await?;
+        tx.conn().execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, update, values)).await?;
     if recorded.rows_affected() != 1 {
         return Err(anyhow::anyhow!("order {id} no longer waits for its payment").into());
     }
@@ -134,7 +150,7 @@ pub(super) async fn settle(
     if current.status != order::Status::PendingPayment {
         let failure = current.payment_failure.as_deref().and_then(PaymentFailure::parse);
         let order = OrderView::of(rows_of_one(tx.conn(), current).await?)?;
-        return Ok(Committed::nothing(Settled { order, failure, placed_from: None }));
+        return Ok(Committed::nothing(Settled { failure, ..Settled::waiting(order) }));
     }
     let (number, total) = (OrderNumber::new(current.number), current.total_minor);
     let placed_from = answer.is_ok().then(|| CartOwner::parse(&current.checkout_owner)).flatten();
@@ -160,5 +176,5 @@ pub(super) async fn settle(
     announce_order(tx.conn(), id, number, status).await?;
     tx.touch(Touch::Order(id));
     let order = OrderView::of(settled)?;
-    tx.commit(Settled { order, failure: answer.err(), placed_from }).await
+    tx.commit(Settled { failure: answer.err(), placed_from, ..Settled::waiting(order) }).await
 }

@@ -2,7 +2,10 @@
 //!
 //! - `open`: a PaymentIntent with the shopper's payment method and `capture_method=manual`, not
 //!   confirmed (`requires_confirmation`: nothing is held), the order's key in its metadata.
-//! - `authorize`: confirms it (`requires_capture`: the money is held). A card error is a decline.
+//! - `authorize`: confirms it (`requires_capture`: the money is held). A card error is a decline. A
+//!   card that needs 3-D Secure leaves it `requires_action`: the storefront has the shopper
+//!   authenticate with the intent's client secret (Stripe.js `handleNextAction`), and Stripe's
+//!   webhook tells of the outcome.
 //! - `status`: reads it back. `void`: cancels it. `capture`: captures it. `refund`: a Refund of it.
 //!
 //! Every POST carries an `Idempotency-Key`, so that Stripe answers a request sent again as it
@@ -17,7 +20,9 @@ use futures::future::BoxFuture;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
-use crate::payments::{PaymentFailure, PaymentProvider, PaymentRequest, PaymentStatus};
+use crate::payments::{
+    Authorization, CustomerAction, PaymentFailure, PaymentProvider, PaymentRequest, PaymentStatus,
+};
 
 #[derive(Clone, Debug)]
 pub struct StripeSettings {
@@ -142,19 +147,27 @@ impl PaymentProvider for Stripe {
         &'a self,
         reference: &'a str,
         request: &'a PaymentRequest,
-    ) -> BoxFuture<'a, Result<(), PaymentFailure>> {
+    ) -> BoxFuture<'a, Result<Authorization, PaymentFailure>> {
         Box::pin(async move {
             let key = format!("{}-confirm", request.key);
             match self.post(&format!("payment_intents/{reference}/confirm"), &[], &key).await {
-                Ok(intent) if intent["status"] == "requires_capture" => Ok(()),
-                // Such as 3-D Secure, which this shop does not offer yet: nothing may stay open.
-                Ok(_) => {
-                    self.void(reference).await;
-                    Err(PaymentFailure::Declined)
-                }
+                Ok(intent) => match (intent["status"].as_str(), intent["client_secret"].as_str()) {
+                    (Some("requires_capture"), _) => Ok(Authorization::Held),
+                    (Some("requires_action"), Some(secret)) => {
+                        Ok(Authorization::AwaitingCustomer(CustomerAction {
+                            client_secret: secret.to_owned(),
+                        }))
+                    }
+                    // Nothing this shop can act on may stay open.
+                    (status, _) => {
+                        tracing::warn!(%reference, ?status, "Stripe left a confirmed payment in an unexpected state");
+                        self.void(reference).await;
+                        Err(PaymentFailure::Declined)
+                    }
+                },
                 Err(Refusal::Lost) => loop {
                     match self.intent_status(reference).await {
-                        Ok(PaymentStatus::Authorized) => return Ok(()),
+                        Ok(PaymentStatus::Authorized) => return Ok(Authorization::Held),
                         Ok(PaymentStatus::Failed) => return Err(PaymentFailure::Declined),
                         // Cancelled, it can no longer be confirmed by a request still on its way.
                         Ok(PaymentStatus::Open) if self.cancel(reference).await.is_ok() => {

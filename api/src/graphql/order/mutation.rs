@@ -5,7 +5,7 @@ use domain::currency::CurrencyCode;
 use domain::money::Money;
 use domain::order::{IdempotencyKey, OrderAccessToken, OrderNumber, OrderStatus};
 use domain::session::Session;
-use infra::orders::{CheckoutRejection, CheckoutRequest, RefundRejection, Shipping, Viewer};
+use infra::orders::{CheckoutOrder, CheckoutRejection, CheckoutRequest, RefundRejection, Shipping, Viewer};
 use infra::payments::PaymentFailure;
 
 use super::types::{Order, OrderStatusValue};
@@ -39,12 +39,25 @@ pub struct CheckoutPayload {
     /// The order's access token: with the order number (`order(number, accessToken)`) it shows the
     /// order to whoever holds it, like the link in the confirmation mail. Keep it with the buyer.
     access_token: Option<String>,
+    /// Set when the shopper must authenticate the payment (3-D Secure) before it is decided; the
+    /// order waits `PENDING_PAYMENT` meanwhile, for `MYCLOTHES_PAYMENT_ACTION_WINDOW`. Only this
+    /// answer carries it: a retry with the same key finds the order pending without it.
+    payment_action: Option<PaymentAction>,
     user_errors: Vec<UserError>,
+}
+
+/// What the storefront does to have its shopper authenticate a payment.
+#[derive(SimpleObject)]
+pub struct PaymentAction {
+    /// With Stripe, the PaymentIntent's client secret: give it to Stripe.js `handleNextAction`. The
+    /// order is placed (or its payment failed) once Stripe tells the shop of the outcome. For this
+    /// shopper only: never store or log it.
+    client_secret: String,
 }
 
 impl CheckoutPayload {
     fn refused(user_errors: Vec<UserError>) -> Self {
-        Self { order: None, access_token: None, user_errors }
+        Self { order: None, access_token: None, payment_action: None, user_errors }
     }
 }
 
@@ -71,13 +84,18 @@ impl OrderMutation {
         };
         let currency = services(ctx).shop.currency().await.or_graphql()?;
         match committed(ctx, commands(ctx).checkout.place(request, currency)).await? {
-            Ok(order) => {
+            Ok(CheckoutOrder { order, payment_action }) => {
                 let status = OrderStatusValue::from(order.status);
                 crate::metrics::record_checkout(
                     async_graphql::resolver_utils::enum_value(status).to_string(),
                 );
-                let access_token = Some(order.access_token.as_str().to_owned());
-                Ok(CheckoutPayload { order: Some(Order(order)), access_token, user_errors: vec![] })
+                Ok(CheckoutPayload {
+                    access_token: Some(order.access_token.as_str().to_owned()),
+                    order: Some(Order(order)),
+                    payment_action: payment_action
+                        .map(|action| PaymentAction { client_secret: action.client_secret }),
+                    user_errors: vec![],
+                })
             }
             Err(rejection) => {
                 let user_errors = refused(rejection, currency);
