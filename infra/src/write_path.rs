@@ -29,7 +29,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use domain::session::SessionId;
-use sea_orm::DatabaseTransaction;
+use sea_orm::{DatabaseTransaction, Statement};
 use uuid::Uuid;
 
 use crate::cache::{ReadCache, Scope, Tag};
@@ -79,6 +79,13 @@ impl<'a> WriteTx<'a> {
         let position = if self.touched.is_empty() { None } else { commit_position(self.db).await };
         Ok(Committed { value, position, touched: self.touched })
     }
+}
+
+/// A write of one statement that touches nothing a reader caches, so that it has no reader to tell:
+/// run on its own, committed as it ends (a round trip, where a transaction takes three). How many
+/// rows it changed.
+pub(crate) async fn write_untouched(db: &DbRouter, statement: Statement) -> Result<u64, crate::Error> {
+    Ok(db.write_alone(statement).await?.rows_affected())
 }
 
 /// Where the WAL ends just after a commit. The write stands whatever happens next: without its

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
-    Statement, TransactionTrait,
+    ExecResult, Statement, TransactionTrait,
 };
 use secrecy::{ExposeSecret, SecretString};
 
@@ -205,6 +205,19 @@ impl DbRouter {
             return Err(crate::Error::DatabaseUnavailable(DbErr::Custom(moved.into())));
         }
         Ok(txn)
+    }
+
+    /// Runs `statement` on the primary on its own, committed as it ends, for the write path: a write
+    /// that needs no transaction. When writes moved to another server meanwhile, it is refused (retry
+    /// later), though it may have been made on the server it went to.
+    pub(crate) async fn write_alone(&self, statement: Statement) -> Result<ExecResult, crate::Error> {
+        let chosen = self.writable.load(Ordering::Relaxed);
+        let done = self.primaries[chosen].conn.execute_raw(statement).await?;
+        if self.writable.load(Ordering::Relaxed) != chosen {
+            let moved = "writes moved to another server while this statement was on its way";
+            return Err(crate::Error::DatabaseUnavailable(DbErr::Custom(moved.into())));
+        }
+        Ok(done)
     }
 
     /// Runs the read-only `query` on a healthy replica, round-robin, retrying on the next replica and

@@ -14,23 +14,22 @@ use std::time::Duration;
 use domain::cart::CartOwner;
 use domain::order::{OrderNumber, OrderStatus};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel,
-    QuerySelect, Statement, Value,
+    ColumnTrait, DatabaseTransaction, DbBackend, EntityTrait, QueryFilter, QueryOrder, Statement, Value,
 };
 use uuid::Uuid;
 
 use super::commands::restock;
 use super::ledger;
-use super::queries::rows_of_one;
+use super::queries::{OrderRows, rows_of_one};
 use super::read_models::OrderView;
 use crate::carts::CartStore;
 use crate::db::DbRouter;
-use crate::entities::{order, payment};
+use crate::entities::{order, order_line, payment};
 use crate::outbox::announce_order;
 use crate::payments::{
     Authorization, CustomerAction, PaymentFailure, PaymentProvider, PaymentRequest, PaymentStatus,
 };
-use crate::write_path::{Committed, Touch, WriteTx};
+use crate::write_path::{Committed, Touch, WriteTx, write_untouched};
 
 /// An order after its payment was decided, or as it is while it waits.
 pub(super) struct Settled {
@@ -127,14 +126,10 @@ pub(super) async fn status_within(
 /// Runs `update` ($1 the id, $2 `value`) on order `id`, which must still wait for its payment: a
 /// payment is never authorised unless the order knows its reference.
 async fn update_pending(db: &DbRouter, id: Uuid, update: &str, value: Value) -> Result<(), crate::Error> {
-    let tx = WriteTx::begin(db).await?;
-    let values = [id.into(), value];
-    let recorded =
-        tx.conn().execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, update, values)).await?;
-    if recorded.rows_affected() != 1 {
+    let statement = Statement::from_sql_and_values(DbBackend::Postgres, update, [id.into(), value]);
+    if write_untouched(db, statement).await? != 1 {
         return Err(anyhow::anyhow!("order {id} no longer waits for its payment").into());
     }
-    tx.commit(()).await?.into_unobserved();
     Ok(())
 }
 
@@ -145,36 +140,63 @@ pub(super) async fn settle(
     answer: Result<String, PaymentFailure>,
 ) -> Result<Committed<Settled>, crate::Error> {
     let mut tx = WriteTx::begin(db).await?;
-    let found = order::Entity::find_by_id(id).lock_exclusive().one(tx.conn()).await?;
-    let current = found.ok_or_else(|| anyhow::anyhow!("the pending order {id} is gone"))?;
-    if current.status != order::Status::PendingPayment {
-        let failure = current.payment_failure.as_deref().and_then(PaymentFailure::parse);
-        let order = OrderView::of(rows_of_one(tx.conn(), current).await?)?;
-        return Ok(Committed::nothing(Settled { failure, ..Settled::waiting(order) }));
-    }
-    let (number, total) = (OrderNumber::new(current.number), current.total_minor);
-    let placed_from = answer.is_ok().then(|| CartOwner::parse(&current.checkout_owner)).flatten();
-    let mut settled = current.into_active_model();
-    settled.payment_due_by = Set(None);
-    settled.updated_at = Set(chrono::Utc::now().fixed_offset());
-    let status = match &answer {
-        Ok(authorization) => {
-            settled.payment_reference = Set(Some(authorization.clone()));
-            ledger::record(tx.conn(), id, payment::Kind::Authorization, total, authorization).await?;
-            OrderStatus::Placed
+    let status = if answer.is_ok() { OrderStatus::Placed } else { OrderStatus::PaymentFailed };
+    let Some(decided) = decide(tx.conn(), id, status, &answer).await? else {
+        return Ok(Committed::nothing(as_decided(tx.conn(), id).await?));
+    };
+    let lines = order_line::Entity::find()
+        .filter(order_line::Column::OrderId.eq(id))
+        .order_by_asc(order_line::Column::Position)
+        .all(tx.conn())
+        .await?;
+    // A pending order has no payment entries: its authorisation is the first.
+    let payments = match &answer {
+        Ok(reference) => {
+            vec![
+                ledger::record(tx.conn(), id, payment::Kind::Authorization, decided.total_minor, reference)
+                    .await?,
+            ]
         }
-        Err(failure) => {
-            settled.payment_failure = Set(Some(failure.as_str().to_owned()));
-            OrderStatus::PaymentFailed
+        Err(_) => {
+            restock(&mut tx, &lines).await?;
+            Vec::new()
         }
     };
-    settled.status = Set(status.into());
-    let settled = rows_of_one(tx.conn(), settled.update(tx.conn()).await?).await?;
-    if status == OrderStatus::PaymentFailed {
-        restock(&mut tx, &settled.lines).await?;
-    }
-    announce_order(tx.conn(), id, number, status).await?;
+    announce_order(tx.conn(), id, OrderNumber::new(decided.number), status).await?;
     tx.touch(Touch::Order(id));
-    let order = OrderView::of(settled)?;
+    let placed_from = answer.is_ok().then(|| CartOwner::parse(&decided.checkout_owner)).flatten();
+    let order = OrderView::of(OrderRows { order: decided, lines, payments })?;
     tx.commit(Settled { failure: answer.err(), placed_from, ..Settled::waiting(order) }).await
+}
+
+/// Moves order `id` from waiting for its payment to `status`, in one statement; none when it no
+/// longer waits.
+async fn decide(
+    txn: &DatabaseTransaction,
+    id: Uuid,
+    status: OrderStatus,
+    answer: &Result<String, PaymentFailure>,
+) -> Result<Option<order::Model>, crate::Error> {
+    let decide = "UPDATE orders SET status = $2::order_status, payment_due_by = NULL, updated_at = now(), \
+        payment_reference = coalesce($3, payment_reference), payment_failure = $4 \
+        WHERE id = $1 AND status = 'pending_payment' RETURNING id, number, customer_id, email, \
+        status::text AS status, currency, subtotal_minor, total_minor, shipping_address, payment_reference, \
+        checkout_owner, idempotency_key, cart_fingerprint, access_token, payment_due_by, payment_failure, \
+        created_at, updated_at";
+    let (reference, failure) = match answer {
+        Ok(reference) => (Some(reference.clone()), None),
+        Err(failure) => (None, Some(failure.as_str().to_owned())),
+    };
+    let values = [id.into(), status.as_str().into(), reference.into(), failure.into()];
+    let statement = Statement::from_sql_and_values(DbBackend::Postgres, decide, values);
+    Ok(order::Entity::find().from_raw_sql(statement).one(txn).await?)
+}
+
+/// Order `id` as whoever decided its payment left it.
+async fn as_decided(txn: &DatabaseTransaction, id: Uuid) -> Result<Settled, crate::Error> {
+    let found = order::Entity::find_by_id(id).one(txn).await?;
+    let current = found.ok_or_else(|| anyhow::anyhow!("the pending order {id} is gone"))?;
+    let failure = current.payment_failure.as_deref().and_then(PaymentFailure::parse);
+    let order = OrderView::of(rows_of_one(txn, current).await?)?;
+    Ok(Settled { failure, ..Settled::waiting(order) })
 }
