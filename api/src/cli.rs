@@ -158,7 +158,7 @@ async fn run_worker(config: WorkerConfig) -> Result<(), Failure> {
         db.clone(),
         payments.clone(),
         Arc::new(CartStore::new(redis.clone(), config.cart_expiry)),
-        write_path(&config, &redis)?,
+        write_path(&config, &db, &redis)?,
         config.payments.timeout,
     );
     let events = OrderEvents::new(db.clone(), payments, config.alerts, config.storefront);
@@ -171,13 +171,18 @@ async fn run_worker(config: WorkerConfig) -> Result<(), Failure> {
 }
 
 /// The write path of the worker's own commands: the reconciler returns stock, which the cache shows.
-fn write_path(config: &WorkerConfig, redis: &Arc<RedisStore>) -> Result<WritePath, Failure> {
+fn write_path(
+    config: &WorkerConfig,
+    db: &Arc<DbRouter>,
+    redis: &Arc<RedisStore>,
+) -> Result<WritePath, Failure> {
     let cache_redis = match &config.cache_redis {
         Some(settings) => Arc::new(RedisStore::connect(settings).map_err(anyhow::Error::from)?),
         None => redis.clone(),
     };
     let cache = Arc::new(ReadCache::new(cache_redis, config.cache.clone()));
-    Ok(WritePath::new(cache, Arc::new(SessionRegistry::new(redis.clone(), config.token_lifetime))))
+    let sessions = Arc::new(SessionRegistry::new(redis.clone(), config.token_lifetime));
+    Ok(WritePath::new(db.clone(), cache, sessions))
 }
 
 async fn persist(settings: &Settings, files: &[std::path::PathBuf]) -> Result<(), Failure> {

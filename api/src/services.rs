@@ -154,7 +154,7 @@ impl Services {
                 ),
                 carts: CartCommands::new(carts, catalog),
             },
-            write_path: WritePath::new(cache.clone(), sessions.clone()),
+            write_path: WritePath::new(db.clone(), cache.clone(), sessions.clone()),
             staff: StaffRepository::new(db.clone()),
             tokens: Tokens::new(&config.tokens),
             sessions,

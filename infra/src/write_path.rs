@@ -1,8 +1,8 @@
 //! The one way to write on the primary. A command runs in a `WriteTx`, says what it changes with
-//! `touch` in the transaction that changes it, and `commit` hands back a `Committed<T>`: its answer,
-//! the WAL position where the commit ends, and what it touched. The answer comes out only through
-//! `WritePath::apply`, which first makes the cache forget what the write touched and lets the
-//! writer's session read at least that far. So no code invalidates or records a position by hand, and
+//! `touch` in the transaction that changes it, and `commit` hands back a `Committed<T>`: its answer
+//! and what it touched. The answer comes out only through `WritePath::apply`, which reads where the
+//! primary's WAL ends (past the command's commits), first makes the cache forget what the write
+//! touched, and lets the writer's session read at least that far. So no code invalidates or records a position by hand, and
 //! neither writing around the write path nor taking an answer without applying it compiles:
 //!
 //! ```compile_fail
@@ -52,15 +52,14 @@ pub enum Touch {
 }
 
 /// A transaction on the primary for one command. Dropped without `commit`, it rolls back.
-pub struct WriteTx<'a> {
-    db: &'a DbRouter,
+pub struct WriteTx {
     txn: DatabaseTransaction,
     touched: Vec<Touch>,
 }
 
-impl<'a> WriteTx<'a> {
-    pub(crate) async fn begin(db: &'a DbRouter) -> Result<Self, crate::Error> {
-        Ok(Self { db, txn: db.begin_write().await?, touched: Vec::new() })
+impl WriteTx {
+    pub(crate) async fn begin(db: &DbRouter) -> Result<Self, crate::Error> {
+        Ok(Self { txn: db.begin_write().await?, touched: Vec::new() })
     }
 
     /// The transaction, for statements.
@@ -72,12 +71,10 @@ impl<'a> WriteTx<'a> {
         self.touched.push(touch);
     }
 
-    /// Commits, and answers `value` with where the commit ends (when it touched anything, the only
-    /// writes readers must see) and what it touched.
+    /// Commits, and answers `value` with what it touched.
     pub(crate) async fn commit<T>(self, value: T) -> Result<Committed<T>, crate::Error> {
         self.txn.commit().await?;
-        let position = if self.touched.is_empty() { None } else { commit_position(self.db).await };
-        Ok(Committed { value, position, touched: self.touched })
+        Ok(Committed { value, touched: self.touched })
     }
 }
 
@@ -88,9 +85,9 @@ pub(crate) async fn write_untouched(db: &DbRouter, statement: Statement) -> Resu
     Ok(db.write_alone(statement).await?.rows_affected())
 }
 
-/// Where the WAL ends just after a commit. The write stands whatever happens next: without its
-/// position, readers are told of it all the same, only without the guard against lagging replicas
-/// (see `WritePath::apply`).
+/// Where the WAL ends, after a command's commits: a position read after a commit covers it. The
+/// write stands whatever happens next: without its position, readers are told of it all the same,
+/// only without the guard against lagging replicas (see `WritePath::apply`).
 async fn commit_position(db: &DbRouter) -> Option<WalPosition> {
     match db.write_position().await {
         Ok(position) => Some(position),
@@ -101,28 +98,27 @@ async fn commit_position(db: &DbRouter) -> Option<WalPosition> {
     }
 }
 
-/// What a command committed: its answer, where the commit ends in the WAL (unknown when the primary
-/// could not say), and what it touched. Nothing written: no position and nothing touched.
+/// What a command committed: its answer, and what it touched (nothing, when it wrote nothing readers
+/// must see).
 #[must_use = "a command's answer is reached through WritePath::apply, which tells the readers of the write"]
 pub struct Committed<T> {
     value: T,
-    position: Option<WalPosition>,
     touched: Vec<Touch>,
 }
 
 impl<T> Committed<T> {
     /// An answer for which nothing was written: a refusal.
     pub(crate) fn nothing(value: T) -> Self {
-        Self { value, position: None, touched: Vec::new() }
+        Self { value, touched: Vec::new() }
     }
 
     pub(crate) fn map<U>(self, change: impl FnOnce(T) -> U) -> Committed<U> {
-        Committed { value: change(self.value), position: self.position, touched: self.touched }
+        Committed { value: change(self.value), touched: self.touched }
     }
 
     /// The answer, apart from the commit that tells readers of the write.
     pub(crate) fn split(self) -> (T, Committed<()>) {
-        (self.value, Committed { value: (), position: self.position, touched: self.touched })
+        (self.value, Committed { value: (), touched: self.touched })
     }
 
     /// The answer of `next`, a command that went on from this one in a transaction of its own: its
@@ -130,7 +126,7 @@ impl<T> Committed<T> {
     pub(crate) fn followed_by<U>(self, next: Committed<U>) -> Committed<U> {
         let mut touched = self.touched;
         touched.extend(next.touched);
-        Committed { value: next.value, position: next.position.or(self.position), touched }
+        Committed { value: next.value, touched }
     }
 
     /// The answer of a write made outside any request, that touched nothing a reader caches: staff
@@ -151,6 +147,7 @@ pub(crate) fn refused<T, R>(rejection: R) -> Result<Committed<Result<T, R>>, cra
 /// Tells the readers of each commit: the cache (in every instance, through Redis) and the session
 /// that wrote.
 pub struct WritePath {
+    db: Arc<DbRouter>,
     cache: Arc<ReadCache>,
     sessions: Arc<SessionRegistry>,
 }
@@ -159,8 +156,8 @@ pub struct WritePath {
 const RETRY_EVERY: Duration = Duration::from_millis(250);
 
 impl WritePath {
-    pub fn new(cache: Arc<ReadCache>, sessions: Arc<SessionRegistry>) -> Self {
-        Self { cache, sessions }
+    pub fn new(db: Arc<DbRouter>, cache: Arc<ReadCache>, sessions: Arc<SessionRegistry>) -> Self {
+        Self { db, cache, sessions }
     }
 
     /// The answer of `committed`, once the cache has forgotten what it touched and `session` (the
@@ -170,7 +167,11 @@ impl WritePath {
     /// about expire (while Redis is down, nobody reads them), and a session whose write cannot be
     /// kept reads like any other.
     pub async fn apply<T>(&self, committed: Committed<T>, session: Option<&SessionId>) -> T {
-        let Committed { value, position, touched } = committed;
+        let Committed { value, touched } = committed;
+        if touched.is_empty() {
+            return value;
+        }
+        let position = commit_position(&self.db).await;
         let mut cache_told = true;
         for invalidation in invalidations(&touched) {
             if let Err(err) = invalidation.run(&self.cache, position).await {

@@ -39,7 +39,7 @@ pub async fn status_now(app: &TestApp, checkout: &Value) -> String {
 /// A reconciler in this process, with the app's own provider (a sandbox remembers its answers).
 pub fn reconciler(app: &TestApp) -> PaymentReconciler {
     let services = &app.services;
-    let write_path = WritePath::new(services.cache.clone(), services.sessions.clone());
+    let write_path = WritePath::new(services.db.clone(), services.cache.clone(), services.sessions.clone());
     let carts = Arc::new(CartStore::new(services.redis.clone(), Duration::from_secs(60)));
     PaymentReconciler::new(
         services.db.clone(),

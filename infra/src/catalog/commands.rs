@@ -299,7 +299,7 @@ impl CatalogCommands {
 
 /// Commits a change of the catalogue that saved `saved`, or refuses it when it broke a unique
 /// constraint.
-async fn commit_catalog<M, V: From<M>>(mut tx: WriteTx<'_>, saved: Result<M, DbErr>) -> Written<V> {
+async fn commit_catalog<M, V: From<M>>(mut tx: WriteTx, saved: Result<M, DbErr>) -> Written<V> {
     match unique(saved)? {
         Ok(model) => {
             tx.touch(Touch::Catalog);

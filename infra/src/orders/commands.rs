@@ -201,7 +201,7 @@ async fn locked(
 }
 
 /// Puts the quantities of `lines` back in stock, in variant-id order as checkout takes them.
-pub(super) async fn restock(tx: &mut WriteTx<'_>, lines: &[order_line::Model]) -> Result<(), crate::Error> {
+pub(super) async fn restock(tx: &mut WriteTx, lines: &[order_line::Model]) -> Result<(), crate::Error> {
     let mut lines: Vec<_> = lines.iter().map(|line| (line.variant_id, line.quantity)).collect();
     lines.sort();
     let put_back = "UPDATE variants SET stock_on_hand = stock_on_hand + $2, updated_at = now() WHERE id = $1 \
