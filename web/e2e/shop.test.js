@@ -183,12 +183,16 @@ test("a customer saves an address, checks out to it with tok_visa, finds the ord
   const { number } = orderPage(page);
   await page.getByRole("heading", { level: 1, name: `Order ${number}` }).waitFor();
   await page.getByRole("region", { name: `Order ${number}` }).getByText("1 Test Street").waitFor();
+  const payment = page.getByRole("region", { name: "Payment" });
+  await payment.getByText(/^Authorised\b/).waitFor();
   assert.equal(await bagCount(page).textContent(), "0");
   await openShop(page, "#/account");
   const history = page.getByRole("region", { name: "Order history" });
   await history.getByRole("link", { name: number }).click();
   await page.getByRole("button", { name: "Cancel this order" }).click();
   await page.getByRole("region", { name: `Order ${number}` }).getByText(/^Cancelled ·/).waitFor();
+  // Released before the worker captured it, refunded after.
+  await payment.getByText(/^(Released|Refunded)\b/).waitFor();
   assert.equal(await page.getByRole("button", { name: "Cancel this order" }).count(), 0, "a cancelled order stays cancelled");
   await openShop(page, "#/account");
   await history.getByText(/Cancelled/).waitFor();

@@ -9,7 +9,11 @@ export const ORDER_FIELDS = `
   subtotal { ${MONEY} }
   total { ${MONEY} }
   shippingAddress { ${ADDRESS_FIELDS} }
-  lines { productName sku size colour quantity unitPrice { ${MONEY} } lineTotal { ${MONEY} } }`;
+  lines { productName sku size colour quantity unitPrice { ${MONEY} } lineTotal { ${MONEY} } }
+  payments { kind amount { ${MONEY} } pending createdAt }`;
+
+/** What each movement of an order's money is called on its page. */
+const PAYMENT_KINDS = { AUTHORIZATION: "Authorised", CAPTURE: "Charged", VOID: "Released", REFUND: "Refunded" };
 
 export async function accountView() {
   return state.me ? profileView() : signInView();
@@ -179,12 +183,24 @@ function orderDetails(order, key) {
     h("p", { class: "subtotal" }, "Total ", h("strong", {}, money(order.total))),
     h("h2", {}, "Shipping to"),
     addressLines(order.shippingAddress),
+    order.payments.length > 0 && paymentList(order.payments),
     mayCancel && cancelControl(order, key, (cancelled) => {
       if (state.lastOrder?.number === cancelled.number) state.lastOrder = cancelled;
       section.replaceWith(orderDetails(cancelled, key));
     }),
   );
   return section;
+}
+
+/** What happened to the order's money, in that order. */
+function paymentList(payments) {
+  return h("section", { "aria-label": "Payment" },
+    h("h2", {}, "Payment"),
+    h("ul", { class: "payments" }, payments.map((payment) => h("li", {},
+      `${PAYMENT_KINDS[payment.kind]} ${money(payment.amount)}${payment.pending ? " (on its way)" : ""}`,
+      ` · ${new Date(payment.createdAt).toLocaleString()}`,
+    ))),
+  );
 }
 
 /** A button that cancels `order` (with its access `key` when given) and hands the cancelled order on. */
