@@ -2,8 +2,9 @@
 //! `touch` in the transaction that changes it, and `commit` hands back a `Committed<T>`: its answer
 //! and what it touched. The answer comes out only through `WritePath::apply`, which reads where the
 //! primary's WAL ends (past the command's commits), first makes the cache forget what the write
-//! touched, and lets the writer's session read at least that far. So no code invalidates or records a position by hand, and
-//! neither writing around the write path nor taking an answer without applying it compiles:
+//! touched, and lets the writer's session read at least that far. So no code invalidates or records
+//! a position by hand, and neither writing around the write path nor taking an answer without
+//! applying it compiles:
 //!
 //! ```compile_fail
 //! fn peek(committed: infra::write_path::Committed<u32>) -> u32 {

@@ -210,7 +210,7 @@ impl Checkout {
                 return answered(Err(CheckoutRejection::IdempotencyConflict));
             }
             let existing = OrderView::of(rows_of_one(tx.conn(), existing).await?)?;
-            // Nothing is written; the commit's position still covers the order, for the caller's reads.
+            // Nothing was written: ending the transaction releases the key's lock.
             return tx.commit(Begun::Answered(Box::new(Ok(existing)))).await;
         }
         if lines.is_empty() {

@@ -7,7 +7,9 @@
 //! While the provider is asked, the order's `payment_due_by` says until when the asker is deciding:
 //! once it passes, the asker is taken for dead (a crash, a lost answer) and the `PaymentReconciler`
 //! asks the provider where the recorded payment stands. No authorisation is asked for before its
-//! reference is recorded, so none is ever held unknown to the shop.
+//! reference is recorded, so none is ever held unknown to the shop. A payment the shopper must
+//! authenticate first moves that time on by the payment action window; the provider's webhook
+//! usually settles it before then.
 
 use std::time::Duration;
 
