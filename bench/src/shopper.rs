@@ -130,9 +130,8 @@ impl Shopper {
                     *self.expected.entry(variant).or_default() += 1;
                 }
             }
-            // Refused before it reached the cart (Redis down), or lost on the way: only the latter
-            // leaves the cart in doubt.
-            _ if code_of(answer.as_ref()) == Some("SERVICE_UNAVAILABLE") => {}
+            // Refused (Redis down) or lost on the way: either may have reached the cart, since Redis
+            // stopped mid-call may have made the change and never answered.
             _ if self.token.is_some() => *self.maybe_added.entry(variant).or_default() += 1,
             _ => {}
         }

@@ -1,9 +1,10 @@
 //! The payment reconciler, run by the worker tier: it finishes the orders whose checkout never
 //! recorded the payment's outcome (the instance crashed, or the provider answered too late), by
 //! asking the provider where the order's payment stands. Authorised, the order is placed with that
-//! one authorisation and its lines leave the cart; open, the payment is voided (so that a late authorisation cannot hold money)
-//! and the order fails with its stock returned, as it does when the payment failed or was never
-//! opened. Refunds left pending are finished by asking again with each refund's key.
+//! one authorisation and its lines leave the cart; open, the payment is voided (so that a late
+//! authorisation cannot hold money) and the order fails with its stock returned, as it does when the
+//! payment failed or was never opened. Refunds left pending are finished by asking again with each
+//! refund's key.
 //!
 //! An order is due once its `payment_due_by` has passed, a refund once its `pending_until` has. A
 //! reconciler claims a batch of due ones by moving that time on (rows locked with SKIP LOCKED, so
