@@ -72,11 +72,12 @@ impl std::fmt::Debug for CustomerAction {
 }
 
 /// Where a payment stands at the provider.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PaymentStatus {
-    /// Opened and never authorised (it may wait for the shopper to authenticate it): nothing is
-    /// held, and voiding it makes sure nothing will be.
+    /// Opened and never authorised: nothing is held, and voiding it makes sure nothing will be.
     Open,
+    /// Open, and waiting for the shopper to authenticate it: nothing is held yet.
+    AwaitingCustomer(CustomerAction),
     /// The money is held, or was taken.
     Authorized,
     /// Declined, or voided: nothing is held.
@@ -202,7 +203,7 @@ impl PaymentProvider for TestPaymentProvider {
 
     fn status<'a>(&'a self, reference: &'a str) -> BoxFuture<'a, Result<PaymentStatus, PaymentFailure>> {
         let payments = self.payments.lock().expect("never poisoned");
-        let status = payments.get(reference).copied().unwrap_or(PaymentStatus::Open);
+        let status = payments.get(reference).cloned().unwrap_or(PaymentStatus::Open);
         Box::pin(async move { Ok(status) })
     }
 

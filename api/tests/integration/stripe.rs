@@ -358,6 +358,10 @@ async fn a_payment_the_shopper_must_authenticate_waits_for_stripes_word() {
     assert_eq!((stock_of(&app, "DROP-TEE-M-BLACK").await, stock_of(&app, "DROP-TEE-L-BLACK").await), (6, 8));
     let cart = app.post_graphql_as(&passes, &format!("{{ {CART} }}")).await;
     assert_eq!(lines(&cart["data"]["cart"]), [("DROP-TEE-M-BLACK".to_owned(), 1)], "kept while it waits");
+    let retried = app.post_graphql_as(&idle, &guest_checkout(&card, "3ds-idle")).await;
+    let retried = &retried["data"]["checkout"];
+    assert_eq!(retried["order"]["number"], answers[2]["order"]["number"], "{retried}");
+    assert_eq!(retried["paymentAction"], answers[2]["paymentAction"], "a retry may still authenticate");
 
     let intent = authenticate(&answers[0], true).await;
     assert_eq!(stripe_get(&format!("payment_intents/{intent}")).await["status"], "requires_capture");

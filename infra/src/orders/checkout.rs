@@ -13,8 +13,8 @@
 //! A provider that gives no answer in time leaves the order pending, which the shopper is told; the
 //! reconciler finishes it. A payment the shopper must authenticate (3-D Secure) leaves it pending
 //! too, with what the storefront needs to have them do it, for the payment action window; the
-//! provider's webhook, or the reconciler once the window has passed, finishes it. Only that answer
-//! carries the action: a retry of the checkout finds the order pending without it.
+//! provider's webhook, or the reconciler once the window has passed, finishes it. A retry of the
+//! checkout meanwhile gets the order with the action again, as the provider tells it.
 //!
 //! A shopper who says what total they were shown is never charged another: the order is refused with
 //! the total as it is now.
@@ -39,12 +39,14 @@ use uuid::Uuid;
 
 use super::queries::{OrderRows, rows_of_one};
 use super::read_models::OrderView;
-use super::settlement::{Answer, Settled, await_customer, decision_time, pay, payment_key, settle};
+use super::settlement::{
+    Answer, Settled, await_customer, decision_time, pay, payment_key, settle, status_within,
+};
 use crate::carts::CartStore;
 use crate::customers::PostalAddress;
 use crate::db::DbRouter;
 use crate::entities::{address, customer, order, order_line};
-use crate::payments::{CustomerAction, PaymentFailure, PaymentProvider, PaymentRequest};
+use crate::payments::{CustomerAction, PaymentFailure, PaymentProvider, PaymentRequest, PaymentStatus};
 use crate::write_path::{Committed, Touch, WriteTx};
 
 pub struct CheckoutRequest {
@@ -124,11 +126,12 @@ struct Reserved {
     price_minor: i64,
 }
 
-/// What the first transaction ends with: an order waiting for its payment, or the answer already (a
-/// retry's order, or a refusal).
+/// What the first transaction ends with: an order waiting for its payment, the order a retry's key
+/// placed before (with its payment's reference while it waits for it), or a refusal.
 enum Begun {
     Pending(Box<(OrderView, PaymentRequest)>),
-    Answered(Box<Result<OrderView, CheckoutRejection>>),
+    Retried(Box<(OrderView, Option<String>)>),
+    Refused(CheckoutRejection),
 }
 
 impl Checkout {
@@ -151,10 +154,15 @@ impl Checkout {
         let (begun, reserved) = self.begin(&request, &lines, currency).await?.split();
         let (pending, payment) = match begun {
             Begun::Pending(pending) => *pending,
-            Begun::Answered(answer) => {
-                let answer = answer.map(|order| CheckoutOrder { order, payment_action: None });
-                return Ok(reserved.map(|()| answer));
+            Begun::Retried(retried) => {
+                let (order, waiting_on) = *retried;
+                let payment_action = match waiting_on {
+                    Some(reference) => self.action_awaited(&reference).await,
+                    None => None,
+                };
+                return Ok(reserved.map(|()| Ok(CheckoutOrder { order, payment_action })));
             }
+            Begun::Refused(rejection) => return Ok(reserved.map(|()| Err(rejection))),
         };
         let id = pending.id;
         let still_pending = |reason: &str| {
@@ -190,6 +198,15 @@ impl Checkout {
         Ok(reserved.followed_by(recorded).map(|()| answer))
     }
 
+    /// What the shopper must do for the payment `reference` of a retried checkout's order, when the
+    /// provider waits for them to authenticate it.
+    async fn action_awaited(&self, reference: &str) -> Option<CustomerAction> {
+        match status_within(self.payments.as_ref(), reference, self.payment_timeout).await? {
+            PaymentStatus::AwaitingCustomer(action) => Some(action),
+            _ => None,
+        }
+    }
+
     /// The first transaction: an order of the cart's `lines`, waiting for its payment, or the order
     /// the key placed before.
     async fn begin(
@@ -198,7 +215,7 @@ impl Checkout {
         lines: &[(Uuid, u32)],
         currency: CurrencyCode,
     ) -> Result<Committed<Begun>, crate::Error> {
-        let answered = |answer| Ok(Committed::nothing(Begun::Answered(Box::new(answer))));
+        let refused = |rejection| Ok(Committed::nothing(Begun::Refused(rejection)));
         let fingerprint = cart_fingerprint(lines);
         let owner = request.owner.to_string();
         let mut tx = WriteTx::begin(&self.db).await?;
@@ -207,32 +224,34 @@ impl Checkout {
             // A retry after the order was placed finds the ordered lines gone from the cart.
             let retried = lines.is_empty() || existing.cart_fingerprint == fingerprint;
             if !retried {
-                return answered(Err(CheckoutRejection::IdempotencyConflict));
+                return refused(CheckoutRejection::IdempotencyConflict);
             }
+            let pending = existing.status == order::Status::PendingPayment;
+            let waiting_on = existing.payment_reference.clone().filter(|_| pending);
             let existing = OrderView::of(rows_of_one(tx.conn(), existing).await?)?;
             // Nothing was written: ending the transaction releases the key's lock.
-            return tx.commit(Begun::Answered(Box::new(Ok(existing)))).await;
+            return tx.commit(Begun::Retried(Box::new((existing, waiting_on)))).await;
         }
         if lines.is_empty() {
-            return answered(Err(CheckoutRejection::EmptyCart));
+            return refused(CheckoutRejection::EmptyCart);
         }
         let customer = request.owner.customer();
         let email = match (customer, &request.email) {
             (Some(customer), _) => account_email(tx.conn(), customer).await?,
             (None, Some(email)) => email.to_string(),
-            (None, None) => return answered(Err(CheckoutRejection::EmailRequired)),
+            (None, None) => return refused(CheckoutRejection::EmailRequired),
         };
         let shipping = match (&request.shipping, customer) {
             (Shipping::To(address), _) => PostalAddress::from(address),
             (Shipping::Saved(id), Some(customer)) => match saved_address(tx.conn(), customer, *id).await? {
                 Some(address) => address,
-                None => return answered(Err(CheckoutRejection::UnknownAddress)),
+                None => return refused(CheckoutRejection::UnknownAddress),
             },
-            (Shipping::Saved(_), None) => return answered(Err(CheckoutRejection::UnknownAddress)),
+            (Shipping::Saved(_), None) => return refused(CheckoutRejection::UnknownAddress),
         };
         let reserved = match reserve(tx.conn(), lines).await? {
             Ok(reserved) => reserved,
-            Err(rejection) => return answered(Err(rejection)),
+            Err(rejection) => return refused(rejection),
         };
         for line in &reserved {
             let (variant, product, crossed_zero) = (line.variant_id, line.product_id, line.left == 0);
@@ -240,7 +259,7 @@ impl Checkout {
         }
         let subtotal: i64 = reserved.iter().map(|line| line.price_minor * i64::from(line.quantity)).sum();
         if request.expected_total.is_some_and(|expected| expected != subtotal) {
-            return answered(Err(CheckoutRejection::PriceChanged(subtotal)));
+            return refused(CheckoutRejection::PriceChanged(subtotal));
         }
         let id = Uuid::now_v7();
         let payment = PaymentRequest {

@@ -77,7 +77,9 @@ impl PaymentEvents {
         let answer = match status_within(self.payments.as_ref(), reference, self.payment_timeout).await {
             Some(PaymentStatus::Authorized) => Ok(reference.to_owned()),
             Some(PaymentStatus::Failed) => Err(PaymentFailure::Declined),
-            Some(PaymentStatus::Open) | None => return Ok(Committed::nothing(())),
+            Some(PaymentStatus::Open | PaymentStatus::AwaitingCustomer(_)) | None => {
+                return Ok(Committed::nothing(()));
+            }
         };
         let (settled, committed) = settle(&self.db, order, answer).await?.split();
         settled.take_ordered(&self.carts).await;

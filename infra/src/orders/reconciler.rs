@@ -116,7 +116,7 @@ impl PaymentReconciler {
         match status_within(self.payments.as_ref(), &reference, self.payment_timeout).await? {
             PaymentStatus::Authorized => Some(Ok(reference)),
             PaymentStatus::Failed => Some(Err(PaymentFailure::Declined)),
-            PaymentStatus::Open => {
+            PaymentStatus::Open | PaymentStatus::AwaitingCustomer(_) => {
                 self.payments.void(&reference).await;
                 Some(Err(PaymentFailure::Unavailable))
             }

@@ -114,12 +114,19 @@ impl Stripe {
 
     async fn intent_status(&self, reference: &str) -> Result<PaymentStatus, PaymentFailure> {
         let intent = self.get(&format!("payment_intents/{reference}")).await.map_err(PaymentFailure::from)?;
-        Ok(match intent["status"].as_str() {
-            Some("requires_capture" | "succeeded") => PaymentStatus::Authorized,
-            Some("requires_confirmation" | "requires_action" | "processing") => PaymentStatus::Open,
+        Ok(match (intent["status"].as_str(), awaiting_customer(&intent)) {
+            (Some("requires_capture" | "succeeded"), _) => PaymentStatus::Authorized,
+            (_, Some(action)) => PaymentStatus::AwaitingCustomer(action),
+            (Some("requires_confirmation" | "requires_action" | "processing"), _) => PaymentStatus::Open,
             _ => PaymentStatus::Failed,
         })
     }
+}
+
+/// What the shopper must do for the PaymentIntent `intent`, when it waits for them.
+fn awaiting_customer(intent: &Value) -> Option<CustomerAction> {
+    let secret = intent["client_secret"].as_str().filter(|_| intent["status"] == "requires_action")?;
+    Some(CustomerAction { client_secret: secret.to_owned() })
 }
 
 impl PaymentProvider for Stripe {
@@ -151,13 +158,9 @@ impl PaymentProvider for Stripe {
         Box::pin(async move {
             let key = format!("{}-confirm", request.key);
             match self.post(&format!("payment_intents/{reference}/confirm"), &[], &key).await {
-                Ok(intent) => match (intent["status"].as_str(), intent["client_secret"].as_str()) {
+                Ok(intent) => match (intent["status"].as_str(), awaiting_customer(&intent)) {
                     (Some("requires_capture"), _) => Ok(Authorization::Held),
-                    (Some("requires_action"), Some(secret)) => {
-                        Ok(Authorization::AwaitingCustomer(CustomerAction {
-                            client_secret: secret.to_owned(),
-                        }))
-                    }
+                    (_, Some(action)) => Ok(Authorization::AwaitingCustomer(action)),
                     // Nothing this shop can act on may stay open.
                     (status, _) => {
                         tracing::warn!(%reference, ?status, "Stripe left a confirmed payment in an unexpected state");
@@ -169,6 +172,9 @@ impl PaymentProvider for Stripe {
                     match self.intent_status(reference).await {
                         Ok(PaymentStatus::Authorized) => return Ok(Authorization::Held),
                         Ok(PaymentStatus::Failed) => return Err(PaymentFailure::Declined),
+                        Ok(PaymentStatus::AwaitingCustomer(action)) => {
+                            return Ok(Authorization::AwaitingCustomer(action));
+                        }
                         // Cancelled, it can no longer be confirmed by a request still on its way.
                         Ok(PaymentStatus::Open) if self.cancel(reference).await.is_ok() => {
                             return Err(PaymentFailure::Unavailable);

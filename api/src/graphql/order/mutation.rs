@@ -40,8 +40,8 @@ pub struct CheckoutPayload {
     /// order to whoever holds it, like the link in the confirmation mail. Keep it with the buyer.
     access_token: Option<String>,
     /// Set when the shopper must authenticate the payment (3-D Secure) before it is decided; the
-    /// order waits `PENDING_PAYMENT` meanwhile, for `MYCLOTHES_PAYMENT_ACTION_WINDOW`. Only this
-    /// answer carries it: a retry with the same key finds the order pending without it.
+    /// order waits `PENDING_PAYMENT` meanwhile, for `MYCLOTHES_PAYMENT_ACTION_WINDOW`. A retry with
+    /// the same key gets it again while the payment waits for the shopper.
     payment_action: Option<PaymentAction>,
     user_errors: Vec<UserError>,
 }
