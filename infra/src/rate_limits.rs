@@ -9,10 +9,9 @@
 //! call every `FLUSH_EVERY`. Beyond that share, a request is decided in Redis, together with what the
 //! instance still owes, and never before a charge of the instance's own admissions that is on its way
 //! to Redis has landed (else Redis would decide without it). So a client that only one instance
-//! serves gets exactly its budget; one whose
-//! requests reach N instances at once may get up to (N − 1) × `LOCAL_SHARE` × burst more, once: every
-//! admission is charged to the shared bucket, which then refuses the client until it has waited it
-//! out. The budgets of sensitive operations (`admit`) are always decided in Redis.
+//! serves gets exactly its budget; one whose requests reach N instances at once may get up to
+//! (N − 1) × `LOCAL_SHARE` × burst more, once: every admission is charged to the shared bucket, which
+//! then refuses the client until it has waited it out. The budgets of sensitive operations (`admit`) are always decided in Redis.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -220,6 +219,13 @@ struct Mirror {
     charging: u32,
 }
 
+impl Mirror {
+    /// A bucket full at `now`, owing nothing.
+    fn new(rate: Rate, now: Instant) -> Self {
+        Self { rate, full_at: now, owed: 0, charging: 0 }
+    }
+}
+
 impl Mirrors {
     /// Admits and charges `cost` to every bucket if each stays within its local share.
     fn admit(&self, buckets: &[(&str, Rate)], cost: u32, now: Instant) -> bool {
@@ -230,12 +236,7 @@ impl Mirrors {
         });
         if fits {
             for (name, rate) in buckets {
-                let mirror = mirrors.entry((*name).to_owned()).or_insert(Mirror {
-                    rate: *rate,
-                    full_at: now,
-                    owed: 0,
-                    charging: 0,
-                });
+                let mirror = mirrors.entry((*name).to_owned()).or_insert_with(|| Mirror::new(*rate, now));
                 mirror.full_at = mirror.full_at.max(now) + rate.interval() * cost;
                 mirror.owed += cost;
             }
@@ -305,8 +306,7 @@ impl Mirrors {
         let mut mirrors = self.buckets.lock().expect("the mirrors are never poisoned");
         for (name, rate, ahead) in buckets {
             let ahead = Duration::from_millis(u64::try_from(ahead).unwrap_or(0));
-            let mirror =
-                mirrors.entry(name.to_owned()).or_insert(Mirror { rate, full_at: now, owed: 0, charging: 0 });
+            let mirror = mirrors.entry(name.to_owned()).or_insert_with(|| Mirror::new(rate, now));
             mirror.full_at = mirror.full_at.max(now + ahead + rate.interval() * mirror.owed);
         }
     }

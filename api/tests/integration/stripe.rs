@@ -202,14 +202,12 @@ async fn an_authorisation_whose_answer_died_with_its_instance_places_the_order_o
 
 const WEBHOOK_SECRET: &str = "whsec_myclothes_test";
 
-/// An instance on Stripe that takes webhook deliveries signed with `WEBHOOK_SECRET`.
-async fn taking_webhooks() -> TestApp {
-    let settings = [
-        &on_stripe(&Stack::get().stripe_url())[..],
-        &["--stripe-webhook-secret".to_owned(), WEBHOOK_SECRET.to_owned()],
-    ]
-    .concat();
-    TestApp::spawn_with(&args(&settings)).await
+/// An instance on Stripe, with the settings `more`, that takes webhook deliveries signed with
+/// `WEBHOOK_SECRET`.
+async fn taking_webhooks(more: &[&str]) -> TestApp {
+    let stripe = on_stripe(&Stack::get().stripe_url());
+    let settings = [&args(&stripe)[..], &["--stripe-webhook-secret", WEBHOOK_SECRET], more].concat();
+    TestApp::spawn_with(&settings).await
 }
 
 /// Delivers `event` to the app's webhook endpoint, signed at `time` with `secret`; the status and body.
@@ -231,14 +229,9 @@ async fn deliver(app: &TestApp, event: &Value, secret: &str, time: i64) -> (u16,
 /// authorised), once however often it is delivered; forged or late deliveries change nothing.
 #[tokio::test]
 async fn a_signed_webhook_settles_a_waiting_order_once_and_forged_ones_are_refused() {
-    let app = taking_webhooks().await;
+    let app = taking_webhooks(&[]).await;
     let (guest, checkout) = authorised_by_a_killed_instance(&app).await;
-    let reference = reference_of(&app).await;
-    let event = serde_json::json!({
-        "id": format!("evt_{reference}"),
-        "type": "payment_intent.amount_capturable_updated",
-        "data": { "object": { "object": "payment_intent", "id": reference } },
-    });
+    let event = event_of(&reference_of(&app).await, "payment_intent.amount_capturable_updated");
     let now = chrono::Utc::now().timestamp();
 
     for (secret, time) in [("whsec_forged", now), (WEBHOOK_SECRET, now - 600)] {
@@ -262,7 +255,7 @@ async fn a_signed_webhook_settles_a_waiting_order_once_and_forged_ones_are_refus
 /// localstripe signs its deliveries as Stripe does: the shop takes them.
 #[tokio::test]
 async fn the_events_localstripe_delivers_are_taken() {
-    let app = taking_webhooks().await;
+    let app = taking_webhooks(&[]).await;
     let (medium, _) = drop_tee(&app, 10).await;
     let guest = guest_with(&app, &medium, 1).await;
     let register = reqwest::Client::new()
@@ -334,12 +327,7 @@ fn event_of(intent: &str, kind: &str) -> Value {
 /// cart kept); one nobody authenticates is given up by the reconciler once the window has passed.
 #[tokio::test]
 async fn a_payment_the_shopper_must_authenticate_waits_for_stripes_word() {
-    let settings = [
-        &on_stripe(&Stack::get().stripe_url())[..],
-        &["--stripe-webhook-secret", WEBHOOK_SECRET, "--payment-action-window", "2s"].map(str::to_owned),
-    ]
-    .concat();
-    let app = TestApp::spawn_with(&args(&settings)).await;
+    let app = taking_webhooks(&["--payment-action-window", "2s"]).await;
     let (medium, large) = drop_tee(&app, 10).await;
     let (passes, fails, idle) = (
         guest_with(&app, &medium, 1).await,

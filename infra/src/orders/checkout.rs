@@ -171,7 +171,7 @@ impl Checkout {
         };
         let answer = pay(&self.db, self.payments.as_ref(), id, &payment, self.payment_timeout).await;
         let recorded = match answer {
-            Ok(Answer::Decided(answer)) => match settle(&self.db, id, answer).await {
+            Ok(Answer::Decided(answer)) => match settle(&self.db, &self.carts, id, answer).await {
                 Ok(recorded) => recorded,
                 Err(err) => still_pending(&format!("the payment's outcome could not be recorded: {err}")),
             },
@@ -190,7 +190,6 @@ impl Checkout {
             Err(err) => still_pending(&format!("the payment's reference could not be recorded: {err}")),
         };
         let (settled, recorded) = recorded.split();
-        settled.take_ordered(&self.carts).await;
         let answer = match settled.failure {
             Some(failure) => Err(CheckoutRejection::Payment(failure)),
             None => Ok(CheckoutOrder { order: settled.order, payment_action: settled.awaiting }),

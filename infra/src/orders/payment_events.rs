@@ -11,9 +11,9 @@ use uuid::Uuid;
 
 use super::settlement::{settle, status_within};
 use crate::carts::CartStore;
-use crate::db::DbRouter;
+use crate::db::{Consistency, DbRouter};
 use crate::payments::{PaymentFailure, PaymentProvider, PaymentStatus};
-use crate::write_path::{Committed, WriteTx};
+use crate::write_path::{Committed, write_untouched};
 
 pub struct PaymentEvents {
     db: Arc<DbRouter>,
@@ -49,11 +49,11 @@ impl PaymentEvents {
             (Some(order), Some(reference)) => self.settle_decided(order, reference).await?,
             _ => Committed::nothing(()),
         };
-        let tx = WriteTx::begin(&self.db).await?;
         let record = "INSERT INTO payment_events (id, type) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING";
         let values = [event.id.into(), event.kind.into()];
-        tx.conn().execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, record, values)).await?;
-        Ok(settled.followed_by(tx.commit(true).await?))
+        write_untouched(&self.db, Statement::from_sql_and_values(DbBackend::Postgres, record, values))
+            .await?;
+        Ok(settled.map(|()| true))
     }
 
     /// None when `event` was handled before; else the order waiting for the payment it is about, if
@@ -61,11 +61,17 @@ impl PaymentEvents {
     async fn unseen(&self, event: &PaymentEvent<'_>) -> Result<Option<Option<Uuid>>, crate::Error> {
         let query = "SELECT EXISTS (SELECT 1 FROM payment_events WHERE id = $1) AS seen, \
             (SELECT id FROM orders WHERE payment_reference = $2 AND status = 'pending_payment') AS waiting";
-        let values = [event.id.into(), event.payment.map(str::to_owned).into()];
-        let tx = WriteTx::begin(&self.db).await?;
-        let row = tx
-            .conn()
-            .query_one_raw(Statement::from_sql_and_values(DbBackend::Postgres, query, values))
+        let statement = Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            query,
+            [event.id.into(), event.payment.map(str::to_owned).into()],
+        );
+        let row = self
+            .db
+            .read_at(&Consistency::Primary, |db| {
+                let statement = statement.clone();
+                async move { db.query_one_raw(statement).await }
+            })
             .await?;
         let row = row.ok_or_else(|| anyhow::anyhow!("a SELECT without FROM answers one row"))?;
         Ok((!row.try_get::<bool>("", "seen")?).then(|| row.try_get("", "waiting")).transpose()?)
@@ -81,8 +87,6 @@ impl PaymentEvents {
                 return Ok(Committed::nothing(()));
             }
         };
-        let (settled, committed) = settle(&self.db, order, answer).await?.split();
-        settled.take_ordered(&self.carts).await;
-        Ok(committed)
+        Ok(settle(&self.db, &self.carts, order, answer).await?.map(drop))
     }
 }

@@ -101,8 +101,7 @@ impl PaymentReconciler {
                 tracing::warn!(%order, "the payment provider cannot tell yet what became of a pending order's payment");
                 continue;
             };
-            let (decided, committed) = settle(&self.db, order, answer).await?.split();
-            decided.take_ordered(&self.carts).await;
+            let committed = settle(&self.db, &self.carts, order, answer).await?;
             self.write_path.apply(committed, None).await;
             settled += 1;
         }

@@ -51,7 +51,7 @@ impl Settled {
 
     /// Takes the ordered lines out of the cart, once the settlement that placed the order committed;
     /// whatever was added meanwhile stays.
-    pub async fn take_ordered(&self, carts: &CartStore) {
+    async fn take_ordered(&self, carts: &CartStore) {
         let Some(owner) = &self.placed_from else { return };
         let lines: Vec<(Uuid, u32)> =
             self.order.lines.iter().map(|line| (line.variant_id, line.quantity.unsigned_abs())).collect();
@@ -135,9 +135,11 @@ async fn update_pending(db: &DbRouter, id: Uuid, update: &str, value: Value) -> 
     Ok(())
 }
 
-/// Records `answer` for order `id` if its payment is still pending; otherwise the order as it is.
+/// Records `answer` for order `id` if its payment is still pending, and then takes the lines of an
+/// order it placed out of its cart; otherwise the order as it is.
 pub(super) async fn settle(
     db: &DbRouter,
+    carts: &CartStore,
     id: Uuid,
     answer: Result<String, PaymentFailure>,
 ) -> Result<Committed<Settled>, crate::Error> {
@@ -168,7 +170,10 @@ pub(super) async fn settle(
     tx.touch(Touch::Order(id));
     let placed_from = answer.is_ok().then(|| CartOwner::parse(&decided.checkout_owner)).flatten();
     let order = OrderView::of(OrderRows { order: decided, lines, payments })?;
-    tx.commit(Settled { failure: answer.err(), placed_from, ..Settled::waiting(order) }).await
+    let (settled, committed) =
+        tx.commit(Settled { failure: answer.err(), placed_from, ..Settled::waiting(order) }).await?.split();
+    settled.take_ordered(carts).await;
+    Ok(committed.map(|()| settled))
 }
 
 /// Moves order `id` from waiting for its payment to `status`, in one statement; none when it no

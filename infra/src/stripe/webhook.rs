@@ -44,14 +44,7 @@ pub fn verify(secret: &SecretString, signature: &str, body: &[u8], now: i64) -> 
         }
     }
     let time = time.ok_or(Rejected::BadSignature)?;
-    let signed = |expected: &[u8]| {
-        let mut mac =
-            Hmac::<Sha256>::new_from_slice(secret.expose_secret().as_bytes()).expect("any key length");
-        mac.update(format!("{time}.").as_bytes());
-        mac.update(body);
-        mac.verify_slice(expected).is_ok()
-    };
-    if !signatures.iter().any(|expected| signed(expected)) {
+    if !signatures.iter().any(|expected| mac(secret, body, time).verify_slice(expected).is_ok()) {
         return Err(Rejected::BadSignature);
     }
     if (now - time).abs() > TOLERANCE_SECONDS {
@@ -74,10 +67,15 @@ fn event(body: &[u8]) -> Result<Event, Rejected> {
 
 /// The `Stripe-Signature` of `body` at `time`, as Stripe makes it.
 pub fn sign(secret: &SecretString, body: &[u8], time: i64) -> String {
+    format!("t={time},v1={}", hex::encode(mac(secret, body, time).finalize().into_bytes()))
+}
+
+/// The HMAC-SHA256 under `secret` of `<time>.<body>`, which a `v1` signature is.
+fn mac(secret: &SecretString, body: &[u8], time: i64) -> Hmac<Sha256> {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose_secret().as_bytes()).expect("any key length");
     mac.update(format!("{time}.").as_bytes());
     mac.update(body);
-    format!("t={time},v1={}", hex::encode(mac.finalize().into_bytes()))
+    mac
 }
 
 #[cfg(test)]
