@@ -17,6 +17,7 @@ use infra::persisted_queries::PersistedQueries;
 use infra::rate_limits::RateLimiter;
 use infra::redis::RedisStore;
 use infra::session_registry::SessionRegistry;
+use infra::shipping::{ShippingCommands, ShippingQueries};
 use infra::shop::ShopRepository;
 use infra::staff::StaffRepository;
 use infra::stripe::Stripe;
@@ -63,6 +64,7 @@ pub struct Queries {
     pub customers: CustomerQueries,
     pub orders: OrderQueries,
     pub carts: CartQueries,
+    pub shipping: ShippingQueries,
 }
 
 /// The write side. Commands on the primary answer a `Committed` value, whose answer only the write
@@ -76,6 +78,7 @@ pub struct Commands {
     /// What the payment provider tells of payments on its own (`POST /webhooks/stripe`).
     pub payment_events: PaymentEvents,
     pub carts: CartCommands,
+    pub shipping: ShippingCommands,
 }
 
 /// How the session cookie is set.
@@ -133,6 +136,7 @@ impl Services {
                 orders: OrderQueries::new(db.clone()),
                 carts: CartQueries::new(carts.clone(), catalog.clone()),
                 catalog: catalog.clone(),
+                shipping: ShippingQueries::new(db.clone(), cache.clone()),
             },
             commands: Commands {
                 catalog: CatalogCommands::new(db.clone()),
@@ -153,6 +157,7 @@ impl Services {
                     config.payments.timeout,
                 ),
                 carts: CartCommands::new(carts, catalog),
+                shipping: ShippingCommands::new(db.clone()),
             },
             write_path: WritePath::new(db.clone(), cache.clone(), sessions.clone()),
             staff: StaffRepository::new(db.clone()),

@@ -38,10 +38,10 @@ impl Address {
         let line2 = optional(input.line2).map(|line| problems.text("line2", line, 100));
         let city = problems.text("city", input.city, 100);
         let postal_code = problems.text("postalCode", input.postal_code, 20);
-        let country = input.country.trim().to_ascii_uppercase();
-        if !is_country_code(&country) {
-            problems.add("country", Problem::InvalidValue, "must be an ISO 3166-1 alpha-2 code such as FR");
-        }
+        let country = parse_country(input.country).unwrap_or_else(|| {
+            problems.add("country", Problem::InvalidValue, COUNTRY_EXPECTED);
+            String::new()
+        });
         let phone = optional(input.phone).map(str::to_owned);
         if phone.as_deref().is_some_and(|phone| !is_phone_number(phone)) {
             problems.add("phone", Problem::InvalidValue, "must have 3 to 30 digits, spaces or + - ( )");
@@ -69,6 +69,15 @@ const COUNTRY_CODES: &str = "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA 
     PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS \
     ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS \
     YE YT ZA ZM ZW";
+
+/// What a country code must be.
+pub const COUNTRY_EXPECTED: &str = "must be an ISO 3166-1 alpha-2 code such as FR";
+
+/// `code` trimmed and upper-cased, when it is an assigned ISO 3166-1 alpha-2 code.
+pub fn parse_country(code: &str) -> Option<String> {
+    let code = code.trim().to_ascii_uppercase();
+    is_country_code(&code).then_some(code)
+}
 
 fn is_country_code(code: &str) -> bool {
     code.len() == 2 && COUNTRY_CODES.split_ascii_whitespace().any(|known| known == code)

@@ -46,7 +46,7 @@ impl Problems {
         parsed.map_err(|e| self.add(field, Problem::InvalidValue, e.to_string())).ok()
     }
 
-    fn price(&mut self, field: &'static str, minor: i64) -> i64 {
+    pub(crate) fn price(&mut self, field: &'static str, minor: i64) -> i64 {
         if minor < 0 {
             self.add(field, Problem::InvalidPrice, "must not be negative");
         }

@@ -12,4 +12,7 @@ pub mod money;
 pub mod order;
 pub mod paging;
 pub mod session;
+pub mod shipping;
 pub mod shop;
+pub mod totals;
+pub mod vat;

@@ -23,6 +23,7 @@ pub mod rate_limits;
 pub mod redis;
 pub mod seed;
 pub mod session_registry;
+pub mod shipping;
 pub mod shop;
 pub mod staff;
 pub mod stripe;

@@ -50,6 +50,8 @@ pub enum Touch {
     Profile(Uuid),
     /// An order.
     Order(Uuid),
+    /// The shipping zones and methods, or the VAT table.
+    Shipping,
 }
 
 /// A transaction on the primary for one command. Dropped without `commit`, it rolls back.
@@ -230,6 +232,7 @@ fn invalidations(touched: &[Touch]) -> Vec<Invalidation> {
             }
             Touch::Price { product, .. } => catalog.tags.extend([Tag::Price(product), Tag::PricedListings]),
             Touch::Catalog => catalog.new_generation = true,
+            Touch::Shipping => catalog.tags.push(Tag::Shipping),
             Touch::Profile(customer) => profiles.push(Invalidation {
                 scope: Scope::Profile(customer),
                 tags: Vec::new(),

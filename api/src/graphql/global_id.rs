@@ -20,10 +20,14 @@ pub enum NodeKind {
     Address,
     /// Not fetchable with `node(id:)`: orders are only seen by number, by their customer.
     Order,
+    /// Not fetchable with `node(id:)`: staff see zones in `shippingZones`.
+    ShippingZone,
+    /// Not fetchable with `node(id:)`: shoppers see methods in their cart's options.
+    ShippingMethod,
 }
 
 impl NodeKind {
-    const ALL: [Self; 7] = [
+    const ALL: [Self; 9] = [
         Self::Product,
         Self::Variant,
         Self::Brand,
@@ -31,6 +35,8 @@ impl NodeKind {
         Self::Customer,
         Self::Address,
         Self::Order,
+        Self::ShippingZone,
+        Self::ShippingMethod,
     ];
 
     fn name(self) -> &'static str {
@@ -42,6 +48,8 @@ impl NodeKind {
             Self::Customer => "Customer",
             Self::Address => "Address",
             Self::Order => "Order",
+            Self::ShippingZone => "ShippingZone",
+            Self::ShippingMethod => "ShippingMethod",
         }
     }
 }

@@ -16,6 +16,7 @@ pub(crate) mod operation;
 mod order;
 mod response_cache;
 mod session;
+mod shipping;
 mod shop;
 mod user_error;
 mod write_path;
@@ -46,6 +47,7 @@ pub struct Query(
     cart::CartQuery,
     customer::CustomerQuery,
     order::OrderQuery,
+    shipping::ShippingQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -56,6 +58,7 @@ pub struct Mutation(
     cart::CartMutation,
     order::OrderMutation,
     catalog::CatalogMutation,
+    shipping::ShippingMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;

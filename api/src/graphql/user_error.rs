@@ -46,6 +46,14 @@ pub enum UserErrorCode {
     /// More than may still be refunded (what was captured, less what was refunded), which the
     /// message says.
     AmountNotRefundable,
+    /// The shipping method chosen does not ship to the address's country, or none does.
+    UnavailableShippingMethod,
+    UnknownShippingZone,
+    UnknownShippingMethod,
+    /// A country is in another shipping zone already.
+    CountryTaken,
+    /// Another shipping zone is the rest of the world already.
+    RestOfWorldTaken,
 }
 
 #[derive(SimpleObject, Clone, Debug)]

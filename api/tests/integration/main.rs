@@ -26,6 +26,7 @@ mod rate_limits;
 mod replicas;
 mod roles;
 mod sessions;
+mod shipping;
 mod shop;
 mod shutdown;
 mod stack;

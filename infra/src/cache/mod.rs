@@ -69,6 +69,8 @@ pub enum Tag {
     StockedListings,
     /// Which products the listings filtered or sorted by price hold, and in which order.
     PricedListings,
+    /// The shipping zones and methods, and the VAT table.
+    Shipping,
 }
 
 impl Tag {
@@ -84,6 +86,7 @@ impl Tag {
             Self::Price(product) => format!("price:{product}"),
             Self::StockedListings => "listings:stocked".to_owned(),
             Self::PricedListings => "listings:priced".to_owned(),
+            Self::Shipping => "shipping".to_owned(),
         }
     }
 }
@@ -105,6 +108,8 @@ pub enum CacheKey<'a> {
     Variants(&'a str),
     /// A customer's profile with their address book.
     Profile(Uuid),
+    /// What ships to a country, and its VAT rate, by the country's code.
+    ShippingTo(&'a str),
 }
 
 /// What kind of answer an entry holds, for the counters.
@@ -118,11 +123,12 @@ pub enum CacheKind {
     /// The variants of a cart, which price it.
     CartPrices,
     Profile,
+    Shipping,
 }
 
 impl CacheKind {
-    pub const ALL: [Self; 5] =
-        [Self::Response, Self::Product, Self::Listing, Self::CartPrices, Self::Profile];
+    pub const ALL: [Self; 6] =
+        [Self::Response, Self::Product, Self::Listing, Self::CartPrices, Self::Profile, Self::Shipping];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -131,6 +137,7 @@ impl CacheKind {
             Self::Listing => "listing",
             Self::CartPrices => "cart_prices",
             Self::Profile => "profile",
+            Self::Shipping => "shipping",
         }
     }
 }
@@ -143,6 +150,7 @@ impl CacheKey<'_> {
             Self::ListingPage(_) | Self::ListingCount(_) | Self::ListingFacets(_) => CacheKind::Listing,
             Self::Variants(_) => CacheKind::CartPrices,
             Self::Profile(_) => CacheKind::Profile,
+            Self::ShippingTo(_) => CacheKind::Shipping,
         }
     }
 
@@ -166,6 +174,7 @@ impl CacheKey<'_> {
             Self::Response(fingerprint) => format!("response:{fingerprint}"),
             Self::Variants(fingerprint) => format!("variants:{fingerprint}"),
             Self::Profile(_) => "profile".to_owned(),
+            Self::ShippingTo(country) => format!("shipping:{country}"),
         }
     }
 }

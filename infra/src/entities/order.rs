@@ -21,6 +21,15 @@ pub struct Model {
     pub access_token: String,
     pub payment_due_by: Option<DateTimeWithTimeZone>,
     pub payment_failure: Option<String>,
+    /// The method it ships with (none for orders from before shipping was charged), a copy of its
+    /// name, and its price for this order.
+    pub shipping_method_id: Option<Uuid>,
+    pub shipping_method: Option<String>,
+    pub shipping_minor: i64,
+    pub shipping_vat_basis_points: i32,
+    pub shipping_vat_minor: i64,
+    /// The VAT in the total: the lines' and shipping's.
+    pub vat_minor: i64,
     pub created_at: DateTimeWithTimeZone,
     pub updated_at: DateTimeWithTimeZone,
 }

@@ -14,6 +14,9 @@ pub struct Model {
     pub colour: String,
     pub unit_price_minor: i64,
     pub quantity: i32,
+    /// The destination's VAT rate, and the VAT in the line's total.
+    pub vat_basis_points: i32,
+    pub vat_minor: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

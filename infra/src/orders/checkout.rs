@@ -16,6 +16,9 @@
 //! provider's webhook, or the reconciler once the window has passed, finishes it. A retry of the
 //! checkout meanwhile gets the order with the action again, as the provider tells it.
 //!
+//! The order ships with the method the shopper chose (or the cheapest that ships to the address),
+//! and records the VAT of the destination in each line and in shipping (`domain::totals`).
+//!
 //! A shopper who says what total they were shown is never charged another: the order is refused with
 //! the total as it is now.
 //!
@@ -31,6 +34,8 @@ use domain::address::Address;
 use domain::cart::CartOwner;
 use domain::currency::CurrencyCode;
 use domain::order::{IdempotencyKey, OrderAccessToken, OrderStatus, cart_fingerprint};
+use domain::shipping::choose;
+use domain::totals::{LineTotal, Totals};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend,
     EntityTrait, IntoActiveModel, QueryFilter, Statement,
@@ -47,6 +52,7 @@ use crate::customers::PostalAddress;
 use crate::db::DbRouter;
 use crate::entities::{address, customer, order, order_line};
 use crate::payments::{CustomerAction, PaymentFailure, PaymentProvider, PaymentRequest, PaymentStatus};
+use crate::shipping::destination;
 use crate::write_path::{Committed, Touch, WriteTx};
 
 pub struct CheckoutRequest {
@@ -55,6 +61,8 @@ pub struct CheckoutRequest {
     /// For guests; a customer's orders go to their account's email.
     pub email: Option<Email>,
     pub shipping: Shipping,
+    /// The shipping method chosen; the cheapest that ships to the address when none was.
+    pub shipping_method: Option<Uuid>,
     pub payment_token: String,
     pub idempotency_key: IdempotencyKey,
     /// The total the shopper was shown, in minor units: the order is placed only at that total.
@@ -85,6 +93,8 @@ pub enum CheckoutRejection {
     /// Guests must give an email.
     EmailRequired,
     UnknownAddress,
+    /// The shipping method chosen does not ship to the address (or none does).
+    UnavailableShippingMethod,
     /// Variants in the cart that are no longer for sale.
     Unavailable(Vec<Uuid>),
     OutOfStock(Vec<Shortage>),
@@ -248,6 +258,10 @@ impl Checkout {
             },
             (Shipping::Saved(_), None) => return refused(CheckoutRejection::UnknownAddress),
         };
+        let destination = destination(tx.conn(), &shipping.country).await?;
+        if choose(&destination.methods, request.shipping_method, 0).is_none() {
+            return refused(CheckoutRejection::UnavailableShippingMethod);
+        }
         let reserved = match reserve(tx.conn(), lines).await? {
             Ok(reserved) => reserved,
             Err(rejection) => return refused(rejection),
@@ -257,14 +271,18 @@ impl Checkout {
             tx.touch(Touch::Stock { variant, product, crossed_zero });
         }
         let subtotal: i64 = reserved.iter().map(|line| line.price_minor * i64::from(line.quantity)).sum();
-        if request.expected_total.is_some_and(|expected| expected != subtotal) {
-            return refused(CheckoutRejection::PriceChanged(subtotal));
+        let method = choose(&destination.methods, request.shipping_method, subtotal)
+            .expect("a method that ships there was found above");
+        let priced = reserved.iter().map(|line| (line.price_minor, line.quantity));
+        let totals = Totals::of(priced, method.rate.price_for(subtotal), destination.vat_rate);
+        if request.expected_total.is_some_and(|expected| expected != totals.total_minor) {
+            return refused(CheckoutRejection::PriceChanged(totals.total_minor));
         }
         let id = Uuid::now_v7();
         let payment = PaymentRequest {
             key: payment_key(id),
             token: request.payment_token.clone(),
-            amount_minor: subtotal,
+            amount_minor: totals.total_minor,
             currency: currency.as_str().to_owned(),
         };
         let due_by = chrono::Utc::now() + decision_time(self.payment_timeout);
@@ -274,8 +292,14 @@ impl Checkout {
             email: Set(email),
             status: Set(OrderStatus::PendingPayment.into()),
             currency: Set(payment.currency.clone()),
-            subtotal_minor: Set(subtotal),
-            total_minor: Set(subtotal),
+            subtotal_minor: Set(totals.subtotal_minor),
+            total_minor: Set(totals.total_minor),
+            shipping_method_id: Set(Some(method.id)),
+            shipping_method: Set(Some(method.name.clone())),
+            shipping_minor: Set(totals.shipping_minor),
+            shipping_vat_basis_points: Set(totals.vat_rate.basis_points()),
+            shipping_vat_minor: Set(totals.shipping_vat_minor),
+            vat_minor: Set(totals.vat_minor),
             shipping_address: Set(serde_json::to_value(&shipping).map_err(anyhow::Error::from)?),
             payment_due_by: Set(Some(due_by.fixed_offset())),
             checkout_owner: Set(owner),
@@ -285,7 +309,7 @@ impl Checkout {
             ..Default::default()
         };
         let order = order.insert(tx.conn()).await?;
-        let lines = record_lines(tx.conn(), id, reserved).await?;
+        let lines = record_lines(tx.conn(), id, reserved, &totals).await?;
         tx.touch(Touch::Order(id));
         let pending = OrderView::of(OrderRows { order, lines, payments: Vec::new() })?;
         tx.commit(Begun::Pending(Box::new((pending, payment)))).await
@@ -382,11 +406,13 @@ async fn record_lines(
     txn: &DatabaseTransaction,
     order_id: Uuid,
     lines: Vec<Reserved>,
+    totals: &Totals,
 ) -> Result<Vec<order_line::Model>, crate::Error> {
     let lines: Vec<order_line::Model> = lines
         .into_iter()
+        .zip(&totals.lines)
         .zip(0..)
-        .map(|(line, position)| order_line::Model {
+        .map(|((line, &LineTotal { vat_minor, .. }), position)| order_line::Model {
             order_id,
             position,
             variant_id: line.variant_id,
@@ -396,6 +422,8 @@ async fn record_lines(
             colour: line.colour,
             unit_price_minor: line.price_minor,
             quantity: line.quantity,
+            vat_basis_points: totals.vat_rate.basis_points(),
+            vat_minor,
         })
         .collect();
     order_line::Entity::insert_many(lines.iter().cloned().map(IntoActiveModel::into_active_model))

@@ -4,6 +4,7 @@
 use chrono::{DateTime, FixedOffset};
 use domain::currency::CurrencyCode;
 use domain::order::{OrderAccessToken, OrderNumber, OrderStatus};
+use domain::vat::VatRate;
 use uuid::Uuid;
 
 use super::queries::OrderRows;
@@ -21,8 +22,15 @@ pub struct OrderView {
     /// Shows the order to whoever holds it: for its buyer only.
     pub access_token: OrderAccessToken,
     pub currency: CurrencyCode,
+    /// The lines' totals.
     pub subtotal_minor: i64,
+    /// The lines' totals and shipping.
     pub total_minor: i64,
+    /// The VAT included in the total.
+    pub vat_minor: i64,
+    /// The name of the method it ships with; none for orders from before shipping was charged.
+    pub shipping_method: Option<String>,
+    pub shipping: PricePart,
     pub shipping_address: PostalAddress,
     pub created_at: DateTime<FixedOffset>,
     /// In checkout order.
@@ -52,6 +60,14 @@ impl From<payment::Model> for PaymentView {
     }
 }
 
+/// An amount paid, with its VAT rate and the VAT in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PricePart {
+    pub amount_minor: i64,
+    pub vat_rate: VatRate,
+    pub vat_minor: i64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderLineView {
     pub variant_id: Uuid,
@@ -61,6 +77,8 @@ pub struct OrderLineView {
     pub colour: String,
     pub unit_price_minor: i64,
     pub quantity: i32,
+    /// The line's total, with its VAT.
+    pub total: PricePart,
 }
 
 impl OrderView {
@@ -81,17 +99,28 @@ impl OrderView {
             currency,
             subtotal_minor: order.subtotal_minor,
             total_minor: order.total_minor,
+            vat_minor: order.vat_minor,
+            shipping_method: order.shipping_method,
+            shipping: PricePart {
+                amount_minor: order.shipping_minor,
+                vat_rate: stored_rate(order.shipping_vat_basis_points)?,
+                vat_minor: order.shipping_vat_minor,
+            },
             shipping_address,
             created_at: order.created_at,
-            lines: lines.into_iter().map(OrderLineView::from).collect(),
+            lines: lines.into_iter().map(OrderLineView::of).collect::<Result<_, _>>()?,
             payments: payments.into_iter().map(PaymentView::from).collect(),
         })
     }
 }
 
-impl From<order_line::Model> for OrderLineView {
-    fn from(line: order_line::Model) -> Self {
-        Self {
+fn stored_rate(points: i32) -> Result<VatRate, crate::Error> {
+    Ok(VatRate::from_basis_points(points).map_err(|e| anyhow::anyhow!("a stored VAT rate: {e}"))?)
+}
+
+impl OrderLineView {
+    fn of(line: order_line::Model) -> Result<Self, crate::Error> {
+        Ok(Self {
             variant_id: line.variant_id,
             sku: line.sku,
             product_name: line.product_name,
@@ -99,6 +128,11 @@ impl From<order_line::Model> for OrderLineView {
             colour: line.colour,
             unit_price_minor: line.unit_price_minor,
             quantity: line.quantity,
-        }
+            total: PricePart {
+                amount_minor: line.unit_price_minor * i64::from(line.quantity),
+                vat_rate: stored_rate(line.vat_basis_points)?,
+                vat_minor: line.vat_minor,
+            },
+        })
     }
 }

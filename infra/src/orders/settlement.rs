@@ -189,7 +189,8 @@ async fn decide(
         WHERE id = $1 AND status = 'pending_payment' RETURNING id, number, customer_id, email, \
         status::text AS status, currency, subtotal_minor, total_minor, shipping_address, payment_reference, \
         checkout_owner, idempotency_key, cart_fingerprint, access_token, payment_due_by, payment_failure, \
-        created_at, updated_at";
+        shipping_method_id, shipping_method, shipping_minor, shipping_vat_basis_points, shipping_vat_minor, \
+        vat_minor, created_at, updated_at";
     let (reference, failure) = match answer {
         Ok(reference) => (Some(reference.clone()), None),
         Err(failure) => (None, Some(failure.as_str().to_owned())),

@@ -10,6 +10,7 @@ use crate::graphql::catalog::types::{Variant, loader};
 use crate::graphql::context::{queries, reads, services};
 use crate::graphql::errors::OrGraphql;
 use crate::graphql::money::Money;
+use crate::graphql::shipping::{ShippingOption, country_argument};
 
 pub struct Cart {
     lines: Vec<CartLine>,
@@ -57,6 +58,11 @@ impl Cart {
             .collect();
         Ok(Self { lines, currency })
     }
+
+    /// The sum of the line totals that can be bought, at today's prices.
+    fn subtotal_minor(&self, ctx: &Context<'_>) -> i64 {
+        self.lines.iter().filter(|l| l.line.available).map(|l| l.line.total_minor(reads(ctx))).sum()
+    }
 }
 
 fn describe(warning: LineWarning, currency: CurrencyCode) -> CartLineWarning {
@@ -87,9 +93,25 @@ impl Cart {
 
     /// The sum of the line totals that can be bought, at today's prices.
     async fn subtotal(&self, ctx: &Context<'_>) -> Money {
-        let lines = self.lines.iter().filter(|l| l.line.available);
-        let minor = lines.map(|l| l.line.total_minor(reads(ctx))).sum();
-        Money(domain::money::Money::new(minor, self.currency))
+        Money(domain::money::Money::new(self.subtotal_minor(ctx), self.currency))
+    }
+
+    /// The methods that ship to `country` (ISO 3166-1 alpha-2), cheapest first, each with what
+    /// shipping this cart costs with it; none when the shop does not ship there. The total to pay
+    /// is `subtotal` plus the chosen option's `price` (VAT included in both).
+    async fn available_shipping_methods(
+        &self,
+        ctx: &Context<'_>,
+        country: String,
+    ) -> Result<Vec<ShippingOption>> {
+        let country = country_argument(&country)?;
+        let destination = queries(ctx).shipping.destination(&country, reads(ctx)).await.or_graphql()?;
+        let subtotal = self.subtotal_minor(ctx);
+        Ok(destination
+            .methods
+            .into_iter()
+            .map(|method| ShippingOption::of(method, subtotal, self.currency))
+            .collect())
     }
 }
 

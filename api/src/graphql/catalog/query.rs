@@ -160,7 +160,11 @@ impl CatalogQuery {
             NodeKind::Category => {
                 loader.load_one(CategoryKey(id)).await?.map(|c| Node::Category(Category(c)))
             }
-            NodeKind::Customer | NodeKind::Address | NodeKind::Order => None,
+            NodeKind::Customer
+            | NodeKind::Address
+            | NodeKind::Order
+            | NodeKind::ShippingZone
+            | NodeKind::ShippingMethod => None,
         })
     }
 }

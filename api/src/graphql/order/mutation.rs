@@ -18,18 +18,22 @@ use crate::graphql::guards::AdminOnly;
 use crate::graphql::user_error::{UserError, UserErrorCode};
 
 /// Give exactly one of `shippingAddress` and `shippingAddressId` (a signed-in customer's saved
-/// address). Guests give their `email`. Send the same `idempotencyKey` when retrying a checkout.
+/// address), and the `shippingMethodId` of one of the cart's `availableShippingMethods` for its
+/// country. Guests give their `email`. Send the same `idempotencyKey` when retrying a checkout.
 #[derive(InputObject)]
 pub struct CheckoutInput {
     email: Option<String>,
     shipping_address: Option<AddressInput>,
     shipping_address_id: Option<ID>,
+    /// `UNAVAILABLE_SHIPPING_METHOD` when it does not ship to the address's country; the cheapest
+    /// that does when not given.
+    shipping_method_id: Option<ID>,
     /// The test provider's tokens: `tok_visa` succeeds, `tok_declined` is declined,
     /// `tok_unavailable` fails as if the provider were down.
     payment_token: String,
     idempotency_key: String,
-    /// The total the shopper was shown, in minor units of the shop's currency: the order is placed
-    /// only if the cart still costs that (`PRICE_CHANGED`, with the total now, when it does not).
+    /// The total the shopper was shown (lines and shipping), in minor units of the shop's currency:
+    /// the order is placed only if the cart still costs that (`PRICE_CHANGED`, with the total now, when it does not).
     expected_total: Option<i64>,
 }
 
@@ -265,6 +269,15 @@ fn checkout_request(
             None
         }
     };
+    let shipping_method =
+        match input.shipping_method_id.as_ref().map(|id| uuid_of(id, NodeKind::ShippingMethod)) {
+            Some(Ok(id)) => Some(id),
+            Some(Err(_)) => {
+                problems.push(unavailable_shipping_method());
+                None
+            }
+            None => None,
+        };
     let idempotency_key = IdempotencyKey::parse(&input.idempotency_key)
         .map_err(|e| {
             problems.push(UserError::new(
@@ -279,12 +292,21 @@ fn checkout_request(
             owner: CartOwner::of(session),
             email,
             shipping,
+            shipping_method,
             payment_token: input.payment_token.clone(),
             idempotency_key,
             expected_total: input.expected_total,
         }),
         _ => Err(problems),
     }
+}
+
+fn unavailable_shipping_method() -> UserError {
+    UserError::new(
+        Some("input.shippingMethodId"),
+        UserErrorCode::UnavailableShippingMethod,
+        "this shipping method does not ship to the address; choose one of availableShippingMethods",
+    )
 }
 
 fn empty_cart() -> UserError {
@@ -308,6 +330,7 @@ fn refused(rejection: CheckoutRejection, currency: CurrencyCode) -> Vec<UserErro
             UserErrorCode::UnknownAddress,
             "you have no address with this id",
         ),
+        CheckoutRejection::UnavailableShippingMethod => vec![unavailable_shipping_method()],
         CheckoutRejection::Unavailable(variants) => variants
             .into_iter()
             .map(|variant| {

@@ -8,6 +8,7 @@ use crate::graphql::catalog::types::{Variant, loader};
 use crate::graphql::customer::PostalAddress;
 use crate::graphql::global_id::{NodeKind, global_id};
 use crate::graphql::money::Money;
+use crate::graphql::shipping::IncludedVat;
 
 /// placed → paid → fulfilled, or cancelled before fulfilment (its stock returned). A checkout whose
 /// payment provider did not answer in time leaves its order pending payment, its stock reserved, until
@@ -82,12 +83,37 @@ impl Order {
         self.0.lines.iter().map(|line| OrderLine { line: line.clone(), currency: self.0.currency }).collect()
     }
 
+    /// The lines' totals.
     async fn subtotal(&self) -> Money {
         self.money(self.0.subtotal_minor)
     }
 
+    /// The name of the shipping method, as it was at checkout; null for orders from before the
+    /// shop charged shipping.
+    async fn shipping_method(&self) -> Option<&str> {
+        self.0.shipping_method.as_deref()
+    }
+
+    /// What shipping cost.
+    async fn shipping_price(&self) -> Money {
+        self.money(self.0.shipping.amount_minor)
+    }
+
+    /// The VAT in `shippingPrice`, at the destination's rate.
+    async fn shipping_vat(&self) -> IncludedVat {
+        IncludedVat::of(self.0.shipping.vat_rate, self.0.shipping.vat_minor, self.0.currency)
+    }
+
+    /// `subtotal` plus `shippingPrice`: what the buyer pays.
     async fn total(&self) -> Money {
         self.money(self.0.total_minor)
+    }
+
+    /// The VAT included in `total`: the sum of the lines' `vat` and `shippingVat`. Each is worked
+    /// out on its own amount at the destination's rate (none outside the VAT table) and rounded to
+    /// the minor unit, half to even.
+    async fn vat_included(&self) -> Money {
+        self.money(self.0.vat_minor)
     }
 
     /// Where the order ships to, as it was at checkout.
@@ -202,6 +228,11 @@ impl OrderLine {
     }
 
     async fn line_total(&self) -> Money {
-        self.money(self.line.unit_price_minor * i64::from(self.line.quantity))
+        self.money(self.line.total.amount_minor)
+    }
+
+    /// The VAT in `lineTotal`, at the destination's rate.
+    async fn vat(&self) -> IncludedVat {
+        IncludedVat::of(self.line.total.vat_rate, self.line.total.vat_minor, self.currency)
     }
 }
