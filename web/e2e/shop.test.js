@@ -69,6 +69,8 @@ async function fillAddress(scope) {
 }
 
 async function placeOrder(page, card) {
+  // The shipping methods load for the address's country; the cheapest is chosen.
+  await page.getByRole("group", { name: "Shipping method" }).getByRole("radio", { checked: true }).waitFor();
   // The one list box whose label starts with "Card" (a product in the bag may be a cardigan).
   await page.getByRole("combobox", { name: /^Card/ }).selectOption(card);
   await page.getByRole("button", { name: "Place order" }).click();
@@ -178,11 +180,20 @@ test("a customer saves an address, checks out to it with tok_visa, finds the ord
   await page.getByRole("link", { name: "Check out" }).click();
   const checkout = page.getByRole("form", { name: "Checkout" });
   assert.ok(await checkout.getByRole("radio", { name: /1 Test Street/ }).isChecked(), "the saved address is chosen");
+  const shipping = checkout.getByRole("group", { name: "Shipping method" });
+  await shipping.getByRole("radio", { name: /^Standard/, checked: true }).waitFor();
+  await shipping.getByRole("radio", { name: /^Express · 1 working day ·/ }).check();
+  const total = await checkout.locator("p.subtotal", { hasText: /^Total/ }).textContent();
   await placeOrder(page, "tok_visa");
   await page.waitForURL(ORDER_PAGE);
   const { number } = orderPage(page);
   await page.getByRole("heading", { level: 1, name: `Order ${number}` }).waitFor();
-  await page.getByRole("region", { name: `Order ${number}` }).getByText("1 Test Street").waitFor();
+  const order = page.getByRole("region", { name: `Order ${number}` });
+  await order.getByText("1 Test Street").waitFor();
+  const totals = order.getByRole("definition");
+  assert.equal(await order.getByRole("term").nth(1).textContent(), "Shipping (Express)");
+  assert.equal(`Total ${await totals.nth(2).textContent()}`, total, "the order costs the total shown at checkout");
+  assert.match(await totals.nth(3).textContent(), /\d/, "the VAT in it");
   const payment = page.getByRole("region", { name: "Payment" });
   await payment.getByText(/^Authorised\b/).waitFor();
   assert.equal(await bagCount(page).textContent(), "0");

@@ -7,7 +7,9 @@ import { addressFields, addressInput, addressLines, ADDRESS_FIELDS } from "./add
 export const ORDER_FIELDS = `
   number status email createdAt
   subtotal { ${MONEY} }
+  shippingMethod shippingPrice { ${MONEY} }
   total { ${MONEY} }
+  vatIncluded { ${MONEY} }
   shippingAddress { ${ADDRESS_FIELDS} }
   lines { productName sku size colour quantity unitPrice { ${MONEY} } lineTotal { ${MONEY} } }
   payments { kind amount { ${MONEY} } pending createdAt }`;
@@ -180,7 +182,7 @@ function orderDetails(order, key) {
         h("td", {}, money(line.lineTotal)),
       ))),
     ),
-    h("p", { class: "subtotal" }, "Total ", h("strong", {}, money(order.total))),
+    totals(order),
     h("h2", {}, "Shipping to"),
     addressLines(order.shippingAddress),
     order.payments.length > 0 && paymentList(order.payments),
@@ -190,6 +192,15 @@ function orderDetails(order, key) {
     }),
   );
   return section;
+}
+
+/** What the order cost: its lines, shipping, the total, and the VAT in it. */
+function totals(order) {
+  const shipping = order.shippingMethod ? `Shipping (${order.shippingMethod})` : "Shipping";
+  return h("dl", { class: "totals", "aria-label": "Totals" },
+    [["Subtotal", money(order.subtotal)], [shipping, money(order.shippingPrice)], ["Total", h("strong", {}, money(order.total))], ["Including VAT", money(order.vatIncluded)]]
+      .flatMap(([term, amount]) => [h("dt", {}, term), h("dd", {}, amount)]),
+  );
 }
 
 /** What happened to the order's money, in that order. */

@@ -1,9 +1,10 @@
-// The checkout: who and where, a test card, then the order. One idempotency key per attempt at this
-// bag, so pressing the button twice (or retrying after a lost answer) never places two orders. The
-// order is placed only at the total shown: if a price moved meanwhile, the new total is shown instead.
+// The checkout: who and where, how it ships, a test card, then the order. One idempotency key per
+// attempt at this bag, so pressing the button twice (or retrying after a lost answer) never places two
+// orders. The order is placed only at the total shown (the bag and its shipping): if a price moved
+// meanwhile, the new total is shown instead.
 import { graphql, userErrorMessages } from "./api.js";
 import { h, show, formValues, errorList, money } from "./dom.js";
-import { state, refresh } from "./state.js";
+import { state, refresh, MONEY } from "./state.js";
 import { addressFields, addressInput, addressLines, ADDRESS_FIELDS } from "./address.js";
 import { ORDER_FIELDS } from "./account.js";
 
@@ -20,15 +21,19 @@ export async function checkoutView() {
   const idempotencyKey = crypto.randomUUID();
   const errors = h("div");
   const subtotal = h("strong", {}, money(cart.subtotal));
+  const shipping = shippingChoice();
 
   const place = async (event) => {
     event.preventDefault();
     const button = event.target.querySelector("button[type=submit]");
     button.disabled = true;
     try {
-      const input = checkoutInput(formValues(event.target), idempotencyKey);
+      const input = checkoutInput(formValues(event.target), idempotencyKey, shipping.total);
       show(errors, errorList(await placeOrder(input)));
-      if (state.cart.subtotal) show(subtotal, money(state.cart.subtotal));
+      if (state.cart.subtotal) {
+        show(subtotal, money(state.cart.subtotal));
+        await shipping.load();
+      }
     } catch (error) {
       show(errors, errorList([error.message]));
     } finally {
@@ -36,7 +41,7 @@ export async function checkoutView() {
     }
   };
 
-  return h("form", { class: "checkout", "aria-label": "Checkout", onSubmit: place },
+  const form = h("form", { class: "checkout", "aria-label": "Checkout", onSubmit: place, onInput: shipping.load },
     h("section", { class: "panel" },
       h("h1", {}, "Checkout"),
       h("ul", { class: "summary" }, cart.lines.map((line) => h("li", {}, `${line.quantity} × ${line.variant.product?.name ?? line.variant.sku} (${line.variant.colour}, ${line.variant.size}) — ${money(line.lineTotal)}`))),
@@ -47,6 +52,7 @@ export async function checkoutView() {
       state.me ? null : h("label", {}, "Email for the confirmation", h("input", { name: "email", type: "email", required: true, autocomplete: "email" })),
       addresses.length ? savedAddressPicker(addresses) : addressFields(),
     ),
+    shipping.section,
     h("section", { class: "panel" },
       h("h2", {}, "Payment"),
       h("label", {}, "Card", h("select", { name: "paymentToken" }, TEST_CARDS.map(([value, label]) => h("option", { value }, label)))),
@@ -54,6 +60,59 @@ export async function checkoutView() {
       h("button", { type: "submit", class: "primary" }, "Place order"),
     ),
   );
+  shipping.form = form;
+  shipping.countries = new Map(addresses.map((address) => [address.id, address.country]));
+  await shipping.load();
+  return form;
+}
+
+/** The shipping methods to the address's country, the cheapest chosen, and the total with the one
+ * chosen; loaded again whenever the address changes. */
+function shippingChoice() {
+  const choices = h("div");
+  const total = h("strong");
+  const choice = {
+    form: null,
+    countries: new Map(),
+    section: h("section", { class: "panel" },
+      h("h2", {}, "Shipping"),
+      h("fieldset", { class: "shipping", "aria-label": "Shipping method" }, choices),
+      h("p", { class: "subtotal" }, "Total ", total),
+    ),
+    load: async (event) => {
+      if (event && !["country", "shippingAddressId", "shippingMethodId"].includes(event.target.name)) return;
+      const values = formValues(choice.form);
+      if (event?.target.name === "shippingMethodId") return showTotal(values.shippingMethodId);
+      const saved = values.shippingAddressId && values.shippingAddressId !== "new";
+      const country = saved ? choice.countries.get(values.shippingAddressId) : values.country?.toUpperCase();
+      if (!country || country.length !== 2) {
+        show(choices, h("p", {}, "Enter the address to see how it can ship."));
+        return show(total);
+      }
+      const { cart } = await graphql(`query Shipping($country: String!) { cart { availableShippingMethods(country: $country) {
+        method { id name minDeliveryDays maxDeliveryDays } price { ${MONEY} } } } }`, { country });
+      choice.options = cart.availableShippingMethods;
+      if (choice.options.length === 0) {
+        show(choices, h("p", { role: "alert" }, `We do not ship to ${country}.`));
+        return show(total);
+      }
+      show(choices, choice.options.map((option, index) => h("label", { class: "shipping-method" },
+        h("input", { type: "radio", name: "shippingMethodId", value: option.method.id, required: true, checked: index === 0 }),
+        `${option.method.name} · ${days(option.method)} · ${money(option.price)}`)));
+      showTotal(choice.options[0].method.id);
+    },
+  };
+  const showTotal = (methodId) => {
+    const option = choice.options.find((candidate) => candidate.method.id === methodId);
+    choice.total = minorUnits(state.cart.subtotal) + minorUnits(option.price);
+    show(total, money(inUnitsOf(choice.total, option.price)));
+  };
+  return choice;
+}
+
+function days({ minDeliveryDays, maxDeliveryDays }) {
+  const range = minDeliveryDays === maxDeliveryDays ? `${maxDeliveryDays}` : `${minDeliveryDays}–${maxDeliveryDays}`;
+  return `${range} working day${maxDeliveryDays === 1 ? "" : "s"}`;
 }
 
 /** A customer's saved addresses, the default preselected, or a new one typed in. */
@@ -75,8 +134,8 @@ function savedAddressPicker(addresses) {
   );
 }
 
-function checkoutInput(values, idempotencyKey) {
-  const input = { paymentToken: values.paymentToken, idempotencyKey, expectedTotal: minorUnits(state.cart.subtotal) };
+function checkoutInput(values, idempotencyKey, expectedTotal) {
+  const input = { paymentToken: values.paymentToken, idempotencyKey, expectedTotal, shippingMethodId: values.shippingMethodId };
   if (values.email) input.email = values.email;
   if (values.shippingAddressId && values.shippingAddressId !== "new") input.shippingAddressId = values.shippingAddressId;
   else input.shippingAddress = addressInput(values);
@@ -86,6 +145,12 @@ function checkoutInput(values, idempotencyKey) {
 /** An amount's minor units: its decimal string has exactly the currency's digits ("89.99" is 8999). */
 function minorUnits({ amount }) {
   return Number(amount.replace(".", ""));
+}
+
+/** `minor` units as an amount with the digits and currency of `like`. */
+function inUnitsOf(minor, { amount, currencyCode }) {
+  const digits = amount.split(".")[1]?.length ?? 0;
+  return { amount: (minor / 10 ** digits).toFixed(digits), currencyCode };
 }
 
 /** Places the order and shows its confirmation; a declined card leaves the bag as it was, and a price

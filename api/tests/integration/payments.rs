@@ -224,17 +224,17 @@ async fn staff_refund_part_then_the_rest_of_a_captured_payment_and_never_more() 
     assert_eq!(part["order"]["status"], "PAID", "{part}");
     assert_eq!(
         kinds(&part["order"]),
-        [entry("AUTHORIZATION", "40.00"), entry("CAPTURE", "40.00"), entry("REFUND", "15.00")]
+        [entry("AUTHORIZATION", "44.90"), entry("CAPTURE", "44.90"), entry("REFUND", "15.00")]
     );
     assert_eq!(part["order"]["refunded"]["amount"], "15.00");
 
-    let too_much = refund(&app, &admin, &number, Some(2501)).await;
+    let too_much = refund(&app, &admin, &number, Some(2991)).await;
     assert_eq!(too_much["userErrors"][0]["code"], "AMOUNT_NOT_REFUNDABLE", "{too_much}");
-    assert!(too_much["userErrors"][0]["message"].as_str().unwrap().contains("25.00 EUR"), "{too_much}");
+    assert!(too_much["userErrors"][0]["message"].as_str().unwrap().contains("29.90 EUR"), "{too_much}");
 
     let rest = refund(&app, &admin, &number, None).await;
-    assert_eq!(rest["order"]["refunded"]["amount"], "40.00", "{rest}");
-    assert_eq!(kinds(&rest["order"])[3], entry("REFUND", "25.00"));
+    assert_eq!(rest["order"]["refunded"]["amount"], "44.90", "{rest}");
+    assert_eq!(kinds(&rest["order"])[3], entry("REFUND", "29.90"));
 
     let nothing_left = refund(&app, &admin, &number, None).await;
     assert_eq!(nothing_left["userErrors"][0]["code"], "AMOUNT_NOT_REFUNDABLE", "{nothing_left}");
@@ -283,10 +283,10 @@ async fn a_cancellation_voids_an_uncaptured_payment_and_refunds_a_captured_one()
     let refunded = app.post_graphql_as(&admin, &cancel(&paid)).await;
 
     let voided = &voided["data"]["setOrderStatus"]["order"];
-    assert_eq!(kinds(voided), [entry("AUTHORIZATION", "20.00"), entry("VOID", "20.00")], "{voided}");
+    assert_eq!(kinds(voided), [entry("AUTHORIZATION", "24.90"), entry("VOID", "24.90")], "{voided}");
     let refunded = &refunded["data"]["setOrderStatus"]["order"];
     let (authorized, captured, returned) =
-        (entry("AUTHORIZATION", "40.00"), entry("CAPTURE", "40.00"), entry("REFUND", "40.00"));
+        (entry("AUTHORIZATION", "44.90"), entry("CAPTURE", "44.90"), entry("REFUND", "44.90"));
     assert_eq!(kinds(refunded), [authorized, captured, returned], "{refunded}");
     assert_eq!(app.sandbox().authorizations(), 1, "the voided one is released");
 }

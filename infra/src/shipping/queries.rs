@@ -139,9 +139,7 @@ impl CachedQuery for DestinationQuery<'_> {
     }
 
     fn load(&self, at: Consistency) -> impl Future<Output = Result<Self::Value, crate::Error>> + Send {
-        async move {
-            let country = self.country;
-            Ok(self.db.read_at(&at, |db| async move { destination(&db, country).await }).await?)
-        }
+        let (db, country) = (self.db, self.country);
+        async move { Ok(db.read_at(&at, |db| async move { destination(&db, country).await }).await?) }
     }
 }
