@@ -66,7 +66,8 @@ async fn main() -> anyhow::Result<()> {
     let deadline = Instant::now() + args.duration;
     let shoppers = (0..args.shoppers).map(|i| {
         let buyer = Buyer { email: args.email.clone(), card: args.card.clone() };
-        let shopper = Shopper::new(client.clone(), endpoint.clone(), stats.clone(), buyer);
+        let methods = catalogue.shipping_methods.clone();
+        let shopper = Shopper::new(client.clone(), endpoint.clone(), stats.clone(), buyer, methods);
         if args.buy_only {
             tokio::spawn(shopper.buy_until(deadline, catalogue.own_picks[i].clone()))
         } else {
@@ -138,5 +139,20 @@ async fn catalogue(client: &reqwest::Client, endpoint: &url::Url) -> anyhow::Res
         bail!("nothing is in stock: seed the catalogue first (myclothes seed)");
     }
     let own_picks = edges.iter().filter_map(|edge| in_stock(edge).into_iter().next()).collect();
-    Ok(Catalogue { slugs, variants, own_picks })
+    Ok(Catalogue { slugs, variants, own_picks, shipping_methods: shipping_methods(client, endpoint).await? })
+}
+
+/// The shipping methods to France, where the shoppers live, cheapest first.
+async fn shipping_methods(client: &reqwest::Client, endpoint: &url::Url) -> anyhow::Result<Vec<String>> {
+    let query = r#"{ cart { availableShippingMethods(country: "FR") { method { id } } } }"#;
+    let body: Value =
+        client.post(endpoint.clone()).json(&json!({ "query": query })).send().await?.json().await?;
+    let methods =
+        body["data"]["cart"]["availableShippingMethods"].as_array().context("the shipping methods")?;
+    let ids: Vec<String> =
+        methods.iter().filter_map(|m| m["method"]["id"].as_str().map(str::to_owned)).collect();
+    if ids.is_empty() {
+        bail!("the shop does not ship to France, where the shoppers live");
+    }
+    Ok(ids)
 }

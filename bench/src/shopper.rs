@@ -16,15 +16,19 @@ pub struct Catalogue {
     pub variants: Vec<String>,
     /// A variant in stock of each product: one product per shopper when each buys its own.
     pub own_picks: Vec<String>,
+    /// The shipping methods to France (where shoppers live), cheapest first.
+    pub shipping_methods: Vec<String>,
 }
 
 const LISTING: &str = "query($sort: ProductSort) { products(first: 20, sort: $sort) { totalCount edges { node { id name slug priceFrom { amount } variants { size colour inStock } } } } }";
 const PRODUCT: &str = "query($slug: String) { product(slug: $slug) { id name description priceFrom { amount currencyCode } brand { name } variants { id sku size colour price { amount } inStock } } }";
 const SEARCH: &str = "query($search: String) { products(first: 20, filter: { search: $search }, sort: RELEVANCE) { totalCount edges { node { id name slug } } } }";
 const ADD: &str = "mutation($variant: ID!) { addToCart(variantId: $variant, quantity: 1) { token cart { totalQuantity } userErrors { code } } }";
-const CART: &str =
-    "{ cart { lines { variant { id } quantity lineTotal { amount } } totalQuantity subtotal { amount } } }";
-const CHECKOUT: &str = "mutation($key: String!, $email: String!, $card: String!) { checkout(input: { email: $email, shippingAddress: { name: \"Load Test\", line1: \"1 Bench Street\", city: \"Paris\", postalCode: \"75001\", country: \"FR\" }, paymentToken: $card, idempotencyKey: $key }) { order { number } accessToken userErrors { code variantId } } }";
+const CART: &str = "{ cart { lines { variant { id } quantity lineTotal { amount } } totalQuantity subtotal { amount } \
+    availableShippingMethods(country: \"FR\") { method { id name } price { amount } } } }";
+const CHECKOUT: &str = "mutation($key: String!, $email: String!, $card: String!, $shipping: ID) { checkout(input: { email: $email, shippingAddress: { name: \"Load Test\", line1: \"1 Bench Street\", city: \"Paris\", postalCode: \"75001\", country: \"FR\" }, shippingMethodId: $shipping, paymentToken: $card, idempotencyKey: $key }) { order { number } accessToken userErrors { code variantId } } }";
+/// How often a shopper pays for the faster method rather than the cheapest.
+const EXPRESS_SHARE: f64 = 0.2;
 const REMOVE: &str = "mutation($variant: ID!) { removeFromCart(variantId: $variant) { cart { totalQuantity } userErrors { code } } }";
 const ORDER: &str = "query($number: String!, $accessToken: String) { order(number: $number, accessToken: $accessToken) { number } }";
 const SORTS: [&str; 4] = ["NEWEST", "PRICE_ASC", "PRICE_DESC", "NAME"];
@@ -57,6 +61,8 @@ pub struct Shopper {
     /// The variables (and so the idempotency key) of a checkout that got no answer: sent again next,
     /// so that it is placed once, or found placed.
     pending_checkout: Option<Value>,
+    /// The shipping methods to choose from, cheapest first.
+    shipping_methods: Vec<String>,
 }
 
 /// What a shopper can tell after its visits.
@@ -71,7 +77,13 @@ pub struct Verdict {
 }
 
 impl Shopper {
-    pub fn new(client: reqwest::Client, endpoint: url::Url, stats: Stats, buyer: Buyer) -> Self {
+    pub fn new(
+        client: reqwest::Client,
+        endpoint: url::Url,
+        stats: Stats,
+        buyer: Buyer,
+        shipping_methods: Vec<String>,
+    ) -> Self {
         Self {
             client,
             endpoint,
@@ -83,6 +95,7 @@ impl Shopper {
             uncertain: false,
             placed: Vec::new(),
             pending_checkout: None,
+            shipping_methods,
         }
     }
 
@@ -144,7 +157,8 @@ impl Shopper {
             return;
         }
         let key = uuid::Uuid::new_v4().to_string();
-        let fresh = || json!({ "key": key, "email": self.buyer.email, "card": self.buyer.card });
+        let shipping = self.shipping_method();
+        let fresh = || json!({ "key": key, "email": self.buyer.email, "card": self.buyer.card, "shipping": shipping });
         let variables = self.pending_checkout.take().unwrap_or_else(fresh);
         for attempt in 0..CHECKOUT_ATTEMPTS {
             let answer = self.call(Step::Checkout, CHECKOUT, variables.clone()).await;
@@ -166,6 +180,13 @@ impl Shopper {
             return;
         }
         self.pending_checkout = Some(variables);
+    }
+
+    /// Most shoppers ship with the cheapest method, some with the next one up.
+    fn shipping_method(&self) -> Option<String> {
+        let faster = rand::random_bool(EXPRESS_SHARE) as usize;
+        let methods = &self.shipping_methods;
+        methods.get(faster).or(methods.first()).cloned()
     }
 
     async fn remove(&mut self, variant: String) {

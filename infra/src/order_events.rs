@@ -146,8 +146,12 @@ fn confirmation(
         body += &format!("{} × {} ({}, {})\r\n", line.quantity, line.product_name, line.size, line.colour);
     }
     let currency = CurrencyCode::parse(&order.currency).map_err(anyhow::Error::from)?;
-    let total = Money::new(order.total_minor, currency);
-    body += &format!("\r\nTotal: {} {}\r\n", total.decimal_string(), currency.as_str());
+    let amount = |minor| format!("{} {}", Money::new(minor, currency).decimal_string(), currency.as_str());
+    if let Some(method) = &order.shipping_method {
+        body += &format!("\r\nShipping ({method}): {}", amount(order.shipping_minor));
+    }
+    body += &format!("\r\nTotal: {}\r\n", amount(order.total_minor));
+    body += &format!("Including VAT: {}\r\n", amount(order.vat_minor));
     body += &format!("\r\nYour order's page (keep this link to yourself): {order_page}\r\n");
     Ok(Message { subject: format!("Your MyClothes order {number}"), body })
 }

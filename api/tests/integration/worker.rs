@@ -84,7 +84,11 @@ async fn a_placed_order_is_confirmed_paid_and_its_low_stock_noticed_once_even_wh
         app.primary.query_one_raw(statement("SELECT access_token FROM orders")).await.unwrap().unwrap();
     let token: String = token.try_get("", "access_token").unwrap();
     let link = format!("https://shop.example.com/#/order/{number}?key={token}");
-    assert!(mail.try_get::<String>("", "body").unwrap().contains(&link), "the order-status link: {link}");
+    let body: String = mail.try_get("", "body").unwrap();
+    assert!(body.contains(&link), "the order-status link: {link}");
+    // Two tees at 20.00 and standard shipping to France, 20 % VAT in each part (6.67 and 0.82).
+    let totals = "Shipping (Standard): 4.90 EUR\r\nTotal: 44.90 EUR\r\nIncluding VAT: 7.49 EUR";
+    assert!(body.contains(totals), "{body}");
     assert_eq!(
         count(
             &app,
