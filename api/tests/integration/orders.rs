@@ -90,3 +90,44 @@ async fn a_guest_cancels_with_the_access_token_and_a_shipped_order_stays_shipped
     assert_eq!(outcome(&refused), (Value::Null, vec!["INVALID_TRANSITION".to_owned()]));
     assert_eq!(stock_of(&app, SKU).await, 9);
 }
+
+fn numbers(body: &Value) -> Vec<String> {
+    let edges = body["data"]["orders"]["edges"].as_array().unwrap_or_else(|| panic!("{body}"));
+    edges.iter().map(|edge| edge["node"]["number"].as_str().unwrap().to_owned()).collect()
+}
+
+/// Staff run the shop from the list of every order, by status; a customer's list holds their own.
+#[tokio::test]
+async fn staff_list_every_order_by_status_and_customers_only_their_own() {
+    let app = TestApp::spawn().await;
+    let (medium, _) = drop_tee(&app, 10).await;
+    let admin = app.admin_token().await;
+    let customer = register(&app, "ada@example.com").await;
+    app.post_graphql_as(&customer, &add(&medium, 1)).await;
+    let theirs = placed(
+        &app.post_graphql_as(&customer, &checkout(&format!("shippingAddress: {ADDRESS},"), "tok_visa", "c1"))
+            .await,
+    );
+    let guest = guest_with(&app, &medium, 1).await;
+    app.post_graphql_as(&guest, &guest_checkout("tok_declined", "g1")).await;
+    let cancelled = placed(&app.post_graphql_as(&guest, &guest_checkout("tok_visa", "g1")).await);
+    app.post_graphql_as(&guest, &cancel(&cancelled.0, Some(&cancelled.1))).await;
+
+    let list =
+        |status: &str| format!("{{ orders(first: 10{status}) {{ edges {{ node {{ number status }} }} }} }}");
+    let everything = numbers(&app.post_graphql_as(&admin, &list("")).await);
+    assert_eq!(everything.len(), 3, "two orders and the failed attempt: {everything:?}");
+    assert_eq!(everything[0], cancelled.0, "newest first");
+    assert_eq!(
+        numbers(&app.post_graphql_as(&admin, &list(", status: CANCELLED")).await),
+        [cancelled.0.as_str()]
+    );
+    assert_eq!(numbers(&app.post_graphql_as(&admin, &list(", status: PAYMENT_FAILED")).await).len(), 1);
+    assert_eq!(numbers(&app.post_graphql_as(&customer, &list("")).await), [theirs.0.as_str()]);
+    assert_eq!(
+        numbers(&app.post_graphql_as(&customer, &list(", status: CANCELLED")).await),
+        Vec::<String>::new()
+    );
+    let anonymous = app.post_graphql(&list("")).await;
+    assert_eq!(anonymous["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{anonymous}");
+}

@@ -23,6 +23,6 @@ pub use checkout::{
 };
 pub use commands::{OrderCommands, RefundRejection, Refunded, Transitioned};
 pub use payment_events::{PaymentEvent, PaymentEvents};
-pub use queries::{OrderQueries, Viewer};
+pub use queries::{Listing, OrderQueries, Viewer};
 pub use read_models::{OrderLineView, OrderView, PaymentView, PricePart};
 pub use reconciler::PaymentReconciler;

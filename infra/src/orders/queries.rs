@@ -1,9 +1,10 @@
-//! The orders' query side: a customer's history and one order by number, read with the caller's
-//! consistency (never cached), so that the order page right after a checkout shows the order.
+//! The orders' query side: a customer's history, staff's list of every order, and one order by
+//! number, read with the caller's consistency (never cached), so that the order page right after a
+//! checkout shows the order.
 
 use std::sync::Arc;
 
-use domain::order::{OrderAccessToken, OrderNumber};
+use domain::order::{OrderAccessToken, OrderNumber, OrderStatus};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
@@ -35,6 +36,14 @@ impl Viewer {
     }
 }
 
+/// Whose orders a list holds: a customer's placed orders, or, for staff, every order and every
+/// failed attempt.
+#[derive(Debug, Clone, Copy)]
+pub enum Listing {
+    Customer(Uuid),
+    Staff,
+}
+
 pub struct OrderQueries {
     db: Arc<DbRouter>,
 }
@@ -44,10 +53,12 @@ impl OrderQueries {
         Self { db }
     }
 
-    /// Up to `first` of the customer's orders, newest first, after the order numbered `after`.
-    pub async fn for_customer(
+    /// Up to `first` of the orders `viewer` may list (a customer's own, or every one for staff), in
+    /// `status` when given, newest first, after the order numbered `after`.
+    pub async fn list(
         &self,
-        customer: Uuid,
+        viewer: &Listing,
+        status: Option<OrderStatus>,
         first: u64,
         after: Option<OrderNumber>,
         at: &Consistency,
@@ -55,9 +66,15 @@ impl OrderQueries {
         let rows = self
             .db
             .read_at(at, |db| async move {
-                let mut query = order::Entity::find()
-                    .filter(order::Column::CustomerId.eq(customer))
-                    .filter(order::Column::Status.ne(order::Status::PaymentFailed));
+                let mut query = order::Entity::find();
+                if let Listing::Customer(customer) = viewer {
+                    query = query
+                        .filter(order::Column::CustomerId.eq(*customer))
+                        .filter(order::Column::Status.ne(order::Status::PaymentFailed));
+                }
+                if let Some(status) = status {
+                    query = query.filter(order::Column::Status.eq(order::Status::from(status)));
+                }
                 if let Some(after) = after {
                     query = query.filter(order::Column::Number.lt(after.get()));
                 }

@@ -3,10 +3,10 @@ use async_graphql::{Context, Object, Result};
 use domain::account::Email;
 use domain::order::{OrderAccessToken, OrderNumber};
 use domain::paging::PageRequest;
-use infra::orders::Viewer;
+use infra::orders::{Listing, Viewer};
 use infra::rate_limits::{Rate, address_group};
 
-use super::types::Order;
+use super::types::{Order, OrderStatusValue};
 use crate::graphql::budget::charge;
 use crate::graphql::context::{caller, queries, reads, services, session};
 use crate::graphql::errors::{ErrorCode, OrGraphql, bad_user_input, error};
@@ -19,16 +19,23 @@ pub struct OrderQuery;
 
 #[Object]
 impl OrderQuery {
-    /// The signed-in customer's orders, newest first. Right after a checkout, the new order is there.
+    /// The signed-in customer's orders, newest first; to staff, every order, and the attempts whose
+    /// payment failed. Only those in `status` when given. Right after a checkout, the new order is
+    /// there.
     #[graphql(complexity = "page_cost(first, child_complexity)")]
     async fn orders(
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
+        status: Option<OrderStatusValue>,
     ) -> Result<OrderConnection> {
-        let Some(customer) = session(ctx)?.and_then(|s| s.customer()) else {
-            return Err(error(ErrorCode::Unauthenticated, "sign in to see your orders"));
+        let listing = match session(ctx)? {
+            Some(session) if session.is_admin() => Listing::Staff,
+            session => match session.and_then(|s| s.customer()) {
+                Some(customer) => Listing::Customer(customer),
+                None => return Err(error(ErrorCode::Unauthenticated, "sign in to see your orders")),
+            },
         };
         let page =
             PageRequest::parse(first, after, None, None).map_err(|e| bad_user_input(&e.to_string()))?;
@@ -40,8 +47,9 @@ impl OrderQuery {
             .map_err(|e| bad_user_input(&e.to_string()))?;
         let size = u64::from(page.size);
         let at = reads(ctx).consistency();
+        let status = status.map(Into::into);
         let mut orders =
-            queries(ctx).orders.for_customer(customer, size + 1, after, &at).await.or_graphql()?;
+            queries(ctx).orders.list(&listing, status, size + 1, after, &at).await.or_graphql()?;
         let has_next_page = orders.len() as u64 > size;
         orders.truncate(page.size as usize);
         let mut connection = OrderConnection::new(after.is_some(), has_next_page);
