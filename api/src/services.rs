@@ -10,6 +10,7 @@ use infra::carts::{CartCommands, CartQueries, CartStore};
 use infra::catalog::{CatalogCommands, CatalogQueries};
 use infra::customers::{AccountCommands, AddressBook, CustomerQueries};
 use infra::db::DbRouter;
+use infra::discounts::{DiscountCommands, DiscountQueries};
 use infra::login_limits::LoginLimits;
 use infra::orders::{Checkout, OrderCommands, OrderQueries, PaymentEvents};
 use infra::payments::{PaymentProvider, TestPaymentProvider};
@@ -65,6 +66,7 @@ pub struct Queries {
     pub orders: OrderQueries,
     pub carts: CartQueries,
     pub shipping: ShippingQueries,
+    pub discounts: DiscountQueries,
 }
 
 /// The write side. Commands on the primary answer a `Committed` value, whose answer only the write
@@ -79,6 +81,7 @@ pub struct Commands {
     pub payment_events: PaymentEvents,
     pub carts: CartCommands,
     pub shipping: ShippingCommands,
+    pub discounts: DiscountCommands,
 }
 
 /// How the session cookie is set.
@@ -137,6 +140,7 @@ impl Services {
                 carts: CartQueries::new(carts.clone(), catalog.clone()),
                 catalog: catalog.clone(),
                 shipping: ShippingQueries::new(db.clone(), cache.clone()),
+                discounts: DiscountQueries::new(db.clone()),
             },
             commands: Commands {
                 catalog: CatalogCommands::new(db.clone()),
@@ -156,8 +160,9 @@ impl Services {
                     carts.clone(),
                     config.payments.timeout,
                 ),
-                carts: CartCommands::new(carts, catalog),
+                carts: CartCommands::new(carts, catalog, db.clone()),
                 shipping: ShippingCommands::new(db.clone()),
+                discounts: DiscountCommands::new(db.clone()),
             },
             write_path: WritePath::new(db.clone(), cache.clone(), sessions.clone()),
             staff: StaffRepository::new(db.clone()),

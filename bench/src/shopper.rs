@@ -311,6 +311,7 @@ mod tests {
             endpoint,
             Stats::new(),
             Buyer { email: "a@example.com".into(), card: "tok_visa".into() },
+            vec!["standard".into()],
         );
         (shopper.expected, shopper.maybe_added) = (map(expected), map(maybe_added));
         shopper

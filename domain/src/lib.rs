@@ -7,6 +7,7 @@ pub mod cart;
 pub mod catalog;
 pub mod catalog_edit;
 pub mod currency;
+pub mod discount;
 pub mod listing;
 pub mod money;
 pub mod order;

@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod customers;
 pub mod db;
 pub mod digest;
+pub mod discounts;
 pub mod entities;
 mod error;
 pub mod login_limits;

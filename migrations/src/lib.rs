@@ -25,6 +25,7 @@ impl MigratorTrait for Migrator {
             sql_migration!("m20261201_000014_payment_references"),
             sql_migration!("m20261201_000015_payment_events"),
             sql_migration!("m20261202_000016_shipping_and_vat"),
+            sql_migration!("m20261202_000017_discount_codes"),
         ]
     }
 }

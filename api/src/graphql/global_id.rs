@@ -24,10 +24,12 @@ pub enum NodeKind {
     ShippingZone,
     /// Not fetchable with `node(id:)`: shoppers see methods in their cart's options.
     ShippingMethod,
+    /// Not fetchable with `node(id:)`: staff see codes in `discountCodes`.
+    DiscountCode,
 }
 
 impl NodeKind {
-    const ALL: [Self; 9] = [
+    const ALL: [Self; 10] = [
         Self::Product,
         Self::Variant,
         Self::Brand,
@@ -37,6 +39,7 @@ impl NodeKind {
         Self::Order,
         Self::ShippingZone,
         Self::ShippingMethod,
+        Self::DiscountCode,
     ];
 
     fn name(self) -> &'static str {
@@ -50,6 +53,7 @@ impl NodeKind {
             Self::Order => "Order",
             Self::ShippingZone => "ShippingZone",
             Self::ShippingMethod => "ShippingMethod",
+            Self::DiscountCode => "DiscountCode",
         }
     }
 }

@@ -6,6 +6,7 @@ mod cart;
 mod catalog;
 mod context;
 mod customer;
+mod discount;
 mod errors;
 mod global_id;
 mod guards;
@@ -48,6 +49,7 @@ pub struct Query(
     customer::CustomerQuery,
     order::OrderQuery,
     shipping::ShippingQuery,
+    discount::DiscountQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -59,6 +61,7 @@ pub struct Mutation(
     order::OrderMutation,
     catalog::CatalogMutation,
     shipping::ShippingMutation,
+    discount::DiscountMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -54,6 +54,18 @@ pub enum UserErrorCode {
     CountryTaken,
     /// Another shipping zone is the rest of the world already.
     RestOfWorldTaken,
+    /// No discount code open to shoppers is spelt so.
+    UnknownCode,
+    CodeExpired,
+    /// The code's usage limit, or the customer's own, is reached.
+    CodeUsedUp,
+    /// The cart's subtotal is below the code's minimum.
+    MinimumNotMet,
+    /// No line of the cart is one the code applies to.
+    NotApplicable,
+    /// Another discount code is spelt so.
+    CodeTaken,
+    UnknownDiscountCode,
 }
 
 #[derive(SimpleObject, Clone, Debug)]

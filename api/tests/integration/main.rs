@@ -12,6 +12,7 @@ mod coherence;
 mod conformance;
 mod csrf;
 mod customers;
+mod discounts;
 mod errors;
 mod failover;
 mod fuzz;

@@ -5,10 +5,15 @@
 use std::sync::Arc;
 
 use domain::cart::{CartOwner, Quantity};
+use domain::discount::{Code, CodeRefusal};
 use uuid::Uuid;
 
+use super::queries::CartQueries;
 use super::store::{CartRejection, CartStore, StoredCart, StoredChange};
+use crate::cache::{ReadPolicy, Reads};
 use crate::catalog::CatalogQueries;
+use crate::db::DbRouter;
+use crate::discounts::DiscountQueries;
 use crate::session_registry::Liveness;
 
 /// Why a change was refused; the cart is as it was.
@@ -23,6 +28,8 @@ pub enum CartRefusal {
     LineLimit,
     /// The shopper's session has ended; the cart is not theirs to see.
     SessionEnded,
+    /// The discount code may not be used with this cart now.
+    Discount(CodeRefusal),
 }
 
 /// The cart after a change, and why the change was refused if it was.
@@ -35,11 +42,14 @@ pub struct CartChange {
 pub struct CartCommands {
     store: Arc<CartStore>,
     catalog: Arc<CatalogQueries>,
+    carts: CartQueries,
+    discounts: DiscountQueries,
 }
 
 impl CartCommands {
-    pub fn new(store: Arc<CartStore>, catalog: Arc<CatalogQueries>) -> Self {
-        Self { store, catalog }
+    pub fn new(store: Arc<CartStore>, catalog: Arc<CatalogQueries>, db: Arc<DbRouter>) -> Self {
+        let carts = CartQueries::new(store.clone(), catalog.clone());
+        Self { store, catalog, carts, discounts: DiscountQueries::new(db) }
     }
 
     /// Adds `quantity` of a variant; a line of the same variant grows.
@@ -94,6 +104,46 @@ impl CartCommands {
 
     pub async fn clear(&self, owner: &CartOwner, liveness: &Liveness) -> Result<CartChange, crate::Error> {
         self.changed(owner, liveness, self.store.clear(owner, liveness).await).await
+    }
+
+    /// Applies the discount code `code` (as the shopper typed it) to the cart, if the cart may use it
+    /// now; it is checked again at checkout.
+    pub async fn apply_code(
+        &self,
+        owner: &CartOwner,
+        liveness: &Liveness,
+        code: &str,
+    ) -> Result<CartChange, crate::Error> {
+        let refuse = |refusal| self.refuse(owner, liveness, CartRefusal::Discount(refusal));
+        let reads = Reads::new(ReadPolicy::EVENTUAL);
+        let discount = match Code::parse(code) {
+            Some(code) => self.discounts.find(&code, &reads.consistency()).await?,
+            None => None,
+        };
+        let Some(discount) = discount else { return refuse(CodeRefusal::UnknownCode).await };
+        let stored = match self.store.look(owner, liveness).await? {
+            Ok(stored) => stored,
+            Err(_) => return Ok(session_ended()),
+        };
+        let lines = self.carts.price(stored).await?.lines_for_discount(&reads);
+        let used = match owner.customer() {
+            Some(customer) => {
+                self.discounts.uses_by(discount.id, Some(customer), None, &reads.consistency()).await?
+            }
+            None => 0,
+        };
+        if let Err(refusal) = discount.amount_for(&lines, chrono::Utc::now().timestamp(), used) {
+            return refuse(refusal).await;
+        }
+        self.changed(owner, liveness, self.store.set_code(owner, liveness, &discount.code).await).await
+    }
+
+    pub async fn remove_code(
+        &self,
+        owner: &CartOwner,
+        liveness: &Liveness,
+    ) -> Result<CartChange, crate::Error> {
+        self.changed(owner, liveness, self.store.remove_code(owner, liveness).await).await
     }
 
     /// The live price of a variant that can be bought, or why it cannot.

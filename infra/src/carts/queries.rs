@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use domain::cart::{CartOwner, LineState, LineWarning, warnings};
+use domain::discount::{Code, LineOf};
 
 use super::store::{CartStore, StoredCart};
 use crate::cache::Reads;
@@ -16,6 +17,26 @@ pub struct PricedCart {
     pub lines: Vec<PricedLine>,
     /// The products of the lines, on sale, for whatever else the cart shows of them.
     pub products: Vec<ProductView>,
+    /// The discount code applied to it.
+    pub discount_code: Option<Code>,
+}
+
+impl PricedCart {
+    /// The lines that can be bought, as a discount code sees them.
+    pub fn lines_for_discount(&self, reads: &Reads) -> Vec<LineOf> {
+        self.lines
+            .iter()
+            .filter(|line| line.available)
+            .filter_map(|line| {
+                let product = self.products.iter().find(|product| product.id == line.variant.product_id)?;
+                Some(LineOf {
+                    total_minor: line.total_minor(reads),
+                    brand: product.brand_id,
+                    category: product.category_id,
+                })
+            })
+            .collect()
+    }
 }
 
 #[derive(Debug)]
@@ -50,7 +71,7 @@ impl CartQueries {
     /// `stored` priced with one cached catalogue read for all its variants.
     pub async fn price(&self, stored: StoredCart) -> Result<PricedCart, crate::Error> {
         if stored.lines.is_empty() {
-            return Ok(PricedCart::default());
+            return Ok(PricedCart { discount_code: stored.discount_code, ..PricedCart::default() });
         }
         let ids: Vec<_> = stored.lines.iter().map(|line| line.variant_id).collect();
         let for_sale = self.catalog.variants_for_sale(&ids).await?;
@@ -71,6 +92,6 @@ impl CartQueries {
             })
             .collect();
         let products = for_sale.products.into_iter().filter(|p| !p.archived).collect();
-        Ok(PricedCart { lines, products })
+        Ok(PricedCart { lines, products, discount_code: stored.discount_code })
     }
 }

@@ -1,5 +1,6 @@
 //! The cart store: carts in Redis, keyed by their owner (a guest session or a customer): one hash per cart, a field per variant holding
-//! `quantity|unit price when added|added at (µs)`. Every change is one Lua script, so it is atomic (two
+//! `quantity|unit price when added|added at (µs)`, and the field `discount` holding the discount code
+//! applied to it, if any. Every change is one Lua script, so it is atomic (two
 //! tabs adding at once never lose an update), checks the limits, renews the sliding expiry, and returns
 //! the whole cart in the same round trip. A shopper's change, and a look at the cart when a change is
 //! refused, first checks in the same script that the shopper's session has not ended, so that a
@@ -9,6 +10,7 @@ use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use domain::cart::{CartOwner, MAX_LINES, Quantity};
+use domain::discount::Code;
 use redis::Script;
 use uuid::Uuid;
 
@@ -29,7 +31,12 @@ pub struct StoredLine {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StoredCart {
     pub lines: Vec<StoredLine>,
+    /// The discount code applied to it, checked when it was applied and again at checkout.
+    pub discount_code: Option<Code>,
 }
+
+/// The cart hash's field that holds its discount code: no variant's id looks like it.
+const DISCOUNT_FIELD: &str = "discount";
 
 /// Why a cart change was refused; the cart is unchanged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +61,9 @@ local function now()
   local time = redis.call('TIME')
   return time[1] .. string.format('%06d', tonumber(time[2]))
 end
+local function line_count(cart)
+  return redis.call('HLEN', cart) - redis.call('HEXISTS', cart, 'discount')
+end
 ";
 
 /// The scripts of the changes below, each with `LINE` before it; a shopper's with `SESSION_ENDED` too.
@@ -63,6 +73,8 @@ static CLEAR_SCRIPT: LazyLock<Script> = LazyLock::new(|| for_session(CLEAR));
 static LOOK_SCRIPT: LazyLock<Script> = LazyLock::new(|| for_session(LOOK));
 static MERGE_SCRIPT: LazyLock<Script> = LazyLock::new(|| with_line(MERGE));
 static TAKE_SCRIPT: LazyLock<Script> = LazyLock::new(|| with_line(TAKE));
+static SET_CODE_SCRIPT: LazyLock<Script> = LazyLock::new(|| for_session(SET_CODE));
+static REMOVE_CODE_SCRIPT: LazyLock<Script> = LazyLock::new(|| for_session(REMOVE_CODE));
 
 fn with_line(body: &str) -> Script {
     Script::new(&format!("{LINE}{body}"))
@@ -85,7 +97,7 @@ if current then
   if total > tonumber(ARGV[5]) then return {'QUANTITY_LIMIT', redis.call('HGETALL', KEYS[1])} end
   redis.call('HSET', KEYS[1], ARGV[2], total .. '|' .. price .. '|' .. added)
 else
-  if redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[6]) then return {'LINE_LIMIT', redis.call('HGETALL', KEYS[1])} end
+  if line_count(KEYS[1]) >= tonumber(ARGV[6]) then return {'LINE_LIMIT', redis.call('HGETALL', KEYS[1])} end
   redis.call('HSET', KEYS[1], ARGV[2], ARGV[3] .. '|' .. ARGV[4] .. '|' .. now())
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[7])
@@ -102,7 +114,7 @@ else
     local _, price, added = line(current)
     redis.call('HSET', KEYS[1], ARGV[2], ARGV[3] .. '|' .. price .. '|' .. added)
   else
-    if redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[5]) then return {'LINE_LIMIT', redis.call('HGETALL', KEYS[1])} end
+    if line_count(KEYS[1]) >= tonumber(ARGV[5]) then return {'LINE_LIMIT', redis.call('HGETALL', KEYS[1])} end
     redis.call('HSET', KEYS[1], ARGV[2], ARGV[3] .. '|' .. ARGV[4] .. '|' .. now())
   end
 end
@@ -121,17 +133,20 @@ return {'OK', redis.call('HGETALL', KEYS[1])}
 ";
 
 /// KEYS[1] the cart that goes, KEYS[2] the cart that stays; ARGV most per line, most lines, expiry.
-/// Quantities add up to the limit; lines beyond the line limit are dropped.
+/// Quantities add up to the limit; lines beyond the line limit are dropped; the staying cart's
+/// discount code stays, or the going one's comes along.
 const MERGE: &str = r"
 local from = redis.call('HGETALL', KEYS[1])
 for i = 1, #from, 2 do
   local variant, value = from[i], from[i + 1]
   local current = redis.call('HGET', KEYS[2], variant)
-  if current then
+  if variant == 'discount' then
+    redis.call('HSETNX', KEYS[2], variant, value)
+  elseif current then
     local quantity, price, added = line(current)
     local total = math.min(quantity + line(value), tonumber(ARGV[1]))
     redis.call('HSET', KEYS[2], variant, total .. '|' .. price .. '|' .. added)
-  elseif redis.call('HLEN', KEYS[2]) < tonumber(ARGV[2]) then
+  elseif line_count(KEYS[2]) < tonumber(ARGV[2]) then
     redis.call('HSET', KEYS[2], variant, value)
   end
 end
@@ -141,8 +156,9 @@ return {'OK', redis.call('HGETALL', KEYS[2])}
 ";
 
 /// KEYS[1] the cart; ARGV[1] the expiry (ms), then pairs of variant and quantity to take out. A line
-/// keeps what was added to it beyond the quantity taken.
+/// keeps what was added to it beyond the quantity taken; the discount code goes with the order.
 const TAKE: &str = r"
+redis.call('HDEL', KEYS[1], 'discount')
 for i = 2, #ARGV, 2 do
   local current = redis.call('HGET', KEYS[1], ARGV[i])
   if current then
@@ -156,6 +172,18 @@ for i = 2, #ARGV, 2 do
   end
 end
 if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return {'OK', redis.call('HGETALL', KEYS[1])}
+";
+
+/// ARGV[2…] the code, the expiry (ms).
+const SET_CODE: &str = r"
+redis.call('HSET', KEYS[1], 'discount', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return {'OK', redis.call('HGETALL', KEYS[1])}
+";
+
+const REMOVE_CODE: &str = r"
+redis.call('HDEL', KEYS[1], 'discount')
 return {'OK', redis.call('HGETALL', KEYS[1])}
 ";
 
@@ -230,6 +258,16 @@ impl CartStore {
         self.for_session(&CLEAR_SCRIPT, owner, liveness, vec![]).await
     }
 
+    /// Applies discount `code` to the cart, in place of any other.
+    pub async fn set_code(&self, owner: &CartOwner, liveness: &Liveness, code: &Code) -> StoredChange {
+        let args = vec![code.as_str().to_owned(), self.expiry_ms()];
+        self.for_session(&SET_CODE_SCRIPT, owner, liveness, args).await
+    }
+
+    pub async fn remove_code(&self, owner: &CartOwner, liveness: &Liveness) -> StoredChange {
+        self.for_session(&REMOVE_CODE_SCRIPT, owner, liveness, vec![]).await
+    }
+
     /// Moves the cart of `from` into the cart of `into` in one atomic step: quantities add up to the
     /// limit, lines beyond the line limit are dropped, and `from`'s cart is gone.
     pub async fn merge(&self, from: &CartOwner, into: &CartOwner) -> Result<StoredCart, crate::Error> {
@@ -282,8 +320,16 @@ impl CartStore {
 
 /// The cart in a `HGETALL` answer, lines in the order they were added.
 fn parse_cart(fields: &[String]) -> Result<StoredCart, crate::Error> {
+    let mut discount_code = None;
     let mut lines = fields
         .chunks(2)
+        .filter(|pair| match pair {
+            [field, code] if field == DISCOUNT_FIELD => {
+                discount_code = Code::parse(code);
+                false
+            }
+            _ => true,
+        })
         .map(|pair| {
             let bad = || anyhow::anyhow!("a stored cart line is malformed: {pair:?}");
             let [variant, value] = pair else { return Err(bad()) };
@@ -298,5 +344,5 @@ fn parse_cart(fields: &[String]) -> Result<StoredCart, crate::Error> {
         })
         .collect::<Result<Vec<_>, anyhow::Error>>()?;
     lines.sort_by_key(|line| (line.added_at, line.variant_id));
-    Ok(StoredCart { lines })
+    Ok(StoredCart { lines, discount_code })
 }

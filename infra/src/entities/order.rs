@@ -30,6 +30,10 @@ pub struct Model {
     pub shipping_vat_minor: i64,
     /// The VAT in the total: the lines' and shipping's.
     pub vat_minor: i64,
+    /// The discount code redeemed (and a copy of it), and what it took off.
+    pub discount_code_id: Option<Uuid>,
+    pub discount_code: Option<String>,
+    pub discount_minor: i64,
     pub created_at: DateTimeWithTimeZone,
     pub updated_at: DateTimeWithTimeZone,
 }

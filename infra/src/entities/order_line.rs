@@ -17,6 +17,8 @@ pub struct Model {
     /// The destination's VAT rate, and the VAT in the line's total.
     pub vat_basis_points: i32,
     pub vat_minor: i64,
+    /// The line's share of the order's discount.
+    pub discount_minor: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

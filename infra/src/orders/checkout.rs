@@ -17,7 +17,9 @@
 //! checkout meanwhile gets the order with the action again, as the provider tells it.
 //!
 //! The order ships with the method the shopper chose (or the cheapest that ships to the address),
-//! and records the VAT of the destination in each line and in shipping (`domain::totals`).
+//! takes off the discount code applied to the cart (redeemed in the first transaction, its row
+//! locked, so its usage limit holds; given back if the payment fails), and records the VAT of the
+//! destination in each line and in shipping (`domain::totals`).
 //!
 //! A shopper who says what total they were shown is never charged another: the order is refused with
 //! the total as it is now.
@@ -33,9 +35,10 @@ use domain::account::Email;
 use domain::address::Address;
 use domain::cart::CartOwner;
 use domain::currency::CurrencyCode;
+use domain::discount::{Code, CodeRefusal, LineOf};
 use domain::order::{IdempotencyKey, OrderAccessToken, OrderStatus, cart_fingerprint};
 use domain::shipping::choose;
-use domain::totals::{LineTotal, Totals};
+use domain::totals::{Line, LineTotal, Totals};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend,
     EntityTrait, IntoActiveModel, QueryFilter, Statement,
@@ -50,6 +53,7 @@ use super::settlement::{
 use crate::carts::CartStore;
 use crate::customers::PostalAddress;
 use crate::db::DbRouter;
+use crate::discounts::redeem;
 use crate::entities::{address, customer, order, order_line};
 use crate::payments::{CustomerAction, PaymentFailure, PaymentProvider, PaymentRequest, PaymentStatus};
 use crate::shipping::destination;
@@ -95,6 +99,8 @@ pub enum CheckoutRejection {
     UnknownAddress,
     /// The shipping method chosen does not ship to the address (or none does).
     UnavailableShippingMethod,
+    /// The cart's discount code may not be used now.
+    Discount(CodeRefusal),
     /// Variants in the cart that are no longer for sale.
     Unavailable(Vec<Uuid>),
     OutOfStock(Vec<Shortage>),
@@ -126,6 +132,8 @@ pub struct Checkout {
 struct Reserved {
     variant_id: Uuid,
     product_id: Uuid,
+    brand_id: Uuid,
+    category_id: Uuid,
     /// What is left after the reservation.
     left: i32,
     quantity: i32,
@@ -161,7 +169,8 @@ impl Checkout {
         let cart = self.carts.get(&request.owner).await?;
         let mut lines: Vec<(Uuid, u32)> = cart.lines.iter().map(|l| (l.variant_id, l.quantity)).collect();
         lines.sort();
-        let (begun, reserved) = self.begin(&request, &lines, currency).await?.split();
+        let code = cart.discount_code.as_ref();
+        let (begun, reserved) = self.begin(&request, &lines, code, currency).await?.split();
         let (pending, payment) = match begun {
             Begun::Pending(pending) => *pending,
             Begun::Retried(retried) => {
@@ -222,6 +231,7 @@ impl Checkout {
         &self,
         request: &CheckoutRequest,
         lines: &[(Uuid, u32)],
+        discount_code: Option<&Code>,
         currency: CurrencyCode,
     ) -> Result<Committed<Begun>, crate::Error> {
         let refused = |rejection| Ok(Committed::nothing(Begun::Refused(rejection)));
@@ -270,11 +280,30 @@ impl Checkout {
             let (variant, product, crossed_zero) = (line.variant_id, line.product_id, line.left == 0);
             tx.touch(Touch::Stock { variant, product, crossed_zero });
         }
+        let discount = match discount_code {
+            Some(code) => {
+                match redeem(tx.conn(), code, customer, &email, &lines_for_discount(&reserved)).await? {
+                    Ok(redeemed) => Some(redeemed),
+                    Err(refusal) => return refused(CheckoutRejection::Discount(refusal)),
+                }
+            }
+            None => None,
+        };
         let subtotal: i64 = reserved.iter().map(|line| line.price_minor * i64::from(line.quantity)).sum();
         let method = choose(&destination.methods, request.shipping_method, subtotal)
             .expect("a method that ships there was found above");
-        let priced = reserved.iter().map(|line| (line.price_minor, line.quantity));
-        let totals = Totals::of(priced, method.rate.price_for(subtotal), destination.vat_rate);
+        let priced: Vec<Line> = reserved
+            .iter()
+            .map(|line| Line {
+                unit_minor: line.price_minor,
+                quantity: line.quantity,
+                discounted: discount
+                    .as_ref()
+                    .is_some_and(|(d, _)| d.scope.covers(line.brand_id, line.category_id)),
+            })
+            .collect();
+        let amount_off = discount.as_ref().map_or(0, |(_, amount)| *amount);
+        let totals = Totals::of(&priced, method.rate.price_for(subtotal), amount_off, destination.vat_rate);
         if request.expected_total.is_some_and(|expected| expected != totals.total_minor) {
             return refused(CheckoutRejection::PriceChanged(totals.total_minor));
         }
@@ -300,6 +329,9 @@ impl Checkout {
             shipping_vat_basis_points: Set(totals.vat_rate.basis_points()),
             shipping_vat_minor: Set(totals.shipping_vat_minor),
             vat_minor: Set(totals.vat_minor),
+            discount_code_id: Set(discount.as_ref().map(|(d, _)| d.id)),
+            discount_code: Set(discount.as_ref().map(|(d, _)| d.code.as_str().to_owned())),
+            discount_minor: Set(totals.discount_minor),
             shipping_address: Set(serde_json::to_value(&shipping).map_err(anyhow::Error::from)?),
             payment_due_by: Set(Some(due_by.fixed_offset())),
             checkout_owner: Set(owner),
@@ -314,6 +346,18 @@ impl Checkout {
         let pending = OrderView::of(OrderRows { order, lines, payments: Vec::new() })?;
         tx.commit(Begun::Pending(Box::new((pending, payment)))).await
     }
+}
+
+/// The reserved lines as a discount code sees them.
+fn lines_for_discount(reserved: &[Reserved]) -> Vec<LineOf> {
+    reserved
+        .iter()
+        .map(|line| LineOf {
+            total_minor: line.price_minor * i64::from(line.quantity),
+            brand: line.brand_id,
+            category: line.category_id,
+        })
+        .collect()
 }
 
 /// Queues checkouts with the same key for the same owner behind each other until their transactions end.
@@ -361,7 +405,8 @@ async fn reserve(
 ) -> Result<Result<Vec<Reserved>, CheckoutRejection>, crate::Error> {
     const TAKE: &str = "UPDATE variants v SET stock_on_hand = v.stock_on_hand - $2, updated_at = now() \
         FROM products p WHERE v.id = $1 AND p.id = v.product_id AND p.archived_at IS NULL \
-        AND v.stock_on_hand >= $2 RETURNING v.product_id, v.stock_on_hand, v.sku, v.size, v.colour, v.price_minor, p.name";
+        AND v.stock_on_hand >= $2 RETURNING v.product_id, v.stock_on_hand, v.sku, v.size, v.colour, v.price_minor, \
+        p.name, p.brand_id, p.category_id";
     const LEFT: &str = "SELECT v.sku, v.stock_on_hand FROM variants v JOIN products p ON p.id = v.product_id \
         WHERE v.id = $1 AND p.archived_at IS NULL";
     let (mut reserved, mut unavailable, mut short) = (Vec::new(), Vec::new(), Vec::new());
@@ -373,6 +418,8 @@ async fn reserve(
             reserved.push(Reserved {
                 variant_id,
                 product_id: row.try_get("", "product_id")?,
+                brand_id: row.try_get("", "brand_id")?,
+                category_id: row.try_get("", "category_id")?,
                 left: row.try_get("", "stock_on_hand")?,
                 quantity,
                 sku: row.try_get("", "sku")?,
@@ -412,7 +459,7 @@ async fn record_lines(
         .into_iter()
         .zip(&totals.lines)
         .zip(0..)
-        .map(|((line, &LineTotal { vat_minor, .. }), position)| order_line::Model {
+        .map(|((line, &LineTotal { vat_minor, discount_minor, .. }), position)| order_line::Model {
             order_id,
             position,
             variant_id: line.variant_id,
@@ -424,6 +471,7 @@ async fn record_lines(
             quantity: line.quantity,
             vat_basis_points: totals.vat_rate.basis_points(),
             vat_minor,
+            discount_minor,
         })
         .collect();
     order_line::Entity::insert_many(lines.iter().cloned().map(IntoActiveModel::into_active_model))

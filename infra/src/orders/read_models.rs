@@ -24,8 +24,11 @@ pub struct OrderView {
     pub currency: CurrencyCode,
     /// The lines' totals.
     pub subtotal_minor: i64,
-    /// The lines' totals and shipping.
+    /// The lines' totals and shipping, less the discount.
     pub total_minor: i64,
+    /// The discount code redeemed, and what it took off.
+    pub discount_code: Option<String>,
+    pub discount_minor: i64,
     /// The VAT included in the total.
     pub vat_minor: i64,
     /// The name of the method it ships with; none for orders from before shipping was charged.
@@ -77,8 +80,10 @@ pub struct OrderLineView {
     pub colour: String,
     pub unit_price_minor: i64,
     pub quantity: i32,
-    /// The line's total, with its VAT.
+    /// The line's total, with the VAT in what was paid for it (its total less its share of the
+    /// discount).
     pub total: PricePart,
+    pub discount_minor: i64,
 }
 
 impl OrderView {
@@ -99,6 +104,8 @@ impl OrderView {
             currency,
             subtotal_minor: order.subtotal_minor,
             total_minor: order.total_minor,
+            discount_code: order.discount_code,
+            discount_minor: order.discount_minor,
             vat_minor: order.vat_minor,
             shipping_method: order.shipping_method,
             shipping: PricePart {
@@ -133,6 +140,7 @@ impl OrderLineView {
                 vat_rate: stored_rate(line.vat_basis_points)?,
                 vat_minor: line.vat_minor,
             },
+            discount_minor: line.discount_minor,
         })
     }
 }

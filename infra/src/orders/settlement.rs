@@ -26,6 +26,7 @@ use super::queries::{OrderRows, rows_of_one};
 use super::read_models::OrderView;
 use crate::carts::CartStore;
 use crate::db::DbRouter;
+use crate::discounts::give_back;
 use crate::entities::{order, order_line, payment};
 use crate::outbox::announce_order;
 use crate::payments::{
@@ -163,6 +164,9 @@ pub(super) async fn settle(
         }
         Err(_) => {
             restock(&mut tx, &lines).await?;
+            if let Some(code) = decided.discount_code_id {
+                give_back(tx.conn(), code).await?;
+            }
             Vec::new()
         }
     };
@@ -190,7 +194,7 @@ async fn decide(
         status::text AS status, currency, subtotal_minor, total_minor, shipping_address, payment_reference, \
         checkout_owner, idempotency_key, cart_fingerprint, access_token, payment_due_by, payment_failure, \
         shipping_method_id, shipping_method, shipping_minor, shipping_vat_basis_points, shipping_vat_minor, \
-        vat_minor, created_at, updated_at";
+        vat_minor, discount_code_id, discount_code, discount_minor, created_at, updated_at";
     let (reference, failure) = match answer {
         Ok(reference) => (Some(reference.clone()), None),
         Err(failure) => (None, Some(failure.as_str().to_owned())),

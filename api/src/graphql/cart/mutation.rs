@@ -10,6 +10,7 @@ use std::future::Future;
 
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use domain::cart::{CartOwner, MAX_LINES, Quantity};
+use domain::discount::CodeRefusal;
 use domain::session::Session;
 use infra::carts::{CartChange, CartRefusal, StoredCart};
 use infra::session_registry::Liveness;
@@ -76,6 +77,25 @@ impl CartMutation {
         let variant = uuid_of(&variant_id, NodeKind::Variant)?;
         let change = change_existing_cart(ctx, |owner, liveness| async move {
             commands(ctx).carts.remove(&owner, &liveness, variant).await
+        })
+        .await?;
+        payload(ctx, change, None).await
+    }
+
+    /// Applies a discount code (in any case) to the cart, in place of any other, if the cart may use
+    /// it now: `UNKNOWN_CODE`, `CODE_EXPIRED`, `CODE_USED_UP`, `MINIMUM_NOT_MET` or `NOT_APPLICABLE`
+    /// when it may not. Checkout checks it again and redeems it.
+    async fn apply_discount_code(&self, ctx: &Context<'_>, code: String) -> Result<CartPayload> {
+        let change = change_existing_cart(ctx, |owner, liveness| async move {
+            commands(ctx).carts.apply_code(&owner, &liveness, &code).await
+        })
+        .await?;
+        payload(ctx, change, None).await
+    }
+
+    async fn remove_discount_code(&self, ctx: &Context<'_>) -> Result<CartPayload> {
+        let change = change_existing_cart(ctx, |owner, liveness| async move {
+            commands(ctx).carts.remove_code(&owner, &liveness).await
         })
         .await?;
         payload(ctx, change, None).await
@@ -179,6 +199,24 @@ fn refused(refusal: CartRefusal) -> Option<UserError> {
             UserErrorCode::CartLimit,
             format!("a cart holds at most {MAX_LINES} lines"),
         ),
+        CartRefusal::Discount(refusal) => discount_refused("code", refusal),
         CartRefusal::SessionEnded => return None,
     })
+}
+
+/// What a shopper is told when a discount code may not be used; a code that does not exist, is
+/// disabled or has not started is unknown alike.
+pub fn discount_refused(field: &str, refusal: CodeRefusal) -> UserError {
+    let (code, message) = match refusal {
+        CodeRefusal::UnknownCode => (UserErrorCode::UnknownCode, "no such discount code"),
+        CodeRefusal::Expired => (UserErrorCode::CodeExpired, "this discount code has expired"),
+        CodeRefusal::UsedUp => (UserErrorCode::CodeUsedUp, "this discount code has been used up"),
+        CodeRefusal::MinimumNotMet => {
+            (UserErrorCode::MinimumNotMet, "the bag does not reach this code's minimum")
+        }
+        CodeRefusal::NotApplicable => {
+            (UserErrorCode::NotApplicable, "this code applies to nothing in the bag")
+        }
+    };
+    UserError::new(Some(field), code, message)
 }

@@ -5,16 +5,31 @@ use domain::cart::LineWarning;
 use domain::currency::CurrencyCode;
 use infra::carts::{PricedLine, StoredCart};
 
+use super::mutation::discount_refused;
 use crate::graphql::catalog::loaders::{ProductKey, VariantKey};
 use crate::graphql::catalog::types::{Variant, loader};
 use crate::graphql::context::{queries, reads, services};
 use crate::graphql::errors::OrGraphql;
 use crate::graphql::money::Money;
 use crate::graphql::shipping::{ShippingOption, country_argument};
+use crate::graphql::user_error::UserErrorCode;
+use domain::discount::CodeRefusal;
 
 pub struct Cart {
     lines: Vec<CartLine>,
     currency: CurrencyCode,
+    discount: Option<CartDiscount>,
+}
+
+/// The discount code applied to a cart, and what it takes off now.
+#[derive(SimpleObject)]
+pub struct CartDiscount {
+    code: String,
+    /// Nothing while `problem` says why the code does not apply.
+    amount: Money,
+    /// Why the code would be refused at checkout now (the bag changed, the code expired…); null
+    /// while it applies.
+    problem: Option<UserErrorCode>,
 }
 
 pub struct CartLine {
@@ -45,6 +60,21 @@ impl Cart {
     pub async fn price(ctx: &Context<'_>, stored: StoredCart) -> Result<Self> {
         let currency = services(ctx).shop.currency().await.or_graphql()?;
         let priced = queries(ctx).carts.price(stored).await.or_graphql()?;
+        let discount = match &priced.discount_code {
+            Some(code) => {
+                let lines = priced.lines_for_discount(reads(ctx));
+                let found =
+                    queries(ctx).discounts.find(code, &reads(ctx).consistency()).await.or_graphql()?;
+                let now = chrono::Utc::now().timestamp();
+                let applies = found.map_or(Err(CodeRefusal::UnknownCode), |d| d.amount_for(&lines, now, 0));
+                Some(CartDiscount {
+                    code: code.as_str().to_owned(),
+                    amount: Money(domain::money::Money::new(*applies.as_ref().unwrap_or(&0), currency)),
+                    problem: applies.err().map(|refusal| discount_refused("code", refusal).code),
+                })
+            }
+            None => None,
+        };
         let loader = loader(ctx);
         loader.feed_many(priced.lines.iter().map(|l| (VariantKey(l.variant.id), l.variant.clone()))).await;
         loader.feed_many(priced.products.into_iter().map(|p| (ProductKey(p.id), p))).await;
@@ -56,7 +86,7 @@ impl Cart {
                 CartLine { line, currency, warnings }
             })
             .collect();
-        Ok(Self { lines, currency })
+        Ok(Self { lines, currency, discount })
     }
 
     /// The sum of the line totals that can be bought, at today's prices.
@@ -96,9 +126,15 @@ impl Cart {
         Money(domain::money::Money::new(self.subtotal_minor(ctx), self.currency))
     }
 
+    /// The discount code applied (`applyDiscountCode`), if any.
+    async fn discount(&self) -> Option<&CartDiscount> {
+        self.discount.as_ref()
+    }
+
     /// The methods that ship to `country` (ISO 3166-1 alpha-2), cheapest first, each with what
-    /// shipping this cart costs with it; none when the shop does not ship there. The total to pay
-    /// is `subtotal` plus the chosen option's `price` (VAT included in both).
+    /// shipping this cart costs with it (free from a method's `freeFrom`, reckoned on `subtotal`
+    /// before any discount); none when the shop does not ship there. The total to pay is `subtotal`
+    /// plus the chosen option's `price` less `discount.amount` (VAT included in all).
     async fn available_shipping_methods(
         &self,
         ctx: &Context<'_>,

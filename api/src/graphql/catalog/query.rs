@@ -164,7 +164,8 @@ impl CatalogQuery {
             | NodeKind::Address
             | NodeKind::Order
             | NodeKind::ShippingZone
-            | NodeKind::ShippingMethod => None,
+            | NodeKind::ShippingMethod
+            | NodeKind::DiscountCode => None,
         })
     }
 }

@@ -9,6 +9,7 @@ use infra::orders::{CheckoutOrder, CheckoutRejection, CheckoutRequest, RefundRej
 use infra::payments::PaymentFailure;
 
 use super::types::{Order, OrderStatusValue};
+use crate::graphql::cart::discount_refused;
 use crate::graphql::committed;
 use crate::graphql::context::{commands, services, session};
 use crate::graphql::customer::AddressInput;
@@ -331,6 +332,7 @@ fn refused(rejection: CheckoutRejection, currency: CurrencyCode) -> Vec<UserErro
             "you have no address with this id",
         ),
         CheckoutRejection::UnavailableShippingMethod => vec![unavailable_shipping_method()],
+        CheckoutRejection::Discount(refusal) => vec![discount_refused("discountCode", refusal)],
         CheckoutRejection::Unavailable(variants) => variants
             .into_iter()
             .map(|variant| {

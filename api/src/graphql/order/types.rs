@@ -104,7 +104,17 @@ impl Order {
         IncludedVat::of(self.0.shipping.vat_rate, self.0.shipping.vat_minor, self.0.currency)
     }
 
-    /// `subtotal` plus `shippingPrice`: what the buyer pays.
+    /// The discount code redeemed, if any.
+    async fn discount_code(&self) -> Option<&str> {
+        self.0.discount_code.as_deref()
+    }
+
+    /// What the discount code took off.
+    async fn discount(&self) -> Money {
+        self.money(self.0.discount_minor)
+    }
+
+    /// `subtotal` plus `shippingPrice` less `discount`: what the buyer pays.
     async fn total(&self) -> Money {
         self.money(self.0.total_minor)
     }
@@ -231,7 +241,14 @@ impl OrderLine {
         self.money(self.line.total.amount_minor)
     }
 
-    /// The VAT in `lineTotal`, at the destination's rate.
+    /// The line's share of the order's discount (shared over the lines it applies to in proportion
+    /// to their totals).
+    async fn discount(&self) -> Money {
+        self.money(self.line.discount_minor)
+    }
+
+    /// The VAT in what was paid for the line (`lineTotal` less `discount`), at the destination's
+    /// rate.
     async fn vat(&self) -> IncludedVat {
         IncludedVat::of(self.line.total.vat_rate, self.line.total.vat_minor, self.currency)
     }
