@@ -137,6 +137,9 @@ async fn execute(cli: Cli) -> Result<(), Failure> {
                 Some(report) => tracing::info!(?report, "catalogue seeded"),
                 None => tracing::info!("catalogue already has products; seed skipped"),
             }
+            if seed::seed_discount_code(&db).await.map_err(anyhow::Error::from)? {
+                tracing::info!(code = seed::WELCOME_CODE, "discount code seeded");
+            }
         }
         Command::Schema => print!("{}", crate::graphql::sdl()),
         Command::Admin { command: AdminCommand::Create { email, password } } => {

@@ -1,5 +1,6 @@
 //! A realistic development catalogue, generated deterministically (the same rows on every machine, no
-//! downloads): brands, a two-level category tree, and products with size × colour variants.
+//! downloads): brands, a two-level category tree, and products with size × colour variants; and a
+//! discount code to try.
 
 use std::collections::HashSet;
 
@@ -8,7 +9,10 @@ use domain::catalog::{Sku, Slug};
 use rand::seq::{IndexedRandom, SliceRandom};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use sea_orm::{ActiveValue::Set, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait, TransactionTrait};
+use sea_orm::{
+    ActiveValue::Set, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, PaginatorTrait,
+    Statement, TransactionTrait,
+};
 use uuid::Uuid;
 
 use crate::entities::{brand, category, product, variant};
@@ -46,6 +50,18 @@ pub async fn seed_catalog(
     }
     txn.commit().await?;
     Ok(Some(report))
+}
+
+/// A code to try discounts with in development: 10 % off the whole cart, once per customer.
+pub const WELCOME_CODE: &str = "WELCOME10";
+
+/// Adds `WELCOME_CODE` unless a code of that name exists; whether it was added.
+pub async fn seed_discount_code(db: &DatabaseConnection) -> Result<bool, DbErr> {
+    let insert = "INSERT INTO discount_codes (id, code, percent_basis_points, per_customer_limit) \
+        VALUES ($1, $2, 1000, 1) ON CONFLICT (code) DO NOTHING";
+    let values = [Uuid::now_v7().into(), WELCOME_CODE.into()];
+    let added = db.execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, insert, values)).await?;
+    Ok(added.rows_affected() == 1)
 }
 
 struct Catalogue {

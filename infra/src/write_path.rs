@@ -52,6 +52,8 @@ pub enum Touch {
     Order(Uuid),
     /// The shipping zones and methods, or the VAT table.
     Shipping,
+    /// A discount code.
+    DiscountCode,
 }
 
 /// A transaction on the primary for one command. Dropped without `commit`, it rolls back.
@@ -238,8 +240,8 @@ fn invalidations(touched: &[Touch]) -> Vec<Invalidation> {
                 tags: Vec::new(),
                 new_generation: true,
             }),
-            // Orders are never cached: their reads follow the session's consistency.
-            Touch::Order(_) => {}
+            // Orders and discount codes are never cached: their reads follow the session's consistency.
+            Touch::Order(_) | Touch::DiscountCode => {}
         }
     }
     catalog.tags.sort();

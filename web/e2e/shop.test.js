@@ -218,6 +218,13 @@ test("a declined card is reported and the bag is kept for another try", async ()
   const { email } = newCustomer();
   await page.getByLabel("Email for the confirmation").fill(email);
   await fillAddress(page);
+  const code = page.getByRole("group", { name: "Discount code" });
+  await code.getByLabel("Code").fill("nope");
+  await code.getByRole("button", { name: "Apply" }).click();
+  await code.getByRole("alert").filter({ hasText: "no such discount code" }).waitFor();
+  await code.getByLabel("Code").fill("welcome10");
+  await code.getByRole("button", { name: "Apply" }).click();
+  await code.getByText("Discount (WELCOME10)").waitFor();
   await placeOrder(page, "tok_declined");
   await page.getByRole("alert").filter({ hasText: "declined" }).waitFor();
   assert.match(page.url(), /#\/checkout$/);
@@ -228,6 +235,7 @@ test("a declined card is reported and the bag is kept for another try", async ()
   assert.equal(await bagCount(page).textContent(), "0");
   const { number, hash } = orderPage(page);
   await page.getByText("Bookmark this page").waitFor();
+  await page.getByRole("term").filter({ hasText: "Discount (WELCOME10)" }).waitFor();
   await finish(visitor, "declined-then-paid");
 
   // Later, in another browser, the page's address (the confirmation mail's link) shows the order.

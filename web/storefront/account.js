@@ -8,6 +8,7 @@ export const ORDER_FIELDS = `
   number status email createdAt
   subtotal { ${MONEY} }
   shippingMethod shippingPrice { ${MONEY} }
+  discountCode discount { ${MONEY} }
   total { ${MONEY} }
   vatIncluded { ${MONEY} }
   shippingAddress { ${ADDRESS_FIELDS} }
@@ -198,8 +199,13 @@ function orderDetails(order, key) {
 function totals(order) {
   const shipping = order.shippingMethod ? `Shipping (${order.shippingMethod})` : "Shipping";
   return h("dl", { class: "totals", "aria-label": "Totals" },
-    [["Subtotal", money(order.subtotal)], [shipping, money(order.shippingPrice)], ["Total", h("strong", {}, money(order.total))], ["Including VAT", money(order.vatIncluded)]]
-      .flatMap(([term, amount]) => [h("dt", {}, term), h("dd", {}, amount)]),
+    [
+      ["Subtotal", money(order.subtotal)],
+      [shipping, money(order.shippingPrice)],
+      order.discountCode && [`Discount (${order.discountCode})`, `−${money(order.discount)}`],
+      ["Total", h("strong", {}, money(order.total))],
+      ["Including VAT", money(order.vatIncluded)],
+    ].filter(Boolean).flatMap(([term, amount]) => [h("dt", {}, term), h("dd", {}, amount)]),
   );
 }
 

@@ -1,7 +1,7 @@
-// The checkout: who and where, how it ships, a test card, then the order. One idempotency key per
+// The checkout: who and where, how it ships, a discount code, a test card, then the order. One idempotency key per
 // attempt at this bag, so pressing the button twice (or retrying after a lost answer) never places two
-// orders. The order is placed only at the total shown (the bag and its shipping): if a price moved
-// meanwhile, the new total is shown instead.
+// orders. The order is placed only at the total shown (the bag and its shipping, less the discount):
+// if a price moved meanwhile, the new total is shown instead.
 import { graphql, userErrorMessages } from "./api.js";
 import { h, show, formValues, errorList, money } from "./dom.js";
 import { state, refresh, MONEY } from "./state.js";
@@ -46,6 +46,7 @@ export async function checkoutView() {
       h("h1", {}, "Checkout"),
       h("ul", { class: "summary" }, cart.lines.map((line) => h("li", {}, `${line.quantity} × ${line.variant.product?.name ?? line.variant.sku} (${line.variant.colour}, ${line.variant.size}) — ${money(line.lineTotal)}`))),
       h("p", { class: "subtotal" }, "Subtotal ", subtotal),
+      discountControl(() => shipping.load()),
     ),
     h("section", { class: "panel" },
       h("h2", {}, "Delivery"),
@@ -104,10 +105,37 @@ function shippingChoice() {
   };
   const showTotal = (methodId) => {
     const option = choice.options.find((candidate) => candidate.method.id === methodId);
-    choice.total = minorUnits(state.cart.subtotal) + minorUnits(option.price);
+    const discount = state.cart.discount && !state.cart.discount.problem ? minorUnits(state.cart.discount.amount) : 0;
+    choice.total = minorUnits(state.cart.subtotal) + minorUnits(option.price) - discount;
     show(total, money(inUnitsOf(choice.total, option.price)));
   };
   return choice;
+}
+
+/** The bag's discount code: a field to apply one, or the one applied with what it takes off. */
+function discountControl(changed) {
+  const control = h("div", { class: "discount", role: "group", "aria-label": "Discount code" });
+  const render = (problems = []) => {
+    const { discount } = state.cart;
+    const applied = discount && h("p", { class: "subtotal" },
+      `Discount (${discount.code})`,
+      h("span", {}, discount.problem ? `does not apply: ${discount.problem.toLowerCase().replaceAll("_", " ")}` : `−${money(discount.amount)}`),
+      h("button", { type: "button", onClick: () => act(`mutation RemoveCode { removeDiscountCode { userErrors { code message } } }`, {}) }, "Remove"));
+    const apply = () => act(`mutation ApplyCode($code: String!) { applyDiscountCode(code: $code) { userErrors { code message } } }`, { code: field.value });
+    // Enter applies the code; it must not place the order.
+    const field = h("input", { name: "discountCode", autocomplete: "off", "aria-label": "Code", onKeydown: (event) => {
+      if (event.key === "Enter") { event.preventDefault(); apply(); }
+    } });
+    show(control, applied || h("span", {}, field, h("button", { type: "button", onClick: apply }, "Apply")), errorList(problems));
+  };
+  const act = async (mutation, variables) => {
+    const answer = Object.values(await graphql(mutation, variables))[0];
+    await refresh();
+    render(userErrorMessages(answer));
+    await changed();
+  };
+  render();
+  return control;
 }
 
 function days({ minDeliveryDays, maxDeliveryDays }) {

@@ -6,6 +6,7 @@ export const MONEY = "amount currencyCode";
 export const CART_FIELDS = `
   totalQuantity
   subtotal { ${MONEY} }
+  discount { code amount { ${MONEY} } problem }
   lines {
     quantity
     unitPrice { ${MONEY} }

@@ -191,6 +191,31 @@ async fn a_cart_holds_at_most_100_lines() {
     assert_eq!(store.get(&session).await.unwrap().lines.len(), 100);
 }
 
+/// The code applied to a cart lives in the cart's hash without being one of its lines: a full cart
+/// still takes it, a sign-in's merge carries it over, and the order it went with takes it away.
+#[tokio::test]
+async fn a_carts_discount_code_is_no_line_follows_a_merge_and_leaves_with_the_order() {
+    let app = TestApp::spawn().await;
+    let store = CartStore::new(app.services.redis.clone(), Duration::from_secs(60));
+    let live = app.services.sessions.liveness(&infra::tokens::Tokens::new_session());
+    let (guest, customer) =
+        (CartOwner::Guest(SessionId::from_random(rand_bytes())), CartOwner::Customer(Uuid::now_v7()));
+    let quantity = domain::cart::Quantity::parse(1).unwrap();
+    let code = domain::discount::Code::parse("welcome10").unwrap();
+    store.set_code(&guest, &live, &code).await.unwrap().unwrap();
+    let variants: Vec<Uuid> = (0..100).map(|_| Uuid::now_v7()).collect();
+    for variant in &variants {
+        store.add(&guest, &live, *variant, quantity, 100).await.unwrap().unwrap();
+    }
+
+    let merged = store.merge(&guest, &customer).await.unwrap();
+
+    assert_eq!((merged.lines.len(), merged.discount_code.as_ref()), (100, Some(&code)));
+    let ordered: Vec<(Uuid, u32)> = variants.iter().map(|variant| (*variant, 1)).collect();
+    let left = store.take(&customer, &ordered).await.unwrap();
+    assert_eq!(left, infra::carts::StoredCart::default(), "no line and no code left");
+}
+
 fn rand_bytes() -> [u8; 16] {
     *Uuid::new_v4().as_bytes()
 }

@@ -1,5 +1,6 @@
 //! Staff's writes of discount codes, and a checkout's redemption of one: each a transaction on the
-//! primary. Codes are not cached, so their writes touch nothing a reader caches.
+//! primary. Codes are not cached: a write touches `Touch::DiscountCode` only so that its writer's
+//! session reads it back at once.
 
 use std::sync::Arc;
 
@@ -10,7 +11,7 @@ use uuid::Uuid;
 
 use super::queries::{COLUMNS, USES, discount_of};
 use crate::db::DbRouter;
-use crate::write_path::{Committed, WriteTx, refused};
+use crate::write_path::{Committed, Touch, WriteTx, refused};
 
 /// Which lines a code applies to, as staff name them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,12 +73,13 @@ impl DiscountCommands {
 
     /// Opens or closes code `id` to shoppers.
     pub async fn set_active(&self, id: Uuid, active: bool) -> Written {
-        let tx = WriteTx::begin(&self.db).await?;
+        let mut tx = WriteTx::begin(&self.db).await?;
         let set = "UPDATE discount_codes SET active = $2 WHERE id = $1";
         if run(tx.conn(), set, vec![id.into(), active.into()]).await? == 0 {
             return refused(DiscountRejection::UnknownDiscount);
         }
         let saved = by_id(tx.conn(), id).await?;
+        tx.touch(Touch::DiscountCode);
         tx.commit(Ok(saved)).await
     }
 
@@ -89,7 +91,7 @@ impl DiscountCommands {
         target: DiscountTarget,
         window: Window,
     ) -> Written {
-        let tx = WriteTx::begin(&self.db).await?;
+        let mut tx = WriteTx::begin(&self.db).await?;
         let (brand, category) = match target {
             DiscountTarget::Cart => (None, None),
             DiscountTarget::Brand(slug) => match id_of(tx.conn(), "brands", &slug).await? {
@@ -127,6 +129,7 @@ impl DiscountCommands {
             Err(err) => return Err(err.into()),
         }
         let saved = by_id(tx.conn(), id).await?;
+        tx.touch(Touch::DiscountCode);
         tx.commit(Ok(saved)).await
     }
 }
