@@ -48,6 +48,10 @@ struct Args {
     /// Each shopper only buys a product of its own, again and again.
     #[arg(long)]
     buy_only: bool,
+    /// A discount code some shoppers apply before checking out; one without a per-customer limit,
+    /// since every shopper orders with `--email`.
+    #[arg(long)]
+    discount_code: Option<String>,
 }
 
 #[tokio::main]
@@ -65,7 +69,11 @@ async fn main() -> anyhow::Result<()> {
     let stats = Stats::new();
     let deadline = Instant::now() + args.duration;
     let shoppers = (0..args.shoppers).map(|i| {
-        let buyer = Buyer { email: args.email.clone(), card: args.card.clone() };
+        let buyer = Buyer {
+            email: args.email.clone(),
+            card: args.card.clone(),
+            discount_code: args.discount_code.clone(),
+        };
         let methods = catalogue.shipping_methods.clone();
         let shopper = Shopper::new(client.clone(), endpoint.clone(), stats.clone(), buyer, methods);
         if args.buy_only {

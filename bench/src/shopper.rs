@@ -29,6 +29,9 @@ const CART: &str = "{ cart { lines { variant { id } quantity lineTotal { amount 
 const CHECKOUT: &str = "mutation($key: String!, $email: String!, $card: String!, $shipping: ID) { checkout(input: { email: $email, shippingAddress: { name: \"Load Test\", line1: \"1 Bench Street\", city: \"Paris\", postalCode: \"75001\", country: \"FR\" }, shippingMethodId: $shipping, paymentToken: $card, idempotencyKey: $key }) { order { number } accessToken userErrors { code variantId } } }";
 /// How often a shopper pays for the faster method rather than the cheapest.
 const EXPRESS_SHARE: f64 = 0.2;
+/// How often a shopper with a discount code applies it before checking out.
+const DISCOUNT_SHARE: f64 = 0.3;
+const APPLY_CODE: &str = "mutation($code: String!) { applyDiscountCode(code: $code) { cart { discount { amount { amount } } } userErrors { code } } }";
 const REMOVE: &str = "mutation($variant: ID!) { removeFromCart(variantId: $variant) { cart { totalQuantity } userErrors { code } } }";
 const ORDER: &str = "query($number: String!, $accessToken: String) { order(number: $number, accessToken: $accessToken) { number } }";
 const SORTS: [&str; 4] = ["NEWEST", "PRICE_ASC", "PRICE_DESC", "NAME"];
@@ -41,6 +44,8 @@ pub struct Buyer {
     pub email: String,
     /// The payment token checkouts send: `tok_visa` for the sandbox, `pm_card_visa` for Stripe.
     pub card: String,
+    /// A discount code applied before some checkouts.
+    pub discount_code: Option<String>,
 }
 
 pub struct Shopper {
@@ -156,6 +161,9 @@ impl Shopper {
         if self.pending_checkout.is_none() && nothing_to_buy {
             return;
         }
+        if self.pending_checkout.is_none() {
+            self.maybe_apply_code().await;
+        }
         let key = uuid::Uuid::new_v4().to_string();
         let shipping = self.shipping_method();
         let fresh = || json!({ "key": key, "email": self.buyer.email, "card": self.buyer.card, "shipping": shipping });
@@ -180,6 +188,15 @@ impl Shopper {
             return;
         }
         self.pending_checkout = Some(variables);
+    }
+
+    /// Some shoppers apply the run's discount code; one the cart may not use (below its minimum) is
+    /// left out.
+    async fn maybe_apply_code(&mut self) {
+        let Some(code) = self.buyer.discount_code.clone() else { return };
+        if rand::random_bool(DISCOUNT_SHARE) {
+            self.call(Step::ApplyDiscountCode, APPLY_CODE, json!({ "code": code })).await;
+        }
     }
 
     /// Most shoppers ship with the cheapest method, some with the next one up.
@@ -310,7 +327,7 @@ mod tests {
             reqwest::Client::new(),
             endpoint,
             Stats::new(),
-            Buyer { email: "a@example.com".into(), card: "tok_visa".into() },
+            Buyer { email: "a@example.com".into(), card: "tok_visa".into(), discount_code: None },
             vec!["standard".into()],
         );
         (shopper.expected, shopper.maybe_added) = (map(expected), map(maybe_added));

@@ -17,6 +17,8 @@ pub enum Step {
     Checkout,
     /// After a checkout refused for stock: the sold-out lines leave the cart, as a storefront does.
     RemoveFromCart,
+    /// Before some checkouts, when the run has a discount code.
+    ApplyDiscountCode,
 }
 
 #[derive(Default)]
