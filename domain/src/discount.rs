@@ -118,7 +118,8 @@ pub struct LineOf {
 
 impl Discount {
     /// What the code takes off `lines` at `now` (seconds since the epoch), its customer having used
-    /// it `used_by_customer` times; or why it may not be used.
+    /// it `used_by_customer` times; or why it may not be used. It always leaves a minor unit of the
+    /// lines to pay, so that every order has a payment (a provider takes no payment of nothing).
     pub fn amount_for(&self, lines: &[LineOf], now: i64, used_by_customer: i64) -> Result<i64, CodeRefusal> {
         if !self.active || now < self.starts_at {
             return Err(CodeRefusal::UnknownCode);
@@ -132,14 +133,15 @@ impl Discount {
         {
             return Err(CodeRefusal::UsedUp);
         }
-        if lines.iter().map(|line| line.total_minor).sum::<i64>() < self.minimum_subtotal_minor {
+        let subtotal: i64 = lines.iter().map(|line| line.total_minor).sum();
+        if subtotal < self.minimum_subtotal_minor {
             return Err(CodeRefusal::MinimumNotMet);
         }
         let eligible: i64 = self.eligible(lines).map(|line| line.total_minor).sum();
         if eligible == 0 {
             return Err(CodeRefusal::NotApplicable);
         }
-        Ok(self.value.amount_off(eligible))
+        Ok(self.value.amount_off(eligible).min(subtotal - 1))
     }
 
     /// The lines of `lines` it applies to.
@@ -276,6 +278,19 @@ mod tests {
         let elsewhere =
             discount(DiscountValue::Fixed(500), DiscountScope::Category { id: other, within: vec![other] });
         assert_eq!(elsewhere.amount_for(&lines, 150, 0), Err(CodeRefusal::NotApplicable));
+    }
+
+    #[test]
+    fn a_code_always_leaves_something_to_pay() {
+        let (brand, category) = (Uuid::now_v7(), Uuid::now_v7());
+        let lines = [LineOf { total_minor: 6000, brand, category }];
+        let everything = Discount {
+            minimum_subtotal_minor: 0,
+            ..discount(DiscountValue::Percentage(10_000), DiscountScope::Cart)
+        };
+        assert_eq!(everything.amount_for(&lines, 150, 0), Ok(5999));
+        let more = Discount { value: DiscountValue::Fixed(10_000), ..everything };
+        assert_eq!(more.amount_for(&lines, 150, 0), Ok(5999));
     }
 
     #[test]

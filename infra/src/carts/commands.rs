@@ -115,27 +115,19 @@ impl CartCommands {
         code: &str,
     ) -> Result<CartChange, crate::Error> {
         let refuse = |refusal| self.refuse(owner, liveness, CartRefusal::Discount(refusal));
-        let reads = Reads::new(ReadPolicy::EVENTUAL);
-        let discount = match Code::parse(code) {
-            Some(code) => self.discounts.find(&code, &reads.consistency()).await?,
-            None => None,
-        };
-        let Some(discount) = discount else { return refuse(CodeRefusal::UnknownCode).await };
+        let Some(code) = Code::parse(code) else { return refuse(CodeRefusal::UnknownCode).await };
         let stored = match self.store.look(owner, liveness).await? {
             Ok(stored) => stored,
             Err(_) => return Ok(session_ended()),
         };
+        let reads = Reads::new(ReadPolicy::EVENTUAL);
         let lines = self.carts.price(stored).await?.lines_for_discount(&reads);
-        let used = match owner.customer() {
-            Some(customer) => {
-                self.discounts.uses_by(discount.id, Some(customer), None, &reads.consistency()).await?
-            }
-            None => 0,
-        };
-        if let Err(refusal) = discount.amount_for(&lines, chrono::Utc::now().timestamp(), used) {
+        if let Err(refusal) =
+            self.discounts.check(&code, &lines, owner.customer(), &reads.consistency()).await?
+        {
             return refuse(refusal).await;
         }
-        self.changed(owner, liveness, self.store.set_code(owner, liveness, &discount.code).await).await
+        self.changed(owner, liveness, self.store.set_code(owner, liveness, &code).await).await
     }
 
     pub async fn remove_code(

@@ -134,32 +134,72 @@ impl DiscountCommands {
     }
 }
 
-/// Redeems `code` for an order of `lines` by `customer` or `email`, in the order's transaction: the
-/// code's row stays locked until it ends, so racing checkouts take turns and no more than its usage
-/// limit ever get it. What it takes off, or why it may not be used.
-pub(crate) async fn redeem(
+/// What `code` takes off an order of `lines` by `customer` or `email` now, or why it may not be
+/// used. Read without a lock: checkout locks the code's row only at the end of its transaction, as
+/// it `claim`s the use.
+pub(crate) async fn quote(
     txn: &DatabaseTransaction,
     code: &Code,
     customer: Option<Uuid>,
     email: &str,
     lines: &[LineOf],
 ) -> Result<Result<(Discount, i64), CodeRefusal>, crate::Error> {
-    let lock = format!(
-        "SELECT {COLUMNS}, floor(extract(epoch FROM now()))::bigint AS now FROM discount_codes d WHERE d.code = $1 FOR UPDATE OF d"
-    );
-    let row = txn.query_one_raw(statement(&lock, vec![code.as_str().into()])).await?;
-    let Some(row) = row else { return Ok(Err(CodeRefusal::UnknownCode)) };
-    let (discount, now): (Discount, i64) = (discount_of(&row)?, row.try_get("", "now")?);
-    let uses =
-        txn.query_one_raw(statement(USES, vec![discount.id.into(), customer.into(), email.into()])).await?;
-    let used: i64 = uses.map(|row| row.try_get("", "n")).transpose()?.unwrap_or(0);
-    let amount = match discount.amount_for(lines, now, used) {
-        Ok(amount) => amount,
-        Err(refusal) => return Ok(Err(refusal)),
+    let select = format!("SELECT {COLUMNS}, {NOW} FROM discount_codes d WHERE d.code = $1");
+    let Some(row) = txn.query_one_raw(statement(&select, vec![code.as_str().into()])).await? else {
+        return Ok(Err(CodeRefusal::UnknownCode));
     };
-    run(txn, "UPDATE discount_codes SET times_used = times_used + 1 WHERE id = $1", vec![discount.id.into()])
-        .await?;
-    Ok(Ok((discount, amount)))
+    let (discount, now): (Discount, i64) = (discount_of(&row)?, row.try_get("", "now")?);
+    let used = uses(txn, &discount, customer, email).await?;
+    Ok(discount.amount_for(lines, now, used).map(|amount| (discount, amount)))
+}
+
+/// Counts the use of `discount` (quoted for `lines`) by the order its transaction records, as that
+/// transaction's last statements: the code's row stays locked from here to the commit, so racing
+/// checkouts take turns, briefly, and no more than its usage limits allow get it. Why not, when its
+/// last use (or the customer's) went meanwhile, or it closed.
+pub(crate) async fn claim(
+    txn: &DatabaseTransaction,
+    discount: &Discount,
+    customer: Option<Uuid>,
+    email: &str,
+    lines: &[LineOf],
+) -> Result<Result<(), CodeRefusal>, crate::Error> {
+    let take = "UPDATE discount_codes SET times_used = times_used + 1 WHERE id = $1 AND active \
+        AND starts_at <= now() AND (ends_at IS NULL OR now() < ends_at) \
+        AND (usage_limit IS NULL OR times_used < usage_limit)";
+    if run(txn, take, vec![discount.id.into()]).await? == 0 {
+        let select = format!("SELECT {COLUMNS}, {NOW} FROM discount_codes d WHERE d.id = $1");
+        let row = txn.query_one_raw(statement(&select, vec![discount.id.into()])).await?;
+        let Some(row) = row else { return Ok(Err(CodeRefusal::UnknownCode)) };
+        let (now_closed, now): (Discount, i64) = (discount_of(&row)?, row.try_get("", "now")?);
+        return Ok(Err(now_closed.amount_for(lines, now, 0).err().unwrap_or(CodeRefusal::UsedUp)));
+    }
+    // The row is locked: this customer's other checkouts with the code wait for this one, whose
+    // order is among the uses counted.
+    if let Some(limit) = discount.per_customer_limit
+        && uses(txn, discount, customer, email).await? > i64::from(limit)
+    {
+        return Ok(Err(CodeRefusal::UsedUp));
+    }
+    Ok(Ok(()))
+}
+
+/// The database's clock, in whole seconds since the epoch, as `now`.
+const NOW: &str = "floor(extract(epoch FROM now()))::bigint AS now";
+
+/// How many orders of `customer` or `email` used `discount`, when it limits that; 0 otherwise.
+async fn uses(
+    txn: &DatabaseTransaction,
+    discount: &Discount,
+    customer: Option<Uuid>,
+    email: &str,
+) -> Result<i64, crate::Error> {
+    if discount.per_customer_limit.is_none() {
+        return Ok(0);
+    }
+    let values = vec![discount.id.into(), customer.into(), email.into()];
+    let counted = txn.query_one_raw(statement(USES, values)).await?;
+    Ok(counted.map(|row| row.try_get("", "n")).transpose()?.unwrap_or(0))
 }
 
 /// Gives back the use of code `id` by an order whose payment failed.

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use domain::discount::{Code, Discount, DiscountScope, DiscountValue};
+use domain::discount::{Code, CodeRefusal, Discount, DiscountScope, DiscountValue, LineOf};
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult, Statement, Value};
 use uuid::Uuid;
 
@@ -37,6 +37,23 @@ impl DiscountQueries {
         let select = format!("SELECT {COLUMNS} FROM discount_codes d ORDER BY d.created_at DESC, d.id");
         let rows = self.rows(select, Vec::new(), at).await?;
         Ok(rows.iter().map(discount_of).collect::<Result<_, _>>()?)
+    }
+
+    /// What code `code` takes off `lines` now for `customer` (none for a guest, whose email is known
+    /// at checkout only), or why it may not be used. Checkout checks it again as it redeems it.
+    pub async fn check(
+        &self,
+        code: &Code,
+        lines: &[LineOf],
+        customer: Option<Uuid>,
+        at: &Consistency,
+    ) -> Result<Result<i64, CodeRefusal>, crate::Error> {
+        let Some(discount) = self.find(code, at).await? else { return Ok(Err(CodeRefusal::UnknownCode)) };
+        let used = match (customer, discount.per_customer_limit) {
+            (Some(customer), Some(_)) => self.uses_by(discount.id, Some(customer), None, at).await?,
+            _ => 0,
+        };
+        Ok(discount.amount_for(lines, chrono::Utc::now().timestamp(), used))
     }
 
     /// How many orders of `customer` (or placed with `email`) used code `id`; failed payments aside.

@@ -17,8 +17,9 @@
 //! checkout meanwhile gets the order with the action again, as the provider tells it.
 //!
 //! The order ships with the method the shopper chose (or the cheapest that ships to the address),
-//! takes off the discount code applied to the cart (redeemed in the first transaction, its row
-//! locked, so its usage limit holds; given back if the payment fails), and records the VAT of the
+//! takes off the discount code applied to the cart (its use claimed at the end of the first
+//! transaction, its row locked until the commit, so its usage limits hold; given back if the payment
+//! fails), and records the VAT of the
 //! destination in each line and in shipping (`domain::totals`).
 //!
 //! A shopper who says what total they were shown is never charged another: the order is refused with
@@ -35,10 +36,11 @@ use domain::account::Email;
 use domain::address::Address;
 use domain::cart::CartOwner;
 use domain::currency::CurrencyCode;
-use domain::discount::{Code, CodeRefusal, LineOf};
+use domain::discount::{Code, CodeRefusal, Discount, LineOf};
 use domain::order::{IdempotencyKey, OrderAccessToken, OrderStatus, cart_fingerprint};
 use domain::shipping::choose;
 use domain::totals::{Line, LineTotal, Totals};
+use domain::vat::VatRate;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend,
     EntityTrait, IntoActiveModel, QueryFilter, Statement,
@@ -53,7 +55,7 @@ use super::settlement::{
 use crate::carts::CartStore;
 use crate::customers::PostalAddress;
 use crate::db::DbRouter;
-use crate::discounts::redeem;
+use crate::discounts::{claim, quote};
 use crate::entities::{address, customer, order, order_line};
 use crate::payments::{CustomerAction, PaymentFailure, PaymentProvider, PaymentRequest, PaymentStatus};
 use crate::shipping::destination;
@@ -280,30 +282,19 @@ impl Checkout {
             let (variant, product, crossed_zero) = (line.variant_id, line.product_id, line.left == 0);
             tx.touch(Touch::Stock { variant, product, crossed_zero });
         }
+        let for_discount = lines_for_discount(&reserved);
         let discount = match discount_code {
-            Some(code) => {
-                match redeem(tx.conn(), code, customer, &email, &lines_for_discount(&reserved)).await? {
-                    Ok(redeemed) => Some(redeemed),
-                    Err(refusal) => return refused(CheckoutRejection::Discount(refusal)),
-                }
-            }
+            Some(code) => match quote(tx.conn(), code, customer, &email, &for_discount).await? {
+                Ok(quoted) => Some(quoted),
+                Err(refusal) => return refused(CheckoutRejection::Discount(refusal)),
+            },
             None => None,
         };
         let subtotal: i64 = reserved.iter().map(|line| line.price_minor * i64::from(line.quantity)).sum();
         let method = choose(&destination.methods, request.shipping_method, subtotal)
             .expect("a method that ships there was found above");
-        let priced: Vec<Line> = reserved
-            .iter()
-            .map(|line| Line {
-                unit_minor: line.price_minor,
-                quantity: line.quantity,
-                discounted: discount
-                    .as_ref()
-                    .is_some_and(|(d, _)| d.scope.covers(line.brand_id, line.category_id)),
-            })
-            .collect();
-        let amount_off = discount.as_ref().map_or(0, |(_, amount)| *amount);
-        let totals = Totals::of(&priced, method.rate.price_for(subtotal), amount_off, destination.vat_rate);
+        let shipping_minor = method.rate.price_for(subtotal);
+        let totals = totals_of(&reserved, shipping_minor, discount.as_ref(), destination.vat_rate);
         if request.expected_total.is_some_and(|expected| expected != totals.total_minor) {
             return refused(CheckoutRejection::PriceChanged(totals.total_minor));
         }
@@ -342,10 +333,34 @@ impl Checkout {
         };
         let order = order.insert(tx.conn()).await?;
         let lines = record_lines(tx.conn(), id, reserved, &totals).await?;
+        if let Some((discount, _)) = &discount
+            && let Err(refusal) = claim(tx.conn(), discount, customer, &order.email, &for_discount).await?
+        {
+            return refused(CheckoutRejection::Discount(refusal));
+        }
         tx.touch(Touch::Order(id));
         let pending = OrderView::of(OrderRows { order, lines, payments: Vec::new() })?;
         tx.commit(Begun::Pending(Box::new((pending, payment)))).await
     }
+}
+
+/// The totals of the reserved lines shipped for `shipping_minor` to where VAT is `vat_rate`, less
+/// the discount redeemed (its rules, and what it takes off).
+fn totals_of(
+    reserved: &[Reserved],
+    shipping_minor: i64,
+    discount: Option<&(Discount, i64)>,
+    vat_rate: VatRate,
+) -> Totals {
+    let lines: Vec<Line> = reserved
+        .iter()
+        .map(|line| Line {
+            unit_minor: line.price_minor,
+            quantity: line.quantity,
+            discounted: discount.is_some_and(|(d, _)| d.scope.covers(line.brand_id, line.category_id)),
+        })
+        .collect();
+    Totals::of(&lines, shipping_minor, discount.map_or(0, |(_, amount)| *amount), vat_rate)
 }
 
 /// The reserved lines as a discount code sees them.

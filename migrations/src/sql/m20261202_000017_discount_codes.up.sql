@@ -1,9 +1,9 @@
 -- Discount codes: a percentage or a fixed amount off the whole cart, or off the lines of a category
 -- (and the categories under it) or of a brand; with a minimum subtotal, a validity window, a total
 -- usage limit and a per-customer limit. Codes are stored upper-cased, so shoppers may type them in
--- any case. A checkout redeems its code in the transaction that records the order, with the code's
--- row locked, so the usage limit holds however many checkouts race for it; an order whose payment
--- fails gives its use back.
+-- any case. A checkout counts its use of a code at the end of the transaction that records the order,
+-- with the code's row locked until the commit, so the usage limits hold however many checkouts race
+-- for it; an order whose payment fails gives its use back.
 CREATE TABLE discount_codes (
     id                     uuid PRIMARY KEY,
     code                   text NOT NULL UNIQUE CHECK (code ~ '^[A-Z0-9_-]{1,40}$'),
@@ -33,7 +33,9 @@ ALTER TABLE orders
     ADD COLUMN discount_minor bigint NOT NULL DEFAULT 0 CHECK (discount_minor >= 0),
     DROP CONSTRAINT orders_total_check,
     ADD CONSTRAINT orders_total_check CHECK (total_minor = subtotal_minor + shipping_minor - discount_minor);
-CREATE INDEX orders_discount_code_idx ON orders (discount_code_id) WHERE discount_code_id IS NOT NULL;
+-- A buyer's uses of a code, counted for its per-customer limit.
+CREATE INDEX orders_discount_code_email_idx ON orders (discount_code_id, email) WHERE discount_code_id IS NOT NULL;
+CREATE INDEX orders_discount_code_customer_idx ON orders (discount_code_id, customer_id) WHERE discount_code_id IS NOT NULL;
 
 -- Each line's share of the order's discount.
 ALTER TABLE order_lines

@@ -204,10 +204,16 @@ fn refused(refusal: CartRefusal) -> Option<UserError> {
     })
 }
 
-/// What a shopper is told when a discount code may not be used; a code that does not exist, is
-/// disabled or has not started is unknown alike.
+/// What a shopper is told when a discount code may not be used, about `field`.
 pub fn discount_refused(field: &str, refusal: CodeRefusal) -> UserError {
-    let (code, message) = match refusal {
+    let (code, message) = refusal_error(refusal);
+    UserError::new(Some(field), code, message)
+}
+
+/// The error code and message of `refusal`; a code that does not exist, is disabled or has not
+/// started is unknown alike.
+pub fn refusal_error(refusal: CodeRefusal) -> (UserErrorCode, &'static str) {
+    match refusal {
         CodeRefusal::UnknownCode => (UserErrorCode::UnknownCode, "no such discount code"),
         CodeRefusal::Expired => (UserErrorCode::CodeExpired, "this discount code has expired"),
         CodeRefusal::UsedUp => (UserErrorCode::CodeUsedUp, "this discount code has been used up"),
@@ -217,6 +223,5 @@ pub fn discount_refused(field: &str, refusal: CodeRefusal) -> UserError {
         CodeRefusal::NotApplicable => {
             (UserErrorCode::NotApplicable, "this code applies to nothing in the bag")
         }
-    };
-    UserError::new(Some(field), code, message)
+    }
 }

@@ -5,15 +5,14 @@ use domain::cart::LineWarning;
 use domain::currency::CurrencyCode;
 use infra::carts::{PricedLine, StoredCart};
 
-use super::mutation::discount_refused;
+use super::mutation::refusal_error;
 use crate::graphql::catalog::loaders::{ProductKey, VariantKey};
 use crate::graphql::catalog::types::{Variant, loader};
-use crate::graphql::context::{queries, reads, services};
+use crate::graphql::context::{queries, reads, services, session};
 use crate::graphql::errors::OrGraphql;
 use crate::graphql::money::Money;
 use crate::graphql::shipping::{ShippingOption, country_argument};
 use crate::graphql::user_error::UserErrorCode;
-use domain::discount::CodeRefusal;
 
 pub struct Cart {
     lines: Vec<CartLine>,
@@ -63,14 +62,14 @@ impl Cart {
         let discount = match &priced.discount_code {
             Some(code) => {
                 let lines = priced.lines_for_discount(reads(ctx));
-                let found =
-                    queries(ctx).discounts.find(code, &reads(ctx).consistency()).await.or_graphql()?;
-                let now = chrono::Utc::now().timestamp();
-                let applies = found.map_or(Err(CodeRefusal::UnknownCode), |d| d.amount_for(&lines, now, 0));
+                let customer = session(ctx)?.and_then(|session| session.customer());
+                let consistency = reads(ctx).consistency();
+                let applies =
+                    queries(ctx).discounts.check(code, &lines, customer, &consistency).await.or_graphql()?;
                 Some(CartDiscount {
                     code: code.as_str().to_owned(),
                     amount: Money(domain::money::Money::new(*applies.as_ref().unwrap_or(&0), currency)),
-                    problem: applies.err().map(|refusal| discount_refused("code", refusal).code),
+                    problem: applies.err().map(|refusal| refusal_error(refusal).0),
                 })
             }
             None => None,
