@@ -140,7 +140,7 @@ impl Services {
                 carts: CartQueries::new(carts.clone(), catalog.clone()),
                 catalog: catalog.clone(),
                 shipping: ShippingQueries::new(db.clone(), cache.clone()),
-                discounts: DiscountQueries::new(db.clone()),
+                discounts: DiscountQueries::new(db.clone(), cache.clone()),
             },
             commands: Commands {
                 catalog: CatalogCommands::new(db.clone()),
@@ -160,7 +160,7 @@ impl Services {
                     carts.clone(),
                     config.payments.timeout,
                 ),
-                carts: CartCommands::new(carts, catalog, db.clone()),
+                carts: CartCommands::new(carts, catalog, DiscountQueries::new(db.clone(), cache.clone())),
                 shipping: ShippingCommands::new(db.clone()),
                 discounts: DiscountCommands::new(db.clone()),
             },

@@ -52,7 +52,7 @@ pub enum Touch {
     Order(Uuid),
     /// The shipping zones and methods, or the VAT table.
     Shipping,
-    /// A discount code.
+    /// A discount code's rules.
     DiscountCode,
 }
 
@@ -235,13 +235,14 @@ fn invalidations(touched: &[Touch]) -> Vec<Invalidation> {
             Touch::Price { product, .. } => catalog.tags.extend([Tag::Price(product), Tag::PricedListings]),
             Touch::Catalog => catalog.new_generation = true,
             Touch::Shipping => catalog.tags.push(Tag::Shipping),
+            Touch::DiscountCode => catalog.tags.push(Tag::Discounts),
             Touch::Profile(customer) => profiles.push(Invalidation {
                 scope: Scope::Profile(customer),
                 tags: Vec::new(),
                 new_generation: true,
             }),
-            // Orders and discount codes are never cached: their reads follow the session's consistency.
-            Touch::Order(_) | Touch::DiscountCode => {}
+            // Orders are never cached: their reads follow the session's consistency.
+            Touch::Order(_) => {}
         }
     }
     catalog.tags.sort();

@@ -2,7 +2,6 @@
 //! within their rules, never more often than their usage limit allows.
 
 use futures::future::join_all;
-use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
 use crate::carts::{add, codes};
@@ -136,13 +135,18 @@ async fn each_rule_a_cart_breaks_refuses_the_code_with_its_own_error() {
     }
 
     // A code that applied when it was applied is checked again at checkout.
-    create(&app, &admin, r#"code: "BRIEF", percent: "20""#).await;
+    let brief = create(&app, &admin, r#"code: "BRIEF", percent: "20""#).await["discountCode"]["id"].clone();
     app.wait_for_replica().await;
     assert_eq!(apply(&app, &guest, "brief").await.1, Vec::<String>::new());
-    app.primary
-        .execute_unprepared("UPDATE discount_codes SET ends_at = now() WHERE code = 'BRIEF'")
-        .await
-        .unwrap();
+    let ended =
+        r#"code: "BRIEF", percent: "20", startsAt: "2020-01-01T00:00:00Z", endsAt: "2020-02-01T00:00:00Z""#;
+    let updated = app
+        .post_graphql_as(
+            &admin,
+            &format!("mutation {{ updateDiscountCode(id: {brief}, input: {{ {ended} }}) {{ {CODE} }} }}"),
+        )
+        .await;
+    assert_eq!(updated["data"]["updateDiscountCode"]["userErrors"], json!([]), "{updated}");
     app.wait_for_replica().await;
     let cart = app.post_graphql_as(&guest, "{ cart { discount { code amount { amount } problem } } }").await;
     assert_eq!(

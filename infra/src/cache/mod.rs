@@ -71,6 +71,8 @@ pub enum Tag {
     PricedListings,
     /// The shipping zones and methods, and the VAT table.
     Shipping,
+    /// The discount codes' rules.
+    Discounts,
 }
 
 impl Tag {
@@ -87,6 +89,7 @@ impl Tag {
             Self::StockedListings => "listings:stocked".to_owned(),
             Self::PricedListings => "listings:priced".to_owned(),
             Self::Shipping => "shipping".to_owned(),
+            Self::Discounts => "discounts".to_owned(),
         }
     }
 }
@@ -110,6 +113,8 @@ pub enum CacheKey<'a> {
     Profile(Uuid),
     /// What ships to a country, and its VAT rate, by the country's code.
     ShippingTo(&'a str),
+    /// A discount code's rules, by the code.
+    DiscountCode(&'a str),
 }
 
 /// What kind of answer an entry holds, for the counters.
@@ -124,11 +129,19 @@ pub enum CacheKind {
     CartPrices,
     Profile,
     Shipping,
+    Discount,
 }
 
 impl CacheKind {
-    pub const ALL: [Self; 6] =
-        [Self::Response, Self::Product, Self::Listing, Self::CartPrices, Self::Profile, Self::Shipping];
+    pub const ALL: [Self; 7] = [
+        Self::Response,
+        Self::Product,
+        Self::Listing,
+        Self::CartPrices,
+        Self::Profile,
+        Self::Shipping,
+        Self::Discount,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -138,6 +151,7 @@ impl CacheKind {
             Self::CartPrices => "cart_prices",
             Self::Profile => "profile",
             Self::Shipping => "shipping",
+            Self::Discount => "discount",
         }
     }
 }
@@ -151,6 +165,7 @@ impl CacheKey<'_> {
             Self::Variants(_) => CacheKind::CartPrices,
             Self::Profile(_) => CacheKind::Profile,
             Self::ShippingTo(_) => CacheKind::Shipping,
+            Self::DiscountCode(_) => CacheKind::Discount,
         }
     }
 
@@ -175,6 +190,7 @@ impl CacheKey<'_> {
             Self::Variants(fingerprint) => format!("variants:{fingerprint}"),
             Self::Profile(_) => "profile".to_owned(),
             Self::ShippingTo(country) => format!("shipping:{country}"),
+            Self::DiscountCode(code) => format!("discount:{code}"),
         }
     }
 }

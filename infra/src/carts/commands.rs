@@ -12,7 +12,6 @@ use super::queries::CartQueries;
 use super::store::{CartRejection, CartStore, StoredCart, StoredChange};
 use crate::cache::{ReadPolicy, Reads};
 use crate::catalog::CatalogQueries;
-use crate::db::DbRouter;
 use crate::discounts::DiscountQueries;
 use crate::session_registry::Liveness;
 
@@ -47,9 +46,9 @@ pub struct CartCommands {
 }
 
 impl CartCommands {
-    pub fn new(store: Arc<CartStore>, catalog: Arc<CatalogQueries>, db: Arc<DbRouter>) -> Self {
+    pub fn new(store: Arc<CartStore>, catalog: Arc<CatalogQueries>, discounts: DiscountQueries) -> Self {
         let carts = CartQueries::new(store.clone(), catalog.clone());
-        Self { store, catalog, carts, discounts: DiscountQueries::new(db) }
+        Self { store, catalog, carts, discounts }
     }
 
     /// Adds `quantity` of a variant; a line of the same variant grows.
@@ -122,9 +121,7 @@ impl CartCommands {
         };
         let reads = Reads::new(ReadPolicy::EVENTUAL);
         let lines = self.carts.price(stored).await?.lines_for_discount(&reads);
-        if let Err(refusal) =
-            self.discounts.check(&code, &lines, owner.customer(), &reads.consistency()).await?
-        {
+        if let Err(refusal) = self.discounts.check(&code, &lines, owner.customer(), &reads).await? {
             return refuse(refusal).await;
         }
         self.changed(owner, liveness, self.store.set_code(owner, liveness, &code).await).await

@@ -1,11 +1,15 @@
-//! Discount codes as they are read: by code, for a shopper, and all of them, for staff.
+//! Discount codes as they are read: by code, for a shopper, through the cache (staff's writes drop
+//! the cached rules; a checkout's use does not, so a cached code may not know yet that its last use
+//! went, which checkout does); and all of them, for staff.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use domain::discount::{Code, CodeRefusal, Discount, DiscountScope, DiscountValue, LineOf};
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult, Statement, Value};
 use uuid::Uuid;
 
+use crate::cache::{CacheKey, CachedQuery, ReadCache, Reads, Tag};
 use crate::db::{Consistency, DbRouter};
 
 /// A code's columns, its times as seconds since the epoch, and the categories its category scope
@@ -18,18 +22,17 @@ pub(super) const COLUMNS: &str = "d.id, d.code, d.percent_basis_points, d.amount
 
 pub struct DiscountQueries {
     db: Arc<DbRouter>,
+    cache: Arc<ReadCache>,
 }
 
 impl DiscountQueries {
-    pub fn new(db: Arc<DbRouter>) -> Self {
-        Self { db }
+    pub fn new(db: Arc<DbRouter>, cache: Arc<ReadCache>) -> Self {
+        Self { db, cache }
     }
 
     /// The code `code`, whatever its state.
-    pub async fn find(&self, code: &Code, at: &Consistency) -> Result<Option<Discount>, crate::Error> {
-        let select = format!("SELECT {COLUMNS} FROM discount_codes d WHERE d.code = $1");
-        let rows = self.rows(select, vec![code.as_str().into()], at).await?;
-        Ok(rows.first().map(discount_of).transpose()?)
+    pub async fn find(&self, code: &Code, reads: &Reads) -> Result<Option<Discount>, crate::Error> {
+        self.cache.fetch(&CodeQuery { queries: self, code }, reads).await
     }
 
     /// Every code, newest first.
@@ -46,11 +49,13 @@ impl DiscountQueries {
         code: &Code,
         lines: &[LineOf],
         customer: Option<Uuid>,
-        at: &Consistency,
+        reads: &Reads,
     ) -> Result<Result<i64, CodeRefusal>, crate::Error> {
-        let Some(discount) = self.find(code, at).await? else { return Ok(Err(CodeRefusal::UnknownCode)) };
+        let Some(discount) = self.find(code, reads).await? else { return Ok(Err(CodeRefusal::UnknownCode)) };
         let used = match (customer, discount.per_customer_limit) {
-            (Some(customer), Some(_)) => self.uses_by(discount.id, Some(customer), None, at).await?,
+            (Some(customer), Some(_)) => {
+                self.uses_by(discount.id, Some(customer), None, &reads.consistency()).await?
+            }
             _ => 0,
         };
         Ok(discount.amount_for(lines, chrono::Utc::now().timestamp(), used))
@@ -124,4 +129,30 @@ pub(super) fn discount_of(row: &QueryResult) -> Result<Discount, DbErr> {
         times_used: row.try_get("", "times_used")?,
         active: row.try_get("", "active")?,
     })
+}
+
+struct CodeQuery<'a> {
+    queries: &'a DiscountQueries,
+    code: &'a Code,
+}
+
+impl CachedQuery for CodeQuery<'_> {
+    type Value = Option<Discount>;
+
+    fn key(&self) -> CacheKey<'_> {
+        CacheKey::DiscountCode(self.code.as_str())
+    }
+
+    fn shows(&self) -> Vec<Tag> {
+        vec![Tag::Discounts]
+    }
+
+    fn load(&self, at: Consistency) -> impl Future<Output = Result<Self::Value, crate::Error>> + Send {
+        let select = format!("SELECT {COLUMNS} FROM discount_codes d WHERE d.code = $1");
+        let values = vec![self.code.as_str().into()];
+        async move {
+            let rows = self.queries.rows(select, values, &at).await?;
+            Ok(rows.first().map(discount_of).transpose()?)
+        }
+    }
 }

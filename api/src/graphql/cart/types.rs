@@ -63,9 +63,8 @@ impl Cart {
             Some(code) => {
                 let lines = priced.lines_for_discount(reads(ctx));
                 let customer = session(ctx)?.and_then(|session| session.customer());
-                let consistency = reads(ctx).consistency();
                 let applies =
-                    queries(ctx).discounts.check(code, &lines, customer, &consistency).await.or_graphql()?;
+                    queries(ctx).discounts.check(code, &lines, customer, reads(ctx)).await.or_graphql()?;
                 Some(CartDiscount {
                     code: code.as_str().to_owned(),
                     amount: Money(domain::money::Money::new(*applies.as_ref().unwrap_or(&0), currency)),
