@@ -150,6 +150,9 @@ fn confirmation(
     if let Some(method) = &order.shipping_method {
         body += &format!("\r\nShipping ({method}): {}", amount(order.shipping_minor));
     }
+    if let Some(code) = &order.discount_code {
+        body += &format!("\r\nDiscount ({code}): -{}", amount(order.discount_minor));
+    }
     body += &format!("\r\nTotal: {}\r\n", amount(order.total_minor));
     body += &format!("Including VAT: {}\r\n", amount(order.vat_minor));
     body += &format!("\r\nYour order's page (keep this link to yourself): {order_page}\r\n");

@@ -57,7 +57,8 @@ impl DiscountCommands {
         self.save(create, Uuid::now_v7(), draft, target, window).await
     }
 
-    /// Replaces code `id`'s rules; how often it was used stays.
+    /// Replaces code `id`'s rules (its window starts now when `window` gives no start); how often
+    /// it was used stays.
     pub async fn update(
         &self,
         id: Uuid,
@@ -67,7 +68,7 @@ impl DiscountCommands {
     ) -> Written {
         let update = "UPDATE discount_codes SET code = $2, percent_basis_points = $3, amount_minor = $4, \
             brand_id = $5, category_id = $6, minimum_subtotal_minor = $7, usage_limit = $8, \
-            per_customer_limit = $9, starts_at = coalesce($10, starts_at), ends_at = $11 WHERE id = $1";
+            per_customer_limit = $9, starts_at = coalesce($10, now()), ends_at = $11 WHERE id = $1";
         self.save(update, id, draft, target, window).await
     }
 

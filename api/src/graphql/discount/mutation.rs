@@ -31,7 +31,7 @@ pub struct DiscountCodeInput {
     /// In minor units: the cart's subtotal must reach it.
     #[graphql(default)]
     minimum_subtotal: i32,
-    /// Now when not given.
+    /// Now when not given (also when replacing a code's rules).
     starts_at: Option<DateTime<Utc>>,
     /// It may be used until just before then; forever when not given.
     ends_at: Option<DateTime<Utc>>,
