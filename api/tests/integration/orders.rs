@@ -112,6 +112,8 @@ async fn staff_list_every_order_by_status_and_customers_only_their_own() {
     app.post_graphql_as(&guest, &guest_checkout("tok_declined", "g1")).await;
     let cancelled = placed(&app.post_graphql_as(&guest, &guest_checkout("tok_visa", "g1")).await);
     app.post_graphql_as(&guest, &cancel(&cancelled.0, Some(&cancelled.1))).await;
+    // Staff read the others' writes from the replica.
+    app.wait_for_replica().await;
 
     let list =
         |status: &str| format!("{{ orders(first: 10{status}) {{ edges {{ node {{ number status }} }} }} }}");

@@ -199,15 +199,16 @@ fn refused(refusal: CartRefusal) -> Option<UserError> {
             UserErrorCode::CartLimit,
             format!("a cart holds at most {MAX_LINES} lines"),
         ),
-        CartRefusal::Discount(refusal) => discount_refused("code", refusal),
+        CartRefusal::Discount(refusal) => discount_refused(Some("code"), refusal),
         CartRefusal::SessionEnded => return None,
     })
 }
 
-/// What a shopper is told when a discount code may not be used, about `field`.
-pub fn discount_refused(field: &str, refusal: CodeRefusal) -> UserError {
+/// What a shopper is told when a discount code may not be used, about `field` (none when the code
+/// is the cart's, not an argument).
+pub fn discount_refused(field: Option<&str>, refusal: CodeRefusal) -> UserError {
     let (code, message) = refusal_error(refusal);
-    UserError::new(Some(field), code, message)
+    UserError::new(field, code, message)
 }
 
 /// The error code and message of `refusal`; a code that does not exist, is disabled or has not

@@ -332,7 +332,7 @@ fn refused(rejection: CheckoutRejection, currency: CurrencyCode) -> Vec<UserErro
             "you have no address with this id",
         ),
         CheckoutRejection::UnavailableShippingMethod => vec![unavailable_shipping_method()],
-        CheckoutRejection::Discount(refusal) => vec![discount_refused("discountCode", refusal)],
+        CheckoutRejection::Discount(refusal) => vec![discount_refused(None, refusal)],
         CheckoutRejection::Unavailable(variants) => variants
             .into_iter()
             .map(|variant| {
