@@ -1,7 +1,7 @@
-// The checkout: who and where, how it ships, a discount code, a test card, then the order. One idempotency key per
-// attempt at this bag, so pressing the button twice (or retrying after a lost answer) never places two
-// orders. The order is placed only at the total shown (the bag and its shipping, less the discount):
-// if a price moved meanwhile, the new total is shown instead.
+// The checkout: who and where, how it ships, a discount code, a test card, then the order. One
+// idempotency key per attempt at this bag, so pressing the button twice (or retrying after a lost
+// answer) never places two orders. The order is placed only at the total shown (the bag and its
+// shipping, less the discount): if a price moved meanwhile, the new total is shown instead.
 import { graphql, userErrorMessages } from "./api.js";
 import { h, show, formValues, errorList, money } from "./dom.js";
 import { state, refresh, MONEY } from "./state.js";
@@ -67,8 +67,8 @@ export async function checkoutView() {
   return form;
 }
 
-/** The shipping methods to the address's country, the cheapest chosen, and the total with the one
- * chosen; loaded again whenever the address changes. */
+/** The shipping methods to the address's country, the cheapest chosen unless the shopper chose
+ * another, and the total with the one chosen; loaded again whenever the address or the bag changes. */
 function shippingChoice() {
   const choices = h("div");
   const total = h("strong");
@@ -97,10 +97,11 @@ function shippingChoice() {
         show(choices, h("p", { role: "alert" }, `We do not ship to ${country}.`));
         return show(total);
       }
-      show(choices, choice.options.map((option, index) => h("label", { class: "shipping-method" },
-        h("input", { type: "radio", name: "shippingMethodId", value: option.method.id, required: true, checked: index === 0 }),
+      const kept = choice.options.find((option) => option.method.id === values.shippingMethodId) ?? choice.options[0];
+      show(choices, choice.options.map((option) => h("label", { class: "shipping-method" },
+        h("input", { type: "radio", name: "shippingMethodId", value: option.method.id, required: true, checked: option === kept }),
         `${option.method.name} · ${days(option.method)} · ${money(option.price)}`)));
-      showTotal(choice.options[0].method.id);
+      showTotal(kept.method.id);
     },
   };
   const showTotal = (methodId) => {
@@ -128,11 +129,12 @@ function discountControl(changed) {
     } });
     show(control, applied || h("span", {}, field, h("button", { type: "button", onClick: apply }, "Apply")), errorList(problems));
   };
+  // The total is brought up to date before the code shows as applied.
   const act = async (mutation, variables) => {
     const answer = Object.values(await graphql(mutation, variables))[0];
     await refresh();
-    render(userErrorMessages(answer));
     await changed();
+    render(userErrorMessages(answer));
   };
   render();
   return control;
