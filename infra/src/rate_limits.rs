@@ -11,7 +11,8 @@
 //! to Redis has landed (else Redis would decide without it). So a client that only one instance
 //! serves gets exactly its budget; one whose requests reach N instances at once may get up to
 //! (N − 1) × `LOCAL_SHARE` × burst more, once: every admission is charged to the shared bucket, which
-//! then refuses the client until it has waited it out. The budgets of sensitive operations (`admit`) are always decided in Redis.
+//! then refuses the client until it has waited it out. The budgets of sensitive operations (`admit`)
+//! are always decided in Redis.
 
 use std::collections::HashMap;
 use std::net::IpAddr;

@@ -35,7 +35,8 @@ pub struct StoredCart {
     pub discount_code: Option<Code>,
 }
 
-/// The cart hash's field that holds its discount code: no variant's id looks like it.
+/// The cart hash's field that holds its discount code (`DISCOUNT` in the scripts): no variant's id
+/// looks like it.
 const DISCOUNT_FIELD: &str = "discount";
 
 /// Why a cart change was refused; the cart is unchanged.
@@ -62,11 +63,12 @@ local function now()
   return time[1] .. string.format('%06d', tonumber(time[2]))
 end
 local function line_count(cart)
-  return redis.call('HLEN', cart) - redis.call('HEXISTS', cart, 'discount')
+  return redis.call('HLEN', cart) - redis.call('HEXISTS', cart, DISCOUNT)
 end
 ";
 
-/// The scripts of the changes below, each with `LINE` before it; a shopper's with `SESSION_ENDED` too.
+/// The scripts of the changes below, each with the `prelude` before it; a shopper's with
+/// `SESSION_ENDED` too.
 static ADD_SCRIPT: LazyLock<Script> = LazyLock::new(|| for_session(ADD));
 static SET_QUANTITY_SCRIPT: LazyLock<Script> = LazyLock::new(|| for_session(SET_QUANTITY));
 static CLEAR_SCRIPT: LazyLock<Script> = LazyLock::new(|| for_session(CLEAR));
@@ -77,14 +79,20 @@ static SET_CODE_SCRIPT: LazyLock<Script> = LazyLock::new(|| for_session(SET_CODE
 static REMOVE_CODE_SCRIPT: LazyLock<Script> = LazyLock::new(|| for_session(REMOVE_CODE));
 
 fn with_line(body: &str) -> Script {
-    Script::new(&format!("{LINE}{body}"))
+    Script::new(&format!("{}{body}", prelude()))
+}
+
+/// What every script starts with: `LINE`, and the discount code's field as `DISCOUNT`.
+fn prelude() -> String {
+    format!("local DISCOUNT = '{DISCOUNT_FIELD}'\n{LINE}")
 }
 
 /// A script made for a shopper's session: KEYS[1] the cart, then the session's keys; ARGV[1] its
 /// token's generation, then the body's own arguments. Nothing is done when the session has ended.
 fn for_session(body: &str) -> Script {
     Script::new(&format!(
-        "{LINE}{SESSION_ENDED}if session_ended() then return {{'SESSION_ENDED', {{}}}} end\n{body}"
+        "{}{SESSION_ENDED}if session_ended() then return {{'SESSION_ENDED', {{}}}} end\n{body}",
+        prelude()
     ))
 }
 
@@ -140,7 +148,7 @@ local from = redis.call('HGETALL', KEYS[1])
 for i = 1, #from, 2 do
   local variant, value = from[i], from[i + 1]
   local current = redis.call('HGET', KEYS[2], variant)
-  if variant == 'discount' then
+  if variant == DISCOUNT then
     redis.call('HSETNX', KEYS[2], variant, value)
   elseif current then
     local quantity, price, added = line(current)
@@ -158,7 +166,7 @@ return {'OK', redis.call('HGETALL', KEYS[2])}
 /// KEYS[1] the cart; ARGV[1] the expiry (ms), then pairs of variant and quantity to take out. A line
 /// keeps what was added to it beyond the quantity taken; the discount code goes with the order.
 const TAKE: &str = r"
-redis.call('HDEL', KEYS[1], 'discount')
+redis.call('HDEL', KEYS[1], DISCOUNT)
 for i = 2, #ARGV, 2 do
   local current = redis.call('HGET', KEYS[1], ARGV[i])
   if current then
@@ -177,13 +185,13 @@ return {'OK', redis.call('HGETALL', KEYS[1])}
 
 /// ARGV[2…] the code, the expiry (ms).
 const SET_CODE: &str = r"
-redis.call('HSET', KEYS[1], 'discount', ARGV[2])
+redis.call('HSET', KEYS[1], DISCOUNT, ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return {'OK', redis.call('HGETALL', KEYS[1])}
 ";
 
 const REMOVE_CODE: &str = r"
-redis.call('HDEL', KEYS[1], 'discount')
+redis.call('HDEL', KEYS[1], DISCOUNT)
 return {'OK', redis.call('HGETALL', KEYS[1])}
 ";
 

@@ -145,11 +145,9 @@ pub(crate) async fn quote(
     email: &str,
     lines: &[LineOf],
 ) -> Result<Result<(Discount, i64), CodeRefusal>, crate::Error> {
-    let select = format!("SELECT {COLUMNS}, {NOW} FROM discount_codes d WHERE d.code = $1");
-    let Some(row) = txn.query_one_raw(statement(&select, vec![code.as_str().into()])).await? else {
+    let Some((discount, now)) = read(txn, "d.code", code.as_str().into()).await? else {
         return Ok(Err(CodeRefusal::UnknownCode));
     };
-    let (discount, now): (Discount, i64) = (discount_of(&row)?, row.try_get("", "now")?);
     let used = uses(txn, &discount, customer, email).await?;
     Ok(discount.amount_for(lines, now, used).map(|amount| (discount, amount)))
 }
@@ -169,10 +167,9 @@ pub(crate) async fn claim(
         AND starts_at <= now() AND (ends_at IS NULL OR now() < ends_at) \
         AND (usage_limit IS NULL OR times_used < usage_limit)";
     if run(txn, take, vec![discount.id.into()]).await? == 0 {
-        let select = format!("SELECT {COLUMNS}, {NOW} FROM discount_codes d WHERE d.id = $1");
-        let row = txn.query_one_raw(statement(&select, vec![discount.id.into()])).await?;
-        let Some(row) = row else { return Ok(Err(CodeRefusal::UnknownCode)) };
-        let (now_closed, now): (Discount, i64) = (discount_of(&row)?, row.try_get("", "now")?);
+        let Some((now_closed, now)) = read(txn, "d.id", discount.id.into()).await? else {
+            return Ok(Err(CodeRefusal::UnknownCode));
+        };
         return Ok(Err(now_closed.amount_for(lines, now, 0).err().unwrap_or(CodeRefusal::UsedUp)));
     }
     // The row is locked: this customer's other checkouts with the code wait for this one, whose
@@ -185,8 +182,19 @@ pub(crate) async fn claim(
     Ok(Ok(()))
 }
 
-/// The database's clock, in whole seconds since the epoch, as `now`.
-const NOW: &str = "floor(extract(epoch FROM now()))::bigint AS now";
+/// The code whose `column` (`d.id` or `d.code`) is `value`, and the database's clock in whole
+/// seconds since the epoch.
+async fn read(
+    txn: &DatabaseTransaction,
+    column: &str,
+    value: Value,
+) -> Result<Option<(Discount, i64)>, crate::Error> {
+    let select = format!(
+        "SELECT {COLUMNS}, floor(extract(epoch FROM now()))::bigint AS now FROM discount_codes d WHERE {column} = $1"
+    );
+    let Some(row) = txn.query_one_raw(statement(&select, vec![value])).await? else { return Ok(None) };
+    Ok(Some((discount_of(&row)?, row.try_get("", "now")?)))
+}
 
 /// How many orders of `customer` or `email` used `discount`, when it limits that; 0 otherwise.
 async fn uses(
@@ -211,9 +219,10 @@ pub(crate) async fn give_back(txn: &DatabaseTransaction, id: Uuid) -> Result<(),
 }
 
 async fn by_id(txn: &DatabaseTransaction, id: Uuid) -> Result<Discount, crate::Error> {
-    let select = format!("SELECT {COLUMNS} FROM discount_codes d WHERE d.id = $1");
-    let row = txn.query_one_raw(statement(&select, vec![id.into()])).await?;
-    Ok(discount_of(&row.ok_or_else(|| anyhow::anyhow!("discount code {id} vanished as it was saved"))?)?)
+    let (saved, _) = read(txn, "d.id", id.into())
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("discount code {id} vanished as it was saved"))?;
+    Ok(saved)
 }
 
 /// The id of the row of `table` (brands or categories) with `slug`.

@@ -53,23 +53,15 @@ impl DiscountQueries {
     ) -> Result<Result<i64, CodeRefusal>, crate::Error> {
         let Some(discount) = self.find(code, reads).await? else { return Ok(Err(CodeRefusal::UnknownCode)) };
         let used = match (customer, discount.per_customer_limit) {
-            (Some(customer), Some(_)) => {
-                self.uses_by(discount.id, Some(customer), None, &reads.consistency()).await?
-            }
+            (Some(customer), Some(_)) => self.uses_by(discount.id, customer, &reads.consistency()).await?,
             _ => 0,
         };
         Ok(discount.amount_for(lines, chrono::Utc::now().timestamp(), used))
     }
 
-    /// How many orders of `customer` (or placed with `email`) used code `id`; failed payments aside.
-    pub async fn uses_by(
-        &self,
-        id: Uuid,
-        customer: Option<Uuid>,
-        email: Option<&str>,
-        at: &Consistency,
-    ) -> Result<i64, crate::Error> {
-        let values = vec![id.into(), customer.into(), email.map(str::to_owned).into()];
+    /// How many orders of `customer` used code `id`; failed payments aside.
+    async fn uses_by(&self, id: Uuid, customer: Uuid, at: &Consistency) -> Result<i64, crate::Error> {
+        let values = vec![id.into(), Some(customer).into(), Option::<String>::None.into()];
         let rows = self.rows(USES.to_owned(), values, at).await?;
         Ok(rows.first().map(|row| row.try_get("", "n")).transpose()?.unwrap_or(0))
     }

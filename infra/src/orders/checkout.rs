@@ -19,8 +19,7 @@
 //! The order ships with the method the shopper chose (or the cheapest that ships to the address),
 //! takes off the discount code applied to the cart (its use claimed at the end of the first
 //! transaction, its row locked until the commit, so its usage limits hold; given back if the payment
-//! fails), and records the VAT of the
-//! destination in each line and in shipping (`domain::totals`).
+//! fails), and records the VAT of the destination in each line and in shipping (`domain::totals`).
 //!
 //! A shopper who says what total they were shown is never charged another: the order is refused with
 //! the total as it is now.
@@ -290,7 +289,7 @@ impl Checkout {
             },
             None => None,
         };
-        let subtotal: i64 = reserved.iter().map(|line| line.price_minor * i64::from(line.quantity)).sum();
+        let subtotal: i64 = for_discount.iter().map(|line| line.total_minor).sum();
         let method = choose(&destination.methods, request.shipping_method, subtotal)
             .expect("a method that ships there was found above");
         let shipping_minor = method.rate.price_for(subtotal);
