@@ -7,9 +7,11 @@ use std::sync::Arc;
 
 use domain::account::{Email, Password};
 use futures::FutureExt;
+use infra::account_events::AccountEvents;
 use infra::cache::ReadCache;
 use infra::carts::CartStore;
 use infra::db::{DbRouter, DbSettings};
+use infra::mail::smtp::SmtpSender;
 use infra::order_events::OrderEvents;
 use infra::orders::PaymentReconciler;
 use infra::persisted_queries::PersistedQueries;
@@ -17,7 +19,7 @@ use infra::redis::RedisStore;
 use infra::seed;
 use infra::session_registry::SessionRegistry;
 use infra::staff::StaffRepository;
-use infra::worker::Worker;
+use infra::worker::{Handlers, Worker};
 use infra::write_path::WritePath;
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, Database};
@@ -164,11 +166,30 @@ async fn run_worker(config: WorkerConfig) -> Result<(), Failure> {
         write_path(&config, &db, &redis)?,
         config.payments.timeout,
     );
-    let events = OrderEvents::new(db.clone(), payments, config.alerts, config.storefront);
+    let events = Handlers {
+        orders: OrderEvents::new(db.clone(), payments, config.alerts, config.storefront.clone()),
+        accounts: AccountEvents::new(db.clone(), config.storefront),
+    };
+    let sender = match config.smtp {
+        Some(smtp) => Some(SmtpSender::new(db.clone(), smtp)),
+        None => {
+            tracing::warn!("no SMTP server is set (MYCLOTHES_SMTP_URL): mail stays in the mail sink");
+            None
+        }
+    };
     tracing::info!(name = %config.worker.name, "worker started");
     let stop = shutdown_signal().shared();
     let worker = Worker::new(db, redis, events, config.worker);
-    tokio::join!(worker.run_until(stop.clone()), reconciler.run_until(config.reconcile_every, stop));
+    let sending = async {
+        if let Some(sender) = &sender {
+            sender.run_until(stop.clone()).await;
+        }
+    };
+    tokio::join!(
+        worker.run_until(stop.clone()),
+        reconciler.run_until(config.reconcile_every, stop.clone()),
+        sending
+    );
     tracing::info!("worker stopped");
     Ok(())
 }

@@ -9,7 +9,9 @@ use clap::{Args, ValueEnum};
 use domain::account::Email;
 use infra::cache::CacheSettings;
 use infra::db::DbSettings;
-use infra::order_events::{StockAlerts, Storefront};
+use infra::mail::Storefront;
+use infra::mail::smtp::{SmtpSettings, SmtpSettingsError};
+use infra::order_events::StockAlerts;
 use infra::payments::SandboxSettings;
 use infra::redis::RedisSettings;
 use infra::stripe::StripeSettings;
@@ -175,6 +177,11 @@ pub struct Settings {
     #[arg(long, env = "MYCLOTHES_ORDER_LOOKUP_RATE_LIMIT", default_value = "10/h:5", global = true)]
     pub order_lookup_rate_limit: String,
 
+    /// Password-reset requests and verification mails asked for again, per client address and per
+    /// account.
+    #[arg(long, env = "MYCLOTHES_ACCOUNT_MAIL_RATE_LIMIT", default_value = "5/h:3", global = true)]
+    pub account_mail_rate_limit: String,
+
     /// Run only GraphQL documents registered beforehand with `myclothes persist` and sent by hash
     /// (persisted queries); refuse any other.
     #[arg(long, env = "MYCLOTHES_PERSISTED_QUERIES_ONLY", default_value_t = false, action = clap::ArgAction::Set, global = true)]
@@ -293,6 +300,21 @@ pub struct Settings {
     )]
     pub stock_alert_email: String,
 
+    /// `worker`: the SMTP server that delivers the mail sink's messages (`smtp://host:25`,
+    /// `smtp://user:password@host:587?tls=required` for STARTTLS, `smtps://host:465`). Without it the
+    /// messages stay in the sink (the `mail` table) only.
+    #[arg(long, env = "MYCLOTHES_SMTP_URL", global = true)]
+    pub smtp_url: Option<String>,
+
+    /// `worker`: who the messages sent by SMTP are from.
+    #[arg(
+        long,
+        env = "MYCLOTHES_MAIL_FROM",
+        default_value = "MyClothes <shop@myclothes.localhost>",
+        global = true
+    )]
+    pub mail_from: String,
+
     /// Log format; JSON unless the development profile is used.
     #[arg(long, env = "MYCLOTHES_LOG_FORMAT", value_enum, global = true)]
     pub log_format: Option<LogFormat>,
@@ -336,6 +358,9 @@ const FLAGS: &[(&str, &str)] = &[
     ("MYCLOTHES_SESSION_RATE_LIMIT", "session-rate-limit"),
     ("MYCLOTHES_LOGIN_RATE_LIMIT", "login-rate-limit"),
     ("MYCLOTHES_ORDER_LOOKUP_RATE_LIMIT", "order-lookup-rate-limit"),
+    ("MYCLOTHES_ACCOUNT_MAIL_RATE_LIMIT", "account-mail-rate-limit"),
+    ("MYCLOTHES_SMTP_URL", "smtp-url"),
+    ("MYCLOTHES_MAIL_FROM", "mail-from"),
     ("MYCLOTHES_STOREFRONT_URL", "storefront-url"),
     ("MYCLOTHES_PAYMENT_PROVIDER", "payment-provider"),
     ("MYCLOTHES_SANDBOX_FAILURE_RATE", "sandbox-failure-rate"),
@@ -403,6 +428,8 @@ pub struct RateLimits {
     pub login: Rate,
     /// Order look-ups by number and email, per client address and per email.
     pub order_lookup: Rate,
+    /// Mails asked for (password resets, verification again), per client address and per account.
+    pub account_mail: Rate,
 }
 
 /// `N/s`, `N/min` or `N/h`, then `:burst` (the burst defaults to `N`).
@@ -459,6 +486,8 @@ pub struct WorkerConfig {
     pub reconcile_every: Duration,
     pub storefront: Storefront,
     pub alerts: StockAlerts,
+    /// Where the mail sink's messages are sent, if anywhere.
+    pub smtp: Option<SmtpSettings>,
 }
 
 /// The local stack of `scripts/stack`, for the development profile; `scripts/stack.env` is the source.
@@ -530,6 +559,7 @@ impl Settings {
                 per_session: rate("MYCLOTHES_SESSION_RATE_LIMIT", &self.session_rate_limit)?,
                 login: rate("MYCLOTHES_LOGIN_RATE_LIMIT", &self.login_rate_limit)?,
                 order_lookup: rate("MYCLOTHES_ORDER_LOOKUP_RATE_LIMIT", &self.order_lookup_rate_limit)?,
+                account_mail: rate("MYCLOTHES_ACCOUNT_MAIL_RATE_LIMIT", &self.account_mail_rate_limit)?,
             },
             cart_expiry: self.cart_expiry,
             payments: self.payments()?,
@@ -570,6 +600,15 @@ impl Settings {
                     .map_err(|e| ConfigError::new("MYCLOTHES_STOCK_ALERT_EMAIL", e.to_string()))?
                     .to_string(),
             },
+            smtp: self.smtp()?,
+        })
+    }
+
+    fn smtp(&self) -> Result<Option<SmtpSettings>, ConfigError> {
+        let Some(url) = &self.smtp_url else { return Ok(None) };
+        SmtpSettings::parse(url, &self.mail_from).map(Some).map_err(|err| match err {
+            SmtpSettingsError::Url => ConfigError::new("MYCLOTHES_SMTP_URL", err.to_string()),
+            SmtpSettingsError::From(_) => ConfigError::new("MYCLOTHES_MAIL_FROM", err.to_string()),
         })
     }
 

@@ -2,6 +2,7 @@
 //! so the rest of the code never re-checks one. This crate does no I/O.
 
 pub mod account;
+pub mod account_token;
 pub mod address;
 pub mod cart;
 pub mod catalog;

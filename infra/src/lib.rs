@@ -3,6 +3,7 @@
 //! path). `db::router` is the only place that opens database connections, `redis` the only place
 //! that opens Redis connections, and `write_path` the only way to write on the primary.
 
+pub mod account_events;
 pub mod cache;
 pub mod carts;
 pub mod catalog;
@@ -13,6 +14,7 @@ pub mod discounts;
 pub mod entities;
 mod error;
 pub mod login_limits;
+pub mod mail;
 pub mod order_events;
 pub mod orders;
 pub mod outbox;

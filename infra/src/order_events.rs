@@ -17,6 +17,7 @@ use uuid::Uuid;
 
 use crate::db::DbRouter;
 use crate::entities::{order, order_line, payment};
+use crate::mail::{Message, Storefront, post};
 use crate::orders::ledger::record;
 use crate::outbox::announce_order;
 use crate::payments::PaymentProvider;
@@ -26,19 +27,6 @@ pub struct StockAlerts {
     /// A variant with this many or fewer left after an order gets a notice.
     pub level: i32,
     pub recipient: String,
-}
-
-/// The storefront, whose order page the confirmation links to.
-pub struct Storefront {
-    /// Without a fragment: the order page is `#/order/<number>?key=<access token>` under it.
-    pub url: url::Url,
-}
-
-impl Storefront {
-    /// The order-status link of `order`: it shows the order to whoever holds it.
-    fn order_page(&self, order: &order::Model) -> String {
-        format!("{}#/order/{}?key={}", self.url, OrderNumber::new(order.number), order.access_token)
-    }
 }
 
 pub struct OrderEvents {
@@ -80,8 +68,8 @@ impl OrderEvents {
             .filter(order_line::Column::OrderId.eq(order_id))
             .all(tx.conn())
             .await?;
-        let confirmation = confirmation(&order, &lines, &self.storefront.order_page(&order))?;
-        send(tx.conn(), &format!("order-confirmation:{order_id}"), &order.email, &confirmation).await?;
+        let confirmation = confirmation(&order, &lines, &order_page(&self.storefront, &order))?;
+        post(tx.conn(), &format!("order-confirmation:{order_id}"), &order.email, &confirmation).await?;
         if OrderStatus::from(order.status) == OrderStatus::Placed {
             let authorization = order
                 .payment_reference
@@ -124,15 +112,15 @@ impl OrderEvents {
                 subject: format!("Low stock: {sku}"),
                 body: format!("{sku} has {left} left after order {}.\r\n", OrderNumber::new(order.number)),
             };
-            send(txn, &format!("low-stock:{variant}:{}", order.id), &self.alerts.recipient, &message).await?;
+            post(txn, &format!("low-stock:{variant}:{}", order.id), &self.alerts.recipient, &message).await?;
         }
         Ok(())
     }
 }
 
-struct Message {
-    subject: String,
-    body: String,
+/// The order-status link of `order`: it shows the order to whoever holds it.
+fn order_page(storefront: &Storefront, order: &order::Model) -> String {
+    storefront.page(&format!("order/{}?key={}", OrderNumber::new(order.number), order.access_token))
 }
 
 fn confirmation(
@@ -157,17 +145,4 @@ fn confirmation(
     body += &format!("Including VAT: {}\r\n", amount(order.vat_minor));
     body += &format!("\r\nYour order's page (keep this link to yourself): {order_page}\r\n");
     Ok(Message { subject: format!("Your MyClothes order {number}"), body })
-}
-
-/// Puts a message into the mail sink, unless one with `key` is there already.
-async fn send(
-    txn: &DatabaseTransaction,
-    key: &str,
-    recipient: &str,
-    message: &Message,
-) -> Result<(), crate::Error> {
-    let insert = "INSERT INTO mail (key, recipient, subject, body) VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO NOTHING";
-    let values = [key.into(), recipient.into(), message.subject.clone().into(), message.body.clone().into()];
-    txn.execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, insert, values)).await?;
-    Ok(())
 }

@@ -17,10 +17,14 @@ pub(crate) async fn announce_order(
     status: OrderStatus,
 ) -> Result<(), crate::Error> {
     let payload = json!({ "orderId": id, "number": number.get(), "status": status.as_str() });
-    let insert = "INSERT INTO outbox (event_type, payload) VALUES ($1, $2)";
-    let values = [format!("order.{status}").into(), payload.into()];
-    txn.execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, insert, values)).await?;
+    txn.execute_raw(event(&format!("order.{status}"), payload)).await?;
     Ok(())
+}
+
+/// The statement that writes an event into the outbox.
+pub(crate) fn event(event_type: &str, payload: serde_json::Value) -> Statement {
+    let insert = "INSERT INTO outbox (event_type, payload) VALUES ($1, $2)";
+    Statement::from_sql_and_values(DbBackend::Postgres, insert, [event_type.into(), payload.into()])
 }
 
 /// The events not handled yet: those still to be handled, and those given up on.

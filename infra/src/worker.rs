@@ -17,6 +17,7 @@ use std::time::Duration;
 use redis::Value;
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 
+use crate::account_events::AccountEvents;
 use crate::db::DbRouter;
 use crate::order_events::OrderEvents;
 use crate::redis::RedisStore;
@@ -58,10 +59,26 @@ pub struct Event {
     pub payload: serde_json::Value,
 }
 
+/// What the worker does with each kind of event.
+pub struct Handlers {
+    pub orders: OrderEvents,
+    pub accounts: AccountEvents,
+}
+
+impl Handlers {
+    async fn handle(&self, event: &Event) -> Result<(), crate::Error> {
+        if AccountEvents::handles(&event.event_type) {
+            self.accounts.handle(&event.event_type, &event.payload).await
+        } else {
+            self.orders.handle(&event.event_type, &event.payload).await
+        }
+    }
+}
+
 pub struct Worker {
     db: Arc<DbRouter>,
     redis: Arc<RedisStore>,
-    events: OrderEvents,
+    events: Handlers,
     settings: WorkerSettings,
 }
 
@@ -69,7 +86,7 @@ impl Worker {
     pub fn new(
         db: Arc<DbRouter>,
         redis: Arc<RedisStore>,
-        events: OrderEvents,
+        events: Handlers,
         settings: WorkerSettings,
     ) -> Self {
         Self { db, redis, events, settings }
@@ -124,7 +141,7 @@ impl Worker {
 
     async fn handle(&self, delivery: &Delivery) -> Result<(), crate::Error> {
         match &delivery.event {
-            Some(event) => self.events.handle(&event.event_type, &event.payload).await,
+            Some(event) => self.events.handle(event).await,
             None => Err(anyhow::anyhow!("the stream entry is not an event").into()),
         }
     }

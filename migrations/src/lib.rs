@@ -26,6 +26,7 @@ impl MigratorTrait for Migrator {
             sql_migration!("m20261201_000015_payment_events"),
             sql_migration!("m20261202_000016_shipping_and_vat"),
             sql_migration!("m20261202_000017_discount_codes"),
+            sql_migration!("m20261202_000018_account_tokens_and_mail_delivery"),
         ]
     }
 }

@@ -66,6 +66,10 @@ pub enum UserErrorCode {
     /// Another discount code is spelt so.
     CodeTaken,
     UnknownDiscountCode,
+    /// A link mailed to a customer that was used already, has expired, or was never sent.
+    InvalidLink,
+    /// The customer's email address is verified already.
+    AlreadyVerified,
 }
 
 #[derive(SimpleObject, Clone, Debug)]

@@ -3,7 +3,7 @@ use serde_json::{Value, json};
 use crate::carts::{CART, add, codes, lines, shop};
 use crate::support::TestApp;
 
-const PASSWORD: &str = "correct horse battery";
+pub const PASSWORD: &str = "correct horse battery";
 
 fn register(email: &str, password: &str, name: &str) -> String {
     format!(
@@ -12,7 +12,7 @@ fn register(email: &str, password: &str, name: &str) -> String {
     )
 }
 
-fn login(email: &str, password: &str) -> String {
+pub fn login(email: &str, password: &str) -> String {
     format!(
         r#"mutation {{ login(input: {{ email: "{email}", password: "{password}" }}) {{
             token customer {{ email }} userErrors {{ field code message }} }} }}"#
@@ -20,12 +20,12 @@ fn login(email: &str, password: &str) -> String {
 }
 
 /// The token of a newly registered customer.
-async fn registered(app: &TestApp, email: &str) -> String {
+pub async fn registered(app: &TestApp, email: &str) -> String {
     let body = app.post_graphql(&register(email, PASSWORD, "Ada Lovelace")).await;
     token_of(&body["data"]["register"])
 }
 
-fn token_of(payload: &Value) -> String {
+pub fn token_of(payload: &Value) -> String {
     payload["token"].as_str().unwrap_or_else(|| panic!("signed in: {payload}")).to_owned()
 }
 

@@ -1,6 +1,7 @@
 //! Integration tests against the real local stack (`scripts/stack up`): PostgreSQL primary and
 //! streaming replica, and Redis. Each test has its own database and Redis key prefix.
 
+mod account_links;
 mod admin;
 mod breaker;
 mod cache;

@@ -1,9 +1,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use infra::order_events::{OrderEvents, StockAlerts, Storefront};
+use infra::account_events::AccountEvents;
+use infra::mail::Storefront;
+use infra::order_events::{OrderEvents, StockAlerts};
 use infra::payments::TestPaymentProvider;
-use infra::worker::{Worker, WorkerSettings};
+use infra::worker::{Handlers, Worker, WorkerSettings};
 use sea_orm::{ConnectionTrait, TransactionTrait};
 
 use crate::checkout::{count, drop_tee, guest_checkout, guest_with};
@@ -22,7 +24,10 @@ fn worker_with(app: &TestApp, name: &str, max_attempts: u32, retry_backoff: Dura
     let alerts = StockAlerts { level: 3, recipient: "stock@example.com".to_owned() };
     let storefront = Storefront { url: "https://shop.example.com/".parse().unwrap() };
     let payments = Arc::new(TestPaymentProvider::default());
-    let events = OrderEvents::new(services.db.clone(), payments, alerts, storefront);
+    let events = Handlers {
+        orders: OrderEvents::new(services.db.clone(), payments, alerts, storefront.clone()),
+        accounts: AccountEvents::new(services.db.clone(), storefront),
+    };
     let settings = WorkerSettings {
         name: name.to_owned(),
         claim_after: Duration::from_secs(30),

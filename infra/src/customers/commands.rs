@@ -1,24 +1,34 @@
 //! The customers' command side: registering, changing a password (on the write path; it ends the
-//! account's other sessions), and signing in, which hands the calling guest's cart over to the
-//! customer's cart.
+//! account's other sessions), signing in, which hands the calling guest's cart over to the
+//! customer's cart, and what the links mailed to them do: verify the email address, reset the
+//! password. Asking for a link writes an event; the worker mails it (`account_events`).
 
 use std::sync::Arc;
 
 use chrono::Utc;
-use domain::account::{Password, Registration};
+use domain::account::{Email, Password, Registration};
+use domain::account_token::{AccountToken, TokenPurpose};
 use domain::cart::CartOwner;
 use domain::session::{Session, SessionId};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, IntoActiveModel, QuerySelect, SqlErr};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel,
+    QuerySelect, SqlErr, Statement,
+};
 use uuid::Uuid;
 
+use super::account_tokens::redeem;
 use super::read_models::Profile;
+use crate::account_events::{
+    PASSWORD_RESET_REQUESTED, VERIFICATION_REQUESTED, password_reset_request, verification_request,
+};
 use crate::carts::CartStore;
 use crate::db::DbRouter;
 use crate::entities::customer;
+use crate::outbox;
 use crate::passwords;
 use crate::session_registry::SessionRegistry;
 use crate::tokens::Tokens;
-use crate::write_path::{Committed, Touch, WriteTx, refused};
+use crate::write_path::{Committed, Touch, WriteTx, refused, write_untouched};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("an account with this email exists already")]
@@ -27,6 +37,14 @@ pub struct EmailTaken;
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("the current password is wrong")]
 pub struct WrongPassword;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("this link is not valid: it was used already, it has expired, or it was never sent")]
+pub struct InvalidLink;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("this email address is verified already")]
+pub struct AlreadyVerified;
 
 pub struct AccountCommands {
     db: Arc<DbRouter>,
@@ -39,8 +57,9 @@ impl AccountCommands {
         Self { db, carts, sessions }
     }
 
-    /// Opens an account; its profile is the answer. A guest registering has their cart read first, so
-    /// that Redis is known to answer before the account exists: once it does, signing in cannot fail.
+    /// Opens an account, and asks for the verification mail; its profile is the answer. A guest
+    /// registering has their cart read first, so that Redis is known to answer before the account
+    /// exists: once it does, signing in cannot fail.
     pub async fn register(
         &self,
         registration: &Registration,
@@ -57,6 +76,7 @@ impl AccountCommands {
             name: Set(registration.name.clone()),
             created_at: Set(now),
             updated_at: Set(now),
+            email_verified_at: Set(None),
         };
         let mut tx = WriteTx::begin(&self.db).await?;
         let account = match account.insert(tx.conn()).await {
@@ -66,8 +86,72 @@ impl AccountCommands {
             }
             Err(err) => return Err(err.into()),
         };
+        tx.conn()
+            .execute_raw(outbox::event(VERIFICATION_REQUESTED, verification_request(account.id)))
+            .await?;
         tx.touch(Touch::Profile(account.id));
         tx.commit(Ok(Profile::of(account, Vec::new()))).await
+    }
+
+    /// Asks for another verification mail to `customer`, unless their email is verified already.
+    pub async fn resend_verification(
+        &self,
+        customer: Uuid,
+    ) -> Result<Result<(), AlreadyVerified>, crate::Error> {
+        let request = "INSERT INTO outbox (event_type, payload) SELECT $1, $2 \
+            WHERE EXISTS (SELECT 1 FROM customers WHERE id = $3 AND email_verified_at IS NULL)";
+        let values = [VERIFICATION_REQUESTED.into(), verification_request(customer).into(), customer.into()];
+        let asked =
+            write_untouched(&self.db, Statement::from_sql_and_values(DbBackend::Postgres, request, values));
+        Ok(if asked.await? == 1 { Ok(()) } else { Err(AlreadyVerified) })
+    }
+
+    /// Asks for a password-reset mail to `email`. Whether an account has this email is not looked
+    /// at here: asking takes the same steps either way, so that neither the answer nor its time
+    /// tells.
+    pub async fn request_password_reset(&self, email: &Email) -> Result<(), crate::Error> {
+        let event = outbox::event(PASSWORD_RESET_REQUESTED, password_reset_request(email.as_str()));
+        write_untouched(&self.db, event).await.map(drop)
+    }
+
+    /// Sets a new password through a reset link, which it uses up with every other reset link of the
+    /// account, and ends every session of the account. Having received the link, the customer has
+    /// shown the email address is theirs: it is verified too. The sessions end before the change
+    /// commits, as for a password change.
+    pub async fn reset_password(
+        &self,
+        token: &AccountToken,
+        new: &Password,
+    ) -> Result<Committed<Result<Uuid, InvalidLink>>, crate::Error> {
+        let mut tx = WriteTx::begin(&self.db).await?;
+        let Some(customer) = redeem(tx.conn(), token, TokenPurpose::ResetPassword).await? else {
+            return refused(InvalidLink);
+        };
+        let reset = "UPDATE customers SET password_hash = $2, updated_at = now(), \
+            email_verified_at = coalesce(email_verified_at, now()) WHERE id = $1";
+        let values = [customer.into(), passwords::hash(new).await?.into()];
+        tx.conn().execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, reset, values)).await?;
+        self.sessions.end_all(&Session::customer_subject(customer)).await?;
+        tx.touch(Touch::Profile(customer));
+        tx.commit(Ok(customer)).await
+    }
+
+    /// Verifies the email address a verification link was sent to; the customer it belongs to.
+    pub async fn verify_email(
+        &self,
+        token: &AccountToken,
+    ) -> Result<Committed<Result<Uuid, InvalidLink>>, crate::Error> {
+        let mut tx = WriteTx::begin(&self.db).await?;
+        let Some(customer) = redeem(tx.conn(), token, TokenPurpose::VerifyEmail).await? else {
+            return refused(InvalidLink);
+        };
+        let verify =
+            "UPDATE customers SET email_verified_at = coalesce(email_verified_at, now()) WHERE id = $1";
+        tx.conn()
+            .execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, verify, [customer.into()]))
+            .await?;
+        tx.touch(Touch::Profile(customer));
+        tx.commit(Ok(customer)).await
     }
 
     /// Changes the password and ends every session of the account; the answer is the generation the

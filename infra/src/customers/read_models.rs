@@ -15,6 +15,10 @@ pub struct Profile {
     pub email: String,
     pub name: String,
     pub created_at: DateTime<FixedOffset>,
+    /// Whether they have followed the verification link mailed to them (or reset their password
+    /// through one). Entries cached before it existed read as not verified until they expire.
+    #[serde(default)]
+    pub email_verified: bool,
     /// Oldest first.
     pub addresses: Vec<AddressView>,
 }
@@ -51,6 +55,7 @@ impl Profile {
             email: account.email,
             name: account.name,
             created_at: account.created_at,
+            email_verified: account.email_verified_at.is_some(),
             addresses: addresses.into_iter().map(AddressView::from).collect(),
         }
     }

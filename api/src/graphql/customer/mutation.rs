@@ -3,13 +3,15 @@
 //! every device.
 
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
-use domain::account::{Email, Password, Registration};
+use domain::account::{Email, InvalidEmail, Password, Registration};
+use domain::account_token::AccountToken;
 use domain::session::Session;
-use infra::customers::Profile;
+use infra::customers::{InvalidLink, Profile};
 use infra::tokens::Tokens;
 
 use super::types::Customer;
 use crate::auth::expired_session_cookie;
+use crate::graphql::budget::charge_address_and_subject;
 use crate::graphql::context::{commands, queries, reads, services, session};
 use crate::graphql::errors::{ErrorCode, OrGraphql, error};
 use crate::graphql::session::{LoginInput, charge_sign_in, hand_out, limited_login};
@@ -48,6 +50,42 @@ pub struct ChangePasswordPayload {
     /// The calling session's new token (also set as the session cookie): the old one ended with every
     /// other session of the account. Null when the password was not changed.
     token: Option<String>,
+    user_errors: Vec<UserError>,
+}
+
+#[derive(InputObject)]
+pub struct ResetPasswordInput {
+    /// The token of the reset link mailed to the customer.
+    token: String,
+    new_password: String,
+}
+
+#[derive(SimpleObject)]
+pub struct RequestPasswordResetPayload {
+    /// Whether the request was taken: then, if an account has this email, a reset link valid for an
+    /// hour is mailed to it. The answer is the same whether there is one or not.
+    accepted: bool,
+    user_errors: Vec<UserError>,
+}
+
+#[derive(SimpleObject)]
+pub struct ResetPasswordPayload {
+    /// Whether the password was changed; every session of the account has ended, so the customer
+    /// signs in again with the new one.
+    password_reset: bool,
+    user_errors: Vec<UserError>,
+}
+
+#[derive(SimpleObject)]
+pub struct VerifyEmailPayload {
+    verified: bool,
+    user_errors: Vec<UserError>,
+}
+
+#[derive(SimpleObject)]
+pub struct ResendVerificationEmailPayload {
+    /// Whether a new verification link is on its way.
+    sent: bool,
     user_errors: Vec<UserError>,
 }
 
@@ -147,6 +185,97 @@ impl CustomerMutation {
             ))),
         }
     }
+
+    /// Mails a link to choose a new password to the account with this email, if there is one. The
+    /// answer and its time are the same either way; requests are budgeted per client address and per
+    /// email (`RATE_LIMITED` beyond).
+    async fn request_password_reset(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+    ) -> Result<RequestPasswordResetPayload> {
+        let Ok(email) = Email::parse(&email) else {
+            let refused =
+                UserError::new(Some("email"), UserErrorCode::InvalidValue, InvalidEmail.to_string());
+            return Ok(RequestPasswordResetPayload { accepted: false, user_errors: vec![refused] });
+        };
+        charge_address_and_subject(ctx, "password-reset", email.as_str(), services(ctx).rates.account_mail)
+            .await?;
+        commands(ctx).accounts.request_password_reset(&email).await.or_graphql()?;
+        Ok(RequestPasswordResetPayload { accepted: true, user_errors: vec![] })
+    }
+
+    /// Sets a new password with the token of a reset link, which is then used up, and ends every
+    /// session of the account.
+    async fn reset_password(
+        &self,
+        ctx: &Context<'_>,
+        input: ResetPasswordInput,
+    ) -> Result<ResetPasswordPayload> {
+        charge_sign_in(ctx).await?;
+        let new = match Password::parse(&input.new_password) {
+            Ok(new) => new,
+            Err(weak) => {
+                let refused =
+                    UserError::new(Some("input.newPassword"), UserErrorCode::WeakPassword, weak.to_string());
+                return Ok(ResetPasswordPayload { password_reset: false, user_errors: vec![refused] });
+            }
+        };
+        let outcome = match AccountToken::parse(&input.token) {
+            Some(token) => {
+                committed(ctx, commands(ctx).accounts.reset_password(&token, &new)).await?.map(drop)
+            }
+            None => Err(InvalidLink),
+        };
+        Ok(match outcome {
+            Ok(()) => ResetPasswordPayload { password_reset: true, user_errors: vec![] },
+            Err(invalid) => ResetPasswordPayload {
+                password_reset: false,
+                user_errors: vec![invalid_link("input.token", invalid)],
+            },
+        })
+    }
+
+    /// Verifies the customer's email address with the token of the link mailed to it.
+    async fn verify_email(&self, ctx: &Context<'_>, token: String) -> Result<VerifyEmailPayload> {
+        charge_sign_in(ctx).await?;
+        let outcome = match AccountToken::parse(&token) {
+            Some(token) => committed(ctx, commands(ctx).accounts.verify_email(&token)).await?.map(drop),
+            None => Err(InvalidLink),
+        };
+        Ok(match outcome {
+            Ok(()) => VerifyEmailPayload { verified: true, user_errors: vec![] },
+            Err(invalid) => {
+                VerifyEmailPayload { verified: false, user_errors: vec![invalid_link("token", invalid)] }
+            }
+        })
+    }
+
+    /// Mails the signed-in customer a new verification link, within a budget per account and per
+    /// client address (`RATE_LIMITED` beyond).
+    async fn resend_verification_email(&self, ctx: &Context<'_>) -> Result<ResendVerificationEmailPayload> {
+        let Some(customer) = session(ctx)?.and_then(Session::customer) else {
+            return Err(error(ErrorCode::Unauthenticated, "sign in to have your email address verified"));
+        };
+        charge_address_and_subject(
+            ctx,
+            "verification",
+            &customer.to_string(),
+            services(ctx).rates.account_mail,
+        )
+        .await?;
+        Ok(match commands(ctx).accounts.resend_verification(customer).await.or_graphql()? {
+            Ok(()) => ResendVerificationEmailPayload { sent: true, user_errors: vec![] },
+            Err(verified) => ResendVerificationEmailPayload {
+                sent: false,
+                user_errors: vec![UserError::new(None, UserErrorCode::AlreadyVerified, verified.to_string())],
+            },
+        })
+    }
+}
+
+fn invalid_link(field: &str, invalid: InvalidLink) -> UserError {
+    UserError::new(Some(field), UserErrorCode::InvalidLink, invalid.to_string())
 }
 
 impl ChangePasswordPayload {

@@ -20,6 +20,11 @@ impl Customer {
         &self.0.name
     }
 
+    /// Whether the customer has followed the verification link mailed to this address.
+    async fn email_verified(&self) -> bool {
+        self.0.email_verified
+    }
+
     async fn created_at(&self) -> DateTime<FixedOffset> {
         self.0.created_at
     }

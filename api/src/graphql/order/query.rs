@@ -4,11 +4,10 @@ use domain::account::Email;
 use domain::order::{OrderAccessToken, OrderNumber};
 use domain::paging::PageRequest;
 use infra::orders::{Listing, Viewer};
-use infra::rate_limits::{Rate, address_group};
 
 use super::types::{Order, OrderStatusValue};
-use crate::graphql::budget::charge;
-use crate::graphql::context::{caller, queries, reads, services, session};
+use crate::graphql::budget::charge_address_and_subject;
+use crate::graphql::context::{queries, reads, services, session};
 use crate::graphql::errors::{ErrorCode, OrGraphql, bad_user_input, error};
 use crate::graphql::limits::page_cost;
 
@@ -96,15 +95,9 @@ impl OrderQuery {
     }
 }
 
-/// Charges a look-up by email to the caller's address and to the email (hashed: key material stays
-/// bounded), so that neither many emails from one address nor one email from many addresses can be
-/// walked through the order numbers.
+/// Charges a look-up by email to the caller's address and to the email, so that neither many emails
+/// from one address nor one email from many addresses can be walked through the order numbers.
 async fn charge_email_lookup(ctx: &Context<'_>, email: &str) -> Result<()> {
     let rate = services(ctx).rates.order_lookup;
-    let email = infra::digest::sha256_hex(email.trim().to_lowercase().as_bytes(), 16);
-    let by_email = format!("order-lookup:email:{email}");
-    let by_address = caller(ctx).ip.map(|ip| format!("order-lookup:ip:{}", address_group(ip)));
-    let buckets: Vec<(&str, Rate)> =
-        std::iter::once(by_email.as_str()).chain(by_address.as_deref()).map(|key| (key, rate)).collect();
-    charge(ctx, &buckets).await
+    charge_address_and_subject(ctx, "order-lookup", &email.trim().to_lowercase(), rate).await
 }

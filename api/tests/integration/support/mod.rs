@@ -20,7 +20,7 @@ use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
 use serde_json::{Value, json};
 use tokio::sync::{OnceCell, oneshot};
 
-pub use stack::{DelayedReplica, Stack, free_port, stack_script};
+pub use stack::{DelayedReplica, Stack, free_port, repo_root, stack_script};
 
 const TEMPLATE: &str = "mc_template";
 static TEMPLATE_READY: OnceCell<()> = OnceCell::const_new();
@@ -352,6 +352,8 @@ pub fn serve_args(db: &TestDatabase, overrides: &[&str]) -> Vec<String> {
         "--login-rate-limit",
         "100000/s:100000",
         "--order-lookup-rate-limit",
+        "100000/s:100000",
+        "--account-mail-rate-limit",
         "100000/s:100000",
     ]
     .chunks(2)

@@ -1,0 +1,40 @@
+//! Mail. Every message goes into the mail sink, a table on the primary, in the transaction of what it
+//! is about, under a key of what it is about (so that an event handled twice sends it once). The sink
+//! is the record of what was sent; `smtp` delivers its messages when an SMTP server is configured.
+
+pub mod smtp;
+
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, Statement};
+
+/// The storefront, whose pages the mails link to.
+#[derive(Debug, Clone)]
+pub struct Storefront {
+    /// Without a fragment: its pages are `#/<route>` under it.
+    pub url: url::Url,
+}
+
+impl Storefront {
+    /// The link to the storefront's page at `route`.
+    pub(crate) fn page(&self, route: &str) -> String {
+        format!("{}#/{route}", self.url)
+    }
+}
+
+pub(crate) struct Message {
+    pub subject: String,
+    /// Plain text, lines ended by CRLF.
+    pub body: String,
+}
+
+/// Puts a message into the mail sink, unless one with `key` is there already.
+pub(crate) async fn post(
+    txn: &DatabaseTransaction,
+    key: &str,
+    recipient: &str,
+    message: &Message,
+) -> Result<(), crate::Error> {
+    let insert = "INSERT INTO mail (key, recipient, subject, body) VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO NOTHING";
+    let values = [key.into(), recipient.into(), message.subject.clone().into(), message.body.clone().into()];
+    txn.execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, insert, values)).await?;
+    Ok(())
+}
