@@ -3,9 +3,11 @@
 // other than this machine, on a Content-Security-Policy violation or on an uncaught error, and a
 // screenshot per test.
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { chromium } from "playwright-core";
 
 export const BASE_URL = process.env.MYCLOTHES_E2E_URL ?? "http://127.0.0.1:8000";
@@ -100,4 +102,24 @@ export function newCustomer() {
   customers += 1;
   const id = `${Date.now().toString(36)}-${process.pid}-${customers}`;
   return { name: `Test Shopper ${customers}`, email: `e2e-${id}@example.test`, password: "correct horse battery" };
+}
+
+const STACK = fileURLToPath(new URL("../../scripts/stack", import.meta.url));
+
+/**
+ * The route (`#/page?token=…`) of the newest link to `page` mailed to `email`, read from the mail sink
+ * (the `mail` table the worker writes, in the stack's database) as a shopper reads their mailbox;
+ * waits up to 15 s for the worker.
+ */
+export async function mailedLink(email, page) {
+  const link = `#/${page}?token=`;
+  const sql = `SELECT substring(body from position('${link}' in body) for ${link.length + 64}) FROM mail
+    WHERE recipient = '${email}' AND position('${link}' in body) > 0 ORDER BY created_at DESC LIMIT 1`;
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    const { stdout } = await promisify(execFile)(STACK, ["psql", "-At", "-c", sql]);
+    if (stdout.trim()) return stdout.trim();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`no link to ${page} was mailed to ${email} within 15 s`);
 }

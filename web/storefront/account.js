@@ -1,4 +1,5 @@
-// Signing in and up, the address book, the order history, and an order's page.
+// Signing in and up, a forgotten password and the confirmation of an email address (the pages the
+// mailed links open), the address book, the order history, and an order's page.
 import { graphql, userErrorMessages } from "./api.js";
 import { h, show, formValues, errorList, money } from "./dom.js";
 import { state, refresh, MONEY } from "./state.js";
@@ -61,6 +62,7 @@ function signInView() {
     form("Log in", [
       field("email", "Email", { type: "email", autocomplete: "username" }),
       field("password", "Password", { type: "password", autocomplete: "current-password" }),
+      h("p", {}, h("a", { href: "#/forgot-password" }, "Forgot your password?")),
     ], "Log in", (values) => signIn({ name: "login", input: "LoginInput" }, values)),
     form("Create an account", [
       field("name", "Name", { autocomplete: "name" }),
@@ -70,10 +72,81 @@ function signInView() {
   );
 }
 
+/** Asks for a reset link; the answer is the same whether the email has an account or not. */
+export function forgotPasswordView() {
+  const sent = h("div", { role: "status" });
+  return h("div", {},
+    form("Reset your password", [
+      h("p", {}, "Type the email of your account: we will send it a link to choose a new password."),
+      field("email", "Email", { type: "email", autocomplete: "username" }),
+    ], "Send the link", async (values) => {
+      const { requestPasswordReset } = await graphql(`mutation RequestPasswordReset($email: String!) {
+        requestPasswordReset(email: $email) { accepted userErrors { message } } }`, { email: values.email });
+      show(sent, requestPasswordReset.accepted && h("p", { class: "panel" },
+        `If an account uses ${values.email}, a link to choose a new password is on its way to it. The link works for an hour.`));
+      return userErrorMessages(requestPasswordReset);
+    }),
+    sent,
+  );
+}
+
+/** The page of a mailed reset link: a new password, after which every session of the account has ended. */
+export function resetPasswordView(token) {
+  return form("Choose a new password", [
+    field("password", "New password (at least 10 characters)", { type: "password", autocomplete: "new-password" }),
+  ], "Set the password", async (values, element) => {
+    const { resetPassword } = await graphql(`mutation ResetPassword($input: ResetPasswordInput!) {
+      resetPassword(input: $input) { passwordReset userErrors { message } } }`, { input: { token, newPassword: values.password } });
+    if (resetPassword.passwordReset) {
+      // This browser's session, if it had one of the account, has ended with the others.
+      await refresh();
+      element.replaceWith(done("Your password is changed",
+        "Every session of your account has ended, on every device.",
+        h("a", { href: "#/account" }, "Log in with your new password")));
+    }
+    return userErrorMessages(resetPassword);
+  });
+}
+
+/** The page of a mailed verification link: one click confirms the address (no request confirms it by merely opening the page). */
+export function verifyEmailView(token) {
+  return form("Confirm your email address", [], "Confirm my email address", async (_, element) => {
+    const { verifyEmail } = await graphql(`mutation VerifyEmail($token: String!) {
+      verifyEmail(token: $token) { verified userErrors { message } } }`, { token });
+    if (verifyEmail.verified) {
+      element.replaceWith(done("Your email address is confirmed", "Thank you.", h("a", { href: "#/shop" }, "Back to the shop")));
+    }
+    return userErrorMessages(verifyEmail);
+  });
+}
+
+function done(title, text, next) {
+  return h("section", { class: "panel", role: "status" }, h("h2", {}, title), h("p", {}, text), next);
+}
+
+/** Until the address is confirmed, a reminder with a button that mails the link again. */
+function verificationReminder() {
+  const reminder = h("div", { class: "verification" });
+  const send = async (event) => {
+    event.target.disabled = true;
+    try {
+      const { resendVerificationEmail: sent } = await graphql(`mutation ResendVerification {
+        resendVerificationEmail { sent userErrors { message } } }`);
+      show(reminder, sent.sent ? h("p", { role: "status" }, "A new link is on its way to your mailbox.") : errorList(userErrorMessages(sent)));
+    } finally {
+      event.target.disabled = false;
+    }
+  };
+  show(reminder,
+    h("p", {}, "Your email address is not confirmed yet: follow the link we mailed to it."),
+    h("button", { type: "button", onClick: send }, "Send the link again"));
+  return reminder;
+}
+
 const ADDRESS_BOOK = `addresses { id ${ADDRESS_FIELDS} isDefaultShipping isDefaultBilling }`;
 
 async function profileView() {
-  const { me, orders } = await graphql(`query Account { me { name email ${ADDRESS_BOOK} } orders(first: 20) { nodes { number status createdAt total { ${MONEY} } } } }`);
+  const { me, orders } = await graphql(`query Account { me { name email emailVerified ${ADDRESS_BOOK} } orders(first: 20) { nodes { number status createdAt total { ${MONEY} } } } }`);
   if (!me) {
     await refresh();
     return signInView();
@@ -85,6 +158,7 @@ async function profileView() {
     h("section", { class: "panel" },
       h("h1", {}, me.name),
       h("p", {}, me.email),
+      !me.emailVerified && verificationReminder(),
       h("button", { type: "button", onClick: logout }, "Log out"),
     ),
     h("section", { class: "panel", "aria-label": "Order history" }, h("h2", {}, "Your orders"), orderList(orders.nodes)),

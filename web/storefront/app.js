@@ -4,7 +4,7 @@ import { h, show } from "./dom.js";
 import { state, onChange, refresh } from "./state.js";
 import { listingView, productView } from "./catalog.js";
 import { openCart, renderCart } from "./cart.js";
-import { accountView, orderView } from "./account.js";
+import { accountView, forgotPasswordView, orderView, resetPasswordView, verifyEmailView } from "./account.js";
 import { checkoutView } from "./checkout.js";
 
 const main = document.querySelector("main");
@@ -12,6 +12,10 @@ const main = document.querySelector("main");
 const routes = [
   [/^#\/product\/([^/?]+)$/, ([slug]) => productView(decodeURIComponent(slug))],
   [/^#\/account$/, () => accountView()],
+  [/^#\/forgot-password$/, () => forgotPasswordView()],
+  // The pages of the mailed links; a token cut short is refused by the server with its message.
+  [/^#\/reset-password\?token=([^&]*)$/, ([token]) => resetPasswordView(decodeURIComponent(token))],
+  [/^#\/verify-email\?token=([^&]*)$/, ([token]) => verifyEmailView(decodeURIComponent(token))],
   [/^#\/checkout$/, () => checkoutView()],
   [/^#\/order\/([^/?]+)(?:\?key=([0-9a-f]+))?$/, ([number, key]) => orderView(decodeURIComponent(number), key)],
   [/^#\/shop(\?.*)?$/, ([query]) => listingView(new URLSearchParams(query ?? ""))],

@@ -269,3 +269,41 @@ async fn a_country_is_in_one_zone_and_only_one_zone_is_the_rest_of_the_world() {
     let zones = app.post_graphql(r#"{ shippingZones { name } }"#).await;
     assert_eq!(zones["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{zones}");
 }
+
+#[tokio::test]
+async fn a_vat_rate_is_refused_for_a_bad_country_or_percent_and_nothing_is_written() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let set = |country: &str, percent: &str| {
+        format!(
+            r#"mutation {{ setVatRate(country: "{country}", percent: "{percent}") {{ vatRate {{ country }} userErrors {{ field code }} }} }}"#
+        )
+    };
+    let rates = "SELECT count(*) AS n FROM vat_rates";
+    let before = count(&app, rates).await;
+
+    let both = as_admin(&app, &admin, &set("XX", "-1"), "setVatRate").await;
+    assert_eq!(
+        both,
+        json!({ "vatRate": null, "userErrors": [{ "field": "country", "code": "INVALID_VALUE" }, { "field": "percent", "code": "INVALID_VALUE" }] })
+    );
+    for percent in ["100.5", "20.123", "twenty", ""] {
+        let refused = as_admin(&app, &admin, &set("CH", percent), "setVatRate").await;
+        assert_eq!(
+            refused["userErrors"],
+            json!([{ "field": "percent", "code": "INVALID_VALUE" }]),
+            "{percent:?}"
+        );
+    }
+    let unknown = as_admin(
+        &app,
+        &admin,
+        r#"mutation { removeVatRate(country: "X1") { vatRate { country } userErrors { field code } } }"#,
+        "removeVatRate",
+    )
+    .await;
+    assert_eq!(unknown["userErrors"], json!([{ "field": "country", "code": "INVALID_VALUE" }]));
+    assert_eq!(count(&app, rates).await, before, "nothing was written");
+    let guest = app.post_graphql(&set("CH", "8.1")).await;
+    assert_eq!(guest["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{guest}");
+}

@@ -122,7 +122,7 @@ impl AccountCommands {
         &self,
         token: &AccountToken,
         new: &Password,
-    ) -> Result<Committed<Result<Uuid, InvalidLink>>, crate::Error> {
+    ) -> Result<Committed<Result<(), InvalidLink>>, crate::Error> {
         let mut tx = WriteTx::begin(&self.db).await?;
         let Some(customer) = redeem(tx.conn(), token, TokenPurpose::ResetPassword).await? else {
             return refused(InvalidLink);
@@ -133,14 +133,14 @@ impl AccountCommands {
         tx.conn().execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, reset, values)).await?;
         self.sessions.end_all(&Session::customer_subject(customer)).await?;
         tx.touch(Touch::Profile(customer));
-        tx.commit(Ok(customer)).await
+        tx.commit(Ok(())).await
     }
 
-    /// Verifies the email address a verification link was sent to; the customer it belongs to.
+    /// Verifies the email address a verification link was sent to.
     pub async fn verify_email(
         &self,
         token: &AccountToken,
-    ) -> Result<Committed<Result<Uuid, InvalidLink>>, crate::Error> {
+    ) -> Result<Committed<Result<(), InvalidLink>>, crate::Error> {
         let mut tx = WriteTx::begin(&self.db).await?;
         let Some(customer) = redeem(tx.conn(), token, TokenPurpose::VerifyEmail).await? else {
             return refused(InvalidLink);
@@ -151,7 +151,7 @@ impl AccountCommands {
             .execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, verify, [customer.into()]))
             .await?;
         tx.touch(Touch::Profile(customer));
-        tx.commit(Ok(customer)).await
+        tx.commit(Ok(())).await
     }
 
     /// Changes the password and ends every session of the account; the answer is the generation the

@@ -222,9 +222,7 @@ impl CustomerMutation {
             }
         };
         let outcome = match AccountToken::parse(&input.token) {
-            Some(token) => {
-                committed(ctx, commands(ctx).accounts.reset_password(&token, &new)).await?.map(drop)
-            }
+            Some(token) => committed(ctx, commands(ctx).accounts.reset_password(&token, &new)).await?,
             None => Err(InvalidLink),
         };
         Ok(match outcome {
@@ -240,7 +238,7 @@ impl CustomerMutation {
     async fn verify_email(&self, ctx: &Context<'_>, token: String) -> Result<VerifyEmailPayload> {
         charge_sign_in(ctx).await?;
         let outcome = match AccountToken::parse(&token) {
-            Some(token) => committed(ctx, commands(ctx).accounts.verify_email(&token)).await?.map(drop),
+            Some(token) => committed(ctx, commands(ctx).accounts.verify_email(&token)).await?,
             None => Err(InvalidLink),
         };
         Ok(match outcome {
