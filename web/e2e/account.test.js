@@ -2,7 +2,7 @@
 // confirmed. The links are read from the mail sink, as a shopper reads their mailbox.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { launchBrowser, visit, finish, screenshot, openShop, settled, mailedLink, newCustomer } from "./support.js";
+import { launchBrowser, visit, finish, screenshot, openShop, settled, mailedLink, newCustomer, register } from "./support.js";
 
 let browser;
 
@@ -11,16 +11,6 @@ before(async () => {
 });
 
 after(() => browser?.close());
-
-async function register(page, customer) {
-  await openShop(page, "#/account");
-  const form = page.getByRole("form", { name: "Create an account" });
-  await form.getByLabel("Name").fill(customer.name);
-  await form.getByLabel("Email").fill(customer.email);
-  await form.getByLabel("Password").fill(customer.password);
-  await form.getByRole("button", { name: "Create account" }).click();
-  await page.getByRole("heading", { level: 1, name: customer.name }).waitFor();
-}
 
 async function logIn(page, email, password) {
   await openShop(page, "#/account");

@@ -1,7 +1,7 @@
 // The storefront in a real browser, as a shopper uses it: browsing, the bag, signing in, checking out.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { launchBrowser, visit, finish, screenshot, openShop, settled, productWithTwoSizes, newCustomer } from "./support.js";
+import { launchBrowser, visit, finish, screenshot, openShop, settled, productWithTwoSizes, newCustomer, register } from "./support.js";
 
 let browser;
 let product;
@@ -42,16 +42,6 @@ async function addBothSizes(page) {
     await addSize(page, variant.size);
     await page.waitForFunction((count) => document.querySelector("#bag-count").textContent === String(count), index + 1);
   }
-}
-
-async function register(page, customer) {
-  await openShop(page, "#/account");
-  const form = page.getByRole("form", { name: "Create an account" });
-  await form.getByLabel("Name").fill(customer.name);
-  await form.getByLabel("Email").fill(customer.email);
-  await form.getByLabel("Password").fill(customer.password);
-  await form.getByRole("button", { name: "Create account" }).click();
-  await page.getByRole("heading", { level: 1, name: customer.name }).waitFor();
 }
 
 /** The session is an HttpOnly cookie: nothing the page's scripts can read holds a token. */

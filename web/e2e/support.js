@@ -95,6 +95,17 @@ export async function productWithTwoSizes() {
   throw new Error("no product has two sizes of one colour with 5 or more in stock");
 }
 
+/** Opens an account for `customer` from the account page; it ends signed in, on its profile. */
+export async function register(page, customer) {
+  await openShop(page, "#/account");
+  const form = page.getByRole("form", { name: "Create an account" });
+  await form.getByLabel("Name").fill(customer.name);
+  await form.getByLabel("Email").fill(customer.email);
+  await form.getByLabel("Password").fill(customer.password);
+  await form.getByRole("button", { name: "Create account" }).click();
+  await page.getByRole("heading", { level: 1, name: customer.name }).waitFor();
+}
+
 let customers = 0;
 
 /** A new customer's credentials, unique to this run. */
