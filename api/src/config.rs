@@ -3,6 +3,7 @@
 //! (`scripts/stack.env`); the production profile has no defaults for anything secret.
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
@@ -89,6 +90,21 @@ pub struct Settings {
     /// shares MYCLOTHES_REDIS_URL.
     #[arg(long, env = "MYCLOTHES_CACHE_REDIS_URL", hide_env_values = true, global = true)]
     pub cache_redis_url: Option<String>,
+
+    /// A certificate authority (PEM file) for PostgreSQL: every database URL without an `sslmode` of
+    /// its own then connects with `sslmode=verify-full`, the server's certificate checked against it.
+    #[arg(long, env = "MYCLOTHES_DATABASE_CA_FILE", global = true)]
+    pub database_ca_file: Option<PathBuf>,
+
+    /// A certificate authority (PEM file) that the certificates of `rediss://` servers must chain to,
+    /// in place of the system's roots.
+    #[arg(long, env = "MYCLOTHES_REDIS_CA_FILE", global = true)]
+    pub redis_ca_file: Option<PathBuf>,
+
+    /// In the production profile, let a database or Redis on another machine be reached without TLS
+    /// (refused at start-up otherwise).
+    #[arg(long, env = "MYCLOTHES_ALLOW_PLAINTEXT_STORES", default_value_t = false, action = clap::ArgAction::Set, global = true)]
+    pub allow_plaintext_stores: bool,
 
     /// Prefix of every Redis key this deployment writes.
     #[arg(long, env = "MYCLOTHES_REDIS_KEY_PREFIX", default_value = "myclothes:", global = true)]
@@ -346,6 +362,9 @@ const FLAGS: &[(&str, &str)] = &[
     ("MYCLOTHES_REPLICA_URLS", "replica-urls"),
     ("MYCLOTHES_OWNER_DATABASE_URL", "owner-database-url"),
     ("MYCLOTHES_REDIS_URL", "redis-url"),
+    ("MYCLOTHES_CACHE_REDIS_URL", "cache-redis-url"),
+    ("MYCLOTHES_DATABASE_CA_FILE", "database-ca-file"),
+    ("MYCLOTHES_REDIS_CA_FILE", "redis-ca-file"),
     ("MYCLOTHES_REDIS_KEY_PREFIX", "redis-key-prefix"),
     ("MYCLOTHES_JWT_KEYS", "jwt-keys"),
     ("MYCLOTHES_PRIMARY_POOL_SIZE", "primary-pool-size"),
@@ -519,7 +538,7 @@ impl Settings {
                 primary_urls: self.database_urls()?,
                 replica_urls: replica_urls
                     .iter()
-                    .map(|url| postgres_url("MYCLOTHES_REPLICA_URLS", url))
+                    .map(|url| self.postgres_url("MYCLOTHES_REPLICA_URLS", url))
                     .collect::<Result<_, _>>()?,
                 primary_pool_size: pool_size("MYCLOTHES_PRIMARY_POOL_SIZE", self.primary_pool_size)?,
                 replica_pool_size: pool_size("MYCLOTHES_REPLICA_POOL_SIZE", self.replica_pool_size)?,
@@ -649,18 +668,24 @@ impl Settings {
 
     pub fn redis_settings(&self) -> Result<RedisSettings, ConfigError> {
         let url = self.with_default(&self.redis_url, local_stack::REDIS_URL, "MYCLOTHES_REDIS_URL")?;
-        self.redis_settings_at(redis_url("MYCLOTHES_REDIS_URL", url)?)
+        self.redis_settings_at(self.redis_url("MYCLOTHES_REDIS_URL", url)?)
     }
 
     /// The read cache's own Redis, if it has one.
     fn cache_redis_settings(&self) -> Result<Option<RedisSettings>, ConfigError> {
-        let url = self.cache_redis_url.as_deref().map(|url| redis_url("MYCLOTHES_CACHE_REDIS_URL", url));
+        let url = self.cache_redis_url.as_deref().map(|url| self.redis_url("MYCLOTHES_CACHE_REDIS_URL", url));
         url.transpose()?.map(|url| self.redis_settings_at(url)).transpose()
     }
 
     fn redis_settings_at(&self, url: SecretString) -> Result<RedisSettings, ConfigError> {
+        let ca = self.redis_ca_file.as_deref().map(|path| {
+            std::fs::read(path).map_err(|e| {
+                ConfigError::new("MYCLOTHES_REDIS_CA_FILE", format!("cannot read {} ({e})", path.display()))
+            })
+        });
         Ok(RedisSettings {
             url,
+            ca: ca.transpose()?,
             pool_size: pool_size("MYCLOTHES_REDIS_POOL_SIZE", self.redis_pool_size)? as usize,
             timeout: self.redis_timeout,
             key_prefix: key_prefix(&self.redis_key_prefix)?,
@@ -680,7 +705,7 @@ impl Settings {
         if urls.is_empty() {
             return Err(ConfigError::new("MYCLOTHES_DATABASE_URL", "no URL given"));
         }
-        urls.into_iter().map(|url| postgres_url("MYCLOTHES_DATABASE_URL", url)).collect()
+        urls.into_iter().map(|url| self.postgres_url("MYCLOTHES_DATABASE_URL", url)).collect()
     }
 
     /// The owner role's URL on the primary (for `migrate`).
@@ -690,7 +715,56 @@ impl Settings {
             local_stack::OWNER_DATABASE_URL,
             "MYCLOTHES_OWNER_DATABASE_URL",
         )?;
-        postgres_url("MYCLOTHES_OWNER_DATABASE_URL", url)
+        self.postgres_url("MYCLOTHES_OWNER_DATABASE_URL", url)
+    }
+
+    /// A PostgreSQL URL, with the certificate authority of `MYCLOTHES_DATABASE_CA_FILE` when it
+    /// names no `sslmode` of its own.
+    fn postgres_url(&self, env: &'static str, value: &str) -> Result<SecretString, ConfigError> {
+        let mut url = postgres_url(env, value)?;
+        let sslmode =
+            |url: &url::Url| url.query_pairs().find(|(key, _)| key == "sslmode").map(|(_, v)| v.into_owned());
+        if let Some(ca) = &self.database_ca_file
+            && sslmode(&url).is_none()
+        {
+            let ca = ca_file("MYCLOTHES_DATABASE_CA_FILE", ca)?;
+            url.query_pairs_mut().append_pair("sslmode", "verify-full").append_pair("sslrootcert", &ca);
+        }
+        let encrypted = matches!(sslmode(&url).as_deref(), Some("require" | "verify-ca" | "verify-full"));
+        self.refuse_plaintext(env, &url, encrypted)?;
+        Ok(SecretString::from(String::from(url)))
+    }
+
+    fn redis_url(&self, env: &'static str, value: &str) -> Result<SecretString, ConfigError> {
+        let url = redis_url(env, value)?;
+        self.refuse_plaintext(env, &url, url.scheme() == "rediss")?;
+        Ok(SecretString::from(String::from(url)))
+    }
+
+    /// In production, a store on another machine is reached over TLS, unless
+    /// `MYCLOTHES_ALLOW_PLAINTEXT_STORES` says otherwise: passwords and shoppers' data would cross the
+    /// network in the clear.
+    fn refuse_plaintext(
+        &self,
+        env: &'static str,
+        url: &url::Url,
+        encrypted: bool,
+    ) -> Result<(), ConfigError> {
+        // postgres:// and redis:// are not special schemes to the URL standard: their hosts are names.
+        let host = url.host_str().unwrap_or_default();
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        let loopback =
+            bare == "localhost" || bare.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+        if encrypted || loopback || self.allow_plaintext_stores || self.profile == Profile::Development {
+            return Ok(());
+        }
+        Err(ConfigError::new(
+            env,
+            format!(
+                "reaches {host} without TLS: use sslmode=verify-full (or MYCLOTHES_DATABASE_CA_FILE) for \
+                 PostgreSQL and rediss:// for Redis, or set MYCLOTHES_ALLOW_PLAINTEXT_STORES=true"
+            ),
+        ))
     }
 
     fn storefront_url(&self) -> Result<url::Url, ConfigError> {
@@ -783,7 +857,8 @@ impl Settings {
     }
 }
 
-fn postgres_url(env: &'static str, value: &str) -> Result<SecretString, ConfigError> {
+/// `value` parsed as a PostgreSQL URL naming a host and a database.
+fn postgres_url(env: &'static str, value: &str) -> Result<url::Url, ConfigError> {
     let url = url::Url::parse(value).map_err(|e| ConfigError::new(env, format!("not a URL ({e})")))?;
     if !matches!(url.scheme(), "postgres" | "postgresql") {
         return Err(ConfigError::new(env, "must start with postgres://"));
@@ -794,19 +869,29 @@ fn postgres_url(env: &'static str, value: &str) -> Result<SecretString, ConfigEr
             "must name a host and a database, as in postgres://user:password@host:5432/db",
         ));
     }
-    Ok(SecretString::from(value))
+    Ok(url)
 }
 
 fn socket_address(env: &'static str, value: &str) -> Result<SocketAddr, ConfigError> {
     value.parse().map_err(|e| ConfigError::new(env, format!("not an address such as 127.0.0.1:8000 ({e})")))
 }
 
-fn redis_url(env: &'static str, value: &str) -> Result<SecretString, ConfigError> {
+fn redis_url(env: &'static str, value: &str) -> Result<url::Url, ConfigError> {
     let url = url::Url::parse(value).map_err(|e| ConfigError::new(env, format!("not a URL ({e})")))?;
     if !matches!(url.scheme(), "redis" | "rediss") || url.host_str().is_none_or(str::is_empty) {
-        return Err(ConfigError::new(env, "must be redis://[:password@]host[:port][/db]"));
+        return Err(ConfigError::new(
+            env,
+            "must be redis://[:password@]host[:port][/db], or rediss:// for TLS",
+        ));
     }
-    Ok(SecretString::from(value))
+    Ok(url)
+}
+
+/// The path of a certificate authority's file, which must be readable.
+fn ca_file(env: &'static str, path: &Path) -> Result<String, ConfigError> {
+    std::fs::File::open(path)
+        .map_err(|e| ConfigError::new(env, format!("cannot read {} ({e})", path.display())))?;
+    path.to_str().map(str::to_owned).ok_or_else(|| ConfigError::new(env, "must be a UTF-8 path"))
 }
 
 /// A duration longer than zero, such as `10s`.
@@ -919,10 +1004,11 @@ mod tests {
 
     #[test]
     fn production_profile_requires_redis_and_jwt_keys() {
-        let base = ["--profile", "production", "--database-url", "postgres://u:p@db:5432/shop"];
+        let base =
+            ["--profile", "production", "--database-url", "postgres://u:p@db:5432/shop?sslmode=verify-full"];
         let err = settings(&base).serve_config().err().unwrap();
         assert_eq!(err.env, "MYCLOTHES_REDIS_URL");
-        let with_redis = [&base[..], &["--redis-url", "redis://:pw@cache:6379"]].concat();
+        let with_redis = [&base[..], &["--redis-url", "rediss://:pw@cache:6379"]].concat();
         assert_eq!(settings(&with_redis).serve_config().err().unwrap().env, "MYCLOTHES_JWT_KEYS");
     }
 
@@ -932,9 +1018,9 @@ mod tests {
             "--profile",
             "production",
             "--database-url",
-            "postgres://u:p@db:5432/shop",
+            "postgres://u:p@db:5432/shop?sslmode=verify-full",
             "--redis-url",
-            "redis://:pw@cache:6379",
+            "rediss://:pw@cache:6379",
             "--jwt-keys",
             "k1:a-production-secret-of-at-least-32-bytes",
         ];
@@ -964,6 +1050,93 @@ mod tests {
             panic!("not Stripe")
         };
         assert_eq!(local.api_base.as_str(), "http://127.0.0.1:58420/");
+    }
+
+    #[test]
+    fn production_refuses_a_store_on_another_machine_without_tls() {
+        let serve = |extra: &[&str]| {
+            let base =
+                ["--profile", "production", "--jwt-keys", "k1:a-production-secret-of-at-least-32-bytes"];
+            let payments = ["--payment-provider", "sandbox"];
+            settings(&[&base[..], &payments, extra].concat()).serve_config()
+        };
+        let (tls_db, tls_redis) =
+            ("postgres://u:p@db:5432/shop?sslmode=verify-full", "rediss://:pw@cache:6379");
+        assert!(serve(&["--database-url", tls_db, "--redis-url", tls_redis]).is_ok());
+        let plain_db = serve(&["--database-url", "postgres://u:p@db:5432/shop", "--redis-url", tls_redis]);
+        let plain_db = plain_db.err().unwrap();
+        assert_eq!(plain_db.env, "MYCLOTHES_DATABASE_URL");
+        assert!(
+            plain_db.to_string().contains("db without TLS") && !plain_db.to_string().contains("u:p"),
+            "{plain_db}"
+        );
+        let prefer =
+            serve(&["--database-url", "postgres://u:p@db/shop?sslmode=prefer", "--redis-url", tls_redis]);
+        assert_eq!(prefer.err().unwrap().env, "MYCLOTHES_DATABASE_URL", "prefer falls back to plaintext");
+        let replica = serve(&[
+            "--database-url",
+            tls_db,
+            "--replica-urls",
+            "postgres://r@replica/shop",
+            "--redis-url",
+            tls_redis,
+        ]);
+        assert_eq!(replica.err().unwrap().env, "MYCLOTHES_REPLICA_URLS");
+        let plain_redis = serve(&["--database-url", tls_db, "--redis-url", "redis://:pw@cache:6379"]);
+        assert_eq!(plain_redis.err().unwrap().env, "MYCLOTHES_REDIS_URL");
+        let cache = serve(&[
+            "--database-url",
+            tls_db,
+            "--redis-url",
+            tls_redis,
+            "--cache-redis-url",
+            "redis://c:6379",
+        ]);
+        assert_eq!(cache.err().unwrap().env, "MYCLOTHES_CACHE_REDIS_URL");
+        let loopback =
+            ["--database-url", "postgres://u:p@127.0.0.1/shop", "--redis-url", "redis://:pw@localhost:6379"];
+        assert!(serve(&loopback).is_ok(), "this machine's stores need no TLS");
+        let ipv6 = ["--database-url", "postgres://u:p@[::1]/shop", "--redis-url", "redis://[::1]:6379"];
+        assert!(serve(&ipv6).is_ok());
+        let allowed = [
+            "--database-url",
+            "postgres://u:p@db/shop",
+            "--redis-url",
+            "redis://cache",
+            "--allow-plaintext-stores",
+            "true",
+        ];
+        assert!(serve(&allowed).is_ok());
+    }
+
+    #[test]
+    fn certificate_authorities_are_files_that_turn_verification_on() {
+        let ca = std::env::temp_dir().join(format!("myclothes-config-ca-{}.pem", std::process::id()));
+        std::fs::write(&ca, "-----BEGIN CERTIFICATE-----\n").unwrap();
+        let ca_path = ca.to_str().unwrap();
+        let with_ca = |extra: &[&str]| {
+            settings(
+                &[
+                    &["--profile", "development", "--database-ca-file", ca_path, "--redis-ca-file", ca_path]
+                        [..],
+                    extra,
+                ]
+                .concat(),
+            )
+            .serve_config()
+        };
+        let config = with_ca(&["--replica-urls", "postgres://r@replica/shop?sslmode=require"]).unwrap();
+        let primary = config.db.primary_urls[0].expose_secret().to_owned();
+        let expected = format!("?sslmode=verify-full&sslrootcert={}", ca_path.replace('/', "%2F"));
+        assert!(primary.ends_with(&expected), "{primary}");
+        assert!(
+            config.db.replica_urls[0].expose_secret().ends_with("?sslmode=require"),
+            "its own sslmode is kept"
+        );
+        assert_eq!(config.redis.ca.as_deref(), Some(&b"-----BEGIN CERTIFICATE-----\n"[..]));
+        std::fs::remove_file(&ca).unwrap();
+        let missing = with_ca(&[]).err().unwrap();
+        assert_eq!(missing.env, "MYCLOTHES_DATABASE_CA_FILE", "{missing}");
     }
 
     #[test]

@@ -7,16 +7,22 @@ use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use deadpool_redis::{Config, Pool, PoolConfig, Runtime, Timeouts};
+use deadpool_redis::{Manager, Pool, Runtime};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{Client, ErrorKind, FromRedisValue, RedisError, Script, ServerErrorKind, ToRedisArgs};
+use redis::{
+    Client, ErrorKind, FromRedisValue, RedisError, Script, ServerErrorKind, TlsCertificates, ToRedisArgs,
+};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::OnceCell;
 
 use crate::probe::Probe;
 
 pub struct RedisSettings {
+    /// `redis://` in the clear or `rediss://` over TLS.
     pub url: SecretString,
+    /// The certificate authority (PEM) that a `rediss://` server's certificate must chain to, in
+    /// place of the system's roots.
+    pub ca: Option<Vec<u8>>,
     pub pool_size: usize,
     /// Bounds connecting, waiting for a pooled connection and every command, so that a Redis outage
     /// fails calls fast instead of hanging them.
@@ -49,18 +55,25 @@ impl RedisStore {
         let invalid = |e: &dyn std::fmt::Display| {
             crate::Error::Unexpected(anyhow::anyhow!("invalid Redis settings: {e}"))
         };
-        let client = Client::open(settings.url.expose_secret()).map_err(|e| invalid(&e))?;
-        let mut config = Config::from_url(settings.url.expose_secret());
-        config.pool = Some(PoolConfig {
-            max_size: settings.pool_size,
-            timeouts: Timeouts {
-                wait: Some(settings.timeout),
-                create: Some(settings.timeout),
-                recycle: Some(settings.timeout),
-            },
-            ..PoolConfig::default()
-        });
-        let pool = config.create_pool(Some(Runtime::Tokio1)).map_err(|e| invalid(&e))?;
+        let url = settings.url.expose_secret();
+        let client = match &settings.ca {
+            Some(ca) => {
+                let certificates = TlsCertificates { client_tls: None, root_cert: Some(ca.clone()) };
+                Client::build_with_tls(url, certificates)
+            }
+            None => Client::open(url),
+        }
+        .map_err(|e| invalid(&e))?;
+        // The pool's connections are the client's, over TLS with its certificate authority.
+        let manager = Manager::new(client.get_connection_info().clone()).map_err(|e| invalid(&e))?;
+        let pool = Pool::builder(manager)
+            .max_size(settings.pool_size)
+            .wait_timeout(Some(settings.timeout))
+            .create_timeout(Some(settings.timeout))
+            .recycle_timeout(Some(settings.timeout))
+            .runtime(Runtime::Tokio1)
+            .build()
+            .map_err(|e| invalid(&e))?;
         Ok(Self {
             client,
             pool,

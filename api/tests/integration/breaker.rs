@@ -21,6 +21,7 @@ async fn a_probe_cut_off_midway_does_not_leave_redis_unused() {
     let url = Stack::get().redis_url_on(proxy.port);
     let settings = RedisSettings {
         url: SecretString::from(url),
+        ca: None,
         pool_size: 2,
         timeout: Duration::from_millis(200),
         key_prefix: "breaker:".to_owned(),

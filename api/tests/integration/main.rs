@@ -34,4 +34,5 @@ mod shutdown;
 mod stack;
 mod stripe;
 mod support;
+mod tls;
 mod worker;

@@ -13,6 +13,7 @@ use crate::support::{Stack, TestDatabase, connect};
 fn redis(url: String) -> RedisStore {
     RedisStore::connect(&RedisSettings {
         url: SecretString::from(url),
+        ca: None,
         pool_size: 1,
         timeout: Duration::from_secs(1),
         key_prefix: "mc_test_stack:".to_owned(),

@@ -89,6 +89,28 @@ impl Stack {
     pub fn redis_port(&self) -> u16 {
         self.value("STACK_REDIS_PORT").parse().expect("STACK_REDIS_PORT is a port")
     }
+
+    /// `role`'s URL of `database` on the PostgreSQL server that accepts TLS only, without an
+    /// `sslmode` (the app's certificate authority setting adds `verify-full`).
+    pub fn tls_postgres_url(&self, role: &str, database: &str) -> String {
+        let port: u16 =
+            self.value("STACK_TLS_PRIMARY_PORT").parse().expect("STACK_TLS_PRIMARY_PORT is a port");
+        self.url(role, port, database)
+    }
+
+    /// The URL of the Redis that accepts TLS only, with `scheme` (`rediss`, or `redis` to try it in the
+    /// clear).
+    pub fn tls_redis_url(&self, scheme: &str) -> String {
+        let port = self.value("STACK_TLS_REDIS_PORT");
+        format!("{scheme}://:{}@127.0.0.1:{port}/0", self.value("STACK_REDIS_PASSWORD"))
+    }
+
+    /// The certificate authority that signed the TLS servers' certificates.
+    pub fn tls_ca_file(&self) -> PathBuf {
+        let stack_dir =
+            std::env::var_os("MYCLOTHES_STACK_DIR").map_or_else(|| repo_root().join(".stack"), PathBuf::from);
+        stack_dir.join("tls/ca.crt")
+    }
 }
 
 pub fn repo_root() -> PathBuf {
