@@ -14,7 +14,7 @@ use infra::mail::Storefront;
 use infra::mail::smtp::{SmtpSettings, SmtpSettingsError};
 use infra::order_events::StockAlerts;
 use infra::payments::SandboxSettings;
-use infra::redis::RedisSettings;
+use infra::redis::{RedisSettings, ReplicaAcks, SentinelSettings};
 use infra::stripe::StripeSettings;
 use infra::tokens::{TokenKey, TokenSettings};
 use infra::worker::WorkerSettings;
@@ -90,6 +90,26 @@ pub struct Settings {
     /// shares MYCLOTHES_REDIS_URL.
     #[arg(long, env = "MYCLOTHES_CACHE_REDIS_URL", hide_env_values = true, global = true)]
     pub cache_redis_url: Option<String>,
+
+    /// Redis Sentinel: `host:port` of each sentinel, comma-separated. The Redis of MYCLOTHES_REDIS_URL is
+    /// then the primary they name, followed through failovers; the URL gives its password, database
+    /// and TLS, not its address.
+    #[arg(long, env = "MYCLOTHES_REDIS_SENTINELS", value_delimiter = ',', global = true)]
+    pub redis_sentinels: Option<Vec<String>>,
+
+    /// The name the sentinels monitor the primary under.
+    #[arg(long, env = "MYCLOTHES_REDIS_MASTER_NAME", default_value = "myclothes", global = true)]
+    pub redis_master_name: String,
+
+    /// Replicas that must have a cart change before the shopper is told it is made (`WAIT`); 0
+    /// acknowledges it once the primary has it.
+    #[arg(long, env = "MYCLOTHES_REDIS_WAIT_REPLICAS", default_value_t = 0, global = true)]
+    pub redis_wait_replicas: u32,
+
+    /// The longest a cart change waits for those replicas; then it is acknowledged with the primary
+    /// alone holding it.
+    #[arg(long, env = "MYCLOTHES_REDIS_WAIT_TIMEOUT", default_value = "100ms", value_parser = humantime::parse_duration, global = true)]
+    pub redis_wait_timeout: Duration,
 
     /// A certificate authority (PEM file) for PostgreSQL: every database URL without an `sslmode` of
     /// its own then connects with `sslmode=verify-full`, the server's certificate checked against it.
@@ -365,6 +385,8 @@ const FLAGS: &[(&str, &str)] = &[
     ("MYCLOTHES_CACHE_REDIS_URL", "cache-redis-url"),
     ("MYCLOTHES_DATABASE_CA_FILE", "database-ca-file"),
     ("MYCLOTHES_REDIS_CA_FILE", "redis-ca-file"),
+    ("MYCLOTHES_REDIS_SENTINELS", "redis-sentinels"),
+    ("MYCLOTHES_REDIS_WAIT_TIMEOUT", "redis-wait-timeout"),
     ("MYCLOTHES_REDIS_KEY_PREFIX", "redis-key-prefix"),
     ("MYCLOTHES_JWT_KEYS", "jwt-keys"),
     ("MYCLOTHES_PRIMARY_POOL_SIZE", "primary-pool-size"),
@@ -666,9 +688,39 @@ impl Settings {
             .collect()
     }
 
+    /// The durable Redis: carts, sessions, rate limits, events; behind sentinels when they are set.
     pub fn redis_settings(&self) -> Result<RedisSettings, ConfigError> {
         let url = self.with_default(&self.redis_url, local_stack::REDIS_URL, "MYCLOTHES_REDIS_URL")?;
-        self.redis_settings_at(self.redis_url("MYCLOTHES_REDIS_URL", url)?)
+        let sentinels: Vec<String> = self
+            .redis_sentinels
+            .iter()
+            .flatten()
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect();
+        if let Some(bad) = sentinels
+            .iter()
+            .find(|address| address.rsplit_once(':').is_none_or(|(_, port)| port.parse::<u16>().is_err()))
+        {
+            return Err(ConfigError::new("MYCLOTHES_REDIS_SENTINELS", format!("{bad} is not host:port")));
+        }
+        if self.redis_wait_replicas > 0 && self.redis_wait_timeout >= self.redis_timeout {
+            return Err(ConfigError::new(
+                "MYCLOTHES_REDIS_WAIT_TIMEOUT",
+                "must be shorter than MYCLOTHES_REDIS_TIMEOUT",
+            ));
+        }
+        Ok(RedisSettings {
+            sentinel: (!sentinels.is_empty()).then(|| SentinelSettings {
+                addresses: sentinels,
+                master_name: self.redis_master_name.clone(),
+            }),
+            replicated_writes: (self.redis_wait_replicas > 0).then_some(ReplicaAcks {
+                replicas: self.redis_wait_replicas,
+                timeout: self.redis_wait_timeout,
+            }),
+            ..self.redis_settings_at(self.redis_url("MYCLOTHES_REDIS_URL", url)?)?
+        })
     }
 
     /// The read cache's own Redis, if it has one.
@@ -686,6 +738,8 @@ impl Settings {
         Ok(RedisSettings {
             url,
             ca: ca.transpose()?,
+            sentinel: None,
+            replicated_writes: None,
             pool_size: pool_size("MYCLOTHES_REDIS_POOL_SIZE", self.redis_pool_size)? as usize,
             timeout: self.redis_timeout,
             key_prefix: key_prefix(&self.redis_key_prefix)?,
@@ -1137,6 +1191,25 @@ mod tests {
         std::fs::remove_file(&ca).unwrap();
         let missing = with_ca(&[]).err().unwrap();
         assert_eq!(missing.env, "MYCLOTHES_DATABASE_CA_FILE", "{missing}");
+    }
+
+    #[test]
+    fn sentinels_name_the_redis_primary_and_a_wait_for_replicas_ends_before_the_redis_timeout() {
+        let plain = settings(&["--profile", "development"]).serve_config().unwrap().redis;
+        assert_eq!((plain.sentinel, plain.replicated_writes), (None, None));
+        let sentinels =
+            ["--redis-sentinels", "127.0.0.1:26379, 127.0.0.1:26380", "--redis-wait-replicas", "1"];
+        let ha =
+            settings(&[&["--profile", "development"][..], &sentinels].concat()).serve_config().unwrap().redis;
+        let addresses = vec!["127.0.0.1:26379".to_owned(), "127.0.0.1:26380".to_owned()];
+        assert_eq!(ha.sentinel, Some(SentinelSettings { addresses, master_name: "myclothes".to_owned() }));
+        let acks = ReplicaAcks { replicas: 1, timeout: Duration::from_millis(100) };
+        assert_eq!(ha.replicated_writes, Some(acks));
+        let bad = settings(&["--profile", "development", "--redis-sentinels", "sentinel-without-port"]);
+        assert_eq!(bad.serve_config().err().unwrap().env, "MYCLOTHES_REDIS_SENTINELS");
+        let too_long =
+            ["--profile", "development", "--redis-wait-replicas", "1", "--redis-wait-timeout", "1s"];
+        assert_eq!(settings(&too_long).serve_config().err().unwrap().env, "MYCLOTHES_REDIS_WAIT_TIMEOUT");
     }
 
     #[test]

@@ -22,6 +22,8 @@ async fn a_probe_cut_off_midway_does_not_leave_redis_unused() {
     let settings = RedisSettings {
         url: SecretString::from(url),
         ca: None,
+        sentinel: None,
+        replicated_writes: None,
         pool_size: 2,
         timeout: Duration::from_millis(200),
         key_prefix: "breaker:".to_owned(),

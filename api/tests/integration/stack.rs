@@ -14,6 +14,8 @@ fn redis(url: String) -> RedisStore {
     RedisStore::connect(&RedisSettings {
         url: SecretString::from(url),
         ca: None,
+        sentinel: None,
+        replicated_writes: None,
         pool_size: 1,
         timeout: Duration::from_secs(1),
         key_prefix: "mc_test_stack:".to_owned(),

@@ -41,6 +41,8 @@ async fn the_stores_refuse_plaintext_and_the_app_serves_through_them_over_tls() 
             pool_size: 1,
             timeout: Duration::from_secs(2),
             key_prefix: "mc_test_tls:".to_owned(),
+            sentinel: None,
+            replicated_writes: None,
         };
         RedisStore::connect(&settings).expect("the Redis settings are valid")
     };

@@ -609,6 +609,8 @@ mod tests {
             RedisStore::connect(&crate::redis::RedisSettings {
                 url: secrecy::SecretString::from("redis://127.0.0.1:9/0"),
                 ca: None,
+                sentinel: None,
+                replicated_writes: None,
                 pool_size: 1,
                 timeout: Duration::from_millis(10),
                 key_prefix: "unused:".to_owned(),

@@ -218,7 +218,9 @@ impl CartStore {
 
     /// The cart of `owner`, unless the session of `liveness` has ended.
     pub async fn look(&self, owner: &CartOwner, liveness: &Liveness) -> StoredChange {
-        self.for_session(&LOOK_SCRIPT, owner, liveness, vec![]).await
+        let (keys, args) = self.session_call(owner, liveness, vec![]);
+        // A read: nothing for the replicas to hold, so no wait for them.
+        answer(self.redis.eval(&LOOK_SCRIPT, keys, args).await?)
     }
 
     /// Adds `quantity` of a variant priced `price` now; an existing line grows.
@@ -293,7 +295,7 @@ impl CartStore {
         Ok(taken.expect("taking lines out is never refused"))
     }
 
-    /// Runs a script made `for_session` on the cart of `owner`.
+    /// Runs a script made `for_session` that changes the cart of `owner`.
     async fn for_session(
         &self,
         script: &'static Script,
@@ -301,20 +303,25 @@ impl CartStore {
         liveness: &Liveness,
         args: Vec<String>,
     ) -> StoredChange {
-        let keys = std::iter::once(self.key(owner)).chain(liveness.keys.iter().cloned()).collect();
-        let args = std::iter::once(liveness.generation.to_string()).chain(args).collect();
+        let (keys, args) = self.session_call(owner, liveness, args);
         self.change(script, keys, args).await
     }
 
+    /// The keys and arguments of a script made `for_session`.
+    fn session_call(
+        &self,
+        owner: &CartOwner,
+        liveness: &Liveness,
+        args: Vec<String>,
+    ) -> (Vec<String>, Vec<String>) {
+        let keys = std::iter::once(self.key(owner)).chain(liveness.keys.iter().cloned()).collect();
+        let args = std::iter::once(liveness.generation.to_string()).chain(args).collect();
+        (keys, args)
+    }
+
+    /// Runs a script that changes a cart; its answer waits for the replicas when they are waited for.
     async fn change(&self, script: &'static Script, keys: Vec<String>, args: Vec<String>) -> StoredChange {
-        let (status, fields): (String, Vec<String>) = self.redis.eval(script, keys, args).await?;
-        let cart = parse_cart(&fields)?;
-        Ok(match status.as_str() {
-            "OK" => Ok(cart),
-            "QUANTITY_LIMIT" => Err(CartRejection::QuantityLimit),
-            "SESSION_ENDED" => Err(CartRejection::SessionEnded),
-            _ => Err(CartRejection::LineLimit),
-        })
+        answer(self.redis.eval_replicated(script, keys, args).await?)
     }
 
     fn key(&self, owner: &CartOwner) -> String {
@@ -324,6 +331,17 @@ impl CartStore {
     fn expiry_ms(&self) -> String {
         self.expiry.as_millis().to_string()
     }
+}
+
+/// A cart script's answer: its status and the cart.
+fn answer((status, fields): (String, Vec<String>)) -> StoredChange {
+    let cart = parse_cart(&fields)?;
+    Ok(match status.as_str() {
+        "OK" => Ok(cart),
+        "QUANTITY_LIMIT" => Err(CartRejection::QuantityLimit),
+        "SESSION_ENDED" => Err(CartRejection::SessionEnded),
+        _ => Err(CartRejection::LineLimit),
+    })
 }
 
 /// The cart in a `HGETALL` answer, lines in the order they were added.

@@ -1,20 +1,25 @@
 //! The one place that opens Redis connections: a shared multiplexed connection that reconnects by
 //! itself, for the hot paths (one round trip per command, no checkout), a deadpool pool for the
 //! health probe and for commands that need a connection of their own, and a connection per
-//! subscription.
+//! subscription — all to the primary, which Redis Sentinel may name (`primary`).
+
+mod node;
+mod primary;
 
 use std::future::Future;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use deadpool_redis::{Manager, Pool, Runtime};
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManager;
 use redis::{
-    Client, ErrorKind, FromRedisValue, RedisError, Script, ServerErrorKind, TlsCertificates, ToRedisArgs,
+    ErrorKind, FromRedisValue, IntoConnectionInfo, RedisError, Script, ServerErrorKind, ToRedisArgs,
 };
 use secrecy::{ExposeSecret, SecretString};
-use tokio::sync::OnceCell;
 
+use self::node::Node;
+use self::primary::Primary;
+pub use self::primary::SentinelSettings;
 use crate::probe::Probe;
 
 pub struct RedisSettings {
@@ -30,6 +35,18 @@ pub struct RedisSettings {
     /// Put before every key this instance writes, so that several deployments (or tests) can share
     /// one Redis.
     pub key_prefix: String,
+    /// The sentinels that name the primary; the URL then gives only its password, database and TLS.
+    pub sentinel: Option<SentinelSettings>,
+    /// How many replicas must have a replicated write (`eval_replicated`) before it is acknowledged.
+    pub replicated_writes: Option<ReplicaAcks>,
+}
+
+/// `WAIT replicas timeout` after a write: the write is acknowledged once that many replicas have it,
+/// or once `timeout` has passed (then only the primary may have it; counted on `/metrics`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReplicaAcks {
+    pub replicas: u32,
+    pub timeout: Duration,
 }
 
 /// After a failure, calls fail at once for this long instead of each waiting for a timeout; then one
@@ -37,9 +54,8 @@ pub struct RedisSettings {
 const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(1);
 
 pub struct RedisStore {
-    client: Client,
-    pool: Pool,
-    shared: OnceCell<ConnectionManager>,
+    primary: Primary,
+    replicated_writes: Option<ReplicaAcks>,
     timeout: Duration,
     key_prefix: String,
     started: Instant,
@@ -55,30 +71,19 @@ impl RedisStore {
         let invalid = |e: &dyn std::fmt::Display| {
             crate::Error::Unexpected(anyhow::anyhow!("invalid Redis settings: {e}"))
         };
-        let url = settings.url.expose_secret();
-        let client = match &settings.ca {
-            Some(ca) => {
-                let certificates = TlsCertificates { client_tls: None, root_cert: Some(ca.clone()) };
-                Client::build_with_tls(url, certificates)
-            }
-            None => Client::open(url),
-        }
-        .map_err(|e| invalid(&e))?;
-        // The pool's connections are the client's, over TLS with its certificate authority.
-        let manager = Manager::new(client.get_connection_info().clone()).map_err(|e| invalid(&e))?;
-        let pool = Pool::builder(manager)
-            .max_size(settings.pool_size)
-            .wait_timeout(Some(settings.timeout))
-            .create_timeout(Some(settings.timeout))
-            .recycle_timeout(Some(settings.timeout))
-            .runtime(Runtime::Tokio1)
-            .build()
-            .map_err(|e| invalid(&e))?;
+        let info = settings.url.expose_secret().into_connection_info().map_err(|e| invalid(&e))?;
+        let (pool_size, timeout) = (settings.pool_size, settings.timeout);
+        let primary = match &settings.sentinel {
+            Some(sentinel) => Primary::sentinel(sentinel, info, settings.ca.clone(), pool_size, timeout)
+                .map_err(|e| invalid(&e))?,
+            None => Primary::Fixed(Arc::new(
+                Node::open(info, settings.ca.as_deref(), pool_size, timeout).map_err(|e| invalid(&e))?,
+            )),
+        };
         Ok(Self {
-            client,
-            pool,
-            shared: OnceCell::new(),
-            timeout: settings.timeout,
+            primary,
+            replicated_writes: settings.replicated_writes,
+            timeout,
             key_prefix: settings.key_prefix.clone(),
             started: Instant::now(),
             down_until_ms: AtomicU64::new(0),
@@ -99,16 +104,25 @@ impl RedisStore {
         F: FnOnce(ConnectionManager) -> Fut,
         Fut: Future<Output = Result<T, RedisError>>,
     {
+        self.guarded(|node| async move { command(node.shared().await?).await }).await
+    }
+
+    /// Runs `on_primary` as `run` runs a command: bounded, and failing at once while Redis is down.
+    async fn guarded<T, F, Fut>(&self, on_primary: F) -> Result<T, crate::Error>
+    where
+        F: FnOnce(Arc<Node>) -> Fut,
+        Fut: Future<Output = Result<T, RedisError>>,
+    {
         let down_until = self.down_until_ms.load(Ordering::Relaxed);
         if down_until == 0 {
-            return self.attempt(command).await;
+            return self.attempt(on_primary).await;
         }
         let now = self.started.elapsed().as_millis() as u64;
         if now < down_until || self.probing.swap(true, Ordering::Acquire) {
             return Err(crate::Error::RedisUnavailable("Redis failed moments ago".to_owned()));
         }
         let _probe = Probing(&self.probing);
-        self.attempt(command).await
+        self.attempt(on_primary).await
     }
 
     /// Runs the Lua `script` on `keys` with `args` (each element of a list or tuple is an argument),
@@ -125,15 +139,41 @@ impl RedisStore {
         .await
     }
 
-    async fn attempt<T, F, Fut>(&self, command: F) -> Result<T, crate::Error>
+    /// Runs the Lua `script` like `eval`; with `replicated_writes` set, its answer comes only once
+    /// that many replicas have its writes, or once the wait is over (then only the primary may have
+    /// them: counted as `redis_unreplicated_writes_total`). The script and `WAIT` go in one round
+    /// trip, on a pooled connection: `WAIT` holds its connection until it answers, and it counts the
+    /// writes of its own connection only.
+    pub async fn eval_replicated<T: FromRedisValue>(
+        &self,
+        script: &'static Script,
+        keys: Vec<String>,
+        args: Vec<String>,
+    ) -> Result<T, crate::Error> {
+        let Some(acks) = self.replicated_writes else { return self.eval(script, keys, args).await };
+        let (value, acknowledged): (T, u32) = self
+            .guarded(|node| async move {
+                let mut connection = node.pool.get().await.map_err(pool_error)?;
+                eval_then_wait(&mut connection, script, &keys, &args, acks).await
+            })
+            .await?;
+        if acknowledged < acks.replicas {
+            metrics::counter!("redis_unreplicated_writes_total").increment(1);
+        }
+        Ok(value)
+    }
+
+    async fn attempt<T, F, Fut>(&self, on_primary: F) -> Result<T, crate::Error>
     where
-        F: FnOnce(ConnectionManager) -> Fut,
+        F: FnOnce(Arc<Node>) -> Fut,
         Fut: Future<Output = Result<T, RedisError>>,
     {
         let started = Instant::now();
+        let mut used = None;
         let outcome = tokio::time::timeout(self.timeout, async {
-            let connection = self.shared().await?;
-            command(connection).await
+            let node = self.primary.node().await?;
+            used = Some(node.clone());
+            on_primary(node).await
         })
         .await;
         metrics::histogram!("redis_command_duration_seconds").record(started.elapsed());
@@ -150,6 +190,9 @@ impl RedisStore {
             Err(_) => format!("no answer within {:?}", self.timeout),
         };
         metrics::counter!("redis_failures_total").increment(1);
+        if let Some(node) = &used {
+            self.primary.forget(node);
+        }
         let until = self.started.elapsed() + RETRY_AFTER_FAILURE;
         self.down_until_ms.store(until.as_millis() as u64, Ordering::Relaxed);
         tracing::warn!(%error, "Redis call failed");
@@ -178,7 +221,7 @@ impl RedisStore {
     /// A connection of its own, subscribed to `channel`; its messages stop when it drops.
     pub async fn subscribe(&self, channel: &str) -> Result<redis::aio::PubSub, crate::Error> {
         let subscribing = async {
-            let mut pubsub = self.client.get_async_pubsub().await?;
+            let mut pubsub = self.primary.node().await?.client.get_async_pubsub().await?;
             pubsub.subscribe(channel).await?;
             Ok::<_, RedisError>(pubsub)
         };
@@ -189,24 +232,54 @@ impl RedisStore {
         }
     }
 
-    async fn shared(&self) -> Result<ConnectionManager, RedisError> {
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(self.timeout))
-            .set_response_timeout(Some(self.timeout))
-            .set_number_of_retries(0);
-        self.shared
-            .get_or_try_init(|| ConnectionManager::new_with_config(self.client.clone(), config))
-            .await
-            .cloned()
-    }
-
-    /// `PING` on a pooled connection, bounded by the timeout.
+    /// `PING` on a pooled connection to the primary, bounded by the timeout. A primary that does
+    /// not answer is forgotten, as after a failed call, so that an instance taken out of rotation by
+    /// its readiness finds a new primary by itself.
     pub async fn probe(&self) -> Probe {
         Probe::run(self.timeout, async {
-            let mut conn = self.pool.get().await.map_err(|e| e.to_string())?;
-            redis::cmd("PING").query_async::<String>(&mut conn).await.map_err(|e| e.to_string())
+            let node = self.primary.node().await.map_err(|e| e.to_string())?;
+            let ping = async {
+                let mut connection = node.pool.get().await.map_err(pool_error)?;
+                redis::cmd("PING").query_async::<String>(&mut connection).await
+            };
+            ping.await.map_err(|err| {
+                self.primary.forget(&node);
+                err.to_string()
+            })
         })
         .await
+    }
+}
+
+/// `script` and `WAIT` in one round trip: its answer and how many replicas acknowledged its writes.
+/// A server that does not know the script yet is given it, and asked again.
+async fn eval_then_wait<T: FromRedisValue>(
+    connection: &mut deadpool_redis::Connection,
+    script: &Script,
+    keys: &[String],
+    args: &[String],
+    acks: ReplicaAcks,
+) -> Result<(T, u32), RedisError> {
+    let pipeline = || {
+        let mut pipe = redis::pipe();
+        pipe.cmd("EVALSHA").arg(script.get_hash()).arg(keys.len()).arg(keys).arg(args);
+        pipe.cmd("WAIT").arg(acks.replicas).arg(acks.timeout.as_millis() as u64);
+        pipe
+    };
+    match pipeline().query_async(connection).await {
+        Err(err) if err.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
+            script.load_async(connection).await?;
+            pipeline().query_async(connection).await
+        }
+        outcome => outcome,
+    }
+}
+
+/// A pooled connection that could not be had: Redis's own error, or a time-out.
+fn pool_error(err: deadpool_redis::PoolError) -> RedisError {
+    match err {
+        deadpool_redis::PoolError::Backend(err) => err,
+        other => RedisError::from(std::io::Error::new(std::io::ErrorKind::TimedOut, other.to_string())),
     }
 }
 
