@@ -113,11 +113,12 @@ async fn clone_template(admin: &DatabaseConnection, name: &str) {
     panic!("the template stayed busy for 10 s");
 }
 
-/// Waits until the replica on `port` has received database `name`.
+/// Waits until the replica on `port` has received database `name` (a loaded machine's replica may
+/// take seconds to replay the clone of a template).
 pub async fn wait_until_server_has(name: &str, port: u16) {
     let replica = connect(&Stack::get().reader_url("postgres", port)).await;
     let query = format!("SELECT 1 FROM pg_database WHERE datname = '{name}'");
-    for _ in 0..200 {
+    for _ in 0..1200 {
         let found = replica.query_one_raw(statement(&query)).await.expect("the replica answers");
         if found.is_some() {
             replica.close().await.expect("the replica connection closes");
@@ -125,7 +126,7 @@ pub async fn wait_until_server_has(name: &str, port: u16) {
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-    panic!("the replica did not receive database {name} within 5 s");
+    panic!("the replica did not receive database {name} within 30 s");
 }
 
 pub fn statement(sql: &str) -> sea_orm::Statement {
@@ -239,7 +240,10 @@ impl TestApp {
 
     /// Waits until the replica on `port` has replayed everything written on the primary so far.
     pub async fn wait_for_replica_on(&self, port: u16) {
-        let lsn = self.services.db.write_position().await.expect("the primary answers");
+        // Read on the test's own connection: the app's small pool may be busy or still connecting.
+        let position = statement("SELECT pg_current_wal_lsn()::text AS lsn");
+        let row = self.primary.query_one_raw(position).await.expect("the primary answers");
+        let lsn: String = row.expect("one row").try_get("", "lsn").expect("a position");
         let replica = connect(&Stack::get().reader_url(&self.db.name, port)).await;
         let caught_up = format!("SELECT pg_last_wal_replay_lsn() >= '{lsn}'::pg_lsn AS done");
         for _ in 0..1000 {
