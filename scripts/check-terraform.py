@@ -63,11 +63,13 @@ def main(directory, readme_path):
     expect(value(resources[("aws_db_instance", "primary")], "multi_az") is True, "PostgreSQL is Multi-AZ")
     replica = resources[("aws_db_instance", "replica")]
     expect(value(replica, "replicate_source_db") == "${aws_db_instance.primary.identifier}", "read replicas of the primary")
-    for group in ("store", "cache"):
-        redis = resources[("aws_elasticache_replication_group", group)]
-        for setting in ("automatic_failover_enabled", "multi_az_enabled", "transit_encryption_enabled"):
-            expect(value(redis, setting) is True, f"the {group} Redis has {setting}")
-        expect("auth_token" in redis, f"the {group} Redis requires AUTH")
+    redis = resources[("aws_elasticache_replication_group", "redis")]
+    for setting in ("automatic_failover_enabled", "multi_az_enabled", "transit_encryption_enabled"):
+        expect(value(redis, setting) is True, f"the Redis groups have {setting}")
+    expect("auth_token" in redis, "the Redis groups require AUTH")
+    groups = value(local_values, "redis_groups")
+    expect(value(groups, "store", "eviction") == "noeviction", "the store Redis never evicts")
+    expect(value(groups, "cache", "eviction") == "allkeys-lru", "the cache Redis evicts the least used")
     for store in ("postgres", "redis"):
         rules = [body for (kind, _), body in resources.items()
                  if kind == "aws_vpc_security_group_ingress_rule" and value(body, "security_group_id") == f"${{aws_security_group.{store}.id}}"]
@@ -83,7 +85,9 @@ def main(directory, readme_path):
         """A secret's value, through one `${local.…}` reference."""
         text = value(secrets, setting)
         reference = re.fullmatch(r"\$\{local\.(\w+)\}", text)
-        return value(local_values, reference.group(1)) if reference else text
+        text = value(local_values, reference.group(1)) if reference else text
+        # python-hcl2 writes a string that holds quotes as the expression ${"…"}.
+        return text.removeprefix('${"').removesuffix('"}')
 
     for setting in ("MYCLOTHES_REDIS_URL", "MYCLOTHES_CACHE_REDIS_URL"):
         expect(resolved(setting).startswith("rediss://"), f"{setting} is reached over TLS")

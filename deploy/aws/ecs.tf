@@ -46,49 +46,37 @@ locals {
   }
 }
 
-resource "aws_ecs_task_definition" "api" {
-  family                   = "${local.name}-api"
+# The api listens on 8080; every task gets the drain's time to stop.
+locals {
+  tasks = {
+    api     = { cpu = 1024, memory = 2048, command = ["serve"], port = 8080 }
+    worker  = { cpu = 512, memory = 1024, command = ["worker"], port = null }
+    migrate = { cpu = 256, memory = 512, command = ["migrate"], port = null }
+  }
+}
+
+resource "aws_ecs_task_definition" "task" {
+  for_each                 = local.tasks
+  family                   = "${local.name}-${each.key}"
   requires_compatibilities = ["FARGATE"]
   network_mode             = "awsvpc"
-  cpu                      = 1024
-  memory                   = 2048
+  cpu                      = each.value.cpu
+  memory                   = each.value.memory
   execution_role_arn       = aws_iam_role.execution.arn
   task_role_arn            = aws_iam_role.task.arn
   container_definitions = jsonencode([merge(local.container, {
-    name         = "api"
-    command      = ["serve"]
+    name         = each.key
+    command      = each.value.command
     essential    = true
-    portMappings = [{ containerPort = 8080, protocol = "tcp" }]
+    portMappings = each.value.port == null ? [] : [{ containerPort = each.value.port, protocol = "tcp" }]
     stopTimeout  = var.drain_seconds + 5
   })])
-}
-
-resource "aws_ecs_task_definition" "worker" {
-  family                   = "${local.name}-worker"
-  requires_compatibilities = ["FARGATE"]
-  network_mode             = "awsvpc"
-  cpu                      = 512
-  memory                   = 1024
-  execution_role_arn       = aws_iam_role.execution.arn
-  task_role_arn            = aws_iam_role.task.arn
-  container_definitions    = jsonencode([merge(local.container, { name = "worker", command = ["worker"], essential = true })])
-}
-
-resource "aws_ecs_task_definition" "migrate" {
-  family                   = "${local.name}-migrate"
-  requires_compatibilities = ["FARGATE"]
-  network_mode             = "awsvpc"
-  cpu                      = 256
-  memory                   = 512
-  execution_role_arn       = aws_iam_role.execution.arn
-  task_role_arn            = aws_iam_role.task.arn
-  container_definitions    = jsonencode([merge(local.container, { name = "migrate", command = ["migrate"], essential = true })])
 }
 
 resource "aws_ecs_service" "api" {
   name            = "api"
   cluster         = aws_ecs_cluster.main.id
-  task_definition = aws_ecs_task_definition.api.arn
+  task_definition = aws_ecs_task_definition.task["api"].arn
   desired_count   = var.api_min_tasks
   launch_type     = "FARGATE"
   network_configuration {
@@ -115,7 +103,7 @@ resource "aws_ecs_service" "api" {
 resource "aws_ecs_service" "worker" {
   name            = "worker"
   cluster         = aws_ecs_cluster.main.id
-  task_definition = aws_ecs_task_definition.worker.arn
+  task_definition = aws_ecs_task_definition.task["worker"].arn
   desired_count   = 2
   launch_type     = "FARGATE"
   network_configuration {

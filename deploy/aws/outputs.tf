@@ -4,5 +4,5 @@ output "load_balancer_dns" {
 
 output "migrate_task_definition" {
   description = "Run to completion before each rollout: aws ecs run-task --task-definition <this>."
-  value       = aws_ecs_task_definition.migrate.arn
+  value       = aws_ecs_task_definition.task["migrate"].arn
 }

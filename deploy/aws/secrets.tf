@@ -33,8 +33,8 @@ locals {
   writer   = "postgres://myclothes_writer:${random_password.db_writer.result}@${aws_db_instance.primary.address}:5432/myclothes?${local.db_tls}"
   owner    = "postgres://myclothes_owner:${random_password.db_master.result}@${aws_db_instance.primary.address}:5432/myclothes?${local.db_tls}"
   replicas = join(",", [for r in aws_db_instance.replica : "postgres://myclothes_reader:${random_password.db_reader.result}@${r.address}:5432/myclothes?${local.db_tls}"])
-  store    = "rediss://:${random_password.redis_auth.result}@${aws_elasticache_replication_group.store.primary_endpoint_address}:6379/0"
-  cache    = "rediss://:${random_password.redis_auth.result}@${aws_elasticache_replication_group.cache.primary_endpoint_address}:6379/0"
+  store    = "rediss://:${random_password.redis_auth.result}@${aws_elasticache_replication_group.redis["store"].primary_endpoint_address}:6379/0"
+  cache    = "rediss://:${random_password.redis_auth.result}@${aws_elasticache_replication_group.redis["cache"].primary_endpoint_address}:6379/0"
   setting_values = {
     MYCLOTHES_DATABASE_URL          = local.writer
     MYCLOTHES_OWNER_DATABASE_URL    = local.owner
