@@ -704,6 +704,15 @@ impl Settings {
         {
             return Err(ConfigError::new("MYCLOTHES_REDIS_SENTINELS", format!("{bad} is not host:port")));
         }
+        // Behind sentinels the primary is wherever they say: it is reached as they are, over TLS only
+        // when the URL says rediss://, so their addresses are what the plaintext rule is about.
+        let encrypted = url.trim_start().starts_with("rediss://");
+        for address in &sentinels {
+            let sentinel = url::Url::parse(&format!("redis://{address}")).map_err(|_| {
+                ConfigError::new("MYCLOTHES_REDIS_SENTINELS", format!("{address} is not host:port"))
+            })?;
+            self.refuse_plaintext("MYCLOTHES_REDIS_SENTINELS", &sentinel, encrypted)?;
+        }
         if self.redis_wait_replicas > 0 && self.redis_wait_timeout >= self.redis_timeout {
             return Err(ConfigError::new(
                 "MYCLOTHES_REDIS_WAIT_TIMEOUT",
@@ -1152,6 +1161,19 @@ mod tests {
         assert!(serve(&loopback).is_ok(), "this machine's stores need no TLS");
         let ipv6 = ["--database-url", "postgres://u:p@[::1]/shop", "--redis-url", "redis://[::1]:6379"];
         assert!(serve(&ipv6).is_ok());
+        let behind_sentinels = [
+            "--database-url",
+            tls_db,
+            "--redis-url",
+            "redis://:pw@localhost",
+            "--redis-sentinels",
+            "s1:26379",
+        ];
+        let behind_sentinels = serve(&behind_sentinels).err().unwrap();
+        assert_eq!(
+            behind_sentinels.env, "MYCLOTHES_REDIS_SENTINELS",
+            "the primary they name is reached in the clear"
+        );
         let allowed = [
             "--database-url",
             "postgres://u:p@db/shop",
