@@ -37,13 +37,12 @@ impl AccountToken {
     const LEN: usize = 64;
 
     pub fn from_random(bytes: [u8; 32]) -> Self {
-        Self(bytes.iter().map(|b| format!("{b:02x}")).collect())
+        Self(crate::hex_token::encode(&bytes))
     }
 
     /// `text` as a token; none when it cannot be one (it then matches no account).
     pub fn parse(text: &str) -> Option<Self> {
-        let hex = |b: u8| b.is_ascii_digit() || (b'a'..=b'f').contains(&b);
-        (text.len() == Self::LEN && text.bytes().all(hex)).then(|| Self(text.to_owned()))
+        crate::hex_token::is_token(text, Self::LEN).then(|| Self(text.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {

@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod catalog_edit;
 pub mod currency;
 pub mod discount;
+mod hex_token;
 pub mod listing;
 pub mod money;
 pub mod order;

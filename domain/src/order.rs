@@ -135,13 +135,12 @@ pub struct OrderAccessToken(String);
 impl OrderAccessToken {
     /// The token of 16 random bytes.
     pub fn from_random(bytes: [u8; 16]) -> Self {
-        Self(bytes.iter().map(|b| format!("{b:02x}")).collect())
+        Self(crate::hex_token::encode(&bytes))
     }
 
     /// `text` as a token; none when it cannot be one (it then matches no order).
     pub fn parse(text: &str) -> Option<Self> {
-        let hex = |b: u8| b.is_ascii_digit() || (b'a'..=b'f').contains(&b);
-        (text.len() == 32 && text.bytes().all(hex)).then(|| Self(text.to_owned()))
+        crate::hex_token::is_token(text, 32).then(|| Self(text.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use crate::customers::account_tokens::{Holder, Issued, issue};
 use crate::db::DbRouter;
 use crate::mail::{Message, Storefront, post};
+use crate::outbox::uuid_field;
 use crate::write_path::WriteTx;
 
 pub(crate) const VERIFICATION_REQUESTED: &str = "account.verification_requested";
@@ -94,11 +95,4 @@ impl AccountEvents {
     fn link(&self, page: &str, token: &AccountToken) -> String {
         self.storefront.page(&format!("{page}?token={}", token.as_str()))
     }
-}
-
-fn uuid_field(payload: &serde_json::Value, field: &str) -> Result<Uuid, crate::Error> {
-    payload[field]
-        .as_str()
-        .and_then(|id| Uuid::parse_str(id).ok())
-        .ok_or_else(|| anyhow::anyhow!("an account event without its {field}").into())
 }

@@ -19,7 +19,7 @@ use crate::db::DbRouter;
 use crate::entities::{order, order_line, payment};
 use crate::mail::{Message, Storefront, post};
 use crate::orders::ledger::record;
-use crate::outbox::announce_order;
+use crate::outbox::{announce_order, uuid_field};
 use crate::payments::PaymentProvider;
 use crate::write_path::{Touch, WriteTx};
 
@@ -51,10 +51,7 @@ impl OrderEvents {
         if event_type != "order.placed" {
             return Ok(());
         }
-        let order_id = payload["orderId"]
-            .as_str()
-            .and_then(|id| Uuid::parse_str(id).ok())
-            .ok_or_else(|| anyhow::anyhow!("an order.placed event without an order id: {payload}"))?;
+        let order_id = uuid_field(payload, "orderId")?;
         self.order_placed(order_id).await
     }
 

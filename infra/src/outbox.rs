@@ -27,6 +27,14 @@ pub(crate) fn event(event_type: &str, payload: serde_json::Value) -> Statement {
     Statement::from_sql_and_values(DbBackend::Postgres, insert, [event_type.into(), payload.into()])
 }
 
+/// The id in `field` of an event's payload.
+pub(crate) fn uuid_field(payload: &serde_json::Value, field: &str) -> Result<Uuid, crate::Error> {
+    payload[field]
+        .as_str()
+        .and_then(|id| Uuid::parse_str(id).ok())
+        .ok_or_else(|| anyhow::anyhow!("an event without its {field}").into())
+}
+
 /// The events not handled yet: those still to be handled, and those given up on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Backlog {
