@@ -45,11 +45,12 @@ impl AccountEvents {
     }
 
     pub async fn handle(&self, event_type: &str, payload: &serde_json::Value) -> Result<(), crate::Error> {
-        let request = uuid_field(payload, "requestId")?;
+        let request = uuid_field(payload, "requestId", "a request id")?;
         let (purpose, holder) = match event_type {
-            VERIFICATION_REQUESTED => {
-                (TokenPurpose::VerifyEmail, Holder::Unverified(uuid_field(payload, "customerId")?))
-            }
+            VERIFICATION_REQUESTED => (
+                TokenPurpose::VerifyEmail,
+                Holder::Unverified(uuid_field(payload, "customerId", "a customer id")?),
+            ),
             PASSWORD_RESET_REQUESTED => {
                 let email = payload["email"]
                     .as_str()

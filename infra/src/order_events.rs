@@ -51,7 +51,7 @@ impl OrderEvents {
         if event_type != "order.placed" {
             return Ok(());
         }
-        let order_id = uuid_field(payload, "orderId")?;
+        let order_id = uuid_field(payload, "orderId", "an order id")?;
         self.order_placed(order_id).await
     }
 

@@ -27,12 +27,12 @@ pub(crate) fn event(event_type: &str, payload: serde_json::Value) -> Statement {
     Statement::from_sql_and_values(DbBackend::Postgres, insert, [event_type.into(), payload.into()])
 }
 
-/// The id in `field` of an event's payload.
-pub(crate) fn uuid_field(payload: &serde_json::Value, field: &str) -> Result<Uuid, crate::Error> {
+/// The id in `field` of an event's payload, which names `what` it is in the error without one.
+pub(crate) fn uuid_field(payload: &serde_json::Value, field: &str, what: &str) -> Result<Uuid, crate::Error> {
     payload[field]
         .as_str()
         .and_then(|id| Uuid::parse_str(id).ok())
-        .ok_or_else(|| anyhow::anyhow!("an event without its {field}").into())
+        .ok_or_else(|| anyhow::anyhow!("an event without {what}").into())
 }
 
 /// The events not handled yet: those still to be handled, and those given up on.
