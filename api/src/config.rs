@@ -93,7 +93,7 @@ pub struct Settings {
 
     /// Redis Sentinel: `host:port` of each sentinel, comma-separated. The Redis of MYCLOTHES_REDIS_URL is
     /// then the primary they name, followed through failovers; the URL gives its password, database
-    /// and TLS, not its address.
+    /// and TLS (the sentinels are reached over TLS too when it says rediss://), not its address.
     #[arg(long, env = "MYCLOTHES_REDIS_SENTINELS", value_delimiter = ',', global = true)]
     pub redis_sentinels: Option<Vec<String>>,
 
@@ -704,8 +704,8 @@ impl Settings {
         {
             return Err(ConfigError::new("MYCLOTHES_REDIS_SENTINELS", format!("{bad} is not host:port")));
         }
-        // Behind sentinels the primary is wherever they say: it is reached as they are, over TLS only
-        // when the URL says rediss://, so their addresses are what the plaintext rule is about.
+        // Behind sentinels the primary is wherever they say; both are reached over TLS when the URL
+        // says rediss://, so the sentinels' addresses are what the plaintext rule is about.
         let encrypted = url.trim_start().starts_with("rediss://");
         for address in &sentinels {
             let sentinel = url::Url::parse(&format!("redis://{address}")).map_err(|_| {

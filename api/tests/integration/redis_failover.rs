@@ -2,7 +2,7 @@
 //! primary through the sentinels and acknowledges a cart change only once a replica has it keeps every
 //! acknowledged change when the primary is killed, and takes cart calls again within seconds. Each
 //! test has a Redis set of its own (`scripts/stack redis-ha`), so that killing its primary touches
-//! nobody else's Redis.
+//! nobody else's Redis. A set may accept TLS only, sentinels included.
 
 use std::time::{Duration, Instant};
 
@@ -16,10 +16,20 @@ use crate::support::{Stack, TestApp, free_port, stack_script};
 struct RedisHa {
     name: String,
     ports: Vec<u16>,
+    tls: bool,
 }
 
 impl RedisHa {
     fn start() -> Self {
+        Self::start_with(false)
+    }
+
+    /// A set whose servers and sentinels accept TLS only, with the stack's certificate authority.
+    fn start_tls() -> Self {
+        Self::start_with(true)
+    }
+
+    fn start_with(tls: bool) -> Self {
         let mut ports: Vec<u16> = Vec::new();
         while ports.len() < 5 {
             let port = free_port();
@@ -30,8 +40,26 @@ impl RedisHa {
         let name = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
         let mut args = vec!["redis-ha".to_owned(), "up".to_owned(), name.clone()];
         args.extend(ports.iter().map(u16::to_string));
+        if tls {
+            args.push("tls".to_owned());
+        }
         stack_script(&args.iter().map(String::as_str).collect::<Vec<_>>());
-        Self { name, ports }
+        Self { name, ports, tls }
+    }
+
+    /// A client of the member on `port`, with the stack's password unless it is a sentinel.
+    fn client(&self, port: u16, password: bool) -> redis::Client {
+        let scheme = if self.tls { "rediss" } else { "redis" };
+        let url = match password {
+            true => Stack::get().redis_url_on(port).replacen("redis", scheme, 1),
+            false => format!("{scheme}://127.0.0.1:{port}"),
+        };
+        if !self.tls {
+            return redis::Client::open(url).unwrap();
+        }
+        let ca = std::fs::read(Stack::get().tls_ca_file()).unwrap();
+        redis::Client::build_with_tls(url, redis::TlsCertificates { client_tls: None, root_cert: Some(ca) })
+            .unwrap()
     }
 
     fn sentinels(&self) -> String {
@@ -40,8 +68,8 @@ impl RedisHa {
 
     /// The port of the server the sentinels name the primary.
     async fn primary_port(&self) -> u16 {
-        let sentinel = redis::Client::open(format!("redis://127.0.0.1:{}", self.ports[2])).unwrap();
-        let mut connection = sentinel.get_multiplexed_async_connection().await.unwrap();
+        let mut connection =
+            self.client(self.ports[2], false).get_multiplexed_async_connection().await.unwrap();
         let (_, port): (String, u16) = redis::cmd("SENTINEL")
             .arg("get-master-addr-by-name")
             .arg("myclothes")
@@ -54,25 +82,24 @@ impl RedisHa {
     /// `kill -9` of the primary's process; its port.
     async fn kill_primary(&self) -> u16 {
         let port = self.primary_port().await;
-        kill(port).await;
+        self.kill(port).await;
         port
     }
 
     /// `kill -9` of the replica's process.
     async fn kill_replica(&self) {
         let primary = self.primary_port().await;
-        kill(*self.ports[..2].iter().find(|port| **port != primary).unwrap()).await;
+        self.kill(*self.ports[..2].iter().find(|port| **port != primary).unwrap()).await;
     }
-}
 
-/// `kill -9` of the Redis server on `port`.
-async fn kill(port: u16) {
-    let server = redis::Client::open(Stack::get().redis_url_on(port)).unwrap();
-    let mut connection = server.get_multiplexed_async_connection().await.unwrap();
-    let info: String = redis::cmd("INFO").arg("server").query_async(&mut connection).await.unwrap();
-    let pid = info.lines().find_map(|line| line.strip_prefix("process_id:")).unwrap().trim().to_owned();
-    let killed = std::process::Command::new("kill").args(["-9", &pid]).status().unwrap();
-    assert!(killed.success(), "kill -9 {pid}");
+    /// `kill -9` of the Redis server on `port`.
+    async fn kill(&self, port: u16) {
+        let mut connection = self.client(port, true).get_multiplexed_async_connection().await.unwrap();
+        let info: String = redis::cmd("INFO").arg("server").query_async(&mut connection).await.unwrap();
+        let pid = info.lines().find_map(|line| line.strip_prefix("process_id:")).unwrap().trim().to_owned();
+        let killed = std::process::Command::new("kill").args(["-9", &pid]).status().unwrap();
+        assert!(killed.success(), "kill -9 {pid}");
+    }
 }
 
 impl Drop for RedisHa {
@@ -165,4 +192,41 @@ async fn without_its_replica_a_cart_change_is_acknowledged_after_the_wait_and_co
         "it waited {:?} for the replica",
         started.elapsed()
     );
+}
+
+/// Servers and sentinels that accept TLS only: given `rediss://` and the authority, the app asks the
+/// sentinels over TLS, reaches the primary they name over TLS, and its cart changes reach the replica
+/// (replicated over TLS) before they are acknowledged.
+#[tokio::test]
+async fn behind_sentinels_that_accept_tls_only_the_app_finds_its_primary_over_tls() {
+    let ha = RedisHa::start_tls();
+    let plain = redis::Client::open(format!("redis://127.0.0.1:{}", ha.ports[2])).unwrap();
+    let attempt = tokio::time::timeout(Duration::from_secs(5), async {
+        let mut connection = plain.get_multiplexed_async_connection().await?;
+        redis::cmd("PING").query_async::<String>(&mut connection).await
+    });
+    assert!(!matches!(attempt.await, Ok(Ok(_))), "a sentinel refuses a client in the clear");
+
+    let url = Stack::get().redis_url_on(1).replacen("redis", "rediss", 1);
+    let ca = Stack::get().tls_ca_file();
+    let app = TestApp::spawn_with(&[
+        "--redis-url",
+        &url,
+        "--redis-ca-file",
+        ca.to_str().unwrap(),
+        "--redis-sentinels",
+        &ha.sentinels(),
+        "--redis-wait-replicas",
+        "1",
+    ])
+    .await;
+    let shop = shop(&app).await;
+    let added = app.post_graphql(&add(&shop.tee_m, 2)).await;
+    assert_eq!(added["data"]["addToCart"]["cart"]["totalQuantity"], 2, "{added}");
+
+    let primary = ha.primary_port().await;
+    let replica = *ha.ports[..2].iter().find(|port| **port != primary).unwrap();
+    let mut connection = ha.client(replica, true).get_multiplexed_async_connection().await.unwrap();
+    let carts: Vec<String> = redis::cmd("KEYS").arg("*cart:*").query_async(&mut connection).await.unwrap();
+    assert_eq!(carts.len(), 1, "the replica has the cart: {carts:?}");
 }

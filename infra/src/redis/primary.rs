@@ -1,12 +1,15 @@
 //! Where the Redis primary is: one fixed server, or the one Redis Sentinel names, which a failover
 //! changes. With sentinels the primary is asked for at first use and again after an outage: a failover
 //! looks like one (the old primary stops answering, or answers READONLY once it is demoted), and the
-//! breaker lets one call a second through, which asks the sentinels anew.
+//! breaker lets one call a second through, which asks the sentinels anew. The sentinels are reached
+//! as the primary is: over TLS, with the same certificate authority, when its URL says `rediss://`.
 
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use redis::{Client, ConnectionAddr, ConnectionInfo, ErrorKind, RedisError};
+use redis::{
+    Client, ConnectionAddr, ConnectionInfo, ErrorKind, IntoConnectionInfo, RedisError, TlsCertificates,
+};
 use tokio::sync::Mutex;
 
 use super::node::Node;
@@ -45,13 +48,8 @@ impl Primary {
         pool_size: usize,
         timeout: Duration,
     ) -> Result<Self, RedisError> {
-        let sentinels = settings
-            .addresses
-            .iter()
-            .map(|address| Client::open(format!("redis://{address}")))
-            .collect::<Result<_, _>>()?;
-        Ok(Self::Sentinel(Box::new(Sentinels {
-            sentinels,
+        let mut sentinels = Sentinels {
+            sentinels: Vec::new(),
             master_name: settings.master_name.clone(),
             template,
             ca,
@@ -59,7 +57,10 @@ impl Primary {
             timeout,
             current: RwLock::new(None),
             asking: Mutex::new(()),
-        })))
+        };
+        sentinels.sentinels =
+            settings.addresses.iter().map(|address| sentinels.client(address)).collect::<Result<_, _>>()?;
+        Ok(Self::Sentinel(Box::new(sentinels)))
     }
 
     pub async fn node(&self) -> Result<Arc<Node>, RedisError> {
@@ -81,6 +82,21 @@ impl Primary {
 }
 
 impl Sentinels {
+    /// A client of the sentinel at `host:port`, reached over TLS when the primary is.
+    fn client(&self, address: &str) -> Result<Client, RedisError> {
+        let invalid = || RedisError::from((ErrorKind::InvalidClientConfig, "a sentinel is not host:port"));
+        let (host, port) = address.rsplit_once(':').ok_or_else(invalid)?;
+        let port = port.parse().map_err(|_| invalid())?;
+        let info = self.address(host.to_owned(), port).into_connection_info()?;
+        match (&self.ca, info.addr()) {
+            (Some(ca), ConnectionAddr::TcpTls { .. }) => Client::build_with_tls(
+                info,
+                TlsCertificates { client_tls: None, root_cert: Some(ca.clone()) },
+            ),
+            _ => Client::open(info),
+        }
+    }
+
     fn current(&self) -> Option<Arc<Node>> {
         self.current.read().expect("the primary's lock is never poisoned").clone()
     }
