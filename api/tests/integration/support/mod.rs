@@ -363,6 +363,13 @@ pub fn serve_args(db: &TestDatabase, overrides: &[&str]) -> Vec<String> {
     .chunks(2)
     .map(|pair| [pair[0].to_owned(), pair[1].to_owned()])
     .collect();
+    // Behind sentinels, unless the test chose a Redis of its own (a proxy, a server it stops).
+    let own_redis =
+        overrides.chunks(2).any(|pair| pair[0] == "--redis-url" || pair[0] == "--redis-sentinels");
+    if let (Some(sentinels), false) = (Stack::get().redis_sentinels(), own_redis) {
+        args.push(["--redis-sentinels".to_owned(), sentinels.to_owned()]);
+        args.push(["--redis-wait-replicas".to_owned(), "1".to_owned()]);
+    }
     for pair in overrides.chunks(2) {
         let [flag, value] = pair else { panic!("overrides come in --flag value pairs: {overrides:?}") };
         match args.iter_mut().find(|[f, _]| f == flag) {

@@ -1,5 +1,9 @@
 //! The local stack's addresses and credentials, read from `scripts/stack.env` (the one place they
 //! are written), and the `scripts/stack` command for tests that start or stop services of their own.
+//!
+//! With `MYCLOTHES_TEST_REDIS_SENTINELS` (`host:port,…`, as `scripts/test-redis-sentinel` sets it), the
+//! suite's Redis is the primary those sentinels name: the apps find it through them and wait for its
+//! replica; the tests' own clients reach it directly.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -10,6 +14,8 @@ pub struct Stack {
     values: HashMap<String, String>,
     pub primary_port: u16,
     pub replica_port: u16,
+    redis_port: u16,
+    redis_sentinels: Option<String>,
 }
 
 impl Stack {
@@ -27,9 +33,16 @@ impl Stack {
                 .map(|(k, v)| (k.to_owned(), v.to_owned()))
                 .collect();
             let port = |key: &str| values[key].parse().expect("stack.env ports are numbers");
+            let redis_sentinels = std::env::var("MYCLOTHES_TEST_REDIS_SENTINELS").ok();
+            let redis_port = match &redis_sentinels {
+                Some(sentinels) => primary_named_by(sentinels),
+                None => port("STACK_REDIS_PORT"),
+            };
             Stack {
                 primary_port: port("STACK_PRIMARY_PORT"),
                 replica_port: port("STACK_REPLICA_PORT"),
+                redis_port,
+                redis_sentinels,
                 values,
             }
         })
@@ -86,8 +99,14 @@ impl Stack {
         self.value("STACK_STRIPE_SECRET_KEY")
     }
 
+    /// The port of the suite's Redis: the stack's, or the primary the sentinels name.
     pub fn redis_port(&self) -> u16 {
-        self.value("STACK_REDIS_PORT").parse().expect("STACK_REDIS_PORT is a port")
+        self.redis_port
+    }
+
+    /// The sentinels the apps find the suite's Redis through, when the suite runs behind them.
+    pub fn redis_sentinels(&self) -> Option<&str> {
+        self.redis_sentinels.as_deref()
     }
 
     /// `role`'s URL of `database` on the PostgreSQL server that accepts TLS only, without an
@@ -158,4 +177,19 @@ impl Drop for DelayedReplica {
     fn drop(&mut self) {
         stack_script(&["replica", "rm", &self.name]);
     }
+}
+
+/// The port of the primary that the first of `sentinels` names (monitored as `myclothes`).
+fn primary_named_by(sentinels: &str) -> u16 {
+    let first = sentinels.split(',').next().expect("at least one sentinel").trim();
+    let sentinel = deadpool_redis::redis::Client::open(format!("redis://{first}"))
+        .unwrap_or_else(|e| panic!("MYCLOTHES_TEST_REDIS_SENTINELS: {first}: {e}"));
+    let mut connection =
+        sentinel.get_connection().unwrap_or_else(|e| panic!("the sentinel at {first} does not answer: {e}"));
+    let (_, port): (String, u16) = deadpool_redis::redis::cmd("SENTINEL")
+        .arg("get-master-addr-by-name")
+        .arg("myclothes")
+        .query(&mut connection)
+        .unwrap_or_else(|e| panic!("the sentinel at {first} names no primary: {e}"));
+    port
 }
