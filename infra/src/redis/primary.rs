@@ -48,8 +48,13 @@ impl Primary {
         pool_size: usize,
         timeout: Duration,
     ) -> Result<Self, RedisError> {
-        let mut sentinels = Sentinels {
-            sentinels: Vec::new(),
+        let sentinels = settings
+            .addresses
+            .iter()
+            .map(|address| sentinel_client(&template, ca.as_deref(), address))
+            .collect::<Result<_, _>>()?;
+        Ok(Self::Sentinel(Box::new(Sentinels {
+            sentinels,
             master_name: settings.master_name.clone(),
             template,
             ca,
@@ -57,10 +62,7 @@ impl Primary {
             timeout,
             current: RwLock::new(None),
             asking: Mutex::new(()),
-        };
-        sentinels.sentinels =
-            settings.addresses.iter().map(|address| sentinels.client(address)).collect::<Result<_, _>>()?;
-        Ok(Self::Sentinel(Box::new(sentinels)))
+        })))
     }
 
     pub async fn node(&self) -> Result<Arc<Node>, RedisError> {
@@ -82,21 +84,6 @@ impl Primary {
 }
 
 impl Sentinels {
-    /// A client of the sentinel at `host:port`, reached over TLS when the primary is.
-    fn client(&self, address: &str) -> Result<Client, RedisError> {
-        let invalid = || RedisError::from((ErrorKind::InvalidClientConfig, "a sentinel is not host:port"));
-        let (host, port) = address.rsplit_once(':').ok_or_else(invalid)?;
-        let port = port.parse().map_err(|_| invalid())?;
-        let info = self.address(host.to_owned(), port).into_connection_info()?;
-        match (&self.ca, info.addr()) {
-            (Some(ca), ConnectionAddr::TcpTls { .. }) => Client::build_with_tls(
-                info,
-                TlsCertificates { client_tls: None, root_cert: Some(ca.clone()) },
-            ),
-            _ => Client::open(info),
-        }
-    }
-
     fn current(&self) -> Option<Arc<Node>> {
         self.current.read().expect("the primary's lock is never poisoned").clone()
     }
@@ -133,7 +120,7 @@ impl Sentinels {
                     .await
             };
             match tokio::time::timeout(self.timeout, asking).await {
-                Ok(Ok(Some((host, port)))) => return Ok(self.address(host, port)),
+                Ok(Ok(Some((host, port)))) => return Ok(reached_as(&self.template, host, port)),
                 Ok(Ok(None)) => {}
                 Ok(Err(err)) => failure = err,
                 Err(_) => failure = RedisError::from(std::io::Error::from(std::io::ErrorKind::TimedOut)),
@@ -141,14 +128,64 @@ impl Sentinels {
         }
         Err(failure)
     }
+}
 
-    /// `host:port` reached as the settings say: over TLS when they do.
-    fn address(&self, host: String, port: u16) -> ConnectionAddr {
-        match self.template.addr() {
-            ConnectionAddr::TcpTls { insecure, .. } => {
-                ConnectionAddr::TcpTls { host, port, insecure: *insecure, tls_params: None }
-            }
-            _ => ConnectionAddr::Tcp(host, port),
+/// A client of the sentinel at `address` (`host:port`, `[host]:port` for IPv6), reached as the primary
+/// of `template` is: over TLS, checked against `ca` when given, when the primary is.
+fn sentinel_client(
+    template: &ConnectionInfo,
+    ca: Option<&[u8]>,
+    address: &str,
+) -> Result<Client, RedisError> {
+    let invalid = || RedisError::from((ErrorKind::InvalidClientConfig, "a sentinel is not host:port"));
+    let (host, port) = address.rsplit_once(':').ok_or_else(invalid)?;
+    let host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
+    let port = port.parse().map_err(|_| invalid())?;
+    let info = reached_as(template, host, port).into_connection_info()?;
+    match (ca, info.addr()) {
+        (Some(ca), ConnectionAddr::TcpTls { .. }) => {
+            Client::build_with_tls(info, TlsCertificates { client_tls: None, root_cert: Some(ca.to_vec()) })
+        }
+        _ => Client::open(info),
+    }
+}
+
+/// `host:port` reached as `template` says: over TLS when it does.
+fn reached_as(template: &ConnectionInfo, host: String, port: u16) -> ConnectionAddr {
+    match template.addr() {
+        ConnectionAddr::TcpTls { insecure, .. } => {
+            ConnectionAddr::TcpTls { host, port, insecure: *insecure, tls_params: None }
+        }
+        _ => ConnectionAddr::Tcp(host, port),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn template(url: &str) -> ConnectionInfo {
+        url.into_connection_info().expect("a valid Redis URL")
+    }
+
+    #[test]
+    fn a_sentinel_is_reached_as_the_primary_is_without_its_password() {
+        let over_tls =
+            sentinel_client(&template("rediss://:pw@10.0.0.1:6379/0"), None, "[::1]:26379").unwrap();
+        let tls_addr = over_tls.get_connection_info().addr();
+        assert!(
+            matches!(tls_addr, ConnectionAddr::TcpTls { host, port: 26379, .. } if host == "::1"),
+            "{tls_addr:?}"
+        );
+        let in_clear = sentinel_client(&template("redis://:pw@10.0.0.1:6379/0"), None, "s1:26379").unwrap();
+        assert_eq!(in_clear.get_connection_info().addr(), &ConnectionAddr::Tcp("s1".to_owned(), 26379));
+        assert_eq!(in_clear.get_connection_info().redis_settings().password(), None);
+    }
+
+    #[test]
+    fn a_sentinel_without_a_port_is_refused() {
+        for address in ["s1", "s1:port", "s1:70000"] {
+            assert!(sentinel_client(&template("redis://10.0.0.1"), None, address).is_err(), "{address}");
         }
     }
 }
