@@ -15,6 +15,8 @@ import sys
 import kubernetes_validate
 import yaml
 
+from deploy_checks import Findings
+
 # The preStop sleep action is on by default from Kubernetes 1.30.
 KUBERNETES_VERSIONS = ("1.30.0", "1.37.0")
 INGRESS_NAMESPACE = "ingress-nginx"
@@ -53,20 +55,15 @@ def policies_for(policies, labels, kind):
 def main(rendered_path, readme_path):
     with open(rendered_path, encoding="utf-8") as file:
         objects = [o for o in yaml.safe_load_all(file) if o]
-    with open(readme_path, encoding="utf-8") as file:
-        readme = file.read()
-    failures = []
-
-    def expect(condition, what):
-        if not condition:
-            failures.append(what)
+    findings = Findings("check-kubernetes", readme_path)
+    expect = findings.expect
 
     for version in KUBERNETES_VERSIONS:
         for thing in objects:
             try:
                 kubernetes_validate.validate(thing, version, strict=True)
             except kubernetes_validate.ValidationError as error:
-                failures.append(f"{thing['kind']}/{thing['metadata']['name']} against {version}: {error.message}")
+                expect(False, f"{thing['kind']}/{thing['metadata']['name']} against {version}: {error.message}")
 
     by_kind = {}
     for thing in objects:
@@ -119,8 +116,7 @@ def main(rendered_path, readme_path):
     names = set(settings)
     for secret in secrets.values():
         names |= set(secret.get("data", {})) | set(secret.get("stringData", {}))
-    for name in sorted(n for n in names if n.startswith("MYCLOTHES_")):
-        expect(f"`{name}`" in readme, f"{name} is a setting the README documents")
+    findings.documented(n for n in names if n.startswith("MYCLOTHES_"))
     owner_holders = [w for w in (api, worker) for s in pod_spec(w)["containers"][0]["envFrom"] if s.get("secretRef", {}).get("name") == "myclothes-owner"]
     expect(not owner_holders, "only the migration gets the owner's credentials")
 
@@ -152,7 +148,7 @@ def main(rendered_path, readme_path):
         expect(STORE_PORTS <= reaches, f"{workload['metadata']['name']} reaches the stores")
     for workload in objects:
         if workload["kind"] in ("Deployment", "Job") and workload not in (api, worker, migrate):
-            failures.append(f"{workload['metadata']['name']} is a workload this check does not know")
+            expect(False, f"{workload['metadata']['name']} is a workload this check does not know")
 
     phase = {"myclothes.example/phase": "migrate"}
     needed_first = {("Job", "myclothes-migrate"), ("ConfigMap", "myclothes-settings"), ("ServiceAccount", "myclothes"), ("Secret", "myclothes-owner"), ("Secret", "myclothes-store-ca")}
@@ -163,11 +159,7 @@ def main(rendered_path, readme_path):
         for name, thing in by_kind.get(kind, {}).items():
             expect(not selects({"matchLabels": phase}, thing["metadata"].get("labels", {})), f"{kind}/{name} waits for the migration")
 
-    for failure in failures:
-        print(f"[check-kubernetes] FAILED: {failure}", file=sys.stderr)
-    if failures:
-        sys.exit(1)
-    print(f"[check-kubernetes] {len(objects)} objects valid for Kubernetes {' and '.join(KUBERNETES_VERSIONS)}; the wiring holds", file=sys.stderr)
+    findings.report(f"{len(objects)} objects valid for Kubernetes {' and '.join(KUBERNETES_VERSIONS)}; the wiring holds")
 
 
 if __name__ == "__main__":

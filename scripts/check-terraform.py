@@ -12,6 +12,8 @@ import sys
 
 import hcl2
 
+from deploy_checks import Findings
+
 
 def load(directory):
     """Every resource by (type, name), every local by name, and the whole text."""
@@ -44,14 +46,8 @@ def value(body, *path):
 
 def main(directory, readme_path):
     resources, local_values, text = load(directory)
-    with open(readme_path, encoding="utf-8") as file:
-        readme = file.read()
-    failures = []
-
-    def expect(condition, what):
-        if not condition:
-            failures.append(what)
-
+    findings = Findings("check-terraform", readme_path)
+    expect = findings.expect
     target_group = resources[("aws_lb_target_group", "api")]
     expect(value(target_group, "health_check", "path") == "/health/ready", "the target group checks /health/ready")
     expect(value(target_group, "deregistration_delay") == "${var.drain_seconds}", "deregistration takes the drain")
@@ -92,16 +88,9 @@ def main(directory, readme_path):
     for setting in ("MYCLOTHES_REDIS_URL", "MYCLOTHES_CACHE_REDIS_URL"):
         expect(resolved(setting).startswith("rediss://"), f"{setting} is reached over TLS")
     expect("sslmode=verify-full" in value(local_values, "db_tls"), "PostgreSQL verified over TLS")
-    for setting in sorted(set(re.findall(r"\bMYCLOTHES_[A-Z_]+\b", text))):
-        expect(f"`{setting}`" in readme, f"{setting} is a setting the README documents")
-
-    for failure in failures:
-        print(f"[check-terraform] FAILED: {failure}", file=sys.stderr)
-    if failures:
-        return 1
-    print(f"[check-terraform] {len(resources)} resources parsed; the wiring holds", file=sys.stderr)
-    return 0
+    findings.documented(set(re.findall(r"\bMYCLOTHES_[A-Z_]+\b", text)))
+    findings.report(f"{len(resources)} resources parsed; the wiring holds")
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1], sys.argv[2]))
+    main(sys.argv[1], sys.argv[2])
