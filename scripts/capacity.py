@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Measures what each kind of request costs, for docs/capacity.md: for each scenario, the requests a
-second one instance served and, per request, the server's CPU time, the PostgreSQL statements it sent
-(to the primary and to the replicas, from its own /metrics), its Redis round trips (one a call: a
-script, a pipeline or a command), and the CPU time PostgreSQL (all its processes on this machine) and
-Redis spent; then the server's RSS. Run by scripts/capacity, which starts the server.
+second one instance served and, per request, the CPU time of the server and of the worker, the
+PostgreSQL statements the server sent (to the primary and to the replicas, from its own /metrics), its
+Redis round trips (one a call: a script, a pipeline or a command), and the CPU time PostgreSQL (all its
+processes on this machine) and Redis spent; then the RSS of the server and the worker. A scenario's
+work ends once the worker has handled every event it caused (the orders' follow-up), so that work is
+counted in it. Run by scripts/capacity, which starts the server and a worker.
 
-    scripts/capacity.py PORT ADMIN_PORT SERVER_PID LOADGEN
+    scripts/capacity.py PORT ADMIN_PORT SERVER_PID WORKER_PID LOADGEN
 """
 
 import json
@@ -14,9 +16,11 @@ import re
 import socket
 import subprocess
 import sys
+import time
 import urllib.request
 
 DURATION = os.environ.get("DURATION", "15s")
+DRAIN_WITHIN_S = 300
 CONNECTIONS = os.environ.get("CONNECTIONS", "32")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 REDIS_PORT = int(os.environ["STACK_REDIS_PORT"])
@@ -78,13 +82,31 @@ def metrics(admin_port):
     return totals
 
 
+def drained(admin_port):
+    """Waits until the worker has handled every event of the outbox (none dead counted)."""
+    deadline = time.monotonic() + DRAIN_WITHIN_S
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(f"http://127.0.0.1:{admin_port}/metrics", timeout=5) as answer:
+            pending = re.search(r'^outbox_events\{state="pending"\} ([\d.]+)$', answer.read().decode(), re.M)
+        if pending and float(pending.group(1)) == 0:
+            return
+        time.sleep(0.5)
+    sys.exit(f"[capacity] the worker left events unhandled for {DRAIN_WITHIN_S} s")
+
+
 def rss_mb(pid):
     with open(f"/proc/{pid}/status", encoding="ascii") as file:
         return int(re.search(r"VmRSS:\s+(\d+)", file.read()).group(1)) / 1024
 
 
-def sample(admin_port, server_pid):
-    return {**metrics(admin_port), "cpu": cpu_seconds(server_pid), "pg_cpu": postgres_cpu_seconds(), "redis_cpu": redis_cpu_seconds()}
+def sample(admin_port, server_pid, worker_pid):
+    return {
+        **metrics(admin_port),
+        "cpu": cpu_seconds(server_pid),
+        "worker_cpu": cpu_seconds(worker_pid),
+        "pg_cpu": postgres_cpu_seconds(),
+        "redis_cpu": redis_cpu_seconds(),
+    }
 
 
 def wrk(port, **environment):
@@ -105,7 +127,7 @@ def loadgen(binary, port, *flags):
     return run["requests"], run["errors"] + run["orders_lost"] + run["carts_lost"], run["seconds"], run["orders_placed"]
 
 
-def main(port, admin_port, server_pid, loadgen_binary):
+def main(port, admin_port, server_pid, worker_pid, loadgen_binary):
     listing = graphql(port, "{ products(first: 20, filter: { inStock: true }) { edges { node { slug variants { id inStock } } } } }")
     node = listing["products"]["edges"][0]["node"]
     variant = next(v["id"] for v in node["variants"] if v["inStock"])
@@ -123,29 +145,32 @@ def main(port, admin_port, server_pid, loadgen_binary):
     ]
     print(f"One instance, {CONNECTIONS} wrk connections or the load generator, {DURATION} a scenario; {os.cpu_count()} cores shared by server, stores and load")
     print()
-    print("| scenario | per | per second | server CPU ms | PG statements (primary / replicas) | Redis round trips | PostgreSQL CPU ms | Redis CPU ms | errors |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| scenario | per | per second | server CPU ms | worker CPU ms | PG statements (primary / replicas) | Redis round trips | PostgreSQL CPU ms | Redis CPU ms | errors |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     notes = []
     for name, unit, run in scenarios:
         graphql(port, "{ __typename }")
-        before = sample(admin_port, server_pid)
+        drained(admin_port)
+        before = sample(admin_port, server_pid, worker_pid)
         requests, errors, seconds, orders = run()
-        after = sample(admin_port, server_pid)
+        drained(admin_port)
+        after = sample(admin_port, server_pid, worker_pid)
         count = orders if unit == "order" else requests
         if orders and unit == "request":
             notes.append(f"The {name.split(' (')[0]} placed {orders:,} orders, one per {requests / orders:.1f} requests.")
         per = {key: (after[key] - before[key]) / max(count, 1) for key in after}
         print(
-            f"| {name} | {unit} | {count / seconds:,.0f} | {per['cpu'] * 1000:.3f} | {per['primary']:.2f} / {per['replicas']:.2f} | "
+            f"| {name} | {unit} | {count / seconds:,.0f} | {per['cpu'] * 1000:.3f} | {per['worker_cpu'] * 1000:.3f} | "
+            f"{per['primary']:.2f} / {per['replicas']:.2f} | "
             f"{per['redis']:.2f} | {per['pg_cpu'] * 1000:.3f} | {per['redis_cpu'] * 1000:.3f} | {errors} |"
         )
     print()
     for note in notes:
         print(note)
-    print(f"Server RSS after the scenarios: {rss_mb(server_pid):.0f} MB")
+    print(f"RSS after the scenarios: server {rss_mb(server_pid):.0f} MB, worker {rss_mb(worker_pid):.0f} MB")
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 5:
+    if len(sys.argv) != 6:
         sys.exit(__doc__)
     main(*sys.argv[1:])
