@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use deadpool_redis::{Manager, Pool, Runtime};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{Client, ConnectionInfo, RedisError, TlsCertificates};
+use redis::{Client, ConnectionAddr, ConnectionInfo, RedisError, TlsCertificates};
 use tokio::sync::OnceCell;
 
 pub(super) struct Node {
@@ -16,22 +16,14 @@ pub(super) struct Node {
 }
 
 impl Node {
-    /// The connections to the server of `info`, over TLS with `ca` as its certificate authority when
-    /// given; nothing connects yet.
+    /// The connections to the server of `info` (see `client`); nothing connects yet.
     pub fn open(
         info: ConnectionInfo,
         ca: Option<&[u8]>,
         pool_size: usize,
         timeout: Duration,
     ) -> Result<Self, String> {
-        let client = match ca {
-            Some(ca) => Client::build_with_tls(
-                info,
-                TlsCertificates { client_tls: None, root_cert: Some(ca.to_vec()) },
-            ),
-            None => Client::open(info),
-        }
-        .map_err(|e| e.to_string())?;
+        let client = client(info, ca).map_err(|e| e.to_string())?;
         // The pool's connections are the client's, over TLS with its certificate authority.
         let manager = Manager::new(client.get_connection_info().clone()).map_err(|e| e.to_string())?;
         let pool = Pool::builder(manager)
@@ -54,5 +46,30 @@ impl Node {
             .get_or_try_init(|| ConnectionManager::new_with_config(self.client.clone(), config))
             .await
             .cloned()
+    }
+}
+
+/// A client of the server of `info`: over TLS when `info` says so, its certificate checked against
+/// `ca` when given (else the system's roots); in the clear otherwise, whatever `ca`.
+pub(super) fn client(info: ConnectionInfo, ca: Option<&[u8]>) -> Result<Client, RedisError> {
+    match (ca, info.addr()) {
+        (Some(ca), ConnectionAddr::TcpTls { .. }) => {
+            Client::build_with_tls(info, TlsCertificates { client_tls: None, root_cert: Some(ca.to_vec()) })
+        }
+        _ => Client::open(info),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use redis::IntoConnectionInfo;
+
+    use super::*;
+
+    #[test]
+    fn a_certificate_authority_is_for_tls_servers_only() {
+        let plain = "redis://:pw@10.0.0.1:6379/0".into_connection_info().unwrap();
+        let client = client(plain, Some(b"never read for a server in the clear")).unwrap();
+        assert_eq!(client.get_connection_info().addr(), &ConnectionAddr::Tcp("10.0.0.1".to_owned(), 6379));
     }
 }

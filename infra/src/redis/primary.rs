@@ -7,12 +7,10 @@
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use redis::{
-    Client, ConnectionAddr, ConnectionInfo, ErrorKind, IntoConnectionInfo, RedisError, TlsCertificates,
-};
+use redis::{Client, ConnectionAddr, ConnectionInfo, ErrorKind, IntoConnectionInfo, RedisError};
 use tokio::sync::Mutex;
 
-use super::node::Node;
+use super::node::{self, Node};
 
 /// Redis Sentinel's view of the primary: its sentinels and the name they monitor it under.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,13 +139,7 @@ fn sentinel_client(
     let (host, port) = address.rsplit_once(':').ok_or_else(invalid)?;
     let host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
     let port = port.parse().map_err(|_| invalid())?;
-    let info = reached_as(template, host, port).into_connection_info()?;
-    match (ca, info.addr()) {
-        (Some(ca), ConnectionAddr::TcpTls { .. }) => {
-            Client::build_with_tls(info, TlsCertificates { client_tls: None, root_cert: Some(ca.to_vec()) })
-        }
-        _ => Client::open(info),
-    }
+    node::client(reached_as(template, host, port).into_connection_info()?, ca)
 }
 
 /// `host:port` reached as `template` says: over TLS when it does.
