@@ -698,19 +698,16 @@ impl Settings {
             .map(|s| s.trim().to_owned())
             .filter(|s| !s.is_empty())
             .collect();
-        if let Some(bad) = sentinels
-            .iter()
-            .find(|address| address.rsplit_once(':').is_none_or(|(_, port)| port.parse::<u16>().is_err()))
-        {
-            return Err(ConfigError::new("MYCLOTHES_REDIS_SENTINELS", format!("{bad} is not host:port")));
-        }
         // Behind sentinels the primary is wherever they say; both are reached over TLS when the URL
         // says rediss://, so the sentinels' addresses are what the plaintext rule is about.
         let encrypted = url.trim_start().starts_with("rediss://");
         for address in &sentinels {
-            let sentinel = url::Url::parse(&format!("redis://{address}")).map_err(|_| {
-                ConfigError::new("MYCLOTHES_REDIS_SENTINELS", format!("{address} is not host:port"))
-            })?;
+            let sentinel = url::Url::parse(&format!("redis://{address}"))
+                .ok()
+                .filter(|sentinel| sentinel.port().is_some())
+                .ok_or_else(|| {
+                    ConfigError::new("MYCLOTHES_REDIS_SENTINELS", format!("{address} is not host:port"))
+                })?;
             self.refuse_plaintext("MYCLOTHES_REDIS_SENTINELS", &sentinel, encrypted)?;
         }
         if self.redis_wait_replicas > 0 && self.redis_wait_timeout >= self.redis_timeout {
@@ -1227,8 +1224,10 @@ mod tests {
         assert_eq!(ha.sentinel, Some(SentinelSettings { addresses, master_name: "myclothes".to_owned() }));
         let acks = ReplicaAcks { replicas: 1, timeout: Duration::from_millis(100) };
         assert_eq!(ha.replicated_writes, Some(acks));
-        let bad = settings(&["--profile", "development", "--redis-sentinels", "sentinel-without-port"]);
-        assert_eq!(bad.serve_config().err().unwrap().env, "MYCLOTHES_REDIS_SENTINELS");
+        for bad in ["sentinel-without-port", "s1:port", "s1:70000"] {
+            let bad = settings(&["--profile", "development", "--redis-sentinels", bad]);
+            assert_eq!(bad.serve_config().err().unwrap().env, "MYCLOTHES_REDIS_SENTINELS");
+        }
         let too_long =
             ["--profile", "development", "--redis-wait-replicas", "1", "--redis-wait-timeout", "1s"];
         assert_eq!(settings(&too_long).serve_config().err().unwrap().env, "MYCLOTHES_REDIS_WAIT_TIMEOUT");
