@@ -16,6 +16,8 @@ use crate::support::{Stack, TestApp, free_port, stack_script};
 struct RedisHa {
     name: String,
     ports: Vec<u16>,
+    /// The sentinels' addresses, as the set's script prints them.
+    sentinels: String,
     tls: bool,
 }
 
@@ -43,8 +45,8 @@ impl RedisHa {
         if tls {
             args.push("tls".to_owned());
         }
-        stack_script(&args.iter().map(String::as_str).collect::<Vec<_>>());
-        Self { name, ports, tls }
+        let sentinels = stack_script(&args.iter().map(String::as_str).collect::<Vec<_>>()).trim().to_owned();
+        Self { name, ports, sentinels, tls }
     }
 
     /// A client of the member on `port`, with the stack's password unless it is a sentinel.
@@ -60,10 +62,6 @@ impl RedisHa {
         let ca = std::fs::read(Stack::get().tls_ca_file()).unwrap();
         redis::Client::build_with_tls(url, redis::TlsCertificates { client_tls: None, root_cert: Some(ca) })
             .unwrap()
-    }
-
-    fn sentinels(&self) -> String {
-        self.ports[2..].iter().map(|port| format!("127.0.0.1:{port}")).collect::<Vec<_>>().join(",")
     }
 
     /// The port of the server the sentinels name the primary.
@@ -111,14 +109,13 @@ impl Drop for RedisHa {
 #[tokio::test]
 async fn a_cart_change_acknowledged_before_the_primary_dies_survives_the_failover() {
     let ha = RedisHa::start();
-    let sentinels = ha.sentinels();
     // The URL gives the password; the sentinels give the address.
     let url = Stack::get().redis_url_on(1);
     let app = TestApp::spawn_with(&[
         "--redis-url",
         &url,
         "--redis-sentinels",
-        &sentinels,
+        &ha.sentinels,
         "--redis-wait-replicas",
         "1",
     ])
@@ -173,11 +170,11 @@ async fn a_cart_change_acknowledged_before_the_primary_dies_survives_the_failove
 async fn without_its_replica_a_cart_change_is_acknowledged_after_the_wait() {
     let ha = RedisHa::start();
     let url = Stack::get().redis_url_on(1);
-    let sentinels = ha.sentinels();
     let wait = ["--redis-wait-replicas", "1", "--redis-wait-timeout", "300ms"];
-    let app =
-        TestApp::spawn_with(&[&["--redis-url", &url, "--redis-sentinels", &sentinels][..], &wait].concat())
-            .await;
+    let app = TestApp::spawn_with(
+        &[&["--redis-url", &url, "--redis-sentinels", &ha.sentinels][..], &wait].concat(),
+    )
+    .await;
     let shop = shop(&app).await;
     let replicated = app.post_graphql(&add(&shop.tee_m, 1)).await;
     assert_eq!(replicated["data"]["addToCart"]["userErrors"], Value::Array(vec![]), "{replicated}");
@@ -215,7 +212,7 @@ async fn behind_sentinels_that_accept_tls_only_the_app_finds_its_primary_over_tl
         "--redis-ca-file",
         ca.to_str().unwrap(),
         "--redis-sentinels",
-        &ha.sentinels(),
+        &ha.sentinels,
         "--redis-wait-replicas",
         "1",
     ])

@@ -137,7 +137,7 @@ pub fn repo_root() -> PathBuf {
 }
 
 /// Runs `scripts/stack ARGS…`, panicking with its output when it fails.
-pub fn stack_script(args: &[&str]) {
+pub fn stack_script(args: &[&str]) -> String {
     let output =
         Command::new(repo_root().join("scripts/stack")).args(args).output().expect("scripts/stack runs");
     assert!(
@@ -147,6 +147,7 @@ pub fn stack_script(args: &[&str]) {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
+    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 /// A TCP port on 127.0.0.1 that nothing listens on right now.
