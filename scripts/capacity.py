@@ -16,11 +16,11 @@ import re
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 
+from outbox_drained import wait as drained
+
 DURATION = os.environ.get("DURATION", "15s")
-DRAIN_WITHIN_S = 300
 CONNECTIONS = os.environ.get("CONNECTIONS", "32")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 REDIS_PORT = int(os.environ["STACK_REDIS_PORT"])
@@ -80,18 +80,6 @@ def metrics(admin_port):
         elif name == "redis_command_duration_seconds_count":
             totals["redis"] += float(value)
     return totals
-
-
-def drained(admin_port):
-    """Waits until the worker has handled every event of the outbox (none dead counted)."""
-    deadline = time.monotonic() + DRAIN_WITHIN_S
-    while time.monotonic() < deadline:
-        with urllib.request.urlopen(f"http://127.0.0.1:{admin_port}/metrics", timeout=5) as answer:
-            pending = re.search(r'^outbox_events\{state="pending"\} ([\d.]+)$', answer.read().decode(), re.M)
-        if pending and float(pending.group(1)) == 0:
-            return
-        time.sleep(0.5)
-    sys.exit(f"[capacity] the worker left events unhandled for {DRAIN_WITHIN_S} s")
 
 
 def rss_mb(pid):
