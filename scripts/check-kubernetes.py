@@ -48,6 +48,19 @@ def selects(selector, labels):
     return False
 
 
+def secrets_used(workload):
+    """The Secrets a workload's pods take settings or files from."""
+    spec = pod_spec(workload)
+    sources = [source for container in spec["containers"] for source in container.get("envFrom", [])]
+    from_env = {source["secretRef"]["name"] for source in sources if "secretRef" in source}
+    return from_env | {volume["secret"]["secretName"] for volume in spec.get("volumes", []) if "secret" in volume}
+
+
+def config_maps_used(workload):
+    containers = pod_spec(workload)["containers"]
+    return {s["configMapRef"]["name"] for c in containers for s in c.get("envFrom", []) if "configMapRef" in s}
+
+
 def policies_for(policies, labels, kind):
     return [p for p in policies if kind in p["spec"]["policyTypes"] and selects(p["spec"]["podSelector"], labels)]
 
@@ -102,38 +115,29 @@ def main(rendered_path, readme_path):
     expect(selects(budget["selector"], pod_labels(api)), "the disruption budget covers the api's pods")
 
     secrets = by_kind.get("Secret", {})
-    referenced = set()
-    for workload in (api, worker, migrate):
-        spec = pod_spec(workload)
-        for each in spec["containers"]:
-            referenced |= {s["secretRef"]["name"] for s in each.get("envFrom", []) if "secretRef" in s}
-            for source in each.get("envFrom", []):
-                if "configMapRef" in source:
-                    expect(source["configMapRef"]["name"] in by_kind["ConfigMap"], "the settings' ConfigMap exists")
-        referenced |= {v["secret"]["secretName"] for v in spec.get("volumes", []) if "secret" in v}
-    for name in sorted(referenced):
+    for name in sorted(set().union(*map(secrets_used, (api, worker, migrate)))):
         expect(name in secrets, f"the Secret {name} is part of the manifests")
+    for name in sorted(set().union(*map(config_maps_used, (api, worker, migrate)))):
+        expect(name in by_kind["ConfigMap"], f"the ConfigMap {name} is part of the manifests")
     names = set(settings)
     for secret in secrets.values():
         names |= set(secret.get("data", {})) | set(secret.get("stringData", {}))
     findings.documented(n for n in names if n.startswith("MYCLOTHES_"))
-    owner_holders = [w for w in (api, worker) for s in pod_spec(w)["containers"][0]["envFrom"] if s.get("secretRef", {}).get("name") == "myclothes-owner"]
-    expect(not owner_holders, "only the migration gets the owner's credentials")
+    expect(all("myclothes-owner" not in secrets_used(w) for w in (api, worker)), "only the migration gets the owner's credentials")
 
     policies = list(by_kind.get("NetworkPolicy", {}).values())
     expect(
         any(p["spec"]["podSelector"] == {} and set(p["spec"]["policyTypes"]) == {"Ingress", "Egress"} and not p["spec"].get("ingress") and not p["spec"].get("egress") for p in policies),
         "a default policy denies all traffic in and out",
     )
-    sources = [rule.get("from", []) for p in policies_for(policies, pod_labels(api), "Ingress") for rule in p["spec"].get("ingress", [])]
+    rules_in = [rule for p in policies_for(policies, pod_labels(api), "Ingress") for rule in p["spec"].get("ingress", [])]
     http_sources = [
         peer
-        for p in policies_for(policies, pod_labels(api), "Ingress")
-        for rule in p["spec"].get("ingress", [])
+        for rule in rules_in
         if any(port["port"] in (8000, "http") for port in rule.get("ports", []))
         for peer in rule.get("from", [])
     ]
-    expect(sources and all(rule for rule in sources), "every rule into the api names who may come")
+    expect(rules_in and all(rule.get("from") for rule in rules_in), "every rule into the api names who may come")
     expect(
         http_sources and all(peer.get("namespaceSelector", {}).get("matchLabels") == {"kubernetes.io/metadata.name": INGRESS_NAMESPACE} and "ipBlock" not in peer for peer in http_sources),
         "only the ingress controller reaches the api's HTTP port",
