@@ -64,6 +64,22 @@ impl RedisHa {
             .unwrap()
     }
 
+    /// An app whose Redis is the primary the sentinels name, and which acknowledges a cart change
+    /// once the replica has it (over TLS, with the stack's authority, for a TLS set); `overrides` as
+    /// `TestApp::spawn_with` takes them.
+    async fn app(&self, overrides: &[&str]) -> TestApp {
+        // The URL gives the password (and TLS); the sentinels give the address.
+        let scheme = if self.tls { "rediss" } else { "redis" };
+        let url = Stack::get().redis_url_on(1).replacen("redis", scheme, 1);
+        let ca = Stack::get().tls_ca_file().to_str().unwrap().to_owned();
+        let mut args =
+            vec!["--redis-url", &url, "--redis-sentinels", &self.sentinels, "--redis-wait-replicas", "1"];
+        if self.tls {
+            args.extend(["--redis-ca-file", &ca]);
+        }
+        TestApp::spawn_with(&[&args[..], overrides].concat()).await
+    }
+
     /// The port of the server the sentinels name the primary.
     async fn primary_port(&self) -> u16 {
         let mut connection =
@@ -84,10 +100,15 @@ impl RedisHa {
         port
     }
 
+    /// The port of the other server, the replica.
+    async fn replica_port(&self) -> u16 {
+        let primary = self.primary_port().await;
+        *self.ports[..2].iter().find(|port| **port != primary).unwrap()
+    }
+
     /// `kill -9` of the replica's process.
     async fn kill_replica(&self) {
-        let primary = self.primary_port().await;
-        self.kill(*self.ports[..2].iter().find(|port| **port != primary).unwrap()).await;
+        self.kill(self.replica_port().await).await;
     }
 
     /// `kill -9` of the Redis server on `port`.
@@ -109,17 +130,7 @@ impl Drop for RedisHa {
 #[tokio::test]
 async fn a_cart_change_acknowledged_before_the_primary_dies_survives_the_failover() {
     let ha = RedisHa::start();
-    // The URL gives the password; the sentinels give the address.
-    let url = Stack::get().redis_url_on(1);
-    let app = TestApp::spawn_with(&[
-        "--redis-url",
-        &url,
-        "--redis-sentinels",
-        &ha.sentinels,
-        "--redis-wait-replicas",
-        "1",
-    ])
-    .await;
+    let app = ha.app(&[]).await;
     let shop = shop(&app).await;
     let first = app.post_graphql(&add(&shop.tee_m, 1)).await;
     let token = first["data"]["addToCart"]["token"].as_str().unwrap_or_else(|| panic!("{first}")).to_owned();
@@ -169,12 +180,7 @@ async fn a_cart_change_acknowledged_before_the_primary_dies_survives_the_failove
 #[tokio::test]
 async fn without_its_replica_a_cart_change_is_acknowledged_after_the_wait() {
     let ha = RedisHa::start();
-    let url = Stack::get().redis_url_on(1);
-    let wait = ["--redis-wait-replicas", "1", "--redis-wait-timeout", "300ms"];
-    let app = TestApp::spawn_with(
-        &[&["--redis-url", &url, "--redis-sentinels", &ha.sentinels][..], &wait].concat(),
-    )
-    .await;
+    let app = ha.app(&["--redis-wait-timeout", "300ms"]).await;
     let shop = shop(&app).await;
     let replicated = app.post_graphql(&add(&shop.tee_m, 1)).await;
     assert_eq!(replicated["data"]["addToCart"]["userErrors"], Value::Array(vec![]), "{replicated}");
@@ -204,26 +210,13 @@ async fn behind_sentinels_that_accept_tls_only_the_app_finds_its_primary_over_tl
     });
     assert!(!matches!(attempt.await, Ok(Ok(_))), "a sentinel refuses a client in the clear");
 
-    let url = Stack::get().redis_url_on(1).replacen("redis", "rediss", 1);
-    let ca = Stack::get().tls_ca_file();
-    let app = TestApp::spawn_with(&[
-        "--redis-url",
-        &url,
-        "--redis-ca-file",
-        ca.to_str().unwrap(),
-        "--redis-sentinels",
-        &ha.sentinels,
-        "--redis-wait-replicas",
-        "1",
-    ])
-    .await;
+    let app = ha.app(&[]).await;
     let shop = shop(&app).await;
     let added = app.post_graphql(&add(&shop.tee_m, 2)).await;
     assert_eq!(added["data"]["addToCart"]["cart"]["totalQuantity"], 2, "{added}");
 
-    let primary = ha.primary_port().await;
-    let replica = *ha.ports[..2].iter().find(|port| **port != primary).unwrap();
-    let mut connection = ha.client(replica, true).get_multiplexed_async_connection().await.unwrap();
+    let mut connection =
+        ha.client(ha.replica_port().await, true).get_multiplexed_async_connection().await.unwrap();
     let carts: Vec<String> = redis::cmd("KEYS").arg("*cart:*").query_async(&mut connection).await.unwrap();
     assert_eq!(carts.len(), 1, "the replica has the cart: {carts:?}");
 }
