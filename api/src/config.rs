@@ -14,7 +14,7 @@ use infra::mail::Storefront;
 use infra::mail::smtp::{SmtpSettings, SmtpSettingsError};
 use infra::order_events::StockAlerts;
 use infra::payments::SandboxSettings;
-use infra::redis::{RedisSettings, ReplicaAcks, SentinelSettings};
+use infra::redis::{RedisSettings, ReplicaAcks, SentinelSettings, Topology};
 use infra::stripe::StripeSettings;
 use infra::tokens::{TokenKey, TokenSettings};
 use infra::worker::WorkerSettings;
@@ -96,6 +96,13 @@ pub struct Settings {
     /// and TLS (the sentinels are reached over TLS too when it says rediss://), not its address.
     #[arg(long, env = "MYCLOTHES_REDIS_SENTINELS", value_delimiter = ',', global = true)]
     pub redis_sentinels: Option<Vec<String>>,
+
+    /// Redis Cluster (ElastiCache's cluster mode): `host:port` of some of its nodes, comma-separated;
+    /// the cluster's other nodes are learned from them. MYCLOTHES_REDIS_URL then gives the nodes'
+    /// password and TLS, not an address. Keys used together get a hash tag, so a deployment moved
+    /// between a single Redis and a cluster starts with empty Redis data.
+    #[arg(long, env = "MYCLOTHES_REDIS_CLUSTER", value_delimiter = ',', global = true)]
+    pub redis_cluster: Option<Vec<String>>,
 
     /// The name the sentinels monitor the primary under.
     #[arg(long, env = "MYCLOTHES_REDIS_MASTER_NAME", default_value = "myclothes", global = true)]
@@ -386,6 +393,7 @@ const FLAGS: &[(&str, &str)] = &[
     ("MYCLOTHES_DATABASE_CA_FILE", "database-ca-file"),
     ("MYCLOTHES_REDIS_CA_FILE", "redis-ca-file"),
     ("MYCLOTHES_REDIS_SENTINELS", "redis-sentinels"),
+    ("MYCLOTHES_REDIS_CLUSTER", "redis-cluster"),
     ("MYCLOTHES_REDIS_WAIT_TIMEOUT", "redis-wait-timeout"),
     ("MYCLOTHES_REDIS_KEY_PREFIX", "redis-key-prefix"),
     ("MYCLOTHES_JWT_KEYS", "jwt-keys"),
@@ -688,28 +696,31 @@ impl Settings {
             .collect()
     }
 
-    /// The durable Redis: carts, sessions, rate limits, events; behind sentinels when they are set.
+    /// The durable Redis: carts, sessions, rate limits, events; behind sentinels, or a cluster, when
+    /// they are set.
     pub fn redis_settings(&self) -> Result<RedisSettings, ConfigError> {
         let url = self.with_default(&self.redis_url, local_stack::REDIS_URL, "MYCLOTHES_REDIS_URL")?;
-        let sentinels: Vec<String> = self
-            .redis_sentinels
-            .iter()
-            .flatten()
-            .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty())
-            .collect();
-        // Behind sentinels the primary is wherever they say; both are reached over TLS when the URL
-        // says rediss://, so the sentinels' addresses are what the plaintext rule is about.
+        // The servers are wherever the sentinels say, or the cluster's nodes; they and the sentinels
+        // are reached over TLS when the URL says rediss://, so these addresses are what the plaintext
+        // rule is about.
         let encrypted = url.trim_start().starts_with("rediss://");
-        for address in &sentinels {
-            let sentinel = url::Url::parse(&format!("redis://{address}"))
-                .ok()
-                .filter(|sentinel| sentinel.port().is_some())
-                .ok_or_else(|| {
-                    ConfigError::new("MYCLOTHES_REDIS_SENTINELS", format!("{address} is not host:port"))
-                })?;
-            self.refuse_plaintext("MYCLOTHES_REDIS_SENTINELS", &sentinel, encrypted)?;
-        }
+        let sentinels =
+            self.redis_addresses("MYCLOTHES_REDIS_SENTINELS", &self.redis_sentinels, encrypted)?;
+        let cluster = self.redis_addresses("MYCLOTHES_REDIS_CLUSTER", &self.redis_cluster, encrypted)?;
+        let topology = match (sentinels.is_empty(), cluster.is_empty()) {
+            (true, true) => Topology::Single,
+            (false, true) => Topology::Sentinel(SentinelSettings {
+                addresses: sentinels,
+                master_name: self.redis_master_name.clone(),
+            }),
+            (true, false) => Topology::Cluster(cluster),
+            (false, false) => {
+                return Err(ConfigError::new(
+                    "MYCLOTHES_REDIS_CLUSTER",
+                    "a Redis Cluster has no sentinels: set MYCLOTHES_REDIS_SENTINELS or this, not both",
+                ));
+            }
+        };
         if self.redis_wait_replicas > 0 && self.redis_wait_timeout >= self.redis_timeout {
             return Err(ConfigError::new(
                 "MYCLOTHES_REDIS_WAIT_TIMEOUT",
@@ -717,16 +728,32 @@ impl Settings {
             ));
         }
         Ok(RedisSettings {
-            sentinel: (!sentinels.is_empty()).then(|| SentinelSettings {
-                addresses: sentinels,
-                master_name: self.redis_master_name.clone(),
-            }),
+            topology,
             replicated_writes: (self.redis_wait_replicas > 0).then_some(ReplicaAcks {
                 replicas: self.redis_wait_replicas,
                 timeout: self.redis_wait_timeout,
             }),
             ..self.redis_settings_at(self.redis_url("MYCLOTHES_REDIS_URL", url)?)?
         })
+    }
+
+    /// The `host:port` addresses of setting `env`, each refused in the clear as a URL would be.
+    fn redis_addresses(
+        &self,
+        env: &'static str,
+        addresses: &Option<Vec<String>>,
+        encrypted: bool,
+    ) -> Result<Vec<String>, ConfigError> {
+        let addresses: Vec<String> =
+            addresses.iter().flatten().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect();
+        for address in &addresses {
+            let parsed = url::Url::parse(&format!("redis://{address}"))
+                .ok()
+                .filter(|parsed| parsed.port().is_some())
+                .ok_or_else(|| ConfigError::new(env, format!("{address} is not host:port")))?;
+            self.refuse_plaintext(env, &parsed, encrypted)?;
+        }
+        Ok(addresses)
     }
 
     /// The read cache's own Redis, if it has one.
@@ -744,7 +771,7 @@ impl Settings {
         Ok(RedisSettings {
             url,
             ca: ca.transpose()?,
-            sentinel: None,
+            topology: Topology::Single,
             replicated_writes: None,
             pool_size: pool_size("MYCLOTHES_REDIS_POOL_SIZE", self.redis_pool_size)? as usize,
             timeout: self.redis_timeout,
@@ -1171,6 +1198,10 @@ mod tests {
             behind_sentinels.env, "MYCLOTHES_REDIS_SENTINELS",
             "the primary they name is reached in the clear"
         );
+        let cluster =
+            |url| serve(&["--database-url", tls_db, "--redis-url", url, "--redis-cluster", "n1:6379"]);
+        assert_eq!(cluster("redis://:pw@localhost").err().unwrap().env, "MYCLOTHES_REDIS_CLUSTER");
+        assert!(cluster(tls_redis).is_ok(), "its nodes are reached over TLS");
         let allowed = [
             "--database-url",
             "postgres://u:p@db/shop",
@@ -1215,13 +1246,14 @@ mod tests {
     #[test]
     fn sentinels_name_the_redis_primary_and_a_wait_for_replicas_ends_before_the_redis_timeout() {
         let plain = settings(&["--profile", "development"]).serve_config().unwrap().redis;
-        assert_eq!((plain.sentinel, plain.replicated_writes), (None, None));
+        assert_eq!((plain.topology, plain.replicated_writes), (Topology::Single, None));
         let sentinels =
             ["--redis-sentinels", "127.0.0.1:26379, 127.0.0.1:26380", "--redis-wait-replicas", "1"];
         let ha =
             settings(&[&["--profile", "development"][..], &sentinels].concat()).serve_config().unwrap().redis;
         let addresses = vec!["127.0.0.1:26379".to_owned(), "127.0.0.1:26380".to_owned()];
-        assert_eq!(ha.sentinel, Some(SentinelSettings { addresses, master_name: "myclothes".to_owned() }));
+        let named = SentinelSettings { addresses, master_name: "myclothes".to_owned() };
+        assert_eq!(ha.topology, Topology::Sentinel(named));
         let acks = ReplicaAcks { replicas: 1, timeout: Duration::from_millis(100) };
         assert_eq!(ha.replicated_writes, Some(acks));
         for bad in ["sentinel-without-port", "s1:port", "s1:70000"] {
@@ -1231,6 +1263,20 @@ mod tests {
         let too_long =
             ["--profile", "development", "--redis-wait-replicas", "1", "--redis-wait-timeout", "1s"];
         assert_eq!(settings(&too_long).serve_config().err().unwrap().env, "MYCLOTHES_REDIS_WAIT_TIMEOUT");
+    }
+
+    #[test]
+    fn a_redis_cluster_is_named_by_its_nodes_without_sentinels_and_over_tls_in_production() {
+        let nodes = ["--redis-cluster", "127.0.0.1:7000,127.0.0.1:7001"];
+        let cluster =
+            settings(&[&["--profile", "development"][..], &nodes].concat()).serve_config().unwrap().redis;
+        let addresses = vec!["127.0.0.1:7000".to_owned(), "127.0.0.1:7001".to_owned()];
+        assert_eq!(cluster.topology, Topology::Cluster(addresses));
+        let both =
+            settings(&["--profile", "development", "--redis-cluster", "a:1", "--redis-sentinels", "b:2"]);
+        assert_eq!(both.serve_config().err().unwrap().env, "MYCLOTHES_REDIS_CLUSTER");
+        let no_port = settings(&["--profile", "development", "--redis-cluster", "node-without-port"]);
+        assert_eq!(no_port.serve_config().err().unwrap().env, "MYCLOTHES_REDIS_CLUSTER");
     }
 
     #[test]

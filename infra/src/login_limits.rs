@@ -67,14 +67,14 @@ impl LoginLimits {
             .map(drop)
     }
 
-    /// The counters of `account` from `ip` and of `ip`; an account's name is hashed, so that what
-    /// clients type does not become Redis keys.
+    /// The counters of `account` from `ip` and of `ip`, in the address's slot; an account's name is
+    /// hashed, so that what clients type does not become Redis keys.
     fn keys(&self, account: &str, ip: Option<IpAddr>) -> Vec<String> {
         let address = ip.map_or_else(|| "unknown".to_owned(), address_group);
         let account = crate::digest::sha256_hex(account.as_bytes(), 16);
         vec![
-            self.redis.key(&format!("login:failures:{account}:{address}")),
-            self.redis.key(&format!("login:failures:{address}")),
+            self.redis.key_in_slot(&address, &format!("login:failures:{account}:{address}")),
+            self.redis.key_in_slot(&address, &format!("login:failures:{address}")),
         ]
     }
 }

@@ -13,6 +13,11 @@
 //! (N − 1) × `LOCAL_SHARE` × burst more, once: every admission is charged to the shared bucket, which
 //! then refuses the client until it has waited it out. The budgets of sensitive operations (`admit`)
 //! are always decided in Redis.
+//!
+//! In a Redis Cluster the buckets are spread over `CLUSTER_SHARDS` slots, and a call charges the
+//! buckets of each slot in one script, the slots at once. A request is then all-or-nothing per slot
+//! only: when one slot refuses it, the others have charged it, and are refunded by a second call
+//! (until then, for a round trip, another request may find them fuller than they are).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -29,6 +34,8 @@ pub const FLUSH_EVERY: Duration = Duration::from_millis(20);
 pub const LOCAL_SHARE: f64 = 0.5;
 /// Buckets charged in one call.
 const FLUSH_BATCH: usize = 500;
+/// The slots of a Redis Cluster the buckets are spread over.
+const CLUSTER_SHARDS: u8 = 16;
 
 /// `requests` per `period`, with up to `burst` at once after a quiet spell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,10 +69,10 @@ pub struct RateLimiter {
     mirrors: Arc<Mirrors>,
 }
 
-/// KEYS the buckets; ARGV[1] the cost, then triples (interval ms, burst tolerance ms, requests owed),
-/// one per bucket. What is owed is charged whatever the answer; the cost only when every bucket has
-/// room for it. Returns the milliseconds to wait (0 when admitted), then how far ahead of now each
-/// bucket is after the call (ms).
+/// KEYS the buckets; ARGV[1] the cost, then triples (interval ms, burst tolerance ms, requests owed,
+/// negative for a refund), one per bucket. What is owed is charged whatever the answer; the cost only
+/// when every bucket has room for it. Returns the milliseconds to wait (0 when admitted), then how far
+/// ahead of now each bucket is after the call (ms).
 static ADMIT: LazyLock<Script> = LazyLock::new(|| Script::new(ADMIT_LUA));
 const ADMIT_LUA: &str = r"
 local time = redis.call('TIME')
@@ -82,7 +89,11 @@ local charged = next
 if wait > 0 then charged = owed end
 local answer = {math.ceil(wait)}
 for i, key in ipairs(KEYS) do
-  if charged[i] > now then redis.call('SET', key, charged[i], 'PX', math.ceil(charged[i] - now) + 1) end
+  if charged[i] > now then
+    redis.call('SET', key, charged[i], 'PX', math.ceil(charged[i] - now) + 1)
+  else
+    redis.call('DEL', key)
+  end
   answer[i + 1] = math.ceil(charged[i] - now)
 end
 return answer
@@ -146,17 +157,80 @@ impl RateLimiter {
 
 /// Runs `ADMIT` on buckets (a name, its rate and what is owed to it) for a request of `cost` (0 to
 /// charge only what is owed): the milliseconds to wait, 0 when admitted, and how far ahead of now
-/// each bucket is after the call.
+/// each bucket is after the call. In a cluster, once per slot (see the module's documentation).
 async fn charge<'a>(
     redis: &RedisStore,
     buckets: impl Iterator<Item = (&'a str, Rate, u32)>,
     cost: u32,
 ) -> Result<(u64, Vec<i64>), crate::Error> {
-    let (mut keys, mut args) = (Vec::new(), vec![f64::from(cost)]);
-    for (name, rate, owed) in buckets {
-        keys.push(redis.key(&format!("rate:{name}")));
-        let interval_ms = rate.interval().as_secs_f64() * 1000.0;
-        args.extend([interval_ms, rate.tolerance().as_secs_f64() * 1000.0, f64::from(owed)]);
+    let charges: Vec<Charge> =
+        buckets.map(|(name, rate, owed)| Charge::new(redis, name, rate, owed)).collect();
+    if !redis.is_cluster() {
+        return admit_in_one_call(redis, &charges, cost).await;
+    }
+    let mut shards: Vec<Vec<usize>> = vec![Vec::new(); usize::from(CLUSTER_SHARDS)];
+    for (i, charge) in charges.iter().enumerate() {
+        shards[usize::from(charge.shard)].push(i);
+    }
+    shards.retain(|shard| !shard.is_empty());
+    let of_shard = |shard: &[usize], owed: Option<f64>| -> Vec<Charge> {
+        shard
+            .iter()
+            .map(|&i| Charge { owed: owed.unwrap_or(charges[i].owed), ..charges[i].clone() })
+            .collect()
+    };
+    let calls = shards.iter().map(|shard| {
+        let part = of_shard(shard, None);
+        async move { admit_in_one_call(redis, &part, cost).await }
+    });
+    let answers = futures::future::try_join_all(calls).await?;
+    let wait_ms = answers.iter().map(|(wait, _)| *wait).max().unwrap_or(0);
+    let mut ahead = vec![0; charges.len()];
+    for (shard, (wait, shard_ahead)) in shards.iter().zip(&answers) {
+        for (&i, ahead_ms) in shard.iter().zip(shard_ahead) {
+            ahead[i] = *ahead_ms;
+        }
+        if wait_ms > 0 && *wait == 0 && cost > 0 {
+            admit_in_one_call(redis, &of_shard(shard, Some(-f64::from(cost))), 0).await?;
+        }
+    }
+    Ok((wait_ms, ahead))
+}
+
+/// What one call charges to one bucket.
+#[derive(Clone)]
+struct Charge {
+    key: String,
+    /// Which of the cluster's `CLUSTER_SHARDS` slots the bucket is in.
+    shard: u8,
+    rate: Rate,
+    /// Requests owed; negative for a refund.
+    owed: f64,
+}
+
+impl Charge {
+    fn new(redis: &RedisStore, name: &str, rate: Rate, owed: u32) -> Self {
+        // FNV-1a: the same shard for a bucket in every instance and version.
+        let hash = name
+            .bytes()
+            .fold(0x811c_9dc5_u32, |hash, byte| (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193));
+        let shard = (hash % u32::from(CLUSTER_SHARDS)) as u8;
+        let key = redis.key_in_slot(&format!("rate-{shard}"), &format!("rate:{name}"));
+        Self { key, shard, rate, owed: f64::from(owed) }
+    }
+}
+
+/// `ADMIT` on buckets of one slot.
+async fn admit_in_one_call(
+    redis: &RedisStore,
+    charges: &[Charge],
+    cost: u32,
+) -> Result<(u64, Vec<i64>), crate::Error> {
+    let (mut keys, mut args) = (Vec::with_capacity(charges.len()), vec![f64::from(cost)]);
+    for charge in charges {
+        keys.push(charge.key.clone());
+        let interval_ms = charge.rate.interval().as_secs_f64() * 1000.0;
+        args.extend([interval_ms, charge.rate.tolerance().as_secs_f64() * 1000.0, charge.owed]);
     }
     let mut answer: Vec<i64> = redis.eval(&ADMIT, keys, args).await?;
     let wait_ms = u64::try_from(answer.remove(0)).unwrap_or(0);

@@ -3,10 +3,17 @@
 //! whether it was logged out (its token is refused until it expires). And, per account, its session
 //! generation: a token names the generation it was issued in, and starting a new one (a password
 //! change, a removed staff account) ends every older session of the account at once.
+//!
+//! In a Redis Cluster a session's revocation shares the slot of the cart it shows (its cart owner's),
+//! and an account's generation the slot of the account, which is the same for a customer: a cart
+//! change checks in its own script that the session has not ended. A staff member's session shows a guest
+//! cart of its own, in another slot than the account's generation, which is then read apart, just
+//! before the change.
 
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
+use domain::cart::CartOwner;
 use domain::session::{Session, SessionId};
 use redis::Script;
 
@@ -65,8 +72,11 @@ return 1
 /// made for the session and that check take one round trip.
 #[derive(Debug, Clone)]
 pub struct Liveness {
-    /// The session's revocation, then its account's generation when it is signed in.
+    /// The session's revocation, then its account's generation when it is signed in and that is in
+    /// the same slot.
     pub(crate) keys: Vec<String>,
+    /// Its account's generation when that is in another slot, to be read apart.
+    pub(crate) generation_apart: Option<String>,
     /// The generation its token began in.
     pub(crate) generation: u64,
 }
@@ -95,12 +105,12 @@ impl SessionRegistry {
     pub async fn record_write(&self, session: &SessionId, write: LastWrite) -> Result<(), crate::Error> {
         let untold = if write.cache_told { "" } else { UNTOLD };
         let args = (write.position.sortable(), untold, REMEMBER_WRITES_FOR.as_millis() as u64);
-        self.redis.eval::<i64>(&RECORD_SCRIPT, vec![self.key(session, "written")], args).await.map(drop)
+        self.redis.eval::<i64>(&RECORD_SCRIPT, vec![self.written_key(session)], args).await.map(drop)
     }
 
     /// Logs the session out: its token is refused from now on.
-    pub async fn revoke(&self, session: &SessionId) -> Result<(), crate::Error> {
-        self.redis.set_expiring(self.key(session, "revoked"), "1", self.token_lifetime).await
+    pub async fn revoke(&self, session: &Session) -> Result<(), crate::Error> {
+        self.redis.set_expiring(self.revoked_key(session), "1", self.token_lifetime).await
     }
 
     /// The generation a session of `subject` begins in.
@@ -134,14 +144,22 @@ impl SessionRegistry {
 
     /// What a script needs to check, in the round trip of a change, that `session` has not ended.
     pub fn liveness(&self, session: &Session) -> Liveness {
-        let mut keys = vec![self.key(&session.id, "revoked")];
-        keys.extend(session.subject.as_deref().map(|subject| self.generation_key(subject)));
-        Liveness { keys, generation: session.generation }
+        let mut keys = vec![self.revoked_key(session)];
+        let mut generation_apart = None;
+        if let Some(subject) = session.subject.as_deref() {
+            let generation = self.generation_key(subject);
+            if self.redis.is_cluster() && *subject != slot_of(session) {
+                generation_apart = Some(generation);
+            } else {
+                keys.push(generation);
+            }
+        }
+        Liveness { keys, generation_apart, generation: session.generation }
     }
 
     /// What is known of `session`, in one round trip.
     pub async fn state(&self, session: &Session) -> Result<SessionState, crate::Error> {
-        let mut keys = vec![self.key(&session.id, "written"), self.key(&session.id, "revoked")];
+        let mut keys = vec![self.written_key(&session.id), self.revoked_key(session)];
         keys.extend(session.subject.as_deref().map(|subject| self.generation_key(subject)));
         let values: Vec<Option<String>> = self
             .redis
@@ -160,11 +178,24 @@ impl SessionRegistry {
         Ok(SessionState { last_write, revoked })
     }
 
-    fn key(&self, session: &SessionId, fact: &str) -> String {
-        self.redis.key(&format!("session:{session}:{fact}"))
+    /// Read by cart scripts, so in the slot of the session's cart.
+    fn revoked_key(&self, session: &Session) -> String {
+        self.redis.key_in_slot(&slot_of(session), &format!("session:{}:revoked", session.id))
+    }
+
+    /// Never used with other keys by a script: recorded before a new customer's session (and so its
+    /// cart owner) is known.
+    fn written_key(&self, session: &SessionId) -> String {
+        self.redis.key(&format!("session:{session}:written"))
     }
 
     fn generation_key(&self, subject: &str) -> String {
-        self.redis.key(&format!("account:{subject}:generation"))
+        self.redis.key_in_slot(subject, &format!("account:{subject}:generation"))
     }
+}
+
+/// The hash tag of a session's keys: its cart owner's, `customer:…` (as the customer's subject) or
+/// `session:…`.
+fn slot_of(session: &Session) -> String {
+    CartOwner::of(session).to_string()
 }

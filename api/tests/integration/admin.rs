@@ -1,12 +1,11 @@
 use std::time::{Duration, Instant};
 
-use deadpool_redis::redis::AsyncCommands;
+use deadpool_redis::redis::cmd;
 use infra::cache::{CacheKey, Scope};
 use serde_json::{Value, json};
 
+use crate::support::TestApp;
 use crate::support::catalog::CatalogFixture;
-use crate::support::redis::redis_client;
-use crate::support::{Stack, TestApp};
 
 /// The payload of mutation `name` in `body`.
 fn payload<'a>(body: &'a Value, name: &str) -> &'a Value {
@@ -173,11 +172,11 @@ async fn a_price_change_removes_the_products_cached_entry() {
     let product = app.post_graphql(r#"{ product(slug: "bucket-hat") { variants { id } } }"#).await;
     let variant_id = product["data"]["product"]["variants"][0]["id"].as_str().unwrap().to_owned();
     let cache = &app.services.cache;
-    let mut redis = redis_client(&Stack::get().redis_url()).get_multiplexed_async_connection().await.unwrap();
-    let generation: String =
-        redis.get(cache.generation_key(Scope::Catalog)).await.unwrap_or_else(|_| "0".into());
+    let generation_key = cache.generation_key(Scope::Catalog);
+    let generation =
+        app.redis::<Option<String>>(cmd("GET").arg(&generation_key)).await.unwrap_or_else(|| "0".into());
     let entry = cache.redis_key(&generation, CacheKey::ProductBySlug("bucket-hat"));
-    assert!(redis.exists::<_, bool>(&entry).await.unwrap());
+    assert!(app.redis::<bool>(cmd("EXISTS").arg(&entry)).await);
 
     let admin = app.admin_token().await;
     app.post_graphql_as(
@@ -186,9 +185,9 @@ async fn a_price_change_removes_the_products_cached_entry() {
     )
     .await;
 
-    assert!(!redis.exists::<_, bool>(&entry).await.unwrap(), "{entry} is gone");
-    let same_generation: String =
-        redis.get(cache.generation_key(Scope::Catalog)).await.unwrap_or_else(|_| "0".into());
+    assert!(!app.redis::<bool>(cmd("EXISTS").arg(&entry)).await, "{entry} is gone");
+    let same_generation =
+        app.redis::<Option<String>>(cmd("GET").arg(&generation_key)).await.unwrap_or_else(|| "0".into());
     assert_eq!(same_generation, generation, "a price change keeps the rest of the catalogue cached");
     let fresh = app.post_graphql(r#"{ product(slug: "bucket-hat") { priceFrom { amount } } }"#).await;
     assert_eq!(fresh["data"]["product"]["priceFrom"]["amount"], "19.99");

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use infra::redis::{RedisSettings, RedisStore};
+use infra::redis::{RedisSettings, RedisStore, Topology};
 use secrecy::SecretString;
 
 use crate::support::Stack;
@@ -22,7 +22,7 @@ async fn a_probe_cut_off_midway_does_not_leave_redis_unused() {
     let settings = RedisSettings {
         url: SecretString::from(url),
         ca: None,
-        sentinel: None,
+        topology: Topology::Single,
         replicated_writes: None,
         pool_size: 2,
         timeout: Duration::from_millis(200),

@@ -1,8 +1,9 @@
 use std::time::{Duration, Instant};
 
 use domain::cart::CartOwner;
-use domain::session::SessionId;
+use domain::session::{Role, Session};
 use infra::carts::CartStore;
+use infra::session_registry::Liveness;
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -85,6 +86,16 @@ pub fn lines(cart: &Value) -> Vec<(String, i64)> {
 
 pub fn codes(payload: &Value) -> Vec<String> {
     payload["userErrors"].as_array().unwrap().iter().map(|e| e["code"].as_str().unwrap().to_owned()).collect()
+}
+
+/// The cart of a new session, a guest's or `customer`'s, and what a change to it checks of the
+/// session, as the storefront's calls have them.
+fn shopper(app: &TestApp, customer: Option<Uuid>) -> (CartOwner, Liveness) {
+    let mut session = infra::tokens::Tokens::new_session();
+    if let Some(customer) = customer {
+        session = Session::of_customer(session.id, customer, 0);
+    }
+    (CartOwner::of(&session), app.services.sessions.liveness(&session))
 }
 
 #[tokio::test]
@@ -178,8 +189,7 @@ fn urlencode(text: &str) -> String {
 async fn a_cart_holds_at_most_100_lines() {
     let app = TestApp::spawn().await;
     let store = CartStore::new(app.services.redis.clone(), Duration::from_secs(60));
-    let live = app.services.sessions.liveness(&infra::tokens::Tokens::new_session());
-    let session = CartOwner::Guest(SessionId::from_random(rand_bytes()));
+    let (session, live) = shopper(&app, None);
     let quantity = domain::cart::Quantity::parse(1).unwrap();
     for _ in 0..100 {
         store.add(&session, &live, Uuid::now_v7(), quantity, 100).await.unwrap().unwrap();
@@ -197,9 +207,7 @@ async fn a_cart_holds_at_most_100_lines() {
 async fn a_carts_discount_code_is_no_line_follows_a_merge_and_leaves_with_the_order() {
     let app = TestApp::spawn().await;
     let store = CartStore::new(app.services.redis.clone(), Duration::from_secs(60));
-    let live = app.services.sessions.liveness(&infra::tokens::Tokens::new_session());
-    let (guest, customer) =
-        (CartOwner::Guest(SessionId::from_random(rand_bytes())), CartOwner::Customer(Uuid::now_v7()));
+    let ((guest, live), (customer, _)) = (shopper(&app, None), shopper(&app, Some(Uuid::now_v7())));
     let quantity = domain::cart::Quantity::parse(1).unwrap();
     let code = domain::discount::Code::parse("welcome10").unwrap();
     store.set_code(&guest, &live, &code).await.unwrap().unwrap();
@@ -216,8 +224,47 @@ async fn a_carts_discount_code_is_no_line_follows_a_merge_and_leaves_with_the_or
     assert_eq!(left, infra::carts::StoredCart::default(), "no line and no code left");
 }
 
-fn rand_bytes() -> [u8; 16] {
-    *Uuid::new_v4().as_bytes()
+/// Two merges of one guest cart at once (a login retried while the first is under way) move its
+/// lines once, also where the two carts are in different slots and a merge takes several steps.
+#[tokio::test]
+async fn a_guest_cart_merged_twice_at_once_is_added_once() {
+    let app = TestApp::spawn().await;
+    let store = CartStore::new(app.services.redis.clone(), Duration::from_secs(60));
+    let ((guest, live), (customer, _)) = (shopper(&app, None), shopper(&app, Some(Uuid::now_v7())));
+    let variant = Uuid::now_v7();
+    store.add(&guest, &live, variant, domain::cart::Quantity::parse(2).unwrap(), 100).await.unwrap().unwrap();
+
+    let (first, second) = tokio::join!(store.merge(&guest, &customer), store.merge(&guest, &customer));
+
+    assert!(first.is_ok() && second.is_ok(), "{first:?} {second:?}");
+    let cart = store.get(&customer).await.unwrap();
+    assert_eq!(
+        cart.lines.iter().map(|line| (line.variant_id, line.quantity)).collect::<Vec<_>>(),
+        [(variant, 2)]
+    );
+    assert!(store.get(&guest).await.unwrap().lines.is_empty(), "the guest cart is gone");
+}
+
+/// A staff member's session shows a guest cart of its own; once every session of the account is
+/// ended (the account removed), its cart changes are refused, also where the account's generation is
+/// in another slot than the cart (a cluster).
+#[tokio::test]
+async fn a_staff_sessions_cart_changes_end_with_its_account() {
+    let app = TestApp::spawn().await;
+    let store = CartStore::new(app.services.redis.clone(), Duration::from_secs(60));
+    let subject = Session::staff_subject(Uuid::now_v7());
+    let id = infra::tokens::Tokens::new_session().id;
+    let session = Session { id, subject: Some(subject.clone()), role: Some(Role::Admin), generation: 0 };
+    let (owner, live) = (CartOwner::of(&session), app.services.sessions.liveness(&session));
+    let one = domain::cart::Quantity::parse(1).unwrap();
+    assert!(store.add(&owner, &live, Uuid::now_v7(), one, 100).await.unwrap().is_ok());
+
+    app.services.sessions.end_all(&subject).await.unwrap();
+
+    let refused = store.add(&owner, &live, Uuid::now_v7(), one, 100).await.unwrap();
+    assert_eq!(refused, Err(infra::carts::CartRejection::SessionEnded));
+    let looked = store.look(&owner, &live).await.unwrap();
+    assert_eq!(looked, Err(infra::carts::CartRejection::SessionEnded));
 }
 
 #[tokio::test]
@@ -359,14 +406,12 @@ async fn with_redis_down_cart_calls_fail_fast_and_work_again_when_it_returns() {
 async fn merging_adds_quantities_caps_them_and_loses_no_concurrent_add() {
     let app = TestApp::spawn().await;
     let store = CartStore::new(app.services.redis.clone(), Duration::from_secs(60));
-    let live = app.services.sessions.liveness(&infra::tokens::Tokens::new_session());
-    let (guest, customer) =
-        (CartOwner::Guest(SessionId::from_random(rand_bytes())), CartOwner::Customer(Uuid::now_v7()));
+    let ((guest, guest_live), (customer, live)) = (shopper(&app, None), shopper(&app, Some(Uuid::now_v7())));
     let (shared, guest_only, nearly_full) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
     let q = |n| domain::cart::Quantity::parse(n).unwrap();
-    store.add(&guest, &live, shared, q(2), 100).await.unwrap().unwrap();
-    store.add(&guest, &live, guest_only, q(1), 100).await.unwrap().unwrap();
-    store.add(&guest, &live, nearly_full, q(60), 100).await.unwrap().unwrap();
+    store.add(&guest, &guest_live, shared, q(2), 100).await.unwrap().unwrap();
+    store.add(&guest, &guest_live, guest_only, q(1), 100).await.unwrap().unwrap();
+    store.add(&guest, &guest_live, nearly_full, q(60), 100).await.unwrap().unwrap();
     store.add(&customer, &live, shared, q(3), 100).await.unwrap().unwrap();
     store.add(&customer, &live, nearly_full, q(60), 100).await.unwrap().unwrap();
 
@@ -387,28 +432,20 @@ async fn merging_adds_quantities_caps_them_and_loses_no_concurrent_add() {
 async fn every_change_renews_the_carts_expiry() {
     let app = TestApp::spawn().await;
     let store = CartStore::new(app.services.redis.clone(), Duration::from_secs(3));
-    let live = app.services.sessions.liveness(&infra::tokens::Tokens::new_session());
-    let session = CartOwner::Guest(SessionId::from_random(rand_bytes()));
-    let key = format!("{}:cart:{session}", app.db.name);
-    assert!(key.contains(":cart:session:"), "{key}");
-    let mut redis = crate::support::redis::redis_client(&crate::support::Stack::get().redis_url())
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
-    let ttl = |redis: &mut deadpool_redis::redis::aio::MultiplexedConnection| {
-        let key = key.clone();
-        let mut redis = redis.clone();
-        async move { deadpool_redis::redis::cmd("PTTL").arg(key).query_async::<i64>(&mut redis).await.unwrap() }
-    };
+    let (session, live) = shopper(&app, None);
+    let key = app.cart_key(&session);
+    assert!(key.contains(&format!("cart:{session}")), "{key}");
+    let pttl = deadpool_redis::redis::cmd("PTTL").arg(&key).clone();
+    let ttl = || app.redis::<i64>(&pttl);
     let one = domain::cart::Quantity::parse(1).unwrap();
     let variant = Uuid::now_v7();
 
     store.add(&session, &live, variant, one, 100).await.unwrap().unwrap();
-    assert!((2000..=3000).contains(&ttl(&mut redis).await));
+    assert!((2000..=3000).contains(&ttl().await));
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert!(ttl(&mut redis).await <= 1600, "the expiry runs down");
+    assert!(ttl().await <= 1600, "the expiry runs down");
     store.add(&session, &live, variant, one, 100).await.unwrap().unwrap();
-    assert!(ttl(&mut redis).await > 2000, "a change renews it");
+    assert!(ttl().await > 2000, "a change renews it");
     tokio::time::sleep(Duration::from_millis(3200)).await;
     assert!(store.get(&session).await.unwrap().lines.is_empty(), "an untouched cart expires");
 }

@@ -107,12 +107,8 @@ async fn admin_remove_ends_the_administrators_sessions() {
     let remove = |email: &str| {
         myclothes()
             .args(["--profile", "development", "--database-url", &app.db.writer_url()])
-            .args([
-                "--redis-url",
-                &crate::support::Stack::get().redis_url(),
-                "--redis-key-prefix",
-                &redis_prefix,
-            ])
+            .args(crate::support::suite_redis_args())
+            .args(["--redis-key-prefix", &redis_prefix])
             .args(["admin", "remove", "--email", email])
             .output()
             .expect("myclothes runs")

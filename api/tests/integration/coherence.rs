@@ -36,11 +36,11 @@ struct TwoInstances {
 
 impl TwoInstances {
     async fn start(stock: i32) -> Self {
-        Self::start_with(stock, &[]).await
+        Self::start_with(stock, &[], &[]).await
     }
 
-    /// Two instances whose reader runs with `reader_settings`.
-    async fn start_with(stock: i32, reader_settings: &[&str]) -> Self {
+    /// Two instances whose reader runs with `reader_settings` and writer with `writer_settings`.
+    async fn start_with(stock: i32, reader_settings: &[&str], writer_settings: &[&str]) -> Self {
         let reader = TestApp::spawn_with(reader_settings).await;
         let mut catalog = CatalogFixture::new(&reader.primary);
         let (harbour, loom) = (catalog.brand("Harbour").await, catalog.brand("Loom").await);
@@ -57,7 +57,7 @@ impl TwoInstances {
         .unwrap();
         let jacket = base64_global_id("Variant", variant.try_get("", "id").unwrap());
         reader.wait_for_replica().await;
-        let writer = reader.beside().await;
+        let writer = reader.beside(writer_settings).await;
         reader.wait_for_near_cache().await;
         Self { reader, writer, jacket }
     }
@@ -303,7 +303,14 @@ async fn a_sale_drops_only_the_cached_answers_that_show_what_it_changed() {
 async fn reader_behind_a_proxy() -> (TwoInstances, TcpProxy) {
     let proxy = TcpProxy::start(Stack::get().redis_port()).await;
     let cache_redis = Stack::get().redis_url_on(proxy.port);
-    let shop = TwoInstances::start_with(13, &["--cache-redis-url", &cache_redis]).await;
+    // The writer's cache is the same Redis, reached directly (the suite's main Redis may be another,
+    // a cluster).
+    let shop = TwoInstances::start_with(
+        13,
+        &["--cache-redis-url", &cache_redis],
+        &["--cache-redis-url", &Stack::get().redis_url()],
+    )
+    .await;
     shop.warm().await;
     (shop, proxy)
 }

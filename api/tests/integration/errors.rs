@@ -2,10 +2,10 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
-use crate::support::Stack;
+use domain::cart::CartOwner;
+
 use crate::support::TestApp;
 use crate::support::process::ServerProcess;
-use crate::support::redis::redis_client;
 
 #[tokio::test]
 async fn every_response_carries_the_request_id_given_or_made() {
@@ -29,10 +29,11 @@ async fn every_response_carries_the_request_id_given_or_made() {
 }
 
 /// The session id a token carries.
-fn session_id(token: &str) -> String {
+/// The guest cart of the session of `token`.
+fn guest(token: &str) -> CartOwner {
     let claims: Value =
         serde_json::from_slice(&URL_SAFE_NO_PAD.decode(token.split('.').nth(1).unwrap()).unwrap()).unwrap();
-    claims["sid"].as_str().unwrap().to_owned()
+    CartOwner::parse(&format!("session:{}", claims["sid"].as_str().unwrap())).expect("a session id")
 }
 
 async fn new_session(app: &TestApp) -> String {
@@ -47,10 +48,8 @@ async fn new_session(app: &TestApp) -> String {
 async fn a_failing_redis_command_is_an_internal_error_and_redis_stays_in_use() {
     let app = TestApp::spawn().await;
     let token = new_session(&app).await;
-    let mut redis = redis_client(&Stack::get().redis_url()).get_multiplexed_async_connection().await.unwrap();
-    let cart = format!("{}:cart:session:{}", app.db.name, session_id(&token));
-    let _: () =
-        deadpool_redis::redis::cmd("SET").arg(&cart).arg("not a cart").query_async(&mut redis).await.unwrap();
+    let cart = app.cart_key(&guest(&token));
+    let _: () = app.redis(deadpool_redis::redis::cmd("SET").arg(&cart).arg("not a cart")).await;
     let variant = URL_SAFE_NO_PAD.encode(format!("Variant:{}", uuid::Uuid::now_v7()));
 
     let failed = app
@@ -81,15 +80,9 @@ async fn an_internal_error_shows_only_its_code_and_request_id_and_logs_the_detai
         .unwrap()
         .to_owned();
     // A cart line no version of the server ever wrote: reading it is a bug, not the shopper's fault.
-    let mut redis = redis_client(&Stack::get().redis_url()).get_multiplexed_async_connection().await.unwrap();
-    let cart = format!("{}:cart:session:{}", app.db.name, session_id(&token));
-    let _: () = deadpool_redis::redis::cmd("HSET")
-        .arg(&cart)
-        .arg("not-a-variant")
-        .arg("garbled")
-        .query_async(&mut redis)
-        .await
-        .unwrap();
+    let cart = app.cart_key(&guest(&token));
+    let _: () =
+        app.redis(deadpool_redis::redis::cmd("HSET").arg(&cart).arg("not-a-variant").arg("garbled")).await;
 
     let response = reqwest::Client::new()
         .post(format!("http://127.0.0.1:{}/graphql", server.port))

@@ -1,7 +1,7 @@
 use serde_json::{Value, json};
 
+use crate::support::TestApp;
 use crate::support::process::ServerProcess;
-use crate::support::{Stack, TestApp};
 
 const SHOP: &str = "{ shop { name currency } }";
 
@@ -86,7 +86,8 @@ async fn with_persisted_queries_only_just_the_registered_documents_run() {
     let file = std::env::temp_dir().join(format!("{}-shop.graphql", app.db.name));
     std::fs::write(&file, SHOP).unwrap();
     let persisted = std::process::Command::new(env!("CARGO_BIN_EXE_myclothes"))
-        .args(["--profile", "development", "--redis-url", &Stack::get().redis_url()])
+        .args(["--profile", "development"])
+        .args(crate::support::suite_redis_args())
         .args(["--redis-key-prefix", &format!("{}:", app.db.name), "persist"])
         .arg(&file)
         .output()

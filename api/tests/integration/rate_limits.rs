@@ -1,6 +1,7 @@
-use serde_json::{Value, json};
+use std::time::Duration;
 
-use infra::rate_limits::FLUSH_EVERY;
+use infra::rate_limits::{Admission, FLUSH_EVERY, Rate};
+use serde_json::{Value, json};
 
 use crate::support::TestApp;
 use crate::support::process::ServerProcess;
@@ -201,4 +202,30 @@ async fn changing_a_password_is_charged_to_the_sign_in_budget() {
     let second = app.post_graphql_as(&token, change).await;
 
     assert_eq!(second["errors"][0]["extensions"]["code"], "RATE_LIMITED", "{second}");
+}
+
+/// A request that one of its buckets refuses costs the others nothing, also where they are charged by
+/// calls of their own (in a Redis Cluster, buckets of other slots are refunded).
+#[tokio::test]
+async fn a_request_refused_by_one_bucket_costs_the_others_nothing() {
+    let app = TestApp::spawn().await;
+    let limiter = &app.services.rate_limiter;
+    let rate = Rate { requests: 1, period: Duration::from_secs(60), burst: 2 };
+    for _ in 0..2 {
+        assert_eq!(limiter.admit(&[("full", rate)], 1).await.unwrap(), Admission::Allowed);
+    }
+    // Several, so that in a cluster some are in another slot than the full one.
+    let others: Vec<String> = (0..4).map(|i| format!("other-{i}")).collect();
+
+    for other in &others {
+        let refused = limiter.admit(&[(other, rate), ("full", rate)], 1).await.unwrap();
+        assert!(matches!(refused, Admission::Limited(_)), "{other}: {refused:?}");
+    }
+
+    for other in &others {
+        for _ in 0..2 {
+            let admitted = limiter.admit(&[(other, rate)], 1).await.unwrap();
+            assert_eq!(admitted, Admission::Allowed, "{other} keeps its whole burst");
+        }
+    }
 }

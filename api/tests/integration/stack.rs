@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use infra::probe::ProbeStatus;
-use infra::redis::{RedisSettings, RedisStore};
+use infra::redis::{RedisSettings, RedisStore, Topology};
 use infra::seed::{SeedReport, seed_catalog};
 use secrecy::SecretString;
 
@@ -14,7 +14,7 @@ fn redis(url: String) -> RedisStore {
     RedisStore::connect(&RedisSettings {
         url: SecretString::from(url),
         ca: None,
-        sentinel: None,
+        topology: Topology::Single,
         replicated_writes: None,
         pool_size: 1,
         timeout: Duration::from_secs(1),

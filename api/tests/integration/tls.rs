@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use infra::probe::ProbeStatus;
-use infra::redis::{RedisSettings, RedisStore};
+use infra::redis::{RedisSettings, RedisStore, Topology};
 use sea_orm::ConnectionTrait;
 use secrecy::SecretString;
 use serde_json::Value;
@@ -41,7 +41,7 @@ async fn the_stores_refuse_plaintext_and_the_app_serves_through_them_over_tls() 
             pool_size: 1,
             timeout: Duration::from_secs(2),
             key_prefix: "mc_test_tls:".to_owned(),
-            sentinel: None,
+            topology: Topology::Single,
             replicated_writes: None,
         };
         RedisStore::connect(&settings).expect("the Redis settings are valid")

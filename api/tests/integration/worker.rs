@@ -10,8 +10,7 @@ use sea_orm::{ConnectionTrait, TransactionTrait};
 
 use crate::checkout::{count, drop_tee, guest_checkout, guest_with};
 use crate::support::process::WorkerProcess;
-use crate::support::redis::redis_client;
-use crate::support::{Stack, TestApp, statement};
+use crate::support::{TestApp, statement};
 
 /// A worker in this process, on the app's database and Redis key prefix.
 pub fn worker(app: &TestApp, name: &str) -> Worker {
@@ -115,18 +114,14 @@ async fn an_event_of_a_worker_killed_before_acknowledging_is_finished_by_another
     let app = TestApp::spawn().await;
     order(&app, 10, "k").await;
     let stream = format!("{}:events", app.db.name);
-    let redis = redis_client(&Stack::get().redis_url()).get_multiplexed_async_connection().await.unwrap();
+    let redis = &app.services.redis;
     let pending = |consumer: &'static str| {
-        let (stream, mut redis) = (stream.clone(), redis.clone());
+        let xpending = deadpool_redis::redis::cmd("XPENDING").arg(&stream).arg("workers").clone();
         async move {
             // [count, first id, last id, [[consumer, count]…]], or an error before the group exists.
             type Summary = (i64, Option<String>, Option<String>, Option<Vec<(String, String)>>);
-            let summary: Option<Summary> = deadpool_redis::redis::cmd("XPENDING")
-                .arg(&stream)
-                .arg("workers")
-                .query_async(&mut redis)
-                .await
-                .ok();
+            let summary: Option<Summary> =
+                redis.run(|mut c| async move { xpending.query_async(&mut c).await }).await.ok();
             summary.and_then(|s| s.3).unwrap_or_default().iter().any(|(name, _)| name == consumer)
         }
     };
@@ -179,9 +174,7 @@ async fn several_workers_at_once_handle_every_order_exactly_once() {
 
 /// `XLEN` of `key` under the app's Redis key prefix.
 async fn stream_length(app: &TestApp, key: &str) -> i64 {
-    let mut redis = redis_client(&Stack::get().redis_url()).get_multiplexed_async_connection().await.unwrap();
-    let key = format!("{}:{key}", app.db.name);
-    deadpool_redis::redis::cmd("XLEN").arg(key).query_async(&mut redis).await.unwrap()
+    app.redis(deadpool_redis::redis::cmd("XLEN").arg(format!("{}:{key}", app.db.name))).await
 }
 
 /// An event that cannot be handled is retried with a growing pause while the events after it are
@@ -230,12 +223,7 @@ async fn an_event_lost_by_redis_after_the_relay_is_relayed_again() {
     order(&app, 10, "k").await;
     let worker = worker(&app, "w1");
     worker.relay().await.unwrap();
-    let mut redis = redis_client(&Stack::get().redis_url()).get_multiplexed_async_connection().await.unwrap();
-    let _: () = deadpool_redis::redis::cmd("DEL")
-        .arg(format!("{}:events", app.db.name))
-        .query_async(&mut redis)
-        .await
-        .unwrap();
+    let _: () = app.redis(deadpool_redis::redis::cmd("DEL").arg(format!("{}:events", app.db.name))).await;
 
     work_off(&worker).await;
     assert_eq!(order_status(&app).await, "placed", "not yet: the relay waits for --redeliver-after");

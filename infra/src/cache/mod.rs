@@ -495,20 +495,22 @@ impl ReadCache {
         self.redis.key("catalog:invalidations")
     }
 
+    /// The keys of a scope share its slot: its scripts name some of them.
     pub fn generation_key(&self, scope: Scope) -> String {
-        self.redis.key(&format!("{}:generation", scope.name()))
+        self.redis.key_in_slot(&scope.name(), &format!("{}:generation", scope.name()))
     }
 
     fn written_key(&self, scope: Scope) -> String {
-        self.redis.key(&format!("{}:written", scope.name()))
+        self.redis.key_in_slot(&scope.name(), &format!("{}:written", scope.name()))
     }
 
     fn entry_prefix(&self, scope: Scope) -> String {
-        self.redis.key(&format!("{}:", scope.name()))
+        self.redis.key_in_slot(&scope.name(), &format!("{}:", scope.name()))
     }
 
+    /// Only the catalogue's entries are tagged.
     fn tag_prefix(&self) -> String {
-        self.redis.key("catalog:tag:")
+        self.redis.key_in_slot(&Scope::Catalog.name(), "catalog:tag:")
     }
 
     /// The generation of `scope`, the position of its latest write, and the entry whose key ends
@@ -609,7 +611,7 @@ mod tests {
             RedisStore::connect(&crate::redis::RedisSettings {
                 url: secrecy::SecretString::from("redis://127.0.0.1:9/0"),
                 ca: None,
-                sentinel: None,
+                topology: crate::redis::Topology::Single,
                 replicated_writes: None,
                 pool_size: 1,
                 timeout: Duration::from_millis(10),

@@ -5,6 +5,10 @@
 //! the whole cart in the same round trip. A shopper's change, and a look at the cart when a change is
 //! refused, first checks in the same script that the shopper's session has not ended, so that a
 //! cart write is one round trip. The append-only file keeps carts across Redis restarts.
+//!
+//! In a Redis Cluster a cart lives in its owner's slot, with the keys of the sessions that show it, so
+//! those scripts still see all they need. Only a merge spans two owners: there it is three steps (see
+//! `merge_across_slots`).
 
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
@@ -14,6 +18,7 @@ use domain::discount::Code;
 use redis::Script;
 use uuid::Uuid;
 
+use crate::digest;
 use crate::redis::RedisStore;
 use crate::session_registry::{Liveness, SESSION_ENDED};
 
@@ -73,7 +78,8 @@ static ADD_SCRIPT: LazyLock<Script> = LazyLock::new(|| for_session(ADD));
 static SET_QUANTITY_SCRIPT: LazyLock<Script> = LazyLock::new(|| for_session(SET_QUANTITY));
 static CLEAR_SCRIPT: LazyLock<Script> = LazyLock::new(|| for_session(CLEAR));
 static LOOK_SCRIPT: LazyLock<Script> = LazyLock::new(|| for_session(LOOK));
-static MERGE_SCRIPT: LazyLock<Script> = LazyLock::new(|| with_line(MERGE));
+static MERGE_SCRIPT: LazyLock<Script> = LazyLock::new(|| with_line(&format!("{MERGE_LINES}{MERGE}")));
+static MERGE_IN_SCRIPT: LazyLock<Script> = LazyLock::new(|| with_line(&format!("{MERGE_LINES}{MERGE_IN}")));
 static TAKE_SCRIPT: LazyLock<Script> = LazyLock::new(|| with_line(TAKE));
 static SET_CODE_SCRIPT: LazyLock<Script> = LazyLock::new(|| for_session(SET_CODE));
 static REMOVE_CODE_SCRIPT: LazyLock<Script> = LazyLock::new(|| for_session(REMOVE_CODE));
@@ -140,28 +146,50 @@ const LOOK: &str = r"
 return {'OK', redis.call('HGETALL', KEYS[1])}
 ";
 
-/// KEYS[1] the cart that goes, KEYS[2] the cart that stays; ARGV most per line, most lines, expiry.
-/// Quantities add up to the limit; lines beyond the line limit are dropped; the staying cart's
-/// discount code stays, or the going one's comes along.
-const MERGE: &str = r"
-local from = redis.call('HGETALL', KEYS[1])
-for i = 1, #from, 2 do
-  local variant, value = from[i], from[i + 1]
-  local current = redis.call('HGET', KEYS[2], variant)
-  if variant == DISCOUNT then
-    redis.call('HSETNX', KEYS[2], variant, value)
-  elseif current then
-    local quantity, price, added = line(current)
-    local total = math.min(quantity + line(value), tonumber(ARGV[1]))
-    redis.call('HSET', KEYS[2], variant, total .. '|' .. price .. '|' .. added)
-  elseif line_count(KEYS[2]) < tonumber(ARGV[2]) then
-    redis.call('HSET', KEYS[2], variant, value)
+/// `merge_lines(into, from)` merges the fields `from` (field, value, …) of a cart into the cart
+/// `into`, ARGV[1] most per line, ARGV[2] most lines: quantities add up to the limit; lines beyond
+/// the line limit are dropped; the staying cart's discount code stays, or the going one's comes
+/// along.
+const MERGE_LINES: &str = r"
+local function merge_lines(into, from)
+  for i = 1, #from, 2 do
+    local variant, value = from[i], from[i + 1]
+    local current = redis.call('HGET', into, variant)
+    if variant == DISCOUNT then
+      redis.call('HSETNX', into, variant, value)
+    elseif current then
+      local quantity, price, added = line(current)
+      local total = math.min(quantity + line(value), tonumber(ARGV[1]))
+      redis.call('HSET', into, variant, total .. '|' .. price .. '|' .. added)
+    elseif line_count(into) < tonumber(ARGV[2]) then
+      redis.call('HSET', into, variant, value)
+    end
   end
 end
+";
+
+/// KEYS[1] the cart that goes, KEYS[2] the cart that stays; ARGV most per line, most lines, expiry.
+const MERGE: &str = r"
+merge_lines(KEYS[2], redis.call('HGETALL', KEYS[1]))
 redis.call('DEL', KEYS[1])
 if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[3]) end
 return {'OK', redis.call('HGETALL', KEYS[2])}
 ";
+
+/// KEYS[1] the cart that stays, KEYS[2] the mark of these lines' merge; ARGV most per line, most
+/// lines, expiry, how long the mark is kept (ms), then the fields of the lines that come. Lines
+/// whose mark is there were merged already, and are not again.
+const MERGE_IN: &str = r"
+if redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[4]) then merge_lines(KEYS[1], {unpack(ARGV, 5)}) end
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+return {'OK', redis.call('HGETALL', KEYS[1])}
+";
+
+/// Rounds of a merge across slots: each one moves what was added to the going cart during the one
+/// before (a shopper adding while logging in).
+const MERGE_ROUNDS: usize = 3;
+/// How long a merge's mark is kept: past any retry of the login that made it.
+const MERGE_MARK_KEPT: Duration = Duration::from_secs(600);
 
 /// KEYS[1] the cart; ARGV[1] the expiry (ms), then pairs of variant and quantity to take out. A line
 /// keeps what was added to it beyond the quantity taken; the discount code goes with the order.
@@ -218,6 +246,9 @@ impl CartStore {
 
     /// The cart of `owner`, unless the session of `liveness` has ended.
     pub async fn look(&self, owner: &CartOwner, liveness: &Liveness) -> StoredChange {
+        if self.ended_apart(liveness).await? {
+            return Ok(Err(CartRejection::SessionEnded));
+        }
         let (keys, args) = self.session_call(owner, liveness, vec![]);
         // A read: nothing for the replicas to hold, so no wait for them.
         answer(self.redis.eval(&LOOK_SCRIPT, keys, args).await?)
@@ -281,9 +312,55 @@ impl CartStore {
     /// Moves the cart of `from` into the cart of `into` in one atomic step: quantities add up to the
     /// limit, lines beyond the line limit are dropped, and `from`'s cart is gone.
     pub async fn merge(&self, from: &CartOwner, into: &CartOwner) -> Result<StoredCart, crate::Error> {
-        let args = vec![Quantity::MAX.to_string(), MAX_LINES.to_string(), self.expiry_ms()];
-        let merged = self.change(&MERGE_SCRIPT, vec![self.key(from), self.key(into)], args).await?;
+        if self.redis.is_cluster() {
+            return self.merge_across_slots(from, into).await;
+        }
+        let merged =
+            self.change(&MERGE_SCRIPT, vec![self.key(from), self.key(into)], self.merge_args()).await?;
         Ok(merged.expect("a merge is never refused"))
+    }
+
+    /// `merge` where the two carts are in different slots of a cluster, so that no script sees both:
+    /// the going cart's lines are read, merged into the staying cart under a mark of what was read
+    /// (a login retried after a crash between the steps merges them once), then taken out of the
+    /// going cart as an order takes its lines; whatever was added to it meanwhile stays there, and
+    /// goes in the next round.
+    async fn merge_across_slots(
+        &self,
+        from: &CartOwner,
+        into: &CartOwner,
+    ) -> Result<StoredCart, crate::Error> {
+        let mut merged = None;
+        for _ in 0..MERGE_ROUNDS {
+            let going = self.key(from);
+            let fields: Vec<String> = self
+                .redis
+                .run(|mut c| async move { redis::cmd("HGETALL").arg(going).query_async(&mut c).await })
+                .await?;
+            if fields.is_empty() {
+                break;
+            }
+            let mark = self.redis.key_in_slot(
+                &into.to_string(),
+                &format!("cart:{into}:merged:{}", digest::sha256_hex(fields.join("\n").as_bytes(), 16)),
+            );
+            let mut args = self.merge_args();
+            args.push(MERGE_MARK_KEPT.as_millis().to_string());
+            args.extend(fields.iter().cloned());
+            let staying = self.change(&MERGE_IN_SCRIPT, vec![self.key(into), mark], args).await?;
+            merged = Some(staying.expect("a merge is never refused"));
+            let lines = parse_cart(&fields)?.lines;
+            let taken: Vec<(Uuid, u32)> = lines.iter().map(|line| (line.variant_id, line.quantity)).collect();
+            self.take(from, &taken).await?;
+        }
+        match merged {
+            Some(cart) => Ok(cart),
+            None => self.get(into).await,
+        }
+    }
+
+    fn merge_args(&self) -> Vec<String> {
+        vec![Quantity::MAX.to_string(), MAX_LINES.to_string(), self.expiry_ms()]
     }
 
     /// Takes `lines` (variant, quantity) out of the cart in one atomic step, as an order took them:
@@ -303,8 +380,22 @@ impl CartStore {
         liveness: &Liveness,
         args: Vec<String>,
     ) -> StoredChange {
+        if self.ended_apart(liveness).await? {
+            return Ok(Err(CartRejection::SessionEnded));
+        }
         let (keys, args) = self.session_call(owner, liveness, args);
         self.change(script, keys, args).await
+    }
+
+    /// Whether the session's account started a generation after the session's, when that is read
+    /// apart from the cart (see `Liveness`).
+    async fn ended_apart(&self, liveness: &Liveness) -> Result<bool, crate::Error> {
+        let Some(key) = liveness.generation_apart.clone() else { return Ok(false) };
+        let current: Option<u64> = self
+            .redis
+            .run(|mut c| async move { redis::cmd("GET").arg(key).query_async(&mut c).await })
+            .await?;
+        Ok(current.unwrap_or(0) > liveness.generation)
     }
 
     /// The keys and arguments of a script made `for_session`.
@@ -324,8 +415,10 @@ impl CartStore {
         answer(self.redis.eval_replicated(script, keys, args).await?)
     }
 
-    fn key(&self, owner: &CartOwner) -> String {
-        self.redis.key(&format!("cart:{owner}"))
+    /// The Redis key of the cart of `owner` (for tests and operators).
+    pub fn key(&self, owner: &CartOwner) -> String {
+        let owner = owner.to_string();
+        self.redis.key_in_slot(&owner, &format!("cart:{owner}"))
     }
 
     fn expiry_ms(&self) -> String {

@@ -1,7 +1,13 @@
 //! The one place that opens Redis connections: a shared multiplexed connection that reconnects by
 //! itself, for the hot paths (one round trip per command, no checkout), a deadpool pool for the
 //! health probe and for commands that need a connection of their own, and a connection per
-//! subscription — all to the primary, which Redis Sentinel may name (`primary`).
+//! subscription — all to the primary, which Redis Sentinel may name (`primary`); or, with Redis
+//! Cluster, one cluster connection that sends each command to the primary of its keys' slot (`node`).
+//!
+//! In a cluster, the keys of one command or script must share a slot. Keys that are used together
+//! are named with `key_in_slot`, which puts a hash tag (`{…}`, the part of a key that picks its slot)
+//! in front of the key in cluster mode only: a single Redis keeps today's names, so switching a
+//! deployment to a cluster starts it with empty Redis data, as moving to a new Redis would.
 
 mod node;
 mod primary;
@@ -11,15 +17,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use redis::aio::ConnectionManager;
 use redis::{
-    ErrorKind, FromRedisValue, IntoConnectionInfo, RedisError, Script, ServerErrorKind, ToRedisArgs,
+    ConnectionInfo, ErrorKind, FromRedisValue, IntoConnectionInfo, RedisError, Script, ServerErrorKind,
+    ToRedisArgs,
 };
 use secrecy::{ExposeSecret, SecretString};
 
+pub use self::node::Connection;
 use self::node::Node;
-use self::primary::Primary;
 pub use self::primary::SentinelSettings;
+use self::primary::{Primary, host_and_port, reached_as};
 use crate::probe::Probe;
 
 pub struct RedisSettings {
@@ -35,10 +42,21 @@ pub struct RedisSettings {
     /// Put before every key this instance writes, so that several deployments (or tests) can share
     /// one Redis.
     pub key_prefix: String,
-    /// The sentinels that name the primary; the URL then gives only its password, database and TLS.
-    pub sentinel: Option<SentinelSettings>,
+    /// How the servers are found; but for `Single`, the URL gives only their password, database and
+    /// TLS.
+    pub topology: Topology,
     /// How many replicas must have a replicated write (`eval_replicated`) before it is acknowledged.
     pub replicated_writes: Option<ReplicaAcks>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Topology {
+    /// The server of the URL.
+    Single,
+    /// The primary the sentinels name.
+    Sentinel(SentinelSettings),
+    /// A Redis Cluster, found through these of its nodes (`host:port`).
+    Cluster(Vec<String>),
 }
 
 /// `WAIT replicas timeout` after a write: the write is acknowledged once that many replicas have it,
@@ -58,6 +76,8 @@ pub struct RedisStore {
     replicated_writes: Option<ReplicaAcks>,
     timeout: Duration,
     key_prefix: String,
+    /// Whether keys used together need a hash tag.
+    cluster: bool,
     started: Instant,
     /// Milliseconds since `started` until which Redis counts as down; 0 while it is up.
     down_until_ms: AtomicU64,
@@ -73,18 +93,26 @@ impl RedisStore {
         };
         let info = settings.url.expose_secret().into_connection_info().map_err(|e| invalid(&e))?;
         let (pool_size, timeout) = (settings.pool_size, settings.timeout);
-        let primary = match &settings.sentinel {
-            Some(sentinel) => Primary::sentinel(sentinel, info, settings.ca.clone(), pool_size, timeout)
-                .map_err(|e| invalid(&e))?,
-            None => Primary::Fixed(Arc::new(
-                Node::open(info, settings.ca.as_deref(), pool_size, timeout).map_err(|e| invalid(&e))?,
-            )),
+        let ca = settings.ca.as_deref();
+        let primary = match &settings.topology {
+            Topology::Single => {
+                Primary::Fixed(Arc::new(Node::server(info, ca, pool_size, timeout).map_err(|e| invalid(&e))?))
+            }
+            Topology::Sentinel(sentinel) => {
+                Primary::sentinel(sentinel, info, settings.ca.clone(), pool_size, timeout)
+                    .map_err(|e| invalid(&e))?
+            }
+            Topology::Cluster(nodes) => {
+                let seeds = cluster_seeds(&info, nodes).map_err(|e| invalid(&e))?;
+                Primary::Fixed(Arc::new(Node::cluster(seeds, ca, timeout).map_err(|e| invalid(&e))?))
+            }
         };
         Ok(Self {
             primary,
             replicated_writes: settings.replicated_writes,
             timeout,
             key_prefix: settings.key_prefix.clone(),
+            cluster: matches!(settings.topology, Topology::Cluster(_)),
             started: Instant::now(),
             down_until_ms: AtomicU64::new(0),
             probing: AtomicBool::new(false),
@@ -96,12 +124,23 @@ impl RedisStore {
         format!("{}{key}", self.key_prefix)
     }
 
+    /// `key` with this deployment's prefix, in the slot of `tag` in a cluster: keys of one tag can be
+    /// used by one script.
+    pub fn key_in_slot(&self, tag: &str, key: &str) -> String {
+        if self.cluster { format!("{}{{{tag}}}{key}", self.key_prefix) } else { self.key(key) }
+    }
+
+    /// Whether Redis is a cluster, where keys of different tags cannot be used by one script.
+    pub fn is_cluster(&self) -> bool {
+        self.cluster
+    }
+
     /// Runs `command` on the shared connection, bounded by the timeout; while Redis is known to be
     /// down, fails at once with `RedisUnavailable`. An error in the command itself (a script that
     /// fails, a key of the wrong type) is `Unexpected`, and Redis stays in use.
     pub async fn run<T, F, Fut>(&self, command: F) -> Result<T, crate::Error>
     where
-        F: FnOnce(ConnectionManager) -> Fut,
+        F: FnOnce(Connection) -> Fut,
         Fut: Future<Output = Result<T, RedisError>>,
     {
         self.guarded(|node| async move { command(node.shared().await?).await }).await
@@ -153,7 +192,7 @@ impl RedisStore {
         let Some(acks) = self.replicated_writes else { return self.eval(script, keys, args).await };
         let (value, acknowledged): (T, u32) = self
             .guarded(|node| async move {
-                let mut connection = node.pool.get().await.map_err(pool_error)?;
+                let mut connection = node.own().await?;
                 eval_then_wait(&mut connection, script, &keys, &args, acks).await
             })
             .await?;
@@ -221,7 +260,7 @@ impl RedisStore {
     /// A connection of its own, subscribed to `channel`; its messages stop when it drops.
     pub async fn subscribe(&self, channel: &str) -> Result<redis::aio::PubSub, crate::Error> {
         let subscribing = async {
-            let mut pubsub = self.primary.node().await?.client.get_async_pubsub().await?;
+            let mut pubsub = self.primary.node().await?.pubsub().await?;
             pubsub.subscribe(channel).await?;
             Ok::<_, RedisError>(pubsub)
         };
@@ -239,7 +278,7 @@ impl RedisStore {
         Probe::run(self.timeout, async {
             let node = self.primary.node().await.map_err(|e| e.to_string())?;
             let ping = async {
-                let mut connection = node.pool.get().await.map_err(pool_error)?;
+                let mut connection = node.own().await?;
                 redis::cmd("PING").query_async::<String>(&mut connection).await
             };
             ping.await.map_err(|err| {
@@ -254,7 +293,7 @@ impl RedisStore {
 /// `script` and `WAIT` in one round trip: its answer and how many replicas acknowledged its writes.
 /// A server that does not know the script yet is given it, and asked again.
 async fn eval_then_wait<T: FromRedisValue>(
-    connection: &mut deadpool_redis::Connection,
+    connection: &mut Connection,
     script: &Script,
     keys: &[String],
     args: &[String],
@@ -275,12 +314,16 @@ async fn eval_then_wait<T: FromRedisValue>(
     }
 }
 
-/// A pooled connection that could not be had: Redis's own error, or a time-out.
-fn pool_error(err: deadpool_redis::PoolError) -> RedisError {
-    match err {
-        deadpool_redis::PoolError::Backend(err) => err,
-        other => RedisError::from(std::io::Error::new(std::io::ErrorKind::TimedOut, other.to_string())),
-    }
+/// The cluster's `nodes` (`host:port`), each reached as the server of `template` is: with its
+/// password, over TLS when it is.
+fn cluster_seeds(template: &ConnectionInfo, nodes: &[String]) -> Result<Vec<ConnectionInfo>, RedisError> {
+    nodes
+        .iter()
+        .map(|address| {
+            let (host, port) = host_and_port(address)?;
+            Ok(template.clone().set_addr(reached_as(template, host, port)))
+        })
+        .collect()
 }
 
 /// The one call trying Redis again after a failure; however that call ends, dropped half-way

@@ -97,7 +97,7 @@ impl Sentinels {
         let address = self.ask().await?;
         tracing::info!(primary = %address, "Redis Sentinel names the primary");
         let info = self.template.clone().set_addr(address);
-        let node = Node::open(info, self.ca.as_deref(), self.pool_size, self.timeout)
+        let node = Node::server(info, self.ca.as_deref(), self.pool_size, self.timeout)
             .map_err(|e| RedisError::from((ErrorKind::InvalidClientConfig, "invalid Redis settings", e)))?;
         let node = Arc::new(node);
         *self.current.write().expect("the primary's lock is never poisoned") = Some(node.clone());
@@ -135,15 +135,20 @@ fn sentinel_client(
     ca: Option<&[u8]>,
     address: &str,
 ) -> Result<Client, RedisError> {
-    let invalid = || RedisError::from((ErrorKind::InvalidClientConfig, "a sentinel is not host:port"));
-    let (host, port) = address.rsplit_once(':').ok_or_else(invalid)?;
-    let host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
-    let port = port.parse().map_err(|_| invalid())?;
+    let (host, port) = host_and_port(address)?;
     node::client(reached_as(template, host, port).into_connection_info()?, ca)
 }
 
+/// `address` (`host:port`, `[host]:port` for IPv6) as its host and port.
+pub(super) fn host_and_port(address: &str) -> Result<(String, u16), RedisError> {
+    let invalid = || RedisError::from((ErrorKind::InvalidClientConfig, "an address is not host:port"));
+    let (host, port) = address.rsplit_once(':').ok_or_else(invalid)?;
+    let host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
+    Ok((host, port.parse().map_err(|_| invalid())?))
+}
+
 /// `host:port` reached as `template` says: over TLS when it does.
-fn reached_as(template: &ConnectionInfo, host: String, port: u16) -> ConnectionAddr {
+pub(super) fn reached_as(template: &ConnectionInfo, host: String, port: u16) -> ConnectionAddr {
     match template.addr() {
         ConnectionAddr::TcpTls { insecure, .. } => {
             ConnectionAddr::TcpTls { host, port, insecure: *insecure, tls_params: None }

@@ -144,7 +144,7 @@ impl CustomerMutation {
         ctx.append_http_header("set-cookie", expired_session_cookie(&services.cookies));
         match session(ctx)? {
             Some(session) => {
-                services.sessions.revoke(&session.id).await.or_graphql()?;
+                services.sessions.revoke(session).await.or_graphql()?;
                 Ok(LogoutPayload { logged_out: true })
             }
             None => Ok(LogoutPayload { logged_out: false }),

@@ -198,9 +198,10 @@ impl TestApp {
         }
     }
 
-    /// A second instance on the same database and Redis key prefix, as behind a load balancer.
-    pub async fn beside(&self) -> Self {
-        Self::spawn_on(self.db.clone(), &[]).await
+    /// A second instance on the same database and Redis key prefix, as behind a load balancer, with
+    /// `extra` settings.
+    pub async fn beside(&self, extra: &[&str]) -> Self {
+        Self::spawn_on(self.db.clone(), extra).await
     }
 
     pub async fn post_graphql(&self, query: &str) -> Value {
@@ -298,6 +299,25 @@ impl TestApp {
         panic!("the near cache did not start serving within 5 s");
     }
 
+    /// The answer of `command` from the app's Redis, reached as the app reaches it (the stack's, the
+    /// primary sentinels name, or a cluster, which sends it to the node of its key).
+    pub async fn redis<T: deadpool_redis::redis::FromRedisValue>(
+        &self,
+        command: &deadpool_redis::redis::Cmd,
+    ) -> T {
+        let command = command.clone();
+        self.services
+            .redis
+            .run(|mut connection| async move { command.query_async(&mut connection).await })
+            .await
+            .unwrap_or_else(|e| panic!("the app's Redis answers: {e}"))
+    }
+
+    /// The Redis key of the cart of `owner` in the app's Redis.
+    pub fn cart_key(&self, owner: &domain::cart::CartOwner) -> String {
+        infra::carts::CartStore::new(self.services.redis.clone(), Duration::from_secs(1)).key(owner)
+    }
+
     /// Statements this instance has sent to the database server named `name`.
     pub fn statements_sent_to(&self, name: &str) -> u64 {
         self.services.db.stats().into_iter().find(|t| t.name == name).expect("a known server").statements
@@ -313,6 +333,28 @@ impl TestApp {
             .unwrap_or_else(|| panic!("no database server named {name}"))
             .reads_served
     }
+}
+
+/// The settings that reach the suite's Redis from a command of the app's (`persist`, `admin`): the
+/// stack's URL, and the sentinels or the cluster when the suite runs behind them.
+pub fn suite_redis_args() -> Vec<String> {
+    [["--redis-url".to_owned(), Stack::get().redis_url()]]
+        .into_iter()
+        .chain(suite_redis_topology())
+        .collect::<Vec<_>>()
+        .concat()
+}
+
+/// The settings that put an app's Redis behind the suite's sentinels, or in its cluster, when the
+/// suite runs so (the URL then gives only the password); each cart change then waits for a replica.
+fn suite_redis_topology() -> Vec<[String; 2]> {
+    let stack = Stack::get();
+    let found_by = match (stack.redis_sentinels(), stack.redis_cluster()) {
+        (Some(sentinels), _) => ["--redis-sentinels", sentinels],
+        (None, Some(nodes)) => ["--redis-cluster", nodes],
+        (None, None) => return Vec::new(),
+    };
+    [found_by, ["--redis-wait-replicas", "1"]].map(|pair| pair.map(str::to_owned)).to_vec()
 }
 
 /// The settings of a server for `db`: the development profile, a free port, small pools, short
@@ -363,12 +405,12 @@ pub fn serve_args(db: &TestDatabase, overrides: &[&str]) -> Vec<String> {
     .chunks(2)
     .map(|pair| [pair[0].to_owned(), pair[1].to_owned()])
     .collect();
-    // Behind sentinels, unless the test chose a Redis of its own (a proxy, a server it stops).
+    // Behind sentinels or in a cluster, unless the test chose a Redis of its own (a proxy, a server
+    // it stops).
     let own_redis =
         overrides.chunks(2).any(|pair| pair[0] == "--redis-url" || pair[0] == "--redis-sentinels");
-    if let (Some(sentinels), false) = (Stack::get().redis_sentinels(), own_redis) {
-        args.push(["--redis-sentinels".to_owned(), sentinels.to_owned()]);
-        args.push(["--redis-wait-replicas".to_owned(), "1".to_owned()]);
+    if !own_redis {
+        args.extend(suite_redis_topology());
     }
     for pair in overrides.chunks(2) {
         let [flag, value] = pair else { panic!("overrides come in --flag value pairs: {overrides:?}") };

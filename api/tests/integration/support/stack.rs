@@ -3,7 +3,9 @@
 //!
 //! With `MYCLOTHES_TEST_REDIS_SENTINELS` (`host:port,…`, as `scripts/test-redis-sentinel` sets it), the
 //! suite's Redis is the primary those sentinels name: the apps find it through them and wait for its
-//! replica; the tests' own clients reach it directly.
+//! replica; the tests' own clients reach it directly. With `MYCLOTHES_TEST_REDIS_CLUSTER` (`host:port,…`,
+//! as `scripts/test-redis-cluster` sets it), the apps' Redis is that Redis Cluster; tests reach it
+//! through an app's own connection (`TestApp::redis`), and each cart change waits for a replica there too.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -16,6 +18,7 @@ pub struct Stack {
     pub replica_port: u16,
     redis_port: u16,
     redis_sentinels: Option<String>,
+    redis_cluster: Option<String>,
 }
 
 impl Stack {
@@ -43,6 +46,7 @@ impl Stack {
                 replica_port: port("STACK_REPLICA_PORT"),
                 redis_port,
                 redis_sentinels,
+                redis_cluster: std::env::var("MYCLOTHES_TEST_REDIS_CLUSTER").ok(),
                 values,
             }
         })
@@ -107,6 +111,11 @@ impl Stack {
     /// The sentinels the apps find the suite's Redis through, when the suite runs behind them.
     pub fn redis_sentinels(&self) -> Option<&str> {
         self.redis_sentinels.as_deref()
+    }
+
+    /// The nodes of the Redis Cluster the apps use, when the suite runs against one.
+    pub fn redis_cluster(&self) -> Option<&str> {
+        self.redis_cluster.as_deref()
     }
 
     /// `role`'s URL of `database` on the PostgreSQL server that accepts TLS only, without an
