@@ -88,6 +88,15 @@ pub fn codes(payload: &Value) -> Vec<String> {
     payload["userErrors"].as_array().unwrap().iter().map(|e| e["code"].as_str().unwrap().to_owned()).collect()
 }
 
+/// The guest cart of the session of `token`.
+pub fn guest_cart_of(token: &str) -> CartOwner {
+    use base64::Engine;
+    let payload =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token.split('.').nth(1).unwrap()).unwrap();
+    let claims: Value = serde_json::from_slice(&payload).unwrap();
+    CartOwner::parse(&format!("session:{}", claims["sid"].as_str().unwrap())).expect("a session id")
+}
+
 /// The cart of a new session, a guest's or `customer`'s, and what a change to it checks of the
 /// session, as the storefront's calls have them.
 fn shopper(app: &TestApp, customer: Option<Uuid>) -> (CartOwner, Liveness) {

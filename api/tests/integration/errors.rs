@@ -2,8 +2,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
-use domain::cart::CartOwner;
-
+use crate::carts::guest_cart_of;
 use crate::support::TestApp;
 use crate::support::process::ServerProcess;
 
@@ -28,14 +27,6 @@ async fn every_response_carries_the_request_id_given_or_made() {
     assert!(app.get("/health/live").await.headers().contains_key("x-request-id"));
 }
 
-/// The session id a token carries.
-/// The guest cart of the session of `token`.
-fn guest(token: &str) -> CartOwner {
-    let claims: Value =
-        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(token.split('.').nth(1).unwrap()).unwrap()).unwrap();
-    CartOwner::parse(&format!("session:{}", claims["sid"].as_str().unwrap())).expect("a session id")
-}
-
 async fn new_session(app: &TestApp) -> String {
     let body = app.post_graphql("mutation { startSession { token } }").await;
     body["data"]["startSession"]["token"].as_str().unwrap().to_owned()
@@ -48,7 +39,7 @@ async fn new_session(app: &TestApp) -> String {
 async fn a_failing_redis_command_is_an_internal_error_and_redis_stays_in_use() {
     let app = TestApp::spawn().await;
     let token = new_session(&app).await;
-    let cart = app.cart_key(&guest(&token));
+    let cart = app.cart_key(&guest_cart_of(&token));
     let _: () = app.redis(deadpool_redis::redis::cmd("SET").arg(&cart).arg("not a cart")).await;
     let variant = URL_SAFE_NO_PAD.encode(format!("Variant:{}", uuid::Uuid::now_v7()));
 
@@ -80,7 +71,7 @@ async fn an_internal_error_shows_only_its_code_and_request_id_and_logs_the_detai
         .unwrap()
         .to_owned();
     // A cart line no version of the server ever wrote: reading it is a bug, not the shopper's fault.
-    let cart = app.cart_key(&guest(&token));
+    let cart = app.cart_key(&guest_cart_of(&token));
     let _: () =
         app.redis(deadpool_redis::redis::cmd("HSET").arg(&cart).arg("not-a-variant").arg("garbled")).await;
 

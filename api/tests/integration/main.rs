@@ -25,6 +25,7 @@ mod pages;
 mod payments;
 mod persisted_queries;
 mod rate_limits;
+mod redis_cluster;
 mod redis_failover;
 mod replicas;
 mod roles;
