@@ -998,10 +998,12 @@ fn pool_size(env: &'static str, size: u32) -> Result<u32, ConfigError> {
 }
 
 fn key_prefix(prefix: &str) -> Result<String, ConfigError> {
-    if prefix.is_empty() || prefix.len() > 64 || prefix.contains(char::is_whitespace) {
+    // A brace would be the hash tag of every key, putting all of them in one slot of a Redis Cluster.
+    let unusable = |c: char| c.is_whitespace() || c == '{' || c == '}';
+    if prefix.is_empty() || prefix.len() > 64 || prefix.contains(unusable) {
         return Err(ConfigError::new(
             "MYCLOTHES_REDIS_KEY_PREFIX",
-            "must be 1 to 64 characters without spaces",
+            "must be 1 to 64 characters without spaces or braces",
         ));
     }
     Ok(prefix.to_owned())
@@ -1277,6 +1279,8 @@ mod tests {
         assert_eq!(both.serve_config().err().unwrap().env, "MYCLOTHES_REDIS_CLUSTER");
         let no_port = settings(&["--profile", "development", "--redis-cluster", "node-without-port"]);
         assert_eq!(no_port.serve_config().err().unwrap().env, "MYCLOTHES_REDIS_CLUSTER");
+        let tagged_prefix = settings(&["--profile", "development", "--redis-key-prefix", "shop{1}:"]);
+        assert_eq!(tagged_prefix.serve_config().err().unwrap().env, "MYCLOTHES_REDIS_KEY_PREFIX");
     }
 
     #[test]

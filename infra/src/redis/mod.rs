@@ -42,8 +42,8 @@ pub struct RedisSettings {
     /// Put before every key this instance writes, so that several deployments (or tests) can share
     /// one Redis.
     pub key_prefix: String,
-    /// How the servers are found; but for `Single`, the URL gives only their password, database and
-    /// TLS.
+    /// How the servers are found: at the URL, or through sentinels or a cluster's nodes, for which
+    /// the URL gives only the password, database and TLS.
     pub topology: Topology,
     /// How many replicas must have a replicated write (`eval_replicated`) before it is acknowledged.
     pub replicated_writes: Option<ReplicaAcks>,
