@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use deadpool_redis::redis;
 use redis::Value;
 
-use crate::carts::{CART, add, guest_cart_of, lines, shop};
+use crate::carts::{CART, add, guest_cart_of, shop};
+use crate::redis_failover::{AcknowledgedCart, kill_server, redis_of_its_own};
 use crate::support::{Stack, TestApp, stack_script};
 
 /// Three primaries with a replica each, on ports of their own; removed on drop.
@@ -23,13 +24,7 @@ struct RedisCluster {
 impl RedisCluster {
     fn start(tls: bool) -> Self {
         let ports = node_ports();
-        let name = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-        let mut args = vec!["redis-cluster".to_owned(), "up".to_owned(), name.clone()];
-        args.extend(ports.iter().map(u16::to_string));
-        if tls {
-            args.push("tls".to_owned());
-        }
-        let nodes = stack_script(&args.iter().map(String::as_str).collect::<Vec<_>>()).trim().to_owned();
+        let (name, nodes) = redis_of_its_own("redis-cluster", &ports, tls);
         Self { name, ports, nodes, tls }
     }
 
@@ -81,11 +76,7 @@ impl RedisCluster {
 
     /// `kill -9` of the node on `port`.
     async fn kill(&self, port: u16) {
-        let mut node = self.node(port).await;
-        let info: String = redis::cmd("INFO").arg("server").query_async(&mut node).await.unwrap();
-        let pid = info.lines().find_map(|line| line.strip_prefix("process_id:")).unwrap().trim().to_owned();
-        let killed = std::process::Command::new("kill").args(["-9", &pid]).status().unwrap();
-        assert!(killed.success(), "kill -9 {pid}");
+        kill_server(&mut self.node(port).await).await;
     }
 }
 
@@ -141,17 +132,8 @@ async fn in_a_cluster_that_accepts_tls_only_the_app_reaches_its_nodes_over_tls()
 async fn a_cart_change_acknowledged_before_its_primary_dies_survives_the_failover() {
     let cluster = RedisCluster::start(false);
     let app = cluster.app().await;
-    let shop = shop(&app).await;
-    let first = app.post_graphql(&add(&shop.tee_m, 1)).await;
-    let token = first["data"]["addToCart"]["token"].as_str().unwrap_or_else(|| panic!("{first}")).to_owned();
-    for _ in 0..9 {
-        let added = app.post_graphql_as(&token, &add(&shop.tee_m, 1)).await;
-        assert_eq!(added["data"]["addToCart"]["userErrors"], serde_json::json!([]), "{added}");
-    }
-    let acknowledged = app.post_graphql_as(&token, &add(&shop.tee_l, 3)).await;
-    let expected = lines(&acknowledged["data"]["addToCart"]["cart"]);
-    assert_eq!(expected.iter().map(|(_, quantity)| quantity).sum::<i64>(), 13, "{acknowledged}");
-    let key = app.cart_key(&guest_cart_of(&token));
+    let cart = AcknowledgedCart::make(&app).await;
+    let key = app.cart_key(&guest_cart_of(&cart.token));
     let killed = cluster.primary_of(&key, cluster.ports[0]).await;
     let survivor = *cluster.ports.iter().find(|port| **port != killed).unwrap();
 
@@ -163,23 +145,5 @@ async fn a_cart_change_acknowledged_before_its_primary_dies_survives_the_failove
         assert!(promoted.elapsed() < Duration::from_secs(60), "no replica took over within 60 s");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let started = Instant::now();
-    let cart = loop {
-        let body = app.post_graphql_as(&token, &format!("{{ {CART} }}")).await;
-        if body["errors"].is_null() {
-            break body["data"]["cart"].clone();
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "carts are not back 10 s after the replica took over: {body}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-
-    assert_eq!(lines(&cart), expected, "every acknowledged change is on the new primary");
-    let after = app.post_graphql_as(&token, &add(&shop.tee_l, 1)).await;
-    assert_eq!(
-        after["data"]["addToCart"]["cart"]["totalQuantity"], 14,
-        "writes go to the new primary: {after}"
-    );
+    cart.survived(&app).await;
 }

@@ -39,13 +39,7 @@ impl RedisHa {
                 ports.push(port);
             }
         }
-        let name = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-        let mut args = vec!["redis-ha".to_owned(), "up".to_owned(), name.clone()];
-        args.extend(ports.iter().map(u16::to_string));
-        if tls {
-            args.push("tls".to_owned());
-        }
-        let sentinels = stack_script(&args.iter().map(String::as_str).collect::<Vec<_>>()).trim().to_owned();
+        let (name, sentinels) = redis_of_its_own("redis-ha", &ports, tls);
         Self { name, ports, sentinels, tls }
     }
 
@@ -113,12 +107,29 @@ impl RedisHa {
 
     /// `kill -9` of the Redis server on `port`.
     async fn kill(&self, port: u16) {
-        let mut connection = self.client(port, true).get_multiplexed_async_connection().await.unwrap();
-        let info: String = redis::cmd("INFO").arg("server").query_async(&mut connection).await.unwrap();
-        let pid = info.lines().find_map(|line| line.strip_prefix("process_id:")).unwrap().trim().to_owned();
-        let killed = std::process::Command::new("kill").args(["-9", &pid]).status().unwrap();
-        assert!(killed.success(), "kill -9 {pid}");
+        kill_server(&mut self.client(port, true).get_multiplexed_async_connection().await.unwrap()).await;
     }
+}
+
+/// `scripts/stack KIND up NAME PORTS… [tls]` (`redis-ha`, `redis-cluster`) under a new name: the name,
+/// and the addresses the script printed.
+pub fn redis_of_its_own(kind: &str, ports: &[u16], tls: bool) -> (String, String) {
+    let name = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let mut args = vec![kind.to_owned(), "up".to_owned(), name.clone()];
+    args.extend(ports.iter().map(u16::to_string));
+    if tls {
+        args.push("tls".to_owned());
+    }
+    let printed = stack_script(&args.iter().map(String::as_str).collect::<Vec<_>>()).trim().to_owned();
+    (name, printed)
+}
+
+/// `kill -9` of the Redis server that `connection` reaches.
+pub async fn kill_server(connection: &mut redis::aio::MultiplexedConnection) {
+    let info: String = redis::cmd("INFO").arg("server").query_async(connection).await.unwrap();
+    let pid = info.lines().find_map(|line| line.strip_prefix("process_id:")).unwrap().trim().to_owned();
+    let killed = std::process::Command::new("kill").args(["-9", &pid]).status().unwrap();
+    assert!(killed.success(), "kill -9 {pid}");
 }
 
 impl Drop for RedisHa {
@@ -127,20 +138,60 @@ impl Drop for RedisHa {
     }
 }
 
+/// What a failover must keep: a guest's cart of thirteen units, acknowledged in eleven changes.
+pub struct AcknowledgedCart {
+    pub token: String,
+    lines: Vec<(String, i64)>,
+    /// A variant to add once the cart is back.
+    variant: String,
+}
+
+impl AcknowledgedCart {
+    pub async fn make(app: &TestApp) -> Self {
+        let shop = shop(app).await;
+        let first = app.post_graphql(&add(&shop.tee_m, 1)).await;
+        let token =
+            first["data"]["addToCart"]["token"].as_str().unwrap_or_else(|| panic!("{first}")).to_owned();
+        for _ in 0..9 {
+            let added = app.post_graphql_as(&token, &add(&shop.tee_m, 1)).await;
+            assert!(added["data"]["addToCart"]["userErrors"] == Value::Array(vec![]), "{added}");
+        }
+        let acknowledged = app.post_graphql_as(&token, &add(&shop.tee_l, 3)).await;
+        let lines = lines(&acknowledged["data"]["addToCart"]["cart"]);
+        assert_eq!(lines.iter().map(|(_, quantity)| quantity).sum::<i64>(), 13, "{acknowledged}");
+        Self { token, lines, variant: shop.tee_l }
+    }
+
+    /// Once a replica has taken over: the app reads the cart again within 10 s, with every
+    /// acknowledged change, and its next change goes to the new primary.
+    pub async fn survived(&self, app: &TestApp) {
+        let started = Instant::now();
+        let cart = loop {
+            let body = app.post_graphql_as(&self.token, &format!("{{ {CART} }}")).await;
+            if body["errors"].is_null() {
+                break body["data"]["cart"].clone();
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "carts are not back 10 s after a replica took over: {body}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+
+        assert_eq!(lines(&cart), self.lines, "every acknowledged change is on the new primary");
+        let after = app.post_graphql_as(&self.token, &add(&self.variant, 1)).await;
+        assert_eq!(
+            after["data"]["addToCart"]["cart"]["totalQuantity"], 14,
+            "writes go to the new primary: {after}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_cart_change_acknowledged_before_the_primary_dies_survives_the_failover() {
     let ha = RedisHa::start();
     let app = ha.app(&[]).await;
-    let shop = shop(&app).await;
-    let first = app.post_graphql(&add(&shop.tee_m, 1)).await;
-    let token = first["data"]["addToCart"]["token"].as_str().unwrap_or_else(|| panic!("{first}")).to_owned();
-    for _ in 0..9 {
-        let added = app.post_graphql_as(&token, &add(&shop.tee_m, 1)).await;
-        assert!(added["data"]["addToCart"]["userErrors"] == Value::Array(vec![]), "{added}");
-    }
-    let acknowledged = app.post_graphql_as(&token, &add(&shop.tee_l, 3)).await;
-    let expected = lines(&acknowledged["data"]["addToCart"]["cart"]);
-    assert_eq!(expected.iter().map(|(_, quantity)| quantity).sum::<i64>(), 13, "{acknowledged}");
+    let cart = AcknowledgedCart::make(&app).await;
 
     let killed = ha.kill_primary().await;
     // How long the sentinels take to elect and promote is theirs (and the machine's): wait for it,
@@ -153,25 +204,7 @@ async fn a_cart_change_acknowledged_before_the_primary_dies_survives_the_failove
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let started = Instant::now();
-    let cart = loop {
-        let body = app.post_graphql_as(&token, &format!("{{ {CART} }}")).await;
-        if body["errors"].is_null() {
-            break body["data"]["cart"].clone();
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "carts are not back 10 s after the sentinels named the new primary: {body}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-
-    assert_eq!(lines(&cart), expected, "every acknowledged change is on the new primary");
-    let after = app.post_graphql_as(&token, &add(&shop.tee_l, 1)).await;
-    assert_eq!(
-        after["data"]["addToCart"]["cart"]["totalQuantity"], 14,
-        "writes go to the new primary: {after}"
-    );
+    cart.survived(&app).await;
 }
 
 /// With no replica answering, a cart change is acknowledged once the wait is over, held by the
