@@ -407,8 +407,9 @@ pub fn serve_args(db: &TestDatabase, overrides: &[&str]) -> Vec<String> {
     .collect();
     // Behind sentinels or in a cluster, unless the test chose a Redis of its own (a proxy, a server
     // it stops).
-    let own_redis =
-        overrides.chunks(2).any(|pair| pair[0] == "--redis-url" || pair[0] == "--redis-sentinels");
+    let own_redis = overrides
+        .chunks(2)
+        .any(|pair| ["--redis-url", "--redis-sentinels", "--redis-cluster"].contains(&pair[0]));
     if !own_redis {
         args.extend(suite_redis_topology());
     }

@@ -3,9 +3,10 @@
 //!
 //! With `MYCLOTHES_TEST_REDIS_SENTINELS` (`host:port,…`, as `scripts/test-redis-sentinel` sets it), the
 //! suite's Redis is the primary those sentinels name: the apps find it through them and wait for its
-//! replica; the tests' own clients reach it directly. With `MYCLOTHES_TEST_REDIS_CLUSTER` (`host:port,…`,
-//! as `scripts/test-redis-cluster` sets it), the apps' Redis is that Redis Cluster; tests reach it
-//! through an app's own connection (`TestApp::redis`), and each cart change waits for a replica there too.
+//! replica; the tests' own clients reach it directly. With `MYCLOTHES_TEST_REDIS_CLUSTER`
+//! (`host:port,…`, as `scripts/test-redis-cluster` sets it), the apps' Redis is that Redis Cluster,
+//! where each cart change waits for a replica too; tests reach it through an app's own connection
+//! (`TestApp::redis`).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
