@@ -157,7 +157,8 @@ impl RateLimiter {
 
 /// Runs `ADMIT` on buckets (a name, its rate and what is owed to it) for a request of `cost` (0 to
 /// charge only what is owed): the milliseconds to wait, 0 when admitted, and how far ahead of now
-/// each bucket is after the call. In a cluster, once per slot (see the module's documentation).
+/// each bucket is after the call: in one call on a single Redis, in one per slot in a cluster (see
+/// the module's documentation).
 async fn charge<'a>(
     redis: &RedisStore,
     buckets: impl Iterator<Item = (&'a str, Rate, u32)>,
@@ -165,72 +166,65 @@ async fn charge<'a>(
 ) -> Result<(u64, Vec<i64>), crate::Error> {
     let charges: Vec<Charge> =
         buckets.map(|(name, rate, owed)| Charge::new(redis, name, rate, owed)).collect();
-    if !redis.is_cluster() {
-        return admit_in_one_call(redis, &charges, cost).await;
-    }
-    let mut shards: Vec<Vec<usize>> = vec![Vec::new(); usize::from(CLUSTER_SHARDS)];
+    let mut shards: Vec<(u8, Vec<usize>)> = Vec::new();
     for (i, charge) in charges.iter().enumerate() {
-        shards[usize::from(charge.shard)].push(i);
+        match shards.iter_mut().find(|(shard, _)| *shard == charge.shard) {
+            Some((_, members)) => members.push(i),
+            None => shards.push((charge.shard, vec![i])),
+        }
     }
-    shards.retain(|shard| !shard.is_empty());
-    let of_shard = |shard: &[usize], owed: Option<f64>| -> Vec<Charge> {
-        shard
-            .iter()
-            .map(|&i| Charge { owed: owed.unwrap_or(charges[i].owed), ..charges[i].clone() })
-            .collect()
-    };
-    let calls = shards.iter().map(|shard| {
-        let part = of_shard(shard, None);
-        async move { admit_in_one_call(redis, &part, cost).await }
+    let calls = shards.iter().map(|(_, members)| {
+        admit_in_one_call(redis, members.iter().map(|&i| (&charges[i], charges[i].owed)), cost)
     });
     let answers = futures::future::try_join_all(calls).await?;
     let wait_ms = answers.iter().map(|(wait, _)| *wait).max().unwrap_or(0);
     let mut ahead = vec![0; charges.len()];
-    for (shard, (wait, shard_ahead)) in shards.iter().zip(&answers) {
-        for (&i, ahead_ms) in shard.iter().zip(shard_ahead) {
+    for ((_, members), (wait, shard_ahead)) in shards.iter().zip(&answers) {
+        for (&i, ahead_ms) in members.iter().zip(shard_ahead) {
             ahead[i] = *ahead_ms;
         }
         if wait_ms > 0 && *wait == 0 && cost > 0 {
-            admit_in_one_call(redis, &of_shard(shard, Some(-f64::from(cost))), 0).await?;
+            let refunds = members.iter().map(|&i| (&charges[i], -f64::from(cost)));
+            admit_in_one_call(redis, refunds, 0).await?;
         }
     }
     Ok((wait_ms, ahead))
 }
 
 /// What one call charges to one bucket.
-#[derive(Clone)]
 struct Charge {
     key: String,
-    /// Which of the cluster's `CLUSTER_SHARDS` slots the bucket is in.
+    /// Which of the cluster's `CLUSTER_SHARDS` slots the bucket is in; 0 for every bucket of a
+    /// single Redis, so that one call charges them all.
     shard: u8,
     rate: Rate,
-    /// Requests owed; negative for a refund.
     owed: f64,
 }
 
 impl Charge {
     fn new(redis: &RedisStore, name: &str, rate: Rate, owed: u32) -> Self {
         // FNV-1a: the same shard for a bucket in every instance and version.
-        let hash = name
-            .bytes()
-            .fold(0x811c_9dc5_u32, |hash, byte| (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193));
-        let shard = (hash % u32::from(CLUSTER_SHARDS)) as u8;
-        let key = redis.key_in_slot(&format!("rate-{shard}"), &format!("rate:{name}"));
+        let fnv = || {
+            name.bytes()
+                .fold(0x811c_9dc5_u32, |hash, byte| (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193))
+        };
+        let shard = if redis.is_cluster() { (fnv() % u32::from(CLUSTER_SHARDS)) as u8 } else { 0 };
+        let key = redis.key_in_slot(format_args!("rate-{shard}"), &format!("rate:{name}"));
         Self { key, shard, rate, owed: f64::from(owed) }
     }
 }
 
-/// `ADMIT` on buckets of one slot.
-async fn admit_in_one_call(
+/// `ADMIT` on buckets of one slot, each with what it owes (negative for a refund).
+async fn admit_in_one_call<'c>(
     redis: &RedisStore,
-    charges: &[Charge],
+    charges: impl Iterator<Item = (&'c Charge, f64)>,
     cost: u32,
 ) -> Result<(u64, Vec<i64>), crate::Error> {
-    let (mut keys, mut args) = (Vec::with_capacity(charges.len()), vec![f64::from(cost)]);
-    for charge in charges {
+    let (mut keys, mut args) = (Vec::new(), vec![f64::from(cost)]);
+    for (charge, owed) in charges {
         keys.push(charge.key.clone());
         let interval_ms = charge.rate.interval().as_secs_f64() * 1000.0;
-        args.extend([interval_ms, charge.rate.tolerance().as_secs_f64() * 1000.0, charge.owed]);
+        args.extend([interval_ms, charge.rate.tolerance().as_secs_f64() * 1000.0, owed]);
     }
     let mut answer: Vec<i64> = redis.eval(&ADMIT, keys, args).await?;
     let wait_ms = u64::try_from(answer.remove(0)).unwrap_or(0);

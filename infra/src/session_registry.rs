@@ -6,9 +6,9 @@
 //!
 //! In a Redis Cluster a session's revocation shares the slot of the cart it shows (its cart owner's),
 //! and an account's generation the slot of the account, which is the same for a customer: a cart
-//! change checks in its own script that the session has not ended. A staff member's session shows a guest
-//! cart of its own, in another slot than the account's generation, which is then read apart, just
-//! before the change.
+//! change checks in its own script that the session has not ended. A staff member's session shows a
+//! guest cart of its own, in another slot than the account's generation, which is then read apart,
+//! just before the change.
 
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
@@ -148,7 +148,7 @@ impl SessionRegistry {
         let mut generation_apart = None;
         if let Some(subject) = session.subject.as_deref() {
             let generation = self.generation_key(subject);
-            if self.redis.is_cluster() && *subject != slot_of(session) {
+            if self.redis.is_cluster() && *subject != CartOwner::of(session).to_string() {
                 generation_apart = Some(generation);
             } else {
                 keys.push(generation);
@@ -180,7 +180,7 @@ impl SessionRegistry {
 
     /// Read by cart scripts, so in the slot of the session's cart.
     fn revoked_key(&self, session: &Session) -> String {
-        self.redis.key_in_slot(&slot_of(session), &format!("session:{}:revoked", session.id))
+        self.redis.key_in_slot(CartOwner::of(session), &format!("session:{}:revoked", session.id))
     }
 
     /// Never used with other keys by a script: recorded before a new customer's session (and so its
@@ -192,10 +192,4 @@ impl SessionRegistry {
     fn generation_key(&self, subject: &str) -> String {
         self.redis.key_in_slot(subject, &format!("account:{subject}:generation"))
     }
-}
-
-/// The hash tag of a session's keys: its cart owner's, `customer:…` (as the customer's subject) or
-/// `session:…`.
-fn slot_of(session: &Session) -> String {
-    CartOwner::of(session).to_string()
 }

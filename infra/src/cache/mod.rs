@@ -495,22 +495,28 @@ impl ReadCache {
         self.redis.key("catalog:invalidations")
     }
 
-    /// The keys of a scope share its slot: its scripts name some of them.
     pub fn generation_key(&self, scope: Scope) -> String {
-        self.redis.key_in_slot(&scope.name(), &format!("{}:generation", scope.name()))
+        self.scope_key(scope, ":generation")
     }
 
     fn written_key(&self, scope: Scope) -> String {
-        self.redis.key_in_slot(&scope.name(), &format!("{}:written", scope.name()))
+        self.scope_key(scope, ":written")
     }
 
     fn entry_prefix(&self, scope: Scope) -> String {
-        self.redis.key_in_slot(&scope.name(), &format!("{}:", scope.name()))
+        self.scope_key(scope, ":")
     }
 
     /// Only the catalogue's entries are tagged.
     fn tag_prefix(&self) -> String {
-        self.redis.key_in_slot(&Scope::Catalog.name(), "catalog:tag:")
+        self.scope_key(Scope::Catalog, ":tag:")
+    }
+
+    /// The key of `scope` that ends in `rest`. The keys of a scope share its slot: its scripts name
+    /// some of them.
+    fn scope_key(&self, scope: Scope, rest: &str) -> String {
+        let name = scope.name();
+        self.redis.key_in_slot(&name, &format!("{name}{rest}"))
     }
 
     /// The generation of `scope`, the position of its latest write, and the entry whose key ends

@@ -341,7 +341,7 @@ impl CartStore {
                 break;
             }
             let mark = self.redis.key_in_slot(
-                &into.to_string(),
+                into,
                 &format!("cart:{into}:merged:{}", digest::sha256_hex(fields.join("\n").as_bytes(), 16)),
             );
             let mut args = self.merge_args();
@@ -417,8 +417,7 @@ impl CartStore {
 
     /// The Redis key of the cart of `owner` (for tests and operators).
     pub fn key(&self, owner: &CartOwner) -> String {
-        let owner = owner.to_string();
-        self.redis.key_in_slot(&owner, &format!("cart:{owner}"))
+        self.redis.key_in_slot(owner, &format!("cart:{owner}"))
     }
 
     fn expiry_ms(&self) -> String {

@@ -126,7 +126,7 @@ impl RedisStore {
 
     /// `key` with this deployment's prefix, in the slot of `tag` in a cluster: keys of one tag can be
     /// used by one script.
-    pub fn key_in_slot(&self, tag: &str, key: &str) -> String {
+    pub fn key_in_slot(&self, tag: impl std::fmt::Display, key: &str) -> String {
         if self.cluster { format!("{}{{{tag}}}{key}", self.key_prefix) } else { self.key(key) }
     }
 

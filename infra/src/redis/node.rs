@@ -69,11 +69,10 @@ impl Node {
     /// The connection to the cluster whose nodes include those of `seeds` (each reached as `client`
     /// says); nothing connects yet.
     pub fn cluster(seeds: Vec<ConnectionInfo>, ca: Option<&[u8]>, timeout: Duration) -> Result<Self, String> {
-        let tls = seeds.first().is_some_and(|seed| matches!(seed.addr(), ConnectionAddr::TcpTls { .. }));
         let mut builder =
             ClusterClientBuilder::new(seeds.clone()).connection_timeout(timeout).response_timeout(timeout);
-        if let (Some(ca), true) = (ca, tls) {
-            builder = builder.certs(TlsCertificates { client_tls: None, root_cert: Some(ca.to_vec()) });
+        if let Some(authority) = seeds.first().and_then(|seed| authority(seed, ca)) {
+            builder = builder.certs(authority);
         }
         let seeds = seeds.into_iter().map(|seed| client(seed, ca)).collect::<Result<_, _>>();
         let seeds = seeds.map_err(|e| e.to_string())?;
@@ -168,12 +167,16 @@ impl ConnectionLike for Connection {
 /// A client of the server of `info`: over TLS when `info` says so, its certificate checked against
 /// `ca` when given (else the system's roots); in the clear otherwise, whatever `ca`.
 pub(super) fn client(info: ConnectionInfo, ca: Option<&[u8]>) -> Result<Client, RedisError> {
-    match (ca, info.addr()) {
-        (Some(ca), ConnectionAddr::TcpTls { .. }) => {
-            Client::build_with_tls(info, TlsCertificates { client_tls: None, root_cert: Some(ca.to_vec()) })
-        }
-        _ => Client::open(info),
+    match authority(&info, ca) {
+        Some(authority) => Client::build_with_tls(info, authority),
+        None => Client::open(info),
     }
+}
+
+/// `ca` as the authority a server's certificate must chain to, for a server reached over TLS.
+fn authority(info: &ConnectionInfo, ca: Option<&[u8]>) -> Option<TlsCertificates> {
+    let tls = matches!(info.addr(), ConnectionAddr::TcpTls { .. });
+    ca.filter(|_| tls).map(|ca| TlsCertificates { client_tls: None, root_cert: Some(ca.to_vec()) })
 }
 
 /// A pooled connection that could not be had: Redis's own error, or a time-out.
