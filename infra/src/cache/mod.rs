@@ -36,7 +36,7 @@ use uuid::Uuid;
 
 use crate::db::{Consistency, WalPosition};
 use crate::redis::RedisStore;
-use near::NearCache;
+use near::{Held, NearCache, NearEntry};
 
 /// What a write can make stale as a whole: the catalogue, or one customer's profile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -167,6 +167,11 @@ impl CacheKey<'_> {
             Self::ShippingTo(_) => CacheKind::Shipping,
             Self::DiscountCode(_) => CacheKind::Discount,
         }
+    }
+
+    /// How the near cache holds its entries.
+    fn held(&self) -> Held {
+        if self.kind() == CacheKind::Response { Held::Bytes } else { Held::Decoded }
     }
 
     pub fn scope(&self) -> Scope {
@@ -318,6 +323,12 @@ if ARGV[5] ~= '' then redis.call('PUBLISH', ARGV[5], ARGV[6]) end
 return 1
 ";
 
+/// What a read found: an entry of the near cache, or bytes from Redis or just rendered.
+enum Found {
+    Near(Arc<NearEntry>),
+    Bytes(Vec<u8>),
+}
+
 /// Entries begin with a line of the names of their tags; earlier versions' entries, without it, live
 /// under other keys.
 const ENTRY_FORMAT: &str = "tagged:";
@@ -350,19 +361,23 @@ impl ReadCache {
         policy: ReadPolicy,
     ) -> Result<Q::Value, crate::Error> {
         let key = query.key();
-        let bytes = self
-            .get_or_render(key, policy, |at| async move {
+        let found = self
+            .find_or_render(key, policy, |at| async move {
                 let value = query.load(at).await?;
                 let bytes = serde_json::to_vec(&value).map_err(anyhow::Error::from)?;
                 let tags = query.shows().into_iter().chain(query.depends_on(&value)).collect();
                 Ok(Rendered { bytes, cacheable: true, tags })
             })
             .await?;
-        match serde_json::from_slice(&bytes) {
+        let decoded = match &found {
+            Found::Near(entry) => entry.decoded(),
+            Found::Bytes(bytes) => serde_json::from_slice(bytes),
+        };
+        match decoded {
             Ok(value) => Ok(value),
             Err(err) => {
                 tracing::warn!(key = %key.suffix(), error = %err, "unreadable cache entry; reading the primary");
-                query.load(Consistency::Primary).await
+                Box::pin(query.load(Consistency::Primary)).await
             }
         }
     }
@@ -380,25 +395,60 @@ impl ReadCache {
         F: FnOnce(Consistency) -> Fut,
         Fut: Future<Output = Result<Rendered, crate::Error>>,
     {
-        let counters = &self.counters[key.kind() as usize];
+        Ok(match self.find_or_render(key, policy, render).await? {
+            Found::Near(entry) => entry.bytes().to_vec(),
+            Found::Bytes(bytes) => bytes,
+        })
+    }
+
+    /// As `get_or_render`; an entry of the near cache is handed over as it is kept.
+    async fn find_or_render<F, Fut>(
+        &self,
+        key: CacheKey<'_>,
+        policy: ReadPolicy,
+        render: F,
+    ) -> Result<Found, crate::Error>
+    where
+        F: FnOnce(Consistency) -> Fut,
+        Fut: Future<Output = Result<Rendered, crate::Error>>,
+    {
         let near = self
             .near
             .as_deref()
             .filter(|_| key.scope() == Scope::Catalog && policy.consistency == Consistency::Eventual);
         // Worked out once: a slug's suffix is a digest.
         let suffix = entry_suffix(key);
-        if let Some(bytes) = near.and_then(|near| near.get(&suffix)) {
+        if let Some(entry) = near.and_then(|near| near.get(&suffix)) {
+            let counters = &self.counters[key.kind() as usize];
             counters.hits.fetch_add(1, Ordering::Relaxed);
             counters.near_hits.fetch_add(1, Ordering::Relaxed);
-            return Ok(bytes);
+            return Ok(Found::Near(entry));
         }
+        // Boxed: a hit from memory then costs its callers a small future, not room for a whole load
+        // from the database, which every caller's future would hold and every move of it copy.
+        Box::pin(self.read_or_render(key, near, &suffix, render)).await.map(Found::Bytes)
+    }
+
+    /// The entry `suffix` of `key` from Redis, or what `render` makes, cached and kept in `near`.
+    async fn read_or_render<F, Fut>(
+        &self,
+        key: CacheKey<'_>,
+        near: Option<&NearCache>,
+        suffix: &str,
+        render: F,
+    ) -> Result<Vec<u8>, crate::Error>
+    where
+        F: FnOnce(Consistency) -> Fut,
+        Fut: Future<Output = Result<Rendered, crate::Error>>,
+    {
+        let counters = &self.counters[key.kind() as usize];
         let ticket = near.map(|near| (near, near.ticket()));
-        let (generation, written) = match self.read(key.scope(), &suffix).await {
+        let (generation, written) = match self.read(key.scope(), suffix).await {
             Ok((_, _, Some(entry))) => {
                 counters.hits.fetch_add(1, Ordering::Relaxed);
                 let (tags, bytes) = split_entry(&entry);
                 if let (Some((near, ticket)), Some(tags)) = (ticket, tags) {
-                    near.insert(ticket, &suffix, bytes, tags);
+                    near.insert(ticket, suffix, bytes, key.held(), tags);
                 }
                 return Ok(bytes.to_vec());
             }
@@ -415,16 +465,16 @@ impl ReadCache {
         // Callers that know of a later write do not share an earlier load.
         let flight = format!(
             "{}@{}",
-            self.entry_key(key.scope(), generation.as_deref().unwrap_or("-"), &suffix),
+            self.entry_key(key.scope(), generation.as_deref().unwrap_or("-"), suffix),
             written.map(WalPosition::sortable).unwrap_or_default()
         );
         self.single_flight(&flight, async {
             let rendered = render(at).await?;
             if let (Some(generation), true) = (&generation, rendered.cacheable)
-                && self.fill(generation, written, key.scope(), &suffix, &rendered).await
+                && self.fill(generation, written, key.scope(), suffix, &rendered).await
                 && let Some((near, ticket)) = ticket
             {
-                near.insert(ticket, &suffix, &rendered.bytes, rendered.tags.iter().map(Tag::name));
+                near.insert(ticket, suffix, &rendered.bytes, key.held(), rendered.tags.iter().map(Tag::name));
             }
             Ok(rendered.bytes)
         })

@@ -14,13 +14,19 @@
 //!
 //! Versions live in a fixed array of counters that tags are hashed onto: two tags may share one, which
 //! only forgets a little more than needed, and the memory is bounded whatever the tags.
+//!
+//! An entry that answers a cached query also keeps the value its bytes encode once a read decoded it,
+//! so that later reads copy the value instead of parsing JSON again; its weight counts that copy as
+//! its bytes' size again.
 
+use std::any::Any;
 use std::hash::BuildHasher;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use moka::sync::Cache;
+use serde::de::DeserializeOwned;
 
 /// How often an instance publishes its tick.
 pub const TICK_EVERY: Duration = Duration::from_millis(100);
@@ -42,9 +48,37 @@ pub struct NearCache {
     serve_until_ms: AtomicU64,
 }
 
-struct NearEntry {
+pub struct NearEntry {
     bytes: Vec<u8>,
+    /// What `bytes` decode to, once a read decoded them.
+    decoded: OnceLock<Arc<dyn Any + Send + Sync>>,
     stamps: Vec<(usize, u64)>,
+    weight: u32,
+}
+
+/// Whether an entry's readers decode it (the answer of a cached query) or take its bytes as they are
+/// (a whole response): what it weighs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Held {
+    Bytes,
+    Decoded,
+}
+
+impl NearEntry {
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The value the bytes encode: decoded by the first read, copied by the later ones.
+    pub fn decoded<T: DeserializeOwned + Clone + Send + Sync + 'static>(&self) -> serde_json::Result<T> {
+        if let Some(value) = self.decoded.get().and_then(|value| value.downcast_ref::<T>()) {
+            return Ok(value.clone());
+        }
+        let value: T = serde_json::from_slice(&self.bytes)?;
+        // Another read may have decoded it meanwhile; either copy is the same value.
+        let _ = self.decoded.set(Arc::new(value.clone()));
+        Ok(value)
+    }
 }
 
 /// What a fill saw before it read Redis: an entry it then keeps is refused if anything was forgotten
@@ -57,9 +91,7 @@ impl NearCache {
     pub fn new(capacity_bytes: u64, ttl: Duration) -> Self {
         let entries = Cache::builder()
             .max_capacity(capacity_bytes)
-            .weigher(|key: &String, entry: &Arc<NearEntry>| {
-                u32::try_from(key.len() + entry.bytes.len() + entry.stamps.len() * 16).unwrap_or(u32::MAX)
-            })
+            .weigher(|_key: &String, entry: &Arc<NearEntry>| entry.weight)
             .time_to_live(ttl)
             .build();
         Self {
@@ -74,14 +106,14 @@ impl NearCache {
 
     /// The entry under `key`, if it may be served: the channel is on time and nothing it shows was
     /// forgotten since it was kept.
-    pub fn get(&self, key: &str) -> Option<Vec<u8>> {
+    pub fn get(&self, key: &str) -> Option<Arc<NearEntry>> {
         if !self.serving() {
             return None;
         }
         let entry = self.entries.get(key)?;
         let current = entry.stamps.iter().all(|&(stripe, version)| self.version(stripe) == version);
         if current {
-            Some(entry.bytes.clone())
+            Some(entry)
         } else {
             self.entries.invalidate(key);
             None
@@ -98,6 +130,7 @@ impl NearCache {
         ticket: FillTicket,
         key: &str,
         bytes: &[u8],
+        held: Held,
         tags: impl IntoIterator<Item: AsRef<str>>,
     ) {
         let stamps: Vec<(usize, u64)> = std::iter::once(EVERYTHING)
@@ -107,7 +140,11 @@ impl NearCache {
         if self.ticket().0 != ticket.0 {
             return;
         }
-        self.entries.insert(key.to_owned(), Arc::new(NearEntry { bytes: bytes.to_vec(), stamps }));
+        let copies = if held == Held::Decoded { 2 } else { 1 };
+        let weight = key.len() + bytes.len() * copies + stamps.len() * 16;
+        let weight = u32::try_from(weight).unwrap_or(u32::MAX);
+        let entry = NearEntry { bytes: bytes.to_vec(), decoded: OnceLock::new(), stamps, weight };
+        self.entries.insert(key.to_owned(), Arc::new(entry));
         // A message applied between the check and the insert may have moved the versions before the
         // stamps were taken: then the entry could look current, so it goes.
         if self.ticket().0 != ticket.0 {
@@ -172,7 +209,11 @@ mod tests {
     }
 
     fn keep(cache: &NearCache, key: &str, tags: &[&str]) {
-        cache.insert(cache.ticket(), key, key.as_bytes(), tags);
+        cache.insert(cache.ticket(), key, key.as_bytes(), Held::Bytes, tags);
+    }
+
+    fn bytes(cache: &NearCache, key: &str) -> Option<Vec<u8>> {
+        cache.get(key).map(|entry| entry.bytes().to_vec())
     }
 
     #[test]
@@ -183,8 +224,23 @@ mod tests {
 
         cache.forget(false, ["price:jacket"]);
 
-        assert_eq!(cache.get("jacket"), None);
-        assert_eq!(cache.get("tee").as_deref(), Some(&b"tee"[..]));
+        assert_eq!(bytes(&cache, "jacket"), None);
+        assert_eq!(bytes(&cache, "tee").as_deref(), Some(&b"tee"[..]));
+    }
+
+    #[test]
+    fn a_decoded_entry_is_decoded_once_and_weighs_its_copy() {
+        let cache = serving_cache();
+        cache.insert(cache.ticket(), "sizes", br#"["S","M"]"#, Held::Decoded, ["stock:tee"]);
+        let entry = cache.get("sizes").expect("kept");
+
+        let first: Vec<String> = entry.decoded().expect("decodes");
+        assert_eq!(first, ["S", "M"]);
+        assert!(entry.decoded.get().is_some(), "the first read keeps what it decoded");
+        let again: Vec<String> = entry.decoded().expect("copied");
+        assert_eq!(again, first);
+        assert!(entry.decoded::<u64>().is_err(), "a value of another type is decoded from the bytes");
+        assert_eq!(entry.weight as usize, "sizes".len() + 2 * br#"["S","M"]"#.len() + 2 * 16);
     }
 
     #[test]
@@ -195,8 +251,8 @@ mod tests {
 
         cache.forget(true, [""; 0]);
 
-        assert_eq!(cache.get("jacket"), None);
-        assert_eq!(cache.get("about"), None);
+        assert_eq!(bytes(&cache, "jacket"), None);
+        assert_eq!(bytes(&cache, "about"), None);
     }
 
     /// An entry read from Redis before a message arrived may be older than the message.
@@ -206,16 +262,16 @@ mod tests {
         let ticket = cache.ticket();
         cache.forget(false, ["stock:other"]);
 
-        cache.insert(ticket, "jacket", b"old", ["stock:jacket"]);
+        cache.insert(ticket, "jacket", b"old", Held::Bytes, ["stock:jacket"]);
 
-        assert_eq!(cache.get("jacket"), None);
+        assert_eq!(bytes(&cache, "jacket"), None);
     }
 
     #[test]
     fn nothing_is_served_once_the_ticks_stop_coming_back_or_after_a_reset() {
         let cache = NearCache::new(1 << 20, Duration::from_secs(60));
         keep(&cache, "jacket", &[]);
-        assert_eq!(cache.get("jacket"), None, "no tick came back yet");
+        assert_eq!(bytes(&cache, "jacket"), None, "no tick came back yet");
 
         cache.tick_returned(cache.now_ms());
         assert!(cache.get("jacket").is_some());
@@ -225,7 +281,7 @@ mod tests {
         cache.reset();
         assert!(!cache.serving());
         cache.tick_returned(cache.now_ms());
-        assert_eq!(cache.get("jacket"), None, "a reset forgets what was kept");
+        assert_eq!(bytes(&cache, "jacket"), None, "a reset forgets what was kept");
     }
 
     #[test]

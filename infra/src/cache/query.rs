@@ -13,7 +13,8 @@ use crate::db::Consistency;
 
 /// A read whose answer may come from the cache.
 pub trait CachedQuery: Sync {
-    type Value: Serialize + DeserializeOwned + Send;
+    /// Cloned from the near cache, which keeps a decoded copy.
+    type Value: Serialize + DeserializeOwned + Clone + Send + Sync + 'static;
 
     /// Where the answer is cached (and so its scope).
     fn key(&self) -> CacheKey<'_>;
@@ -87,7 +88,8 @@ impl ReadCache {
         if reads.policy.through_cache {
             self.get_or_load(query, reads.policy).await
         } else {
-            query.load(reads.consistency()).await
+            // Boxed like a miss (see `find_or_render`).
+            Box::pin(query.load(reads.consistency())).await
         }
     }
 }

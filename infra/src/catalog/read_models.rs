@@ -99,7 +99,7 @@ pub struct CategoryView {
 
 /// One page of a listing, in listing order, each product with its cursor, and what the page shows of
 /// them.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ProductPage {
     pub products: Vec<(ProductView, ProductCursor)>,
     pub has_next_page: bool,
@@ -108,7 +108,7 @@ pub struct ProductPage {
 }
 
 /// A product and what its page shows of it.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ProductDetail {
     pub product: ProductView,
     pub related: Related,
@@ -116,7 +116,7 @@ pub struct ProductDetail {
 
 /// What a page of products shows besides the products: their variants, brands and categories (with
 /// their parents), so that a cached page renders without another query.
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Related {
     pub variants: HashMap<Uuid, Vec<VariantView>>,
     pub brands: Vec<BrandView>,
@@ -124,7 +124,7 @@ pub struct Related {
 }
 
 /// Variants with their products, archived ones too (so that a cart can say a line is unavailable).
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct VariantsForSale {
     pub variants: Vec<VariantView>,
     pub products: Vec<ProductView>,
@@ -139,7 +139,7 @@ impl VariantsForSale {
     }
 }
 
-#[derive(Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Facets {
     pub sizes: Vec<FacetValue>,
     pub colours: Vec<FacetValue>,

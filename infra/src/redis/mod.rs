@@ -209,11 +209,16 @@ impl RedisStore {
     {
         let started = Instant::now();
         let mut used = None;
-        let outcome = tokio::time::timeout(self.timeout, async {
-            let node = self.primary.node().await?;
-            used = Some(node.clone());
-            on_primary(node).await
-        })
+        // Boxed: a command's future (the client's, with its fallbacks) is large, and every caller's
+        // future would otherwise hold room for it and be copied with it.
+        let outcome = tokio::time::timeout(
+            self.timeout,
+            Box::pin(async {
+                let node = self.primary.node().await?;
+                used = Some(node.clone());
+                on_primary(node).await
+            }),
+        )
         .await;
         metrics::histogram!("redis_command_duration_seconds").record(started.elapsed());
         let error = match outcome {
