@@ -9,7 +9,8 @@ use deadpool_redis::redis;
 use redis::Value;
 
 use crate::carts::{CART, add, guest_cart_of, shop};
-use crate::redis_failover::{AcknowledgedCart, kill_server, redis_of_its_own};
+use crate::redis_failover::AcknowledgedCart;
+use crate::support::redis::{kill_server, redis_of_its_own};
 use crate::support::{Stack, TestApp, stack_script};
 
 /// Three primaries with a replica each, on ports of their own; removed on drop.

@@ -10,6 +10,7 @@ use deadpool_redis::redis;
 use serde_json::Value;
 
 use crate::carts::{CART, add, lines, shop};
+use crate::support::redis::{kill_server, redis_of_its_own};
 use crate::support::{Stack, TestApp, free_port, stack_script};
 
 /// A primary, a replica and three sentinels on ports of their own; removed on drop.
@@ -109,27 +110,6 @@ impl RedisHa {
     async fn kill(&self, port: u16) {
         kill_server(&mut self.client(port, true).get_multiplexed_async_connection().await.unwrap()).await;
     }
-}
-
-/// `scripts/stack KIND up NAME PORTS… [tls]` (`redis-ha`, `redis-cluster`) under a new name: the name,
-/// and the addresses the script printed.
-pub fn redis_of_its_own(kind: &str, ports: &[u16], tls: bool) -> (String, String) {
-    let name = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-    let mut args = vec![kind.to_owned(), "up".to_owned(), name.clone()];
-    args.extend(ports.iter().map(u16::to_string));
-    if tls {
-        args.push("tls".to_owned());
-    }
-    let printed = stack_script(&args.iter().map(String::as_str).collect::<Vec<_>>()).trim().to_owned();
-    (name, printed)
-}
-
-/// `kill -9` of the Redis server that `connection` reaches.
-pub async fn kill_server(connection: &mut redis::aio::MultiplexedConnection) {
-    let info: String = redis::cmd("INFO").arg("server").query_async(connection).await.unwrap();
-    let pid = info.lines().find_map(|line| line.strip_prefix("process_id:")).unwrap().trim().to_owned();
-    let killed = std::process::Command::new("kill").args(["-9", &pid]).status().unwrap();
-    assert!(killed.success(), "kill -9 {pid}");
 }
 
 impl Drop for RedisHa {

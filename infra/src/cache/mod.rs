@@ -45,11 +45,12 @@ pub enum Scope {
     Profile(Uuid),
 }
 
-impl Scope {
-    fn name(&self) -> String {
+/// Its name, which begins its keys (and is their hash tag in a cluster).
+impl std::fmt::Display for Scope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::Catalog => "catalog".to_owned(),
-            Self::Profile(customer) => format!("profile:{customer}"),
+            Self::Catalog => f.write_str("catalog"),
+            Self::Profile(customer) => write!(f, "profile:{customer}"),
         }
     }
 }
@@ -565,8 +566,7 @@ impl ReadCache {
     /// The key of `scope` that ends in `rest`. The keys of a scope share its slot: its scripts name
     /// some of them.
     fn scope_key(&self, scope: Scope, rest: &str) -> String {
-        let name = scope.name();
-        self.redis.key_in_slot(&name, &format!("{name}{rest}"))
+        self.redis.key_in_slot(scope, &format!("{scope}{rest}"))
     }
 
     /// The generation of `scope`, the position of its latest write, and the entry whose key ends

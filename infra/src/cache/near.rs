@@ -51,7 +51,7 @@ pub struct NearCache {
 pub struct NearEntry {
     bytes: Vec<u8>,
     /// What `bytes` decode to, once a read decoded them.
-    decoded: OnceLock<Arc<dyn Any + Send + Sync>>,
+    value: OnceLock<Arc<dyn Any + Send + Sync>>,
     stamps: Vec<(usize, u64)>,
     weight: u32,
 }
@@ -71,12 +71,12 @@ impl NearEntry {
 
     /// The value the bytes encode: decoded by the first read, copied by the later ones.
     pub fn decoded<T: DeserializeOwned + Clone + Send + Sync + 'static>(&self) -> serde_json::Result<T> {
-        if let Some(value) = self.decoded.get().and_then(|value| value.downcast_ref::<T>()) {
+        if let Some(value) = self.value.get().and_then(|value| value.downcast_ref::<T>()) {
             return Ok(value.clone());
         }
         let value: T = serde_json::from_slice(&self.bytes)?;
         // Another read may have decoded it meanwhile; either copy is the same value.
-        let _ = self.decoded.set(Arc::new(value.clone()));
+        let _ = self.value.set(Arc::new(value.clone()));
         Ok(value)
     }
 }
@@ -143,7 +143,7 @@ impl NearCache {
         let copies = if held == Held::Decoded { 2 } else { 1 };
         let weight = key.len() + bytes.len() * copies + stamps.len() * 16;
         let weight = u32::try_from(weight).unwrap_or(u32::MAX);
-        let entry = NearEntry { bytes: bytes.to_vec(), decoded: OnceLock::new(), stamps, weight };
+        let entry = NearEntry { bytes: bytes.to_vec(), value: OnceLock::new(), stamps, weight };
         self.entries.insert(key.to_owned(), Arc::new(entry));
         // A message applied between the check and the insert may have moved the versions before the
         // stamps were taken: then the entry could look current, so it goes.
@@ -236,7 +236,7 @@ mod tests {
 
         let first: Vec<String> = entry.decoded().expect("decodes");
         assert_eq!(first, ["S", "M"]);
-        assert!(entry.decoded.get().is_some(), "the first read keeps what it decoded");
+        assert!(entry.value.get().is_some(), "the first read keeps what it decoded");
         let again: Vec<String> = entry.decoded().expect("copied");
         assert_eq!(again, first);
         assert!(entry.decoded::<u64>().is_err(), "a value of another type is decoded from the bytes");

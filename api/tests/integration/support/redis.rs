@@ -1,10 +1,13 @@
-//! A Redis server of the test's own, for tests that stop Redis.
+//! A Redis server of the test's own, for tests that stop Redis; a Redis set or cluster of the test's
+//! own (`scripts/stack`), and killing one of its servers.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use super::free_port;
+use deadpool_redis::redis;
+
+use super::{free_port, stack_script};
 
 pub struct OwnRedis {
     pub port: u16,
@@ -86,4 +89,25 @@ impl Drop for OwnRedis {
 
 pub fn redis_client(url: &str) -> deadpool_redis::redis::Client {
     deadpool_redis::redis::Client::open(url).expect("a valid Redis URL")
+}
+
+/// `scripts/stack KIND up NAME PORTS… [tls]` (`redis-ha`, `redis-cluster`) under a new name: the name,
+/// and the addresses the script printed.
+pub fn redis_of_its_own(kind: &str, ports: &[u16], tls: bool) -> (String, String) {
+    let name = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let mut args = vec![kind.to_owned(), "up".to_owned(), name.clone()];
+    args.extend(ports.iter().map(u16::to_string));
+    if tls {
+        args.push("tls".to_owned());
+    }
+    let printed = stack_script(&args.iter().map(String::as_str).collect::<Vec<_>>()).trim().to_owned();
+    (name, printed)
+}
+
+/// `kill -9` of the Redis server that `connection` reaches.
+pub async fn kill_server(connection: &mut redis::aio::MultiplexedConnection) {
+    let info: String = redis::cmd("INFO").arg("server").query_async(connection).await.unwrap();
+    let pid = info.lines().find_map(|line| line.strip_prefix("process_id:")).unwrap().trim().to_owned();
+    let killed = std::process::Command::new("kill").args(["-9", &pid]).status().unwrap();
+    assert!(killed.success(), "kill -9 {pid}");
 }
