@@ -27,6 +27,7 @@ impl MigratorTrait for Migrator {
             sql_migration!("m20261202_000016_shipping_and_vat"),
             sql_migration!("m20261202_000017_discount_codes"),
             sql_migration!("m20261202_000018_account_tokens_and_mail_delivery"),
+            sql_migration!("m20261202_000019_stock_updates_in_place"),
         ]
     }
 }
