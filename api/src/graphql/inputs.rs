@@ -4,92 +4,78 @@
 //! an input object). Both are the client's mistake: `BAD_USER_INPUT`, the message starting with the
 //! argument it is about (`filter.search: …`, `$f.category: …`).
 
-use std::sync::Arc;
-
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextResolve, ResolveInfo,
-};
-use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{ServerError, ServerResult, Value, Variables};
+use async_graphql::parser::types::{ExecutableDocument, Field, Selection, SelectionSet};
+use async_graphql::{Pos, ServerError, Value, Variables};
 
 use super::errors::{ErrorCode, error};
 
-/// The extension that checks arguments.
-pub struct InputChecks;
-
-impl ExtensionFactory for InputChecks {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(InputChecks)
+/// Refuses text with the NUL character in `variables` or in `document`'s literal arguments.
+pub fn check_text(document: &ExecutableDocument, variables: &Variables) -> Result<(), ServerError> {
+    let variables = variables.iter().map(|(name, value)| (format!("${name}"), value.clone()));
+    let mut arguments = variables.chain(literal_arguments(document));
+    match arguments.find_map(|(name, value)| nul_in(&name, &value)) {
+        Some(place) => Err(bad_input(&place, "text may not hold the NUL character (U+0000)", None)),
+        None => Ok(()),
     }
 }
 
-#[async_trait::async_trait]
-impl Extension for InputChecks {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
-        let variables = variables.iter().map(|(name, value)| (format!("${name}"), value.clone()));
-        let mut arguments = variables.chain(literal_arguments(&document));
-        match arguments.find_map(|(name, value)| nul_in(&name, &value)) {
-            Some(place) => Err(bad_input(&place, "text may not hold the NUL character (U+0000)", None)),
-            None => Ok(document),
+/// Names the argument in each failure of an argument's value that was found while its field was
+/// resolved (a failure without a code, located at an argument of `document`).
+pub fn name_arguments(document: &ExecutableDocument, failures: &mut [ServerError]) {
+    for failure in failures {
+        let coded = failure.extensions.as_ref().is_some_and(|e| e.get("code").is_some());
+        if coded || failure.locations.is_empty() {
+            continue;
         }
-    }
-
-    async fn resolve(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        info: ResolveInfo<'_>,
-        next: NextResolve<'_>,
-    ) -> ServerResult<Option<Value>> {
-        let field = info.field;
-        next.run(ctx, info).await.map_err(|failure| {
-            let coded = failure.extensions.as_ref().is_some_and(|e| e.get("code").is_some());
-            let argument = field
-                .arguments
-                .iter()
-                .find(|(_, value)| failure.locations.contains(&value.pos))
-                .map(|(name, _)| name.node.to_string());
-            match argument {
-                Some(argument) if !coded => {
-                    let problem = failure.message.clone();
-                    bad_input(&argument, &problem, Some(failure))
-                }
-                _ => failure,
-            }
-        })
+        if let Some(argument) = argument_at(document, &failure.locations) {
+            let problem = failure.message.clone();
+            *failure = bad_input(&argument, &problem, Some(failure.clone()));
+        }
     }
 }
 
 /// Every literal argument of the document's fields, named by the argument (the variables in it read
 /// as null: they are checked on their own).
 fn literal_arguments(document: &ExecutableDocument) -> Vec<(String, Value)> {
-    let operations = document.operations.iter().map(|(_, operation)| &operation.node.selection_set.node);
-    let fragments = document.fragments.values().map(|fragment| &fragment.node.selection_set.node);
     let mut arguments = Vec::new();
-    for selections in operations.chain(fragments) {
-        collect_arguments(selections, &mut arguments);
-    }
+    for_each_field(document, &mut |field| {
+        for (name, value) in &field.arguments {
+            let literal = value.node.clone().into_const_with(|_| Ok::<_, ()>(Value::Null));
+            arguments.push((name.node.to_string(), literal.unwrap_or(Value::Null)));
+        }
+    });
     arguments
 }
 
-fn collect_arguments(selections: &SelectionSet, into: &mut Vec<(String, Value)>) {
+/// The argument of one of `document`'s fields whose value is written at one of `locations`.
+fn argument_at(document: &ExecutableDocument, locations: &[Pos]) -> Option<String> {
+    let mut argument = None;
+    for_each_field(document, &mut |field| {
+        let at = field.arguments.iter().find(|(_, value)| locations.contains(&value.pos));
+        if let (None, Some((name, _))) = (&argument, at) {
+            argument = Some(name.node.to_string());
+        }
+    });
+    argument
+}
+
+/// Visits every field of `document`'s operations and fragments.
+fn for_each_field<'a>(document: &'a ExecutableDocument, visit: &mut impl FnMut(&'a Field)) {
+    let operations = document.operations.iter().map(|(_, operation)| &operation.node.selection_set.node);
+    let fragments = document.fragments.values().map(|fragment| &fragment.node.selection_set.node);
+    for selections in operations.chain(fragments) {
+        visit_fields(selections, visit);
+    }
+}
+
+fn visit_fields<'a>(selections: &'a SelectionSet, visit: &mut impl FnMut(&'a Field)) {
     for selection in &selections.items {
         match &selection.node {
             Selection::Field(field) => {
-                let field = &field.node;
-                for (name, value) in &field.arguments {
-                    let literal = value.node.clone().into_const_with(|_| Ok::<_, ()>(Value::Null));
-                    into.push((name.node.to_string(), literal.unwrap_or(Value::Null)));
-                }
-                collect_arguments(&field.selection_set.node, into);
+                visit(&field.node);
+                visit_fields(&field.node.selection_set.node, visit);
             }
-            Selection::InlineFragment(fragment) => collect_arguments(&fragment.node.selection_set.node, into),
+            Selection::InlineFragment(fragment) => visit_fields(&fragment.node.selection_set.node, visit),
             Selection::FragmentSpread(_) => {}
         }
     }

@@ -7,11 +7,8 @@
 
 use std::sync::Arc;
 
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation,
-};
+use async_graphql::ServerError;
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{ServerError, ServerResult, ValidationResult, Variables};
 
 use super::errors::ErrorCode;
 use crate::config::QueryLimits;
@@ -88,56 +85,47 @@ fn aliases_in(selections: &SelectionSet) -> usize {
         .sum()
 }
 
-impl ExtensionFactory for QueryLimits {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(*self)
-    }
-}
-
-#[async_trait::async_trait]
-impl Extension for QueryLimits {
-    async fn parse_query(
+impl QueryLimits {
+    /// Refuses a document over the size bound, one that does not parse (`parsed` says why), or one
+    /// over the aliases bound, before it is validated; `then` checks it between the last two.
+    pub fn admit(
         &self,
-        ctx: &ExtensionContext<'_>,
         query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<async_graphql::parser::types::ExecutableDocument> {
+        parsed: &Result<Arc<ExecutableDocument>, ServerError>,
+        then: impl FnOnce(&ExecutableDocument) -> Result<(), ServerError>,
+    ) -> Result<(), ServerError> {
         self.check_size(query).map_err(LimitExceeded::into_server_error)?;
-        let document =
-            next.run(ctx, query, variables).await.map_err(|e| with_code(e, ErrorCode::GraphqlParseFailed))?;
-        self.check_aliases(&document).map_err(LimitExceeded::into_server_error)?;
-        Ok(document)
+        let document = parsed.as_ref().map_err(|e| with_code(e.clone(), ErrorCode::GraphqlParseFailed))?;
+        then(document)?;
+        self.check_aliases(document).map_err(LimitExceeded::into_server_error)
     }
 
-    /// Names the bound in the depth and complexity refusals of async-graphql's validation, and gives
-    /// every other validation error its code.
-    async fn validation(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        next: NextValidation<'_>,
-    ) -> Result<ValidationResult, Vec<ServerError>> {
-        next.run(ctx).await.map_err(|errors| {
-            errors
-                .into_iter()
-                .map(|error| match error.message.as_str() {
-                    "Query is nested too deep." => LimitExceeded {
-                        limit: "depth",
-                        message: format!("a query is at most {} fields deep", self.depth),
-                    }
-                    .into_server_error(),
-                    "Query is too complex." => LimitExceeded {
-                        limit: "complexity",
-                        message: format!(
-                            "a query costs at most {} (a list field costs its first or last times what it selects)",
-                            self.complexity
-                        ),
-                    }
-                    .into_server_error(),
-                    _ => with_code(error, ErrorCode::GraphqlValidationFailed),
-                })
-                .collect()
-        })
+    /// Gives each error of a request refused before execution its code: async-graphql's refusals
+    /// over the depth and complexity bounds name the bound, one nested past what its parser takes is
+    /// a parse failure, and every other is a validation failure.
+    pub fn code_refusals(&self, errors: &mut [ServerError]) {
+        for error in errors {
+            let coded = match error.message.as_str() {
+                "Query is nested too deep." => LimitExceeded {
+                    limit: "depth",
+                    message: format!("a query is at most {} fields deep", self.depth),
+                }
+                .into_server_error(),
+                "Query is too complex." => LimitExceeded {
+                    limit: "complexity",
+                    message: format!(
+                        "a query costs at most {} (a list field costs its first or last times what it selects)",
+                        self.complexity
+                    ),
+                }
+                .into_server_error(),
+                message if message.starts_with("The recursion depth of the query") => {
+                    with_code(error.clone(), ErrorCode::GraphqlParseFailed)
+                }
+                _ => with_code(error.clone(), ErrorCode::GraphqlValidationFailed),
+            };
+            *error = coded;
+        }
     }
 }
 

@@ -11,6 +11,7 @@ use std::any::TypeId;
 use std::hash::BuildHasher;
 use std::sync::{Arc, LazyLock};
 
+use async_graphql::ServerError;
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationDefinition, OperationType, Selection, SelectionSet,
 };
@@ -64,8 +65,8 @@ struct Known {
     query: String,
     operation_name: Option<String>,
     facts: Arc<Facts>,
-    /// None when it does not parse.
-    parsed: Option<ExecutableDocument>,
+    /// Why it does not parse, when it does not.
+    parsed: Result<Arc<ExecutableDocument>, ServerError>,
 }
 
 /// Remembered facts, by a keyed hash of the document and operation name (checked in full on a hit).
@@ -85,9 +86,14 @@ pub fn facts(request: &mut async_graphql::Request) -> Arc<Facts> {
 
 /// Gives `request`, about to be executed, its document parsed already when it is known.
 pub fn reuse_parsed(request: &mut async_graphql::Request) {
-    if let Some(parsed) = &known(request).parsed {
-        request.set_parsed_query(parsed.clone());
+    if let Ok(parsed) = &known(request).parsed {
+        request.set_parsed_query(ExecutableDocument::clone(parsed));
     }
+}
+
+/// `request`'s document, parsed, or why it does not parse.
+pub fn document(request: &mut async_graphql::Request) -> Result<Arc<ExecutableDocument>, ServerError> {
+    known(request).parsed.clone()
 }
 
 /// What is known of `request`'s document, looked up (or worked out) once per request: the request
@@ -115,7 +121,7 @@ fn remembered(request: &mut async_graphql::Request) -> Arc<Known> {
         query: request.query.clone(),
         operation_name: request.operation_name.clone(),
         facts,
-        parsed: request.parsed_query().ok().cloned(),
+        parsed: request.parsed_query().cloned().map(Arc::new),
     });
     KNOWN.insert(key, known.clone());
     known

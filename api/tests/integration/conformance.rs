@@ -44,6 +44,10 @@ async fn a_client_of_the_spec_format_gets_it_with_400_for_request_errors() {
         assert!(body.get("data").is_none(), "a request error has no data: {body}");
         assert_eq!(body["errors"][0]["extensions"]["code"], code);
     }
+    let unknown_operation = json!({ "query": "query A { shop { name } }", "operationName": "B" }).to_string();
+    let (status, _, body) = post(&app, spec, &unknown_operation).await;
+    assert_eq!(status, 400, "an operation the document lacks is a request error: {body}");
+    assert_eq!(body["errors"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED");
 
     let (status, _, body) =
         post(&app, spec, &query("{ shop { name } orders(first: 1) { edges { cursor } } }")).await;
