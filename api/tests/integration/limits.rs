@@ -48,6 +48,16 @@ async fn a_query_may_be_as_deep_as_the_limit_and_no_deeper() {
 }
 
 #[tokio::test]
+async fn a_document_nested_past_what_the_parser_takes_is_a_parse_failure() {
+    let app = TestApp::spawn().await;
+
+    let (_, body) = post(&app, json!({ "query": nested(40) })).await;
+
+    assert_eq!(body["errors"][0]["extensions"]["code"], "GRAPHQL_PARSE_FAILED", "{body}");
+    assert!(body["data"].is_null(), "{body}");
+}
+
+#[tokio::test]
 async fn a_list_costs_its_page_size_times_what_it_selects() {
     let app = limited_app().await;
     // Each product selects 3 fields (edges, node, name): 33 cost 99, 34 cost 102.

@@ -51,7 +51,7 @@ pub struct NearCache {
 pub struct NearEntry {
     bytes: Vec<u8>,
     /// What `bytes` decode to, once a read decoded them.
-    value: OnceLock<Arc<dyn Any + Send + Sync>>,
+    value: OnceLock<Box<dyn Any + Send + Sync>>,
     stamps: Vec<(usize, u64)>,
     weight: u32,
 }
@@ -76,7 +76,7 @@ impl NearEntry {
         }
         let value: T = serde_json::from_slice(&self.bytes)?;
         // Another read may have decoded it meanwhile; either copy is the same value.
-        let _ = self.value.set(Arc::new(value.clone()));
+        let _ = self.value.set(Box::new(value.clone()));
         Ok(value)
     }
 }
