@@ -5,14 +5,19 @@
 //! The per-request budgets (`admit_request`) are decided in this instance's memory in the common
 //! case: each instance mirrors the buckets its clients use, and admits on its own while a client has
 //! used less than `LOCAL_SHARE` of its burst as far as it knows (the shared bucket as of Redis's last
-//! answer, plus what it admitted since). What it admitted is charged to the shared buckets in one
-//! call every `FLUSH_EVERY`. Beyond that share, a request is decided in Redis, together with what the
-//! instance still owes, and never before a charge of the instance's own admissions that is on its way
-//! to Redis has landed (else Redis would decide without it). So a client that only one instance
-//! serves gets exactly its budget; one whose requests reach N instances at once may get up to
-//! (N − 1) × `LOCAL_SHARE` × burst more, once: every admission is charged to the shared bucket, which
-//! then refuses the client until it has waited it out. The budgets of sensitive operations (`admit`)
-//! are always decided in Redis.
+//! answer, plus what it admitted since). What it admitted is charged to the shared buckets in
+//! batches, each admission at most its bucket's `Rate::charge_delay` after it was made. Beyond that
+//! share, a request is decided in Redis, together with what the instance still owes, and never before
+//! a charge of the instance's own admissions that is on its way to Redis has landed (else Redis would
+//! decide without it). So a client that only one instance serves gets exactly its budget; one whose
+//! requests reach N instances at once may get up to (N − 1) × `LOCAL_SHARE` × burst more, once:
+//! every admission is charged to the shared bucket, which then refuses the client until it has
+//! waited it out. The budgets of sensitive operations (`admit`) are always decided in Redis.
+//!
+//! A charge counts the admissions it carries as made when it lands, so a bucket may look fuller than
+//! it is by up to its charge delay (a quarter of its burst at most) until it refills. The delay is
+//! what keeps Redis's work small: charged at once, every request would cost a bucket update there;
+//! a client sending a few requests a second now costs one for several of them.
 //!
 //! In a Redis Cluster the buckets are spread over `CLUSTER_SHARDS` slots, and a call charges the
 //! buckets of each slot in one script, the slots at once. A request is then all-or-nothing per slot
@@ -28,8 +33,12 @@ use redis::Script;
 
 use crate::redis::RedisStore;
 
-/// How often an instance charges what it admitted on its own to the shared buckets.
+/// How often an instance looks for admissions of its own that are due to be charged.
 pub const FLUSH_EVERY: Duration = Duration::from_millis(20);
+/// The longest an admission waits to be charged (see `Rate::charge_delay`).
+const LONGEST_CHARGE_DELAY: Duration = Duration::from_millis(500);
+/// Within this long of being made, an instance's admission is on its way to the shared bucket.
+pub const CHARGED_WITHIN: Duration = LONGEST_CHARGE_DELAY.saturating_add(FLUSH_EVERY);
 /// The share of a bucket's burst an instance admits on what it knows, without asking Redis.
 pub const LOCAL_SHARE: f64 = 0.5;
 /// Buckets charged in one call.
@@ -54,6 +63,13 @@ impl Rate {
     /// How far ahead of now a bucket may be and still admit a request: the burst.
     fn tolerance(&self) -> Duration {
         self.interval() * self.burst.max(1)
+    }
+
+    /// How long after it was made an admission decided here is charged to the shared bucket: a
+    /// quarter of the burst's time, which is how much fuller than it is the bucket may look (see the
+    /// module's documentation), and never so long that other instances learn of a client late.
+    fn charge_delay(&self) -> Duration {
+        (self.tolerance() / 4).min(LONGEST_CHARGE_DELAY)
     }
 }
 
@@ -231,14 +247,15 @@ async fn admit_in_one_call<'c>(
     Ok((wait_ms, answer))
 }
 
-/// Charges what was admitted locally every `FLUSH_EVERY`, until the mirrors are dropped.
+/// Charges what was admitted locally once it is due, looking every `FLUSH_EVERY`, until the mirrors
+/// are dropped.
 async fn flush_every_while(redis: Arc<RedisStore>, mirrors: Weak<Mirrors>) {
     let mut ticks = tokio::time::interval(FLUSH_EVERY);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
         let Some(mirrors) = mirrors.upgrade() else { return };
-        let owed = mirrors.take_all_owed(Instant::now());
+        let owed = mirrors.take_all_due(Instant::now());
         for batch in owed.chunks(FLUSH_BATCH) {
             let charges = batch.iter().map(|(name, rate, owed)| (name.as_str(), *rate, *owed));
             // What is not charged while Redis is down is forgotten: without Redis nothing is limited.
@@ -284,6 +301,8 @@ struct Mirror {
     full_at: Instant,
     /// Requests admitted here and not yet charged in Redis.
     owed: u32,
+    /// When what it owes is due to be charged: its first owed admission's charge delay after it.
+    due: Option<Instant>,
     /// Calls to Redis on their way with what this bucket owed.
     charging: u32,
 }
@@ -291,7 +310,7 @@ struct Mirror {
 impl Mirror {
     /// A bucket full at `now`, owing nothing.
     fn new(rate: Rate, now: Instant) -> Self {
-        Self { rate, full_at: now, owed: 0, charging: 0 }
+        Self { rate, full_at: now, owed: 0, due: None, charging: 0 }
     }
 }
 
@@ -308,6 +327,7 @@ impl Mirrors {
                 let mirror = mirrors.entry((*name).to_owned()).or_insert_with(|| Mirror::new(*rate, now));
                 mirror.full_at = mirror.full_at.max(now) + rate.interval() * cost;
                 mirror.owed += cost;
+                mirror.due.get_or_insert(now + rate.charge_delay());
             }
         }
         fits
@@ -336,6 +356,7 @@ impl Mirrors {
         let mut owed = |name: &str| {
             mirrors.get_mut(name).map_or(0, |mirror| {
                 mirror.charging += u32::from(mirror.owed > 0);
+                mirror.due = None;
                 std::mem::take(&mut mirror.owed)
             })
         };
@@ -354,18 +375,20 @@ impl Mirrors {
         self.charges_landed.notify_waiters();
     }
 
-    /// Every bucket's debt, which the caller now charges; buckets full again and owing nothing are
-    /// forgotten.
-    fn take_all_owed(&self, now: Instant) -> Vec<(String, Rate, u32)> {
+    /// The debts due by `now`, which the caller now charges; buckets full again and owing nothing
+    /// are forgotten.
+    fn take_all_due(&self, now: Instant) -> Vec<(String, Rate, u32)> {
         let mut mirrors = self.buckets.lock().expect("the mirrors are never poisoned");
         mirrors.retain(|_, mirror| mirror.owed > 0 || mirror.charging > 0 || mirror.full_at > now);
-        let owing = mirrors.iter_mut().filter(|(_, mirror)| mirror.owed > 0);
-        owing
-            .map(|(name, mirror)| {
-                mirror.charging += 1;
-                (name.clone(), mirror.rate, std::mem::take(&mut mirror.owed))
-            })
-            .collect()
+        let due = mirrors
+            .iter_mut()
+            .filter(|(_, mirror)| mirror.owed > 0 && mirror.due.is_some_and(|due| due <= now));
+        due.map(|(name, mirror)| {
+            mirror.charging += 1;
+            mirror.due = None;
+            (name.clone(), mirror.rate, std::mem::take(&mut mirror.owed))
+        })
+        .collect()
     }
 
     /// Redis said each bucket is `ahead` ms ahead of now; what was admitted here and not charged yet
@@ -417,7 +440,7 @@ mod tests {
     async fn a_request_decided_in_redis_waits_for_a_charge_on_its_way() {
         let (mirrors, now) = (Arc::new(Mirrors::default()), Instant::now());
         while mirrors.admit(&[("ip:a", TEN_PER_MINUTE)], 1, now) {}
-        let flushing = mirrors.take_all_owed(now);
+        let flushing = mirrors.take_all_due(now + CHARGED_WITHIN);
         let deciding = tokio::spawn({
             let mirrors = mirrors.clone();
             async move { mirrors.take_owed_once_charged(&[("ip:a", TEN_PER_MINUTE)]).await }
@@ -426,6 +449,23 @@ mod tests {
         assert!(!deciding.is_finished(), "it waits for the flush");
         mirrors.charged(flushing.iter().map(|(name, _, owed)| (name.as_str(), *owed)));
         assert_eq!(deciding.await.unwrap(), [0], "the flush charged the five");
+    }
+
+    /// A bucket's admissions are charged together, a quarter of its burst's time after the first of
+    /// them, and never more than half a second after.
+    #[test]
+    fn admissions_are_charged_once_due() {
+        let (mirrors, now) = (Mirrors::default(), Instant::now());
+        let brisk = Rate { requests: 100, period: Duration::from_secs(1), burst: 20 };
+        assert!(mirrors.admit(&[("ip:brisk", brisk)], 1, now));
+        assert!(mirrors.admit(&[("ip:slow", TEN_PER_MINUTE)], 1, now));
+        assert!(mirrors.admit(&[("ip:brisk", brisk)], 1, now + Duration::from_millis(40)));
+        let due_at = |millis| mirrors.take_all_due(now + Duration::from_millis(millis));
+
+        assert!(due_at(49).is_empty());
+        assert_eq!(due_at(50), [("ip:brisk".to_owned(), brisk, 2)], "50 ms: a quarter of 200 ms");
+        assert!(due_at(499).is_empty());
+        assert_eq!(due_at(500), [("ip:slow".to_owned(), TEN_PER_MINUTE, 1)], "not a quarter of a minute");
     }
 
     #[test]
@@ -446,7 +486,7 @@ mod tests {
         let (mirrors, now) = (Mirrors::default(), Instant::now());
         let buckets = [("ip:a", TEN_PER_MINUTE)];
         while mirrors.admit(&buckets, 1, now) {}
-        assert_eq!(mirrors.take_all_owed(now).len(), 1, "the five go to Redis");
+        assert_eq!(mirrors.take_all_due(now + CHARGED_WITHIN).len(), 1, "the five go to Redis");
         mirrors.learn([("ip:a", TEN_PER_MINUTE, 6000)].into_iter(), now);
         assert!(!mirrors.admit(&buckets, 1, now), "still five admitted here, not one");
     }
@@ -469,9 +509,9 @@ mod tests {
     fn buckets_full_again_and_owing_nothing_are_forgotten() {
         let (mirrors, now) = (Mirrors::default(), Instant::now());
         assert!(mirrors.admit(&[("ip:a", TEN_PER_MINUTE)], 1, now));
-        assert_eq!(mirrors.take_all_owed(now).len(), 1);
+        assert_eq!(mirrors.take_all_due(now + CHARGED_WITHIN).len(), 1);
         mirrors.charged([("ip:a", 1)].into_iter());
-        assert!(mirrors.take_all_owed(now + Duration::from_secs(7)).is_empty());
+        assert!(mirrors.take_all_due(now + Duration::from_secs(7)).is_empty());
         assert!(mirrors.buckets.lock().unwrap().is_empty());
     }
 

@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use infra::rate_limits::{Admission, FLUSH_EVERY, Rate};
+use infra::rate_limits::{Admission, CHARGED_WITHIN, FLUSH_EVERY, Rate};
 use serde_json::{Value, json};
 
 use crate::support::TestApp;
@@ -45,7 +45,7 @@ async fn two_instances_share_one_budget_per_address() {
         assert_eq!(shop(base, &[]).await.0, 200);
     }
     // Once what each admitted on its own is charged to the shared bucket, neither has room left.
-    tokio::time::sleep(FLUSH_EVERY * 5).await;
+    tokio::time::sleep(CHARGED_WITHIN + FLUSH_EVERY * 5).await;
 
     assert_limited(&shop(&first.address, &[]).await);
     assert_limited(&shop(&second_base, &[]).await);
@@ -79,7 +79,7 @@ async fn a_rush_across_two_instances_gets_at_most_half_a_burst_more() {
     let admitted = admitted_of_a_rush(&[&first.address, &second_base], 120).await;
 
     assert!((20..=30).contains(&admitted), "{admitted} admitted of a burst of 20");
-    tokio::time::sleep(FLUSH_EVERY * 5).await;
+    tokio::time::sleep(CHARGED_WITHIN + FLUSH_EVERY * 5).await;
     assert_limited(&shop(&first.address, &[]).await);
     assert_limited(&shop(&second_base, &[]).await);
 }
