@@ -3,7 +3,7 @@
 //! for the terminal or the log collector: when the writer falls behind by `BUFFERED_LINES`, further
 //! lines are dropped and counted (`log_lines_dropped_total` on `/metrics`) rather than stall requests.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::sync::OnceLock;
 
 use tracing_appender::non_blocking::{ErrorCounter, NonBlocking, NonBlockingBuilder, WorkerGuard};
@@ -22,7 +22,9 @@ pub fn init(settings: &Settings) -> WorkerGuard {
     let (writer, guard) = non_blocking(std::io::stderr());
     let _ = DROPPED.set(writer.error_counter());
     let filter = EnvFilter::try_new(&settings.log).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
+    // Colours only for a terminal: in a file or a collector's pipe they are noise to strip.
+    let colours = std::io::stderr().is_terminal();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(colours).with_writer(writer);
     match settings.log_format() {
         LogFormat::Json => builder.json().flatten_event(true).init(),
         LogFormat::Text => builder.init(),
