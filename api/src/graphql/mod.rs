@@ -28,7 +28,7 @@ use std::time::Instant;
 
 use futures::FutureExt;
 
-use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
+use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder, ValidationMode};
 use infra::cache::{ReadPolicy, Reads};
 
 pub use errors::{ErrorCode, error, errors_body, rate_limited, request_error, retry_after_seconds};
@@ -67,6 +67,18 @@ pub struct Mutation(
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
 pub fn schema(services: Arc<Services>, settings: SchemaSettings) -> AppSchema {
+    let revalidating = configured(services.clone(), &settings).validation_mode(ValidationMode::Fast).finish();
+    configured(services, &settings).data(Revalidating(revalidating)).finish()
+}
+
+/// The schema once more, validating only what async-graphql always does (its bounds and fragment
+/// cycles), for documents its full validation has accepted before (`operation::Validation`).
+struct Revalidating(AppSchema);
+
+fn configured(
+    services: Arc<Services>,
+    settings: &SchemaSettings,
+) -> SchemaBuilder<Query, Mutation, EmptySubscription> {
     let limits = settings.limits;
     let mut builder =
         builder().limit_depth(limits.depth).limit_complexity(limits.complexity).data(limits).data(services);
@@ -76,7 +88,7 @@ pub fn schema(services: Arc<Services>, settings: SchemaSettings) -> AppSchema {
     if !settings.field_suggestions {
         builder = builder.disable_suggestions();
     }
-    builder.finish()
+    builder
 }
 
 /// Runs `request`: refused before validation when over a bound or with text no argument may hold,
@@ -93,12 +105,20 @@ pub async fn execute(
     let (started, operation) = (Instant::now(), operation::name(&mut request));
     let limits = schema.data::<QueryLimits>().expect("`schema` gives every schema its limits");
     let document = operation::document(&mut request);
+    let validation = operation::Validation::of(&mut request);
     let admitted =
         limits.admit(&request.query, &document, |parsed| inputs::check_text(parsed, &request.variables));
     let mut response = match admitted {
+        Ok(()) if validation.done() => {
+            let revalidating = schema.data::<Revalidating>().expect("`schema` gives every schema its twin");
+            run(&revalidating.0, request, request_id).await
+        }
         Ok(()) => run(schema, request, request_id).await,
         Err(refused) => async_graphql::Response::from_errors(vec![refused]),
     };
+    if !validation.done() && !refused_before_execution(&response) {
+        validation.accepted();
+    }
     match &document {
         _ if refused_before_execution(&response) => limits.code_refusals(&mut response.errors),
         Ok(document) => inputs::name_arguments(document, &mut response.errors),

@@ -5,10 +5,11 @@
 //! What the rate limits and the response cache need to know of it (`Facts`) is worked out once per
 //! document and operation name and remembered, with the parsed document for the executions that
 //! follow: parsing a document is most of what an answer from the cache costs, and a fifth of what a
-//! cart change does.
+//! cart change does. So is whether async-graphql's full validation has accepted it (`Validation`).
 
 use std::any::TypeId;
 use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock};
 
 use async_graphql::ServerError;
@@ -67,6 +68,35 @@ struct Known {
     facts: Arc<Facts>,
     /// Why it does not parse, when it does not.
     parsed: Result<Arc<ExecutableDocument>, ServerError>,
+    /// Whether async-graphql's full validation has accepted it (see `Validation`).
+    validated: AtomicBool,
+}
+
+/// Whether async-graphql's full validation has accepted a request's document before, which then need
+/// not be validated in full again (a tenth of what a cart change costs). Only a document without
+/// variables is remembered: the values sent for variables are validated too, and differ from one
+/// request to the next.
+pub struct Validation(Arc<Known>);
+
+impl Validation {
+    pub fn of(request: &mut async_graphql::Request) -> Self {
+        Self(known(request))
+    }
+
+    /// Whether the document was accepted before.
+    pub fn done(&self) -> bool {
+        self.0.validated.load(Ordering::Relaxed)
+    }
+
+    /// The full validation has just accepted the document.
+    pub fn accepted(&self) {
+        let without_variables = self.0.parsed.as_ref().is_ok_and(|document| {
+            document.operations.iter().all(|(_, operation)| operation.node.variable_definitions.is_empty())
+        });
+        if without_variables {
+            self.0.validated.store(true, Ordering::Relaxed);
+        }
+    }
 }
 
 /// Remembered facts, by a keyed hash of the document and operation name (checked in full on a hit).
@@ -122,6 +152,7 @@ fn remembered(request: &mut async_graphql::Request) -> Arc<Known> {
         operation_name: request.operation_name.clone(),
         facts,
         parsed: request.parsed_query().cloned().map(Arc::new),
+        validated: AtomicBool::new(false),
     });
     KNOWN.insert(key, known.clone());
     known
@@ -252,6 +283,27 @@ mod tests {
         assert_eq!(
             (other.ty, other.root_fields.as_slice()),
             (Some(OperationType::Mutation), &["clearCart".to_owned()][..])
+        );
+    }
+
+    #[test]
+    fn only_a_document_without_variables_is_remembered_as_validated() {
+        let validated = |query: &str| {
+            Validation::of(&mut request(query, None)).accepted();
+            Validation::of(&mut request(query, None)).done()
+        };
+        assert!(validated(
+            "mutation { updateCartLine(variantId: \"V\", quantity: 2) { userErrors { code } } }"
+        ));
+        assert!(!validated(
+            "mutation($q: Int!) { updateCartLine(variantId: \"V\", quantity: $q) { userErrors { code } } }"
+        ));
+        assert!(!validated(
+            "query A { shop { name } } query B($x: Boolean!) { shop @include(if: $x) { name } }"
+        ));
+        assert!(
+            !Validation::of(&mut request("{ shop { currency } }", None)).done(),
+            "not before it is accepted"
         );
     }
 

@@ -55,6 +55,29 @@ async fn a_client_of_the_spec_format_gets_it_with_400_for_request_errors() {
     assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
 }
 
+/// A document validated once is not validated in full again, unless the values of its variables,
+/// which differ from request to request, are validated with it.
+#[tokio::test]
+async fn a_document_with_variables_is_validated_in_full_every_time() {
+    let app = TestApp::spawn().await;
+    let count = |variables: Value| json!({ "query": "query Count($n: Int!) { products(first: $n) { totalCount } }", "variables": variables });
+    let code = |body: &Value| body["errors"][0]["extensions"]["code"].as_str().map(str::to_owned);
+
+    for _ in 0..2 {
+        let body = app.post_graphql_with(count(json!({ "n": 2 }))).await;
+        assert!(body["data"]["products"]["totalCount"].is_number(), "{body}");
+        let body = app.post_graphql_with(count(json!({ "n": "two" }))).await;
+        assert_eq!(code(&body).as_deref(), Some("GRAPHQL_VALIDATION_FAILED"), "{body}");
+        assert!(body["data"].is_null(), "refused before running: {body}");
+    }
+    for _ in 0..2 {
+        let body = app.post_graphql("{ products(first: 2) { totalCount } }").await;
+        assert!(body["data"]["products"]["totalCount"].is_number(), "{body}");
+        let body = app.post_graphql(r#"{ products(first: "two") { totalCount } }"#).await;
+        assert_eq!(code(&body).as_deref(), Some("GRAPHQL_VALIDATION_FAILED"), "{body}");
+    }
+}
+
 #[tokio::test]
 async fn a_legacy_client_gets_json_and_200() {
     let app = TestApp::spawn().await;
