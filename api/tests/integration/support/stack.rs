@@ -8,10 +8,10 @@
 //! where each cart change waits for a replica too; tests reach it through an app's own connection
 //! (`TestApp::redis`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::OnceLock;
+use std::sync::{LazyLock, Mutex, OnceLock};
 
 pub struct Stack {
     values: HashMap<String, String>,
@@ -160,9 +160,23 @@ pub fn stack_script(args: &[&str]) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-/// A TCP port on 127.0.0.1 that nothing listens on right now.
+/// A TCP port on 127.0.0.1 that nothing listens on right now and that this process has not handed
+/// out before. A port is bound by its user only later, and the kernel may offer the same free port to
+/// binds in a row (here, most of the time): a server's two listeners, or two tests' servers, would be
+/// given one port.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port()
+    static HANDED_OUT: LazyLock<Mutex<HashSet<u16>>> = LazyLock::new(Mutex::default);
+    // Ports offered again are held while trying, so that the kernel offers others.
+    let mut held = Vec::new();
+    for _ in 0..100 {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+        let port = listener.local_addr().expect("a bound listener has an address").port();
+        if HANDED_OUT.lock().expect("never poisoned").insert(port) {
+            return port;
+        }
+        held.push(listener);
+    }
+    panic!("the kernel offered only ports handed out already, 100 times");
 }
 
 /// A streaming replica of its own that replays `delay` (such as `2s`) behind the primary; removed on drop.
