@@ -161,22 +161,29 @@ pub fn stack_script(args: &[&str]) -> String {
 }
 
 /// A TCP port on 127.0.0.1 that nothing listens on right now and that this process has not handed
-/// out before. A port is bound by its user only later, and the kernel may offer the same free port to
-/// binds in a row (here, most of the time): a server's two listeners, or two tests' servers, would be
-/// given one port.
+/// out before, for a server started later. It is taken below the kernel's ephemeral range: the kernel
+/// offers a port it just freed to the next bind to port 0 (here, most of the time), so a port found
+/// that way went to the next in-process app or outgoing connection before its server could bind it.
 pub fn free_port() -> u16 {
     static HANDED_OUT: LazyLock<Mutex<HashSet<u16>>> = LazyLock::new(Mutex::default);
-    // Ports offered again are held while trying, so that the kernel offers others.
-    let mut held = Vec::new();
-    for _ in 0..100 {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
-        let port = listener.local_addr().expect("a bound listener has an address").port();
-        if HANDED_OUT.lock().expect("never poisoned").insert(port) {
+    let below = ephemeral_ports_start();
+    let candidates = (below.saturating_sub(12_000)..below).collect::<Vec<_>>();
+    for _ in 0..1_000 {
+        let port = candidates[rand::random_range(0..candidates.len())];
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
+            && HANDED_OUT.lock().expect("never poisoned").insert(port)
+        {
             return port;
         }
-        held.push(listener);
     }
-    panic!("the kernel offered only ports handed out already, 100 times");
+    panic!("no free port below {below} in 1,000 tries");
+}
+
+/// The first port of the kernel's ephemeral range, which it gives to binds to port 0 and to
+/// outgoing connections.
+fn ephemeral_ports_start() -> u16 {
+    let range = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").unwrap_or_default();
+    range.split_whitespace().next().and_then(|start| start.parse().ok()).unwrap_or(32_768)
 }
 
 /// A streaming replica of its own that replays `delay` (such as `2s`) behind the primary; removed on drop.
