@@ -63,6 +63,11 @@ enum ClaimRole {
 }
 
 const ALGORITHM: Algorithm = Algorithm::HS256;
+
+/// Now, in seconds since the Unix epoch: the unit of a token's `iat` and `exp`.
+fn unix_seconds() -> Result<u64, std::time::SystemTimeError> {
+    Ok(SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs())
+}
 /// Seconds a token is still taken after its expiry, for clocks that disagree.
 const LEEWAY_SECONDS: u64 = 5;
 /// Tokens remembered as verified: the sessions active in the last moments of a busy instance.
@@ -103,7 +108,7 @@ impl Tokens {
 
     /// A signed token for `session`, valid for the configured lifetime from now.
     pub fn issue(&self, session: &Session) -> Result<String, crate::Error> {
-        let iat = SystemTime::now().duration_since(UNIX_EPOCH).map_err(anyhow::Error::from)?.as_secs();
+        let iat = unix_seconds().map_err(anyhow::Error::from)?;
         let claims = Claims {
             sid: session.id.to_string(),
             iat,
@@ -122,8 +127,7 @@ impl Tokens {
 
     /// The session `token` names, if its algorithm, key, signature and expiry are all good.
     pub fn verify(&self, token: &str) -> Result<Session, TokenError> {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |since| since.as_secs());
-        if let Some(session) = self.remembered(token, now) {
+        if let Some(session) = self.remembered(token, unix_seconds().unwrap_or(0)) {
             return Ok(session);
         }
         let (session, expiry) = self.decode(token)?;
@@ -247,7 +251,7 @@ mod tests {
             Err(TokenError::Algorithm)
         );
 
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+        let now = unix_seconds().unwrap();
         let stale = Claims {
             sid: "ab".repeat(16),
             iat: now - 120,

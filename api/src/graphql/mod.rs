@@ -116,11 +116,12 @@ pub async fn execute(
         Ok(()) => run(schema, request, request_id).await,
         Err(refused) => async_graphql::Response::from_errors(vec![refused]),
     };
-    if !validation.done() && !refused_before_execution(&response) {
+    let refused = refused_before_execution(&response);
+    if !refused && !validation.done() {
         validation.accepted();
     }
     match &document {
-        _ if refused_before_execution(&response) => limits.code_refusals(&mut response.errors),
+        _ if refused => limits.code_refusals(&mut response.errors),
         Ok(document) => inputs::name_arguments(document, &mut response.errors),
         Err(_) => {}
     }

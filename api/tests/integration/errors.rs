@@ -60,6 +60,24 @@ async fn a_failing_redis_command_is_an_internal_error_and_redis_stays_in_use() {
     );
 }
 
+/// Colour codes are for a terminal; a log file is read by people and collectors that would have to
+/// strip them.
+#[tokio::test]
+async fn text_log_lines_written_to_a_file_carry_no_colour_codes() {
+    let app = TestApp::spawn().await;
+    let log = std::env::temp_dir().join(format!("{}-text.log", app.db.name));
+    let mut server =
+        ServerProcess::start_logging(&app.db, &["--log", "info", "--log-format", "text"], &log).await;
+    server.post_graphql(None, "{ shop { name } }").await;
+    server.terminate();
+    server.wait_for_exit(std::time::Duration::from_secs(30)).await;
+
+    let logged = std::fs::read_to_string(&log).unwrap();
+    std::fs::remove_file(&log).unwrap();
+    assert!(logged.lines().count() >= 2, "the start and the request are logged:\n{logged}");
+    assert!(!logged.contains('\u{1b}'), "no escape sequences:\n{logged}");
+}
+
 #[tokio::test]
 async fn an_internal_error_shows_only_its_code_and_request_id_and_logs_the_details() {
     let app = TestApp::spawn().await;

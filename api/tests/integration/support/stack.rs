@@ -167,9 +167,8 @@ pub fn stack_script(args: &[&str]) -> String {
 pub fn free_port() -> u16 {
     static HANDED_OUT: LazyLock<Mutex<HashSet<u16>>> = LazyLock::new(Mutex::default);
     let below = ephemeral_ports_start();
-    let candidates = (below.saturating_sub(12_000)..below).collect::<Vec<_>>();
     for _ in 0..1_000 {
-        let port = candidates[rand::random_range(0..candidates.len())];
+        let port = rand::random_range(below.saturating_sub(12_000)..below);
         if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
             && HANDED_OUT.lock().expect("never poisoned").insert(port)
         {
