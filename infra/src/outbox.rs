@@ -6,8 +6,21 @@ use domain::order::{OrderNumber, OrderStatus};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, Statement};
 
 use crate::db::{Consistency, DbRouter};
-use serde_json::json;
 use uuid::Uuid;
+
+/// The statement that writes the event `order.<status>` about each order of `$orders`, a relation
+/// with the columns `id`, `number` and `status` (text): the one shape of an order's event, for a
+/// statement that moves orders and announces them at once.
+macro_rules! announce_orders_of {
+    ($orders:literal) => {
+        concat!(
+            "INSERT INTO outbox (event_type, payload) SELECT 'order.' || status, ",
+            "jsonb_build_object('orderId', id, 'number', number, 'status', status) FROM ",
+            $orders
+        )
+    };
+}
+pub(crate) use announce_orders_of;
 
 /// Writes the event `order.<status>` about an order in the transaction that moves it there.
 pub(crate) async fn announce_order(
@@ -16,8 +29,10 @@ pub(crate) async fn announce_order(
     number: OrderNumber,
     status: OrderStatus,
 ) -> Result<(), crate::Error> {
-    let payload = json!({ "orderId": id, "number": number.get(), "status": status.as_str() });
-    txn.execute_raw(event(&format!("order.{status}"), payload)).await?;
+    const ANNOUNCE: &str =
+        announce_orders_of!("(VALUES ($1::uuid, $2::bigint, $3::text)) AS o (id, number, status)");
+    let values = [id.into(), number.get().into(), status.as_str().into()];
+    txn.execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, ANNOUNCE, values)).await?;
     Ok(())
 }
 

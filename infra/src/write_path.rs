@@ -30,7 +30,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use domain::session::SessionId;
-use sea_orm::{DatabaseTransaction, Statement};
+use sea_orm::{DatabaseTransaction, QueryResult, Statement};
 use uuid::Uuid;
 
 use crate::cache::{ReadCache, Scope, Tag};
@@ -88,6 +88,18 @@ impl WriteTx {
 /// rows it changed.
 pub(crate) async fn write_untouched(db: &DbRouter, statement: Statement) -> Result<u64, crate::Error> {
     Ok(db.write_alone(statement).await?.rows_affected())
+}
+
+/// A write of one statement, committed as it ends (a round trip, where a transaction takes three),
+/// that touches `touch` when it returns rows (`RETURNING`): its rows.
+pub(crate) async fn write_returning(
+    db: &DbRouter,
+    statement: Statement,
+    touch: Touch,
+) -> Result<Committed<Vec<QueryResult>>, crate::Error> {
+    let rows = db.write_alone_returning(statement).await?;
+    let touched = if rows.is_empty() { Vec::new() } else { vec![touch] };
+    Ok(Committed { value: rows, touched })
 }
 
 /// Where the WAL ends, after a command's commits: a position read after a commit covers it. The

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
-    ExecResult, Statement, TransactionTrait,
+    ExecResult, QueryResult, Statement, TransactionTrait,
 };
 use secrecy::{ExposeSecret, SecretString};
 
@@ -211,8 +211,26 @@ impl DbRouter {
     /// that needs no transaction. When writes moved to another server meanwhile, it is refused (retry
     /// later), though it may have been made on the server it went to.
     pub(crate) async fn write_alone(&self, statement: Statement) -> Result<ExecResult, crate::Error> {
+        self.on_writable(|conn| async move { conn.execute_raw(statement).await }).await
+    }
+
+    /// As `write_alone`, for a statement whose rows are its answer (`RETURNING`).
+    pub(crate) async fn write_alone_returning(
+        &self,
+        statement: Statement,
+    ) -> Result<Vec<QueryResult>, crate::Error> {
+        self.on_writable(|conn| async move { conn.query_all_raw(statement).await }).await
+    }
+
+    async fn on_writable<T, Fut>(
+        &self,
+        write: impl FnOnce(DatabaseConnection) -> Fut,
+    ) -> Result<T, crate::Error>
+    where
+        Fut: Future<Output = Result<T, DbErr>>,
+    {
         let chosen = self.writable.load(Ordering::Relaxed);
-        let done = self.primaries[chosen].conn.execute_raw(statement).await?;
+        let done = write(self.primaries[chosen].conn.clone()).await?;
         if self.writable.load(Ordering::Relaxed) != chosen {
             let moved = "writes moved to another server while this statement was on its way";
             return Err(crate::Error::DatabaseUnavailable(DbErr::Custom(moved.into())));

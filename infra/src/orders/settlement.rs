@@ -1,8 +1,9 @@
 //! A checkout's payment, after the order waits for it (`pending_payment`), outside any transaction
 //! and each call under a timeout: the payment is opened at the provider with a key derived from the
 //! order (nothing is held yet), its reference recorded on the order, and then it is authorised. The
-//! answer is recorded in a short transaction of its own: authorised, the order is placed and
-//! announced to the worker; declined or unavailable, it is `payment_failed` and its stock goes back.
+//! answer is recorded on its own: authorised, the order is placed, its authorisation entered and the
+//! worker told in one statement; declined or unavailable, it is `payment_failed` and its stock goes
+//! back, in a short transaction.
 //!
 //! While the provider is asked, the order's `payment_due_by` says until when the asker is deciding:
 //! once it passes, the asker is taken for dead (a crash, a lost answer) and the `PaymentReconciler`
@@ -16,23 +17,23 @@ use std::time::Duration;
 use domain::cart::CartOwner;
 use domain::order::{OrderNumber, OrderStatus};
 use sea_orm::{
-    ColumnTrait, DatabaseTransaction, DbBackend, EntityTrait, QueryFilter, QueryOrder, Statement, Value,
+    ColumnTrait, DatabaseTransaction, DbBackend, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    Statement, Value,
 };
 use uuid::Uuid;
 
 use super::commands::restock;
-use super::ledger;
 use super::queries::{OrderRows, rows_of_one};
 use super::read_models::OrderView;
 use crate::carts::CartStore;
 use crate::db::DbRouter;
 use crate::discounts::give_back;
 use crate::entities::{order, order_line, payment};
-use crate::outbox::announce_order;
+use crate::outbox::{announce_order, announce_orders_of};
 use crate::payments::{
     Authorization, CustomerAction, PaymentFailure, PaymentProvider, PaymentRequest, PaymentStatus,
 };
-use crate::write_path::{Committed, Touch, WriteTx, write_untouched};
+use crate::write_path::{Committed, Touch, WriteTx, write_returning, write_untouched};
 
 /// An order after its payment was decided, or as it is while it waits.
 pub(super) struct Settled {
@@ -144,9 +145,73 @@ pub(super) async fn settle(
     id: Uuid,
     answer: Result<String, PaymentFailure>,
 ) -> Result<Committed<Settled>, crate::Error> {
+    match answer {
+        Ok(reference) => place(db, carts, id, reference).await,
+        Err(failure) => fail(db, id, failure).await,
+    }
+}
+
+/// An order's columns as `order::Model` reads them.
+macro_rules! order_columns {
+    () => {
+        "id, number, customer_id, email, status::text AS status, currency, subtotal_minor, total_minor, \
+        shipping_address, payment_reference, checkout_owner, idempotency_key, cart_fingerprint, access_token, \
+        payment_due_by, payment_failure, shipping_method_id, shipping_method, shipping_minor, \
+        shipping_vat_basis_points, shipping_vat_minor, vat_minor, discount_code_id, discount_code, \
+        discount_minor, created_at, updated_at"
+    };
+}
+
+/// Places order `id` with its authorisation `$2` if it still waits for its payment: the order, its
+/// authorisation entry and its event in one statement, so in one round trip and one commit. A row
+/// per line: the order's columns, the entry's (`a_`) and the line's (`l_`).
+const PLACE: &str = concat!(
+    "WITH decided AS (UPDATE orders SET status = 'placed', payment_due_by = NULL, updated_at = now(), ",
+    "payment_reference = $2 WHERE id = $1 AND status = 'pending_payment' RETURNING ",
+    order_columns!(),
+    "), authorised AS (INSERT INTO payments (order_id, kind, amount_minor, reference) ",
+    "SELECT id, 'authorization'::payment_kind, total_minor, $2 FROM decided RETURNING *), announced AS (",
+    announce_orders_of!("decided"),
+    ") SELECT d.*, a.id AS a_id, a.order_id AS a_order_id, a.kind::text AS a_kind, a.amount_minor AS a_amount_minor, ",
+    "a.reference AS a_reference, a.pending_until AS a_pending_until, a.created_at AS a_created_at, ",
+    "l.order_id AS l_order_id, l.position AS l_position, l.variant_id AS l_variant_id, l.sku AS l_sku, ",
+    "l.product_name AS l_product_name, l.size AS l_size, l.colour AS l_colour, ",
+    "l.unit_price_minor AS l_unit_price_minor, l.quantity AS l_quantity, l.vat_basis_points AS l_vat_basis_points, ",
+    "l.vat_minor AS l_vat_minor, l.discount_minor AS l_discount_minor ",
+    "FROM decided d, authorised a, order_lines l WHERE l.order_id = d.id ORDER BY l.position"
+);
+
+/// Places order `id`, authorised as `reference`, and takes its lines out of its cart; the order as it
+/// is when it no longer waits for its payment.
+async fn place(
+    db: &DbRouter,
+    carts: &CartStore,
+    id: Uuid,
+    reference: String,
+) -> Result<Committed<Settled>, crate::Error> {
+    let statement = Statement::from_sql_and_values(DbBackend::Postgres, PLACE, [id.into(), reference.into()]);
+    let (rows, committed) = write_returning(db, statement, Touch::Order(id)).await?.split();
+    let Some(first) = rows.first() else {
+        let tx = WriteTx::begin(db).await?;
+        return Ok(Committed::nothing(as_decided(tx.conn(), id).await?));
+    };
+    let order = order::Model::from_query_result(first, "")?;
+    // A pending order has no payment entries: its authorisation is the first.
+    let payments = vec![payment::Model::from_query_result(first, "a_")?];
+    let lines =
+        rows.iter().map(|row| order_line::Model::from_query_result(row, "l_")).collect::<Result<_, _>>()?;
+    let placed_from = CartOwner::parse(&order.checkout_owner);
+    let order = OrderView::of(OrderRows { order, lines, payments })?;
+    let settled = Settled { placed_from, ..Settled::waiting(order) };
+    settled.take_ordered(carts).await;
+    Ok(committed.map(|()| settled))
+}
+
+/// Records that the payment of order `id` failed, if it still waits for it, and gives its stock and
+/// its discount code's use back; otherwise the order as it is.
+async fn fail(db: &DbRouter, id: Uuid, failure: PaymentFailure) -> Result<Committed<Settled>, crate::Error> {
     let mut tx = WriteTx::begin(db).await?;
-    let status = if answer.is_ok() { OrderStatus::Placed } else { OrderStatus::PaymentFailed };
-    let Some(decided) = decide(tx.conn(), id, status, &answer).await? else {
+    let Some(decided) = decide_failed(tx.conn(), id, failure).await? else {
         return Ok(Committed::nothing(as_decided(tx.conn(), id).await?));
     };
     let lines = order_line::Entity::find()
@@ -154,53 +219,30 @@ pub(super) async fn settle(
         .order_by_asc(order_line::Column::Position)
         .all(tx.conn())
         .await?;
-    // A pending order has no payment entries: its authorisation is the first.
-    let payments = match &answer {
-        Ok(reference) => {
-            vec![
-                ledger::record(tx.conn(), id, payment::Kind::Authorization, decided.total_minor, reference)
-                    .await?,
-            ]
-        }
-        Err(_) => {
-            restock(&mut tx, &lines).await?;
-            if let Some(code) = decided.discount_code_id {
-                give_back(tx.conn(), code).await?;
-            }
-            Vec::new()
-        }
-    };
-    announce_order(tx.conn(), id, OrderNumber::new(decided.number), status).await?;
+    restock(&mut tx, &lines).await?;
+    if let Some(code) = decided.discount_code_id {
+        give_back(tx.conn(), code).await?;
+    }
+    announce_order(tx.conn(), id, OrderNumber::new(decided.number), OrderStatus::PaymentFailed).await?;
     tx.touch(Touch::Order(id));
-    let placed_from = answer.is_ok().then(|| CartOwner::parse(&decided.checkout_owner)).flatten();
-    let order = OrderView::of(OrderRows { order: decided, lines, payments })?;
-    let (settled, committed) =
-        tx.commit(Settled { failure: answer.err(), placed_from, ..Settled::waiting(order) }).await?.split();
-    settled.take_ordered(carts).await;
-    Ok(committed.map(|()| settled))
+    let order = OrderView::of(OrderRows { order: decided, lines, payments: Vec::new() })?;
+    tx.commit(Settled { failure: Some(failure), ..Settled::waiting(order) }).await
 }
 
-/// Moves order `id` from waiting for its payment to `status`, in one statement; none when it no
-/// longer waits.
-async fn decide(
+/// Moves order `id` from waiting for its payment to failed with `failure`, in one statement; none
+/// when it no longer waits.
+async fn decide_failed(
     txn: &DatabaseTransaction,
     id: Uuid,
-    status: OrderStatus,
-    answer: &Result<String, PaymentFailure>,
+    failure: PaymentFailure,
 ) -> Result<Option<order::Model>, crate::Error> {
-    let decide = "UPDATE orders SET status = $2::order_status, payment_due_by = NULL, updated_at = now(), \
-        payment_reference = coalesce($3, payment_reference), payment_failure = $4 \
-        WHERE id = $1 AND status = 'pending_payment' RETURNING id, number, customer_id, email, \
-        status::text AS status, currency, subtotal_minor, total_minor, shipping_address, payment_reference, \
-        checkout_owner, idempotency_key, cart_fingerprint, access_token, payment_due_by, payment_failure, \
-        shipping_method_id, shipping_method, shipping_minor, shipping_vat_basis_points, shipping_vat_minor, \
-        vat_minor, discount_code_id, discount_code, discount_minor, created_at, updated_at";
-    let (reference, failure) = match answer {
-        Ok(reference) => (Some(reference.clone()), None),
-        Err(failure) => (None, Some(failure.as_str().to_owned())),
-    };
-    let values = [id.into(), status.as_str().into(), reference.into(), failure.into()];
-    let statement = Statement::from_sql_and_values(DbBackend::Postgres, decide, values);
+    const DECIDE: &str = concat!(
+        "UPDATE orders SET status = 'payment_failed', payment_due_by = NULL, updated_at = now(), ",
+        "payment_failure = $2 WHERE id = $1 AND status = 'pending_payment' RETURNING ",
+        order_columns!()
+    );
+    let values = [id.into(), failure.as_str().into()];
+    let statement = Statement::from_sql_and_values(DbBackend::Postgres, DECIDE, values);
     Ok(order::Entity::find().from_raw_sql(statement).one(txn).await?)
 }
 
