@@ -8,6 +8,9 @@
 -- - ADDRESSES, when set, is a number of clients: each request says it comes from one of them in turn
 --   (`X-Forwarded-For: 10.x.y.z`, which a server that trusts 127.0.0.1 believes), so that per-address
 --   rate limits see many light clients rather than one heavy one.
+-- REQUESTS, when set, stops sending once that many answers came back (shared evenly by the threads),
+-- or at the duration given to wrk, whichever is first; wrk still waits out its duration, so the rate
+-- printed is then over the seconds (whole ones) between the first request and the last answer.
 -- PAGE, when set instead of QUERY, is a path to GET (a page's file), with `If-None-Match: ETAG` when
 -- ETAG is set.
 local page = os.getenv("PAGE")
@@ -22,8 +25,15 @@ local token = os.getenv("TOKEN")
 local reset_query = os.getenv("RESET_QUERY")
 local reset_every = tonumber(os.getenv("RESET_EVERY") or "0")
 local addresses = tonumber(os.getenv("ADDRESSES") or "0")
+local requests_wanted = tonumber(os.getenv("REQUESTS") or "0")
+local answers = 0
 local counter = 0
-local thread_offset = 0
+-- Set in each thread by setup (globals: thread:set cannot reach a local).
+thread_offset = 0
+answers_wanted = 0
+-- Read by done in each thread.
+first_request_at = nil
+last_answer_at = nil
 local next_thread = 0
 local threads = {}
 graphql_errors = 0
@@ -32,6 +42,7 @@ function setup(thread)
   next_thread = next_thread + 1
   thread:set("thread_offset", next_thread * 100000000)
   table.insert(threads, thread)
+  for _, each in ipairs(threads) do each:set("answers_wanted", math.ceil(requests_wanted / #threads)) end
 end
 
 local function json_body(document)
@@ -45,6 +56,7 @@ local page_headers = {}
 if etag and etag ~= "" then page_headers["If-None-Match"] = etag end
 
 function request()
+  first_request_at = first_request_at or os.time()
   if page and page ~= "" then return wrk.format("GET", page, page_headers) end
   counter = counter + 1
   local document = documents[(counter - 1) % #documents + 1]
@@ -62,10 +74,28 @@ function request()
 end
 
 function response(status, headers, body)
+  answers = answers + 1
+  if answers_wanted > 0 and answers >= answers_wanted then
+    last_answer_at = os.time()
+    wrk.thread:stop()
+  end
   if page and page ~= "" then return end
   if status < 400 and body and string.find(body, '"errors"', 1, true) then
     graphql_errors = graphql_errors + 1
   end
+end
+
+-- The seconds the run took: wrk's duration, or, when every thread stopped at REQUESTS, from the
+-- first request to the last answer.
+local function seconds_taken(summary)
+  local first, last = nil, nil
+  for _, thread in ipairs(threads) do
+    local started, stopped = thread:get("first_request_at"), thread:get("last_answer_at")
+    if not stopped then return summary.duration / 1e6 end
+    first = math.min(first or started, started)
+    last = math.max(last or stopped, stopped)
+  end
+  return math.max(last - first, 1)
 end
 
 function done(summary, latency, requests)
@@ -75,6 +105,6 @@ function done(summary, latency, requests)
     summary.requests,
     summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.status + summary.errors.timeout
       + answered_with_errors,
-    summary.requests / (summary.duration / 1e6),
+    summary.requests / seconds_taken(summary),
     latency:percentile(50) / 1000, latency:percentile(90) / 1000, latency:percentile(99) / 1000))
 end
