@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::queries::CartQueries;
 use super::store::{CartRejection, CartStore, StoredCart, StoredChange};
 use crate::cache::{ReadPolicy, Reads};
-use crate::catalog::CatalogQueries;
+use crate::catalog::{CatalogQueries, VariantsForSale};
 use crate::discounts::DiscountQueries;
 use crate::session_registry::Liveness;
 
@@ -36,6 +36,9 @@ pub enum CartRefusal {
 pub struct CartChange {
     pub cart: StoredCart,
     pub refused: Option<CartRefusal>,
+    /// What the change read of the catalogue, a moment ago: it prices the cart when it has every
+    /// line's variant (`CartQueries::price`).
+    pub read: Option<VariantsForSale>,
 }
 
 pub struct CartCommands {
@@ -62,12 +65,13 @@ impl CartCommands {
         let Ok(quantity) = Quantity::parse(quantity) else {
             return self.refuse(owner, liveness, CartRefusal::InvalidQuantity).await;
         };
-        let price = match self.price_for_sale(variant).await? {
+        let read = self.catalog.variants_for_sale(&[variant]).await?;
+        let price = match price_for_sale(&read, variant) {
             Ok(price) => price,
             Err(refusal) => return self.refuse(owner, liveness, refusal).await,
         };
         let added = self.store.add(owner, liveness, variant, quantity, price).await;
-        self.changed(owner, liveness, added).await
+        self.changed_after(owner, liveness, added, Some(read)).await
     }
 
     /// Sets the quantity of a variant's line; 0 removes it.
@@ -84,12 +88,13 @@ impl CartCommands {
         let Ok(quantity) = Quantity::parse(quantity) else {
             return self.refuse(owner, liveness, CartRefusal::InvalidQuantity).await;
         };
-        let price = match self.price_for_sale(variant).await? {
+        let read = self.catalog.variants_for_sale(&[variant]).await?;
+        let price = match price_for_sale(&read, variant) {
             Ok(price) => price,
             Err(refusal) => return self.refuse(owner, liveness, refusal).await,
         };
         let set = self.store.set_quantity(owner, liveness, variant, quantity.get(), price).await;
-        self.changed(owner, liveness, set).await
+        self.changed_after(owner, liveness, set, Some(read)).await
     }
 
     pub async fn remove(
@@ -120,7 +125,7 @@ impl CartCommands {
             Err(_) => return Ok(session_ended()),
         };
         let reads = Reads::new(ReadPolicy::EVENTUAL);
-        let lines = self.carts.price(stored).await?.lines_for_discount(&reads);
+        let lines = self.carts.price(stored, None).await?.lines_for_discount(&reads);
         if let Err(refusal) = self.discounts.check(&code, &lines, owner.customer(), &reads).await? {
             return refuse(refusal).await;
         }
@@ -135,24 +140,25 @@ impl CartCommands {
         self.changed(owner, liveness, self.store.remove_code(owner, liveness).await).await
     }
 
-    /// The live price of a variant that can be bought, or why it cannot.
-    async fn price_for_sale(&self, variant: Uuid) -> Result<Result<i64, CartRefusal>, crate::Error> {
-        let for_sale = self.catalog.variants_for_sale(&[variant]).await?;
-        Ok(match for_sale.find(variant) {
-            None | Some((_, false)) => Err(CartRefusal::UnknownVariant),
-            Some((found, true)) if found.stock <= 0 => Err(CartRefusal::OutOfStock),
-            Some((found, true)) => Ok(found.price_minor),
-        })
-    }
-
     async fn changed(
         &self,
         owner: &CartOwner,
         liveness: &Liveness,
         stored: StoredChange,
     ) -> Result<CartChange, crate::Error> {
+        self.changed_after(owner, liveness, stored, None).await
+    }
+
+    /// As `changed`, for a change that read `read` of the catalogue.
+    async fn changed_after(
+        &self,
+        owner: &CartOwner,
+        liveness: &Liveness,
+        stored: StoredChange,
+        read: Option<VariantsForSale>,
+    ) -> Result<CartChange, crate::Error> {
         match stored? {
-            Ok(cart) => Ok(CartChange { cart, refused: None }),
+            Ok(cart) => Ok(CartChange { cart, refused: None, read }),
             Err(CartRejection::SessionEnded) => Ok(session_ended()),
             Err(CartRejection::QuantityLimit) => {
                 self.refuse(owner, liveness, CartRefusal::InvalidQuantity).await
@@ -169,12 +175,21 @@ impl CartCommands {
         refusal: CartRefusal,
     ) -> Result<CartChange, crate::Error> {
         Ok(match self.store.look(owner, liveness).await? {
-            Ok(cart) => CartChange { cart, refused: Some(refusal) },
+            Ok(cart) => CartChange { cart, refused: Some(refusal), read: None },
             Err(_) => session_ended(),
         })
     }
 }
 
+/// The live price of `variant`, as `read`, if it can be bought; or why it cannot.
+fn price_for_sale(read: &VariantsForSale, variant: Uuid) -> Result<i64, CartRefusal> {
+    match read.find(variant) {
+        None | Some((_, false)) => Err(CartRefusal::UnknownVariant),
+        Some((found, true)) if found.stock <= 0 => Err(CartRefusal::OutOfStock),
+        Some((found, true)) => Ok(found.price_minor),
+    }
+}
+
 fn session_ended() -> CartChange {
-    CartChange { cart: StoredCart::default(), refused: Some(CartRefusal::SessionEnded) }
+    CartChange { cart: StoredCart::default(), refused: Some(CartRefusal::SessionEnded), read: None }
 }

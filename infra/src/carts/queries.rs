@@ -8,7 +8,7 @@ use domain::discount::{Code, LineOf};
 
 use super::store::{CartStore, StoredCart};
 use crate::cache::Reads;
-use crate::catalog::{CatalogQueries, ProductView, VariantView};
+use crate::catalog::{CatalogQueries, ProductView, VariantView, VariantsForSale};
 
 /// A priced cart. Lines whose product was taken off sale stay, unavailable, and count towards
 /// nothing.
@@ -68,13 +68,25 @@ impl CartQueries {
         self.store.get(owner).await
     }
 
-    /// `stored` priced with one cached catalogue read for all its variants.
-    pub async fn price(&self, stored: StoredCart) -> Result<PricedCart, crate::Error> {
+    /// `stored` priced with one cached catalogue read for all its variants; with `read`, a read of a
+    /// moment ago (by the change that made `stored`), when it has every one of them.
+    pub async fn price(
+        &self,
+        stored: StoredCart,
+        read: Option<VariantsForSale>,
+    ) -> Result<PricedCart, crate::Error> {
         if stored.lines.is_empty() {
             return Ok(PricedCart { discount_code: stored.discount_code, ..PricedCart::default() });
         }
-        let ids: Vec<_> = stored.lines.iter().map(|line| line.variant_id).collect();
-        let for_sale = self.catalog.variants_for_sale(&ids).await?;
+        let has_every_line =
+            |read: &VariantsForSale| stored.lines.iter().all(|line| read.find(line.variant_id).is_some());
+        let for_sale = match read.filter(has_every_line) {
+            Some(read) => read,
+            None => {
+                let ids: Vec<_> = stored.lines.iter().map(|line| line.variant_id).collect();
+                self.catalog.variants_for_sale(&ids).await?
+            }
+        };
         let lines = stored
             .lines
             .into_iter()

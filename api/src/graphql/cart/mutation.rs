@@ -171,12 +171,12 @@ fn refuse_an_ended_bearer_token(ctx: &Context<'_>) -> Result<()> {
 
 /// The empty cart of a caller without a session.
 fn unchanged() -> CartChange {
-    CartChange { cart: StoredCart::default(), refused: None }
+    CartChange { cart: StoredCart::default(), refused: None, read: None }
 }
 
 async fn payload(ctx: &Context<'_>, change: CartChange, token: Option<String>) -> Result<CartPayload> {
     let user_errors = change.refused.and_then(refused).into_iter().collect();
-    Ok(CartPayload { cart: Cart::price(ctx, change.cart).await?, user_errors, token })
+    Ok(CartPayload { cart: Cart::price(ctx, change.cart, change.read).await?, user_errors, token })
 }
 
 /// What the shopper is told of `refusal`; nothing of an ended session, which was answered already

@@ -16,6 +16,6 @@ impl CartQuery {
             Some(session) => queries(ctx).carts.get(&CartOwner::of(session)).await.or_graphql()?,
             None => Default::default(),
         };
-        Cart::price(ctx, stored).await
+        Cart::price(ctx, stored, None).await
     }
 }

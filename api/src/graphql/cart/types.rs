@@ -4,6 +4,7 @@ use async_graphql::{Context, Enum, Object, Result, SimpleObject};
 use domain::cart::LineWarning;
 use domain::currency::CurrencyCode;
 use infra::carts::{PricedLine, StoredCart};
+use infra::catalog::VariantsForSale;
 
 use super::mutation::refusal_error;
 use crate::graphql::catalog::loaders::{ProductKey, VariantKey};
@@ -55,10 +56,11 @@ pub struct CartLineWarning {
 }
 
 impl Cart {
-    /// Prices `stored`; the variants and products it shows need no further query.
-    pub async fn price(ctx: &Context<'_>, stored: StoredCart) -> Result<Self> {
+    /// Prices `stored` (with `read`, what the change that made it read of the catalogue, if any); the
+    /// variants and products it shows need no further query.
+    pub async fn price(ctx: &Context<'_>, stored: StoredCart, read: Option<VariantsForSale>) -> Result<Self> {
         let currency = services(ctx).shop.currency().await.or_graphql()?;
-        let priced = queries(ctx).carts.price(stored).await.or_graphql()?;
+        let priced = queries(ctx).carts.price(stored, read).await.or_graphql()?;
         let discount = match &priced.discount_code {
             Some(code) => {
                 let lines = priced.lines_for_discount(reads(ctx));
