@@ -10,7 +10,8 @@ use crate::support::process::ServerProcess;
 use crate::support::{TestApp, statement};
 
 const ORDER: &str = "order { id number status email lines { sku productName size quantity unitPrice { amount } \
-                     lineTotal { amount } } total { amount currencyCode } shippingAddress { name city country } }";
+                     lineTotal { amount } } total { amount currencyCode } shippingAddress { name city country } \
+                     payments { kind amount { amount } } }";
 
 pub const ADDRESS: &str = r#"{ name: "Ada Lovelace", line1: "12 Rue de la Paix", city: "Paris", postalCode: "75002", country: "FR" }"#;
 
@@ -92,11 +93,18 @@ async fn a_guest_checks_out_and_finds_the_order_by_number_and_email() {
         order["lines"][0],
         json!({ "sku": "DROP-TEE-M-BLACK", "productName": "Drop Tee", "size": "M", "quantity": 2, "unitPrice": { "amount": "20.00" }, "lineTotal": { "amount": "40.00" } })
     );
+    assert_eq!(order["lines"][1]["sku"], "DROP-TEE-L-BLACK", "{body}");
+    assert_eq!(order["payments"], json!([{ "kind": "AUTHORIZATION", "amount": { "amount": "62.00" } }]));
     assert_eq!(order["shippingAddress"], json!({ "name": "Ada Lovelace", "city": "Paris", "country": "FR" }));
     assert_eq!((stock_of(&app, "DROP-TEE-M-BLACK").await, stock_of(&app, "DROP-TEE-L-BLACK").await), (8, 9));
     let cart = app.post_graphql_as(&guest, &format!("{{ {CART} }}")).await;
     assert_eq!(cart["data"]["cart"]["lines"], json!([]), "the ordered lines left the cart");
-    assert_eq!(count(&app, "SELECT count(*) AS n FROM outbox WHERE event_type = 'order.placed'").await, 1);
+    let placed = format!(
+        "SELECT count(*) AS n FROM outbox WHERE event_type = 'order.placed' AND payload = jsonb_build_object(\
+         'orderId', (SELECT id FROM orders), 'number', {}, 'status', 'placed')",
+        number.trim_start_matches("MC-").trim_start_matches('0')
+    );
+    assert_eq!(count(&app, &placed).await, 1, "one event, in the shape the worker reads");
 
     // The guest's own session sees its order at once (read-your-writes), on the confirmation page.
     let access_token = payload["accessToken"].as_str().unwrap();
