@@ -64,10 +64,6 @@ enum ClaimRole {
 
 const ALGORITHM: Algorithm = Algorithm::HS256;
 
-/// Now, in seconds since the Unix epoch: the unit of a token's `iat` and `exp`.
-fn unix_seconds() -> Result<u64, std::time::SystemTimeError> {
-    Ok(SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs())
-}
 /// Seconds a token is still taken after its expiry, for clocks that disagree.
 const LEEWAY_SECONDS: u64 = 5;
 /// Tokens remembered as verified: the sessions active in the last moments of a busy instance.
@@ -171,6 +167,11 @@ impl Tokens {
         };
         Ok((session, claims.exp))
     }
+}
+
+/// Now, in seconds since the Unix epoch: the unit of a token's `iat` and `exp`.
+fn unix_seconds() -> Result<u64, std::time::SystemTimeError> {
+    Ok(SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs())
 }
 
 #[cfg(test)]

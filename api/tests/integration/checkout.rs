@@ -1,5 +1,3 @@
-use std::time::Duration;
-
 use futures::future::join_all;
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
@@ -287,10 +285,8 @@ async fn a_production_server_on_the_sandbox_warns_that_no_money_is_taken() {
     ];
     let mut server = ServerProcess::start_logging(&db, &production, &log).await;
     assert_eq!(server.ready_status().await, Some(200));
-    server.terminate();
-    server.wait_for_exit(Duration::from_secs(10)).await;
 
-    let written = std::fs::read_to_string(&log).unwrap();
+    let written = server.stop_and_read_log(&log).await;
     assert!(written.contains("sandbox provider, which takes no money"), "{written}");
 }
 

@@ -69,11 +69,8 @@ async fn text_log_lines_written_to_a_file_carry_no_colour_codes() {
     let mut server =
         ServerProcess::start_logging(&app.db, &["--log", "info", "--log-format", "text"], &log).await;
     server.post_graphql(None, "{ shop { name } }").await;
-    server.terminate();
-    server.wait_for_exit(std::time::Duration::from_secs(30)).await;
 
-    let logged = std::fs::read_to_string(&log).unwrap();
-    std::fs::remove_file(&log).unwrap();
+    let logged = server.stop_and_read_log(&log).await;
     assert!(logged.lines().count() >= 2, "the start and the request are logged:\n{logged}");
     assert!(!logged.contains('\u{1b}'), "no escape sequences:\n{logged}");
 }
@@ -108,11 +105,7 @@ async fn an_internal_error_shows_only_its_code_and_request_id_and_logs_the_detai
     assert_eq!(error["message"], "internal error");
     assert_eq!(error["extensions"], json!({ "code": "INTERNAL_SERVER_ERROR", "requestId": request_id }));
     assert!(!body.to_string().contains("garbled") && !body.to_string().contains("malformed"), "{body}");
-    // Lines are written by a thread of their own: a stopping server writes what is still queued.
-    server.terminate();
-    server.wait_for_exit(std::time::Duration::from_secs(30)).await;
-    let logged = std::fs::read_to_string(&log).unwrap();
-    std::fs::remove_file(&log).unwrap();
+    let logged = server.stop_and_read_log(&log).await;
     let line = logged
         .lines()
         .find(|line| line.contains(&request_id) && line.contains("unexpected error"))

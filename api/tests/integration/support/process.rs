@@ -62,6 +62,16 @@ impl ServerProcess {
         Some(response.status().as_u16())
     }
 
+    /// Stops the server (SIGTERM) and answers what it wrote to `log`, its log file, which goes. Lines
+    /// are written by a thread of their own: a stopping server writes what is still queued.
+    pub async fn stop_and_read_log(&mut self, log: &std::path::Path) -> String {
+        self.terminate();
+        self.wait_for_exit(Duration::from_secs(30)).await;
+        let logged = std::fs::read_to_string(log).expect("the log file can be read");
+        std::fs::remove_file(log).expect("the log file can be removed");
+        logged
+    }
+
     pub async fn wait_for_exit(&mut self, within: Duration) -> std::process::ExitStatus {
         let deadline = Instant::now() + within;
         loop {
