@@ -205,15 +205,28 @@ impl CatalogReader {
         Ok(found.into_iter().map(|c| (c.id, c.into())).collect())
     }
 
-    /// The variants with these ids and their products, archived or not: two statements.
+    /// The variants with these ids and their products, archived or not, in one statement.
     pub async fn variants_for_sale(&self, ids: &[Uuid]) -> Result<VariantsForSale, crate::Error> {
-        let variants = self.find_in::<variant::Entity>(variant::Column::Id, ids).await?;
-        let product_ids: Vec<Uuid> = variants.iter().map(|v| v.product_id).collect();
-        let products = self.find_in::<product::Entity>(product::Column::Id, &product_ids).await?;
-        Ok(VariantsForSale {
-            variants: variants.into_iter().map(VariantView::from).collect(),
-            products: products.into_iter().map(ProductView::from).collect(),
-        })
+        let ids = ids.to_vec();
+        let found = self
+            .db
+            .read_at(&self.consistency, |db| {
+                let ids = ids.clone();
+                async move {
+                    let with_products = variant::Entity::find().find_also_related(product::Entity);
+                    with_products.filter(variant::Column::Id.is_in(ids)).all(&db).await
+                }
+            })
+            .await?;
+        let mut products: Vec<ProductView> = Vec::new();
+        let mut variants = Vec::with_capacity(found.len());
+        for (variant, product) in found {
+            if let Some(product) = product.filter(|p| products.iter().all(|seen| seen.id != p.id)) {
+                products.push(product.into());
+            }
+            variants.push(VariantView::from(variant));
+        }
+        Ok(VariantsForSale { variants, products })
     }
 
     /// The rows of `E` whose `column` is one of `ids`, in one statement.
