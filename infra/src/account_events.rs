@@ -62,7 +62,8 @@ impl AccountEvents {
         let tx = WriteTx::begin(&self.db).await?;
         if let Some(issued) = issue(tx.conn(), request, purpose, holder).await? {
             let message = self.message(purpose, &issued);
-            post(tx.conn(), &format!("{}:{request}", purpose.as_str()), &issued.email, &message).await?;
+            post(tx.conn(), &[(format!("{}:{request}", purpose.as_str()), issued.email.clone(), message)])
+                .await?;
         }
         // Tokens and mail are read by no cached query.
         tx.commit(()).await?.into_unobserved();

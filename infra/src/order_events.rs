@@ -1,6 +1,6 @@
 //! What the worker does when an order is placed, in one transaction on the primary: the confirmation
-//! message into the mail sink (with the order-status link), the payment captured and the order marked
-//! paid, and a notice for each ordered variant whose stock ran low. Handling the same event again has
+//! message into the mail sink (with the order-status link) with a notice for each ordered variant
+//! whose stock ran low, and the payment captured and the order marked paid. Handling the same event again has
 //! the effect of once: each message has a key of what it is about, and only a placed order is
 //! captured and marked paid.
 
@@ -10,16 +10,14 @@ use domain::currency::CurrencyCode;
 use domain::money::Money;
 use domain::order::{OrderNumber, OrderStatus};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend,
-    EntityTrait, IntoActiveModel, QueryFilter, QuerySelect, Statement,
+    ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait, FromQueryResult, QuerySelect, Statement,
 };
 use uuid::Uuid;
 
 use crate::db::DbRouter;
-use crate::entities::{order, order_line, payment};
+use crate::entities::{order, order_line};
 use crate::mail::{Message, Storefront, post};
-use crate::orders::ledger::record;
-use crate::outbox::{announce_order, uuid_field};
+use crate::outbox::{announce_orders_of, uuid_field};
 use crate::payments::PaymentProvider;
 use crate::write_path::{Touch, WriteTx};
 
@@ -61,12 +59,12 @@ impl OrderEvents {
             tracing::warn!(%order_id, "an event names an order that does not exist");
             return Ok(());
         };
-        let lines = order_line::Entity::find()
-            .filter(order_line::Column::OrderId.eq(order_id))
-            .all(tx.conn())
-            .await?;
-        let confirmation = confirmation(&order, &lines, &order_page(&self.storefront, &order))?;
-        post(tx.conn(), &format!("order-confirmation:{order_id}"), &order.email, &confirmation).await?;
+        let lines = lines_with_stock(tx.conn(), order_id).await?;
+        let ordered: Vec<&order_line::Model> = lines.iter().map(|(line, _)| line).collect();
+        let confirmation = confirmation(&order, &ordered, &order_page(&self.storefront, &order))?;
+        let mut mail = vec![(format!("order-confirmation:{order_id}"), order.email.clone(), confirmation)];
+        mail.extend(self.low_stock_alerts(&order, &lines));
+        post(tx.conn(), &mail).await?;
         if OrderStatus::from(order.status) == OrderStatus::Placed {
             let authorization = order
                 .payment_reference
@@ -76,43 +74,59 @@ impl OrderEvents {
                 .capture(authorization)
                 .await
                 .map_err(|failure| anyhow::anyhow!("capturing the payment of order {order_id}: {failure}"))?;
-            record(tx.conn(), order_id, payment::Kind::Capture, order.total_minor, authorization).await?;
-            let mut paid = order.clone().into_active_model();
-            paid.status = Set(OrderStatus::Paid.into());
-            paid.updated_at = Set(chrono::Utc::now().fixed_offset());
-            paid.update(tx.conn()).await?;
-            announce_order(tx.conn(), order_id, OrderNumber::new(order.number), OrderStatus::Paid).await?;
+            mark_paid(tx.conn(), order_id).await?;
             tx.touch(Touch::Order(order_id));
         }
-        self.alert_low_stock(tx.conn(), &order, &lines).await?;
         tx.commit(()).await?.into_unobserved();
         Ok(())
     }
 
-    async fn alert_low_stock(
+    /// A notice, `(key, recipient, message)`, for each ordered variant whose stock, `left` after the
+    /// order, is at the alert level or below.
+    fn low_stock_alerts(
         &self,
-        txn: &DatabaseTransaction,
         order: &order::Model,
-        lines: &[order_line::Model],
-    ) -> Result<(), crate::Error> {
-        let variants: Vec<Uuid> = lines.iter().map(|line| line.variant_id).collect();
-        let low = "SELECT id, sku, stock_on_hand FROM variants WHERE id = ANY($1) AND stock_on_hand <= $2";
-        let query = Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            low,
-            [variants.into(), self.alerts.level.into()],
-        );
-        for row in txn.query_all_raw(query).await? {
-            let (variant, sku, left): (Uuid, String, i32) =
-                (row.try_get("", "id")?, row.try_get("", "sku")?, row.try_get("", "stock_on_hand")?);
+        lines: &[(order_line::Model, i32)],
+    ) -> Vec<(String, String, Message)> {
+        let number = OrderNumber::new(order.number);
+        let low = lines.iter().filter(|(_, left)| *left <= self.alerts.level);
+        low.map(|(line, left)| {
             let message = Message {
-                subject: format!("Low stock: {sku}"),
-                body: format!("{sku} has {left} left after order {}.\r\n", OrderNumber::new(order.number)),
+                subject: format!("Low stock: {}", line.sku),
+                body: format!("{} has {left} left after order {number}.\r\n", line.sku),
             };
-            post(txn, &format!("low-stock:{variant}:{}", order.id), &self.alerts.recipient, &message).await?;
-        }
-        Ok(())
+            (format!("low-stock:{}:{}", line.variant_id, order.id), self.alerts.recipient.clone(), message)
+        })
+        .collect()
     }
+}
+
+/// The lines of order `id`, each with what is left of its variant now.
+async fn lines_with_stock(
+    txn: &DatabaseTransaction,
+    id: Uuid,
+) -> Result<Vec<(order_line::Model, i32)>, crate::Error> {
+    let lines = "SELECT l.*, v.stock_on_hand FROM order_lines l JOIN variants v ON v.id = l.variant_id \
+        WHERE l.order_id = $1 ORDER BY l.position";
+    let rows =
+        txn.query_all_raw(Statement::from_sql_and_values(DbBackend::Postgres, lines, [id.into()])).await?;
+    rows.iter()
+        .map(|row| Ok((order_line::Model::from_query_result(row, "")?, row.try_get("", "stock_on_hand")?)))
+        .collect()
+}
+
+/// Marks the placed order `id` paid, enters the capture of its authorisation, and announces it, in
+/// one statement.
+async fn mark_paid(txn: &DatabaseTransaction, id: Uuid) -> Result<(), crate::Error> {
+    const PAID: &str = concat!(
+        "WITH paid AS (UPDATE orders SET status = 'paid', updated_at = now() WHERE id = $1 AND status = 'placed' ",
+        "RETURNING id, number, status::text AS status, total_minor, payment_reference), ",
+        "captured AS (INSERT INTO payments (order_id, kind, amount_minor, reference) ",
+        "SELECT id, 'capture'::payment_kind, total_minor, payment_reference FROM paid) ",
+        announce_orders_of!("paid")
+    );
+    txn.execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, PAID, [id.into()])).await?;
+    Ok(())
 }
 
 /// The order-status link of `order`: it shows the order to whoever holds it.
@@ -122,7 +136,7 @@ fn order_page(storefront: &Storefront, order: &order::Model) -> String {
 
 fn confirmation(
     order: &order::Model,
-    lines: &[order_line::Model],
+    lines: &[&order_line::Model],
     order_page: &str,
 ) -> Result<Message, crate::Error> {
     let number = OrderNumber::new(order.number);

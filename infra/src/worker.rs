@@ -15,13 +15,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use redis::Value;
-use sea_orm::{ConnectionTrait, DbBackend, Statement};
+use sea_orm::{DbBackend, Statement};
 
 use crate::account_events::AccountEvents;
 use crate::db::DbRouter;
 use crate::order_events::OrderEvents;
 use crate::redis::RedisStore;
-use crate::write_path::WriteTx;
+use crate::write_path::{write_untouched, write_untouched_returning};
 
 const GROUP: &str = "workers";
 const BATCH: usize = 50;
@@ -179,13 +179,9 @@ impl Worker {
             settings.redeliver_after.as_secs_f64().into(),
             (settings.max_attempts as i32).into(),
         ];
-        let tx = WriteTx::begin(&self.db).await?;
-        let row = tx
-            .conn()
-            .query_one_raw(Statement::from_sql_and_values(DbBackend::Postgres, record, values))
-            .await?;
-        let attempts = row.map(|row| row.try_get::<i32>("", "attempts")).transpose()?;
-        tx.commit(()).await?.into_unobserved();
+        let statement = Statement::from_sql_and_values(DbBackend::Postgres, record, values);
+        let rows = write_untouched_returning(&self.db, statement).await?;
+        let attempts = rows.first().map(|row| row.try_get::<i32>("", "attempts")).transpose()?;
         Ok(attempts.map(|n| n as u32))
     }
 
@@ -229,40 +225,50 @@ impl Worker {
         if handled.is_empty() {
             return Ok(());
         }
-        let tx = WriteTx::begin(&self.db).await?;
         let delete = "DELETE FROM outbox WHERE id = ANY($1)";
         let values = [handled.to_vec().into()];
-        tx.conn().execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, delete, values)).await?;
-        tx.commit(()).await?.into_unobserved();
+        write_untouched(&self.db, Statement::from_sql_and_values(DbBackend::Postgres, delete, values))
+            .await?;
         Ok(())
     }
 
     /// Moves a batch of due outbox rows (new ones, ones to retry, and ones relayed `redeliver_after`
-    /// ago and still there) into the stream and sets when each is due again. A crash between the two
-    /// relays them again, which the handlers tolerate.
+    /// ago and still there) into the stream, in one statement that first sets when each is due again
+    /// (rows locked by another worker's statement are skipped). A crash before they are in the stream
+    /// leaves them to be relayed again then; a stream that refuses them has them due again at once.
     pub async fn relay(&self) -> Result<usize, crate::Error> {
-        let tx = WriteTx::begin(&self.db).await?;
-        let pick = "SELECT id, event_type, payload::text AS payload FROM outbox \
-            WHERE dead_at IS NULL AND relay_after <= now() ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED";
-        let rows = tx
-            .conn()
-            .query_all_raw(Statement::from_sql_and_values(DbBackend::Postgres, pick, [(BATCH as i64).into()]))
-            .await?;
-        if rows.is_empty() {
-            return Ok(0);
-        }
+        let mark = "UPDATE outbox SET relayed_at = now(), relay_after = now() + make_interval(secs => $2::float8) \
+            WHERE id IN (SELECT id FROM outbox WHERE dead_at IS NULL AND relay_after <= now() \
+            ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) RETURNING id, event_type, payload::text AS payload";
+        let values = [(BATCH as i64).into(), self.settings.redeliver_after.as_secs_f64().into()];
+        let rows = write_untouched_returning(
+            &self.db,
+            Statement::from_sql_and_values(DbBackend::Postgres, mark, values),
+        )
+        .await?;
         let mut events = Vec::with_capacity(rows.len());
         for row in &rows {
             let (id, event_type, payload): (i64, String, String) =
                 (row.try_get("", "id")?, row.try_get("", "event_type")?, row.try_get("", "payload")?);
             events.push((id, event_type, payload));
         }
+        events.sort_unstable_by_key(|(id, _, _)| *id);
+        if let Err(err) = self.add_to_stream(&events).await {
+            self.due_now(&events).await;
+            return Err(err);
+        }
+        Ok(events.len())
+    }
+
+    async fn add_to_stream(&self, events: &[(i64, String, String)]) -> Result<(), crate::Error> {
+        if events.is_empty() {
+            return Ok(());
+        }
         let stream = self.stream_key();
-        let batch = events.clone();
         self.redis
             .run(|mut c| async move {
                 let mut pipe = redis::pipe();
-                for (id, event_type, payload) in &batch {
+                for (id, event_type, payload) in events {
                     pipe.cmd("XADD")
                         .arg(&stream)
                         .arg("*")
@@ -276,19 +282,18 @@ impl Worker {
                 }
                 pipe.query_async::<()>(&mut c).await
             })
-            .await?;
+            .await
+    }
+
+    /// Has `events`, which did not reach the stream, relayed again at the next chance rather than
+    /// after `redeliver_after`; should this fail too, they wait for that.
+    async fn due_now(&self, events: &[(i64, String, String)]) {
         let ids: Vec<i64> = events.iter().map(|(id, _, _)| *id).collect();
-        let mark = "UPDATE outbox SET relayed_at = now(), \
-            relay_after = now() + make_interval(secs => $2::float8) WHERE id = ANY($1)";
-        let redeliver_after = self.settings.redeliver_after.as_secs_f64();
-        tx.conn()
-            .execute_raw(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                mark,
-                [ids.into(), redeliver_after.into()],
-            ))
-            .await?;
-        Ok(tx.commit(events.len()).await?.into_unobserved())
+        let again = "UPDATE outbox SET relay_after = now() WHERE id = ANY($1)";
+        let statement = Statement::from_sql_and_values(DbBackend::Postgres, again, [ids.into()]);
+        if let Err(err) = write_untouched(&self.db, statement).await {
+            tracing::warn!(error = %err, "events the stream refused wait for their next relay");
+        }
     }
 
     async fn ensure_group(&self) -> Result<(), crate::Error> {

@@ -90,6 +90,14 @@ pub(crate) async fn write_untouched(db: &DbRouter, statement: Statement) -> Resu
     Ok(db.write_alone(statement).await?.rows_affected())
 }
 
+/// As `write_untouched`, for a statement whose rows are its answer (`RETURNING`).
+pub(crate) async fn write_untouched_returning(
+    db: &DbRouter,
+    statement: Statement,
+) -> Result<Vec<QueryResult>, crate::Error> {
+    db.write_alone_returning(statement).await
+}
+
 /// A write of one statement, committed as it ends (a round trip, where a transaction takes three),
 /// that touches `touch` when it returns rows (`RETURNING`): its rows.
 pub(crate) async fn write_returning(

@@ -233,3 +233,24 @@ async fn an_event_lost_by_redis_after_the_relay_is_relayed_again() {
     assert_eq!(order_status(&app).await, "paid");
     assert_eq!(count(&app, "SELECT count(*) AS n FROM outbox").await, 0);
 }
+
+/// The relay marks its rows before they go into the stream: rows the stream refuses are relayed at
+/// the next chance, not after --redeliver-after.
+#[tokio::test]
+async fn events_the_stream_refuses_are_relayed_at_the_next_chance() {
+    let app = TestApp::spawn().await;
+    order(&app, 10, "k").await;
+    let worker = worker(&app, "w1");
+    let stream = format!("{}:events", app.db.name);
+    // A key of another type where the stream should be: Redis refuses every XADD to it.
+    let _: () = app.redis(deadpool_redis::redis::cmd("SET").arg(&stream).arg("not a stream")).await;
+
+    assert!(worker.relay().await.is_err());
+    let due = "SELECT count(*) AS n FROM outbox WHERE relay_after <= now() AND relayed_at IS NOT NULL";
+    assert_eq!(count(&app, due).await, 1, "marked relayed, and due again at once");
+
+    let _: () = app.redis(deadpool_redis::redis::cmd("DEL").arg(&stream)).await;
+    work_off(&worker).await;
+    assert_eq!(order_status(&app).await, "paid");
+    assert_eq!(count(&app, "SELECT count(*) AS n FROM outbox").await, 0);
+}

@@ -26,15 +26,18 @@ pub(crate) struct Message {
     pub body: String,
 }
 
-/// Puts a message into the mail sink, unless one with `key` is there already.
+/// Puts messages, each `(key, recipient, message)`, into the mail sink in one statement, each unless
+/// one with its key is there already.
 pub(crate) async fn post(
     txn: &DatabaseTransaction,
-    key: &str,
-    recipient: &str,
-    message: &Message,
+    messages: &[(String, String, Message)],
 ) -> Result<(), crate::Error> {
-    let insert = "INSERT INTO mail (key, recipient, subject, body) VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO NOTHING";
-    let values = [key.into(), recipient.into(), message.subject.clone().into(), message.body.clone().into()];
+    let insert = "INSERT INTO mail (key, recipient, subject, body) \
+        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) ON CONFLICT (key) DO NOTHING";
+    let column = |field: fn(&(String, String, Message)) -> &String| {
+        messages.iter().map(field).cloned().collect::<Vec<String>>().into()
+    };
+    let values = [column(|m| &m.0), column(|m| &m.1), column(|m| &m.2.subject), column(|m| &m.2.body)];
     txn.execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, insert, values)).await?;
     Ok(())
 }
