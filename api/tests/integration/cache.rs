@@ -159,8 +159,8 @@ async fn a_fill_that_raced_with_a_write_to_what_it_shows_is_not_kept() {
         }
     };
 
-    assert_eq!(cache.get_or_render(key, ReadPolicy::EVENTUAL, render).await.unwrap(), b"old");
-    assert_eq!(cache.get_or_render(key, ReadPolicy::EVENTUAL, render).await.unwrap(), b"old");
+    assert_eq!(cache.get_or_render(key, ReadPolicy::EVENTUAL, render).await.unwrap(), &b"old"[..]);
+    assert_eq!(cache.get_or_render(key, ReadPolicy::EVENTUAL, render).await.unwrap(), &b"old"[..]);
     assert_eq!(loads.load(Ordering::Relaxed), 2, "the raced load was not kept");
     cache.get_or_render(key, ReadPolicy::EVENTUAL, render).await.unwrap();
     assert_eq!(loads.load(Ordering::Relaxed), 2, "a load after the write was kept");

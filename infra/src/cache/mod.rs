@@ -30,6 +30,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
+use bytes::Bytes;
 use redis::Script;
 use tokio::sync::OnceCell;
 use uuid::Uuid;
@@ -391,14 +392,14 @@ impl ReadCache {
         key: CacheKey<'_>,
         policy: ReadPolicy,
         render: F,
-    ) -> Result<Vec<u8>, crate::Error>
+    ) -> Result<Bytes, crate::Error>
     where
         F: FnOnce(Consistency) -> Fut,
         Fut: Future<Output = Result<Rendered, crate::Error>>,
     {
         Ok(match self.find_or_render(key, policy, render).await? {
-            Found::Near(entry) => entry.bytes().to_vec(),
-            Found::Bytes(bytes) => bytes,
+            Found::Near(entry) => entry.bytes().clone(),
+            Found::Bytes(bytes) => Bytes::from(bytes),
         })
     }
 

@@ -25,6 +25,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use moka::sync::Cache;
 use serde::de::DeserializeOwned;
 
@@ -49,7 +50,8 @@ pub struct NearCache {
 }
 
 pub struct NearEntry {
-    bytes: Vec<u8>,
+    /// Shared with every response that serves them, never copied.
+    bytes: Bytes,
     /// What `bytes` decode to, once a read decoded them.
     value: OnceLock<Box<dyn Any + Send + Sync>>,
     stamps: Vec<(usize, u64)>,
@@ -65,7 +67,7 @@ pub enum Held {
 }
 
 impl NearEntry {
-    pub fn bytes(&self) -> &[u8] {
+    pub fn bytes(&self) -> &Bytes {
         &self.bytes
     }
 
@@ -143,7 +145,8 @@ impl NearCache {
         let copies = if held == Held::Decoded { 2 } else { 1 };
         let weight = key.len() + bytes.len() * copies + stamps.len() * 16;
         let weight = u32::try_from(weight).unwrap_or(u32::MAX);
-        let entry = NearEntry { bytes: bytes.to_vec(), value: OnceLock::new(), stamps, weight };
+        let entry =
+            NearEntry { bytes: Bytes::copy_from_slice(bytes), value: OnceLock::new(), stamps, weight };
         self.entries.insert(key.to_owned(), Arc::new(entry));
         // A message applied between the check and the insert may have moved the versions before the
         // stamps were taken: then the entry could look current, so it goes.
