@@ -1,8 +1,8 @@
 //! What the worker does when an order is placed, in one transaction on the primary: the confirmation
 //! message into the mail sink (with the order-status link) with a notice for each ordered variant
-//! whose stock ran low, and the payment captured and the order marked paid. Handling the same event again has
-//! the effect of once: each message has a key of what it is about, and only a placed order is
-//! captured and marked paid.
+//! whose stock ran low, then the payment captured and the order marked paid. Handling the same event
+//! again has the effect of once: each message has a key of what it is about, and only a placed order
+//! is captured and marked paid.
 
 use std::sync::Arc;
 

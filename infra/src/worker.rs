@@ -233,9 +233,9 @@ impl Worker {
     }
 
     /// Moves a batch of due outbox rows (new ones, ones to retry, and ones relayed `redeliver_after`
-    /// ago and still there) into the stream, in one statement that first sets when each is due again
-    /// (rows locked by another worker's statement are skipped). A crash before they are in the stream
-    /// leaves them to be relayed again then; a stream that refuses them has them due again at once.
+    /// ago and still there) into the stream, after one statement has set when each is due again (rows
+    /// another worker's statement holds are skipped). A crash before they reach the stream leaves them
+    /// to be relayed once `redeliver_after` has passed; rows the stream refuses are due again at once.
     pub async fn relay(&self) -> Result<usize, crate::Error> {
         let mark = "UPDATE outbox SET relayed_at = now(), relay_after = now() + make_interval(secs => $2::float8) \
             WHERE id IN (SELECT id FROM outbox WHERE dead_at IS NULL AND relay_after <= now() \
