@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::customers::account_tokens::{Holder, Issued, issue};
 use crate::db::DbRouter;
-use crate::mail::{Message, Storefront, post};
+use crate::mail::{Message, Posting, Storefront, post};
 use crate::outbox::uuid_field;
 use crate::write_path::WriteTx;
 
@@ -62,8 +62,8 @@ impl AccountEvents {
         let tx = WriteTx::begin(&self.db).await?;
         if let Some(issued) = issue(tx.conn(), request, purpose, holder).await? {
             let message = self.message(purpose, &issued);
-            post(tx.conn(), &[(format!("{}:{request}", purpose.as_str()), issued.email.clone(), message)])
-                .await?;
+            let key = format!("{}:{request}", purpose.as_str());
+            post(tx.conn(), &[Posting { key, recipient: issued.email.clone(), message }]).await?;
         }
         // Tokens and mail are read by no cached query.
         tx.commit(()).await?.into_unobserved();

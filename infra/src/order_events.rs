@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::db::DbRouter;
 use crate::entities::{order, order_line};
-use crate::mail::{Message, Storefront, post};
+use crate::mail::{Message, Posting, Storefront, post};
 use crate::outbox::{announce_orders_of, uuid_field};
 use crate::payments::PaymentProvider;
 use crate::write_path::{Touch, WriteTx};
@@ -62,7 +62,8 @@ impl OrderEvents {
         let lines = lines_with_stock(tx.conn(), order_id).await?;
         let ordered: Vec<&order_line::Model> = lines.iter().map(|(line, _)| line).collect();
         let confirmation = confirmation(&order, &ordered, &order_page(&self.storefront, &order))?;
-        let mut mail = vec![(format!("order-confirmation:{order_id}"), order.email.clone(), confirmation)];
+        let key = format!("order-confirmation:{order_id}");
+        let mut mail = vec![Posting { key, recipient: order.email.clone(), message: confirmation }];
         mail.extend(self.low_stock_alerts(&order, &lines));
         post(tx.conn(), &mail).await?;
         if OrderStatus::from(order.status) == OrderStatus::Placed {
@@ -81,13 +82,9 @@ impl OrderEvents {
         Ok(())
     }
 
-    /// A notice, `(key, recipient, message)`, for each ordered variant whose stock, `left` after the
-    /// order, is at the alert level or below.
-    fn low_stock_alerts(
-        &self,
-        order: &order::Model,
-        lines: &[(order_line::Model, i32)],
-    ) -> Vec<(String, String, Message)> {
+    /// A notice for each ordered variant whose stock, `left` after the order, is at the alert level or
+    /// below.
+    fn low_stock_alerts(&self, order: &order::Model, lines: &[(order_line::Model, i32)]) -> Vec<Posting> {
         let number = OrderNumber::new(order.number);
         let low = lines.iter().filter(|(_, left)| *left <= self.alerts.level);
         low.map(|(line, left)| {
@@ -95,7 +92,8 @@ impl OrderEvents {
                 subject: format!("Low stock: {}", line.sku),
                 body: format!("{} has {left} left after order {number}.\r\n", line.sku),
             };
-            (format!("low-stock:{}:{}", line.variant_id, order.id), self.alerts.recipient.clone(), message)
+            let key = format!("low-stock:{}:{}", line.variant_id, order.id);
+            Posting { key, recipient: self.alerts.recipient.clone(), message }
         })
         .collect()
     }

@@ -26,18 +26,26 @@ pub(crate) struct Message {
     pub body: String,
 }
 
-/// Puts messages, each `(key, recipient, message)`, into the mail sink in one statement, each unless
-/// one with its key is there already.
-pub(crate) async fn post(
-    txn: &DatabaseTransaction,
-    messages: &[(String, String, Message)],
-) -> Result<(), crate::Error> {
+/// A message on its way into the mail sink.
+pub(crate) struct Posting {
+    /// What it is about: a second posting with the same key is not kept.
+    pub key: String,
+    pub recipient: String,
+    pub message: Message,
+}
+
+/// Puts `postings` into the mail sink in one statement, each unless one with its key is there already.
+pub(crate) async fn post(txn: &DatabaseTransaction, postings: &[Posting]) -> Result<(), crate::Error> {
     let insert = "INSERT INTO mail (key, recipient, subject, body) \
         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) ON CONFLICT (key) DO NOTHING";
-    let column = |field: fn(&(String, String, Message)) -> &String| {
-        messages.iter().map(field).cloned().collect::<Vec<String>>().into()
-    };
-    let values = [column(|m| &m.0), column(|m| &m.1), column(|m| &m.2.subject), column(|m| &m.2.body)];
+    let column =
+        |field: fn(&Posting) -> &String| postings.iter().map(field).cloned().collect::<Vec<_>>().into();
+    let values = [
+        column(|p| &p.key),
+        column(|p| &p.recipient),
+        column(|p| &p.message.subject),
+        column(|p| &p.message.body),
+    ];
     txn.execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, insert, values)).await?;
     Ok(())
 }
