@@ -11,6 +11,9 @@
 -- REQUESTS, when set, stops sending once that many answers came back (shared evenly by the threads),
 -- or at the duration given to wrk, whichever is first; wrk still waits out its duration, so the rate
 -- printed is then over the seconds (whole ones) between the first request and the last answer.
+-- ACCEPT_ENCODING, when set, is sent as Accept-Encoding. An answer that comes back gzipped cannot be
+-- searched for errors here, so it counts as a success only when it is byte for byte the content of
+-- the file GZIPPED_ANSWER (the answer gzipped, checked by the caller before the run).
 -- PAGE, when set instead of QUERY, is a path to GET (a page's file), with `If-None-Match: ETAG` when
 -- ETAG is set.
 local page = os.getenv("PAGE")
@@ -51,6 +54,21 @@ end
 
 local headers = { ["Content-Type"] = "application/json" }
 if token and token ~= "" then headers["Authorization"] = "Bearer " .. token end
+local accept_encoding = os.getenv("ACCEPT_ENCODING")
+if accept_encoding and accept_encoding ~= "" then headers["Accept-Encoding"] = accept_encoding end
+local gzipped_answer = nil
+if os.getenv("GZIPPED_ANSWER") then
+  local file = assert(io.open(os.getenv("GZIPPED_ANSWER"), "rb"))
+  gzipped_answer = file:read("*a")
+  file:close()
+end
+
+local function gzipped(response_headers)
+  for name, value in pairs(response_headers) do
+    if name:lower() == "content-encoding" and value:lower() == "gzip" then return true end
+  end
+  return false
+end
 
 local page_headers = {}
 if etag and etag ~= "" then page_headers["If-None-Match"] = etag end
@@ -80,7 +98,10 @@ function response(status, headers, body)
     wrk.thread:stop()
   end
   if page and page ~= "" then return end
-  if status < 400 and body and string.find(body, '"errors"', 1, true) then
+  if status >= 400 then return end
+  if gzipped(headers) then
+    if body ~= gzipped_answer then graphql_errors = graphql_errors + 1 end
+  elseif body and string.find(body, '"errors"', 1, true) then
     graphql_errors = graphql_errors + 1
   end
 end

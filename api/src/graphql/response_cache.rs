@@ -9,7 +9,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use async_graphql::parser::types::OperationType;
-use infra::cache::{CacheKey, ReadPolicy, Rendered};
+use infra::cache::{Answer, CacheKey, ReadPolicy, Rendered};
+use poem::http::header;
 use poem::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 
@@ -23,13 +24,15 @@ use crate::services::Services;
 const PUBLIC_ROOT_FIELDS: &[&str] = &["__typename", "shop", "products", "product", "categories", "node"];
 
 /// Executes `request`, answering from (and filling) the response cache when it is a public query
-/// whose caller may read through the cache.
+/// whose caller may read through the cache. A cached answer kept in memory goes gzipped to a client
+/// that `takes_gzip`.
 pub async fn respond(
     schema: &AppSchema,
     services: &Arc<Services>,
     mut request: async_graphql::Request,
     caller: Caller,
     policy: ReadPolicy,
+    takes_gzip: bool,
 ) -> Reply {
     if !policy.through_cache || !is_public(&mut request) {
         let request_id = caller.request_id.clone();
@@ -62,7 +65,7 @@ pub async fn respond(
         crate::metrics::record_operation(operation.as_deref(), "ok", started.elapsed());
     }
     let response = match rendered {
-        Ok(bytes) => Response::builder().content_type("application/json").body(bytes),
+        Ok(answer) => json_response(answer, takes_gzip),
         Err(err) => {
             tracing::error!(error = ?err, "a response could not be rendered");
             let body = super::errors_body(&[super::errors::internal_error(request_id)]);
@@ -70,6 +73,16 @@ pub async fn respond(
         }
     };
     Reply { response, request_error: request_error.load(Ordering::Relaxed) }
+}
+
+/// `answer` as JSON, gzipped when the client takes gzip and the cache has it so. Which of the two it
+/// is depends on `Accept-Encoding`, which the answer says for caches on the way.
+fn json_response(answer: Answer, takes_gzip: bool) -> Response {
+    let json = Response::builder().content_type("application/json").header(header::VARY, "accept-encoding");
+    match answer.gzipped().filter(|_| takes_gzip) {
+        Some(gzipped) => json.header(header::CONTENT_ENCODING, "gzip").body(gzipped),
+        None => json.body(answer.bytes()),
+    }
 }
 
 /// An HTTP answer to a GraphQL request, and whether the request failed before execution.

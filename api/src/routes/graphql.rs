@@ -14,7 +14,7 @@ use poem::web::{Data, Query};
 use poem::{Endpoint, IntoResponse, Request, Response, handler};
 use serde::Deserialize;
 
-use super::negotiation::ResponseFormat;
+use super::negotiation::{ResponseFormat, accepts_gzip};
 use super::{error_response, errors_response, persisted_queries};
 use crate::auth::{self, Caller};
 use crate::config::QueryLimits;
@@ -67,7 +67,8 @@ pub async fn post(
     let stale_cookie = caller.stale_cookie;
     let mut response = match batch {
         BatchRequest::Single(request) => {
-            let reply = graphql::respond(&schema, &services, request, caller, policy).await;
+            let reply =
+                graphql::respond(&schema, &services, request, caller, policy, accepts_gzip(http)).await;
             finish(reply, ResponseFormat::of(http))
         }
         BatchRequest::Batch(requests) => {
@@ -130,7 +131,8 @@ pub async fn get_query(
     match request_context(http, &services, 1, false).await {
         Ok((caller, policy)) => {
             let stale_cookie = caller.stale_cookie;
-            let reply = graphql::respond(&schema, &services, request, caller, policy).await;
+            let reply =
+                graphql::respond(&schema, &services, request, caller, policy, accepts_gzip(http)).await;
             let mut response = finish(reply, ResponseFormat::of(http));
             clear_stale_cookie(&mut response, stale_cookie, &services.cookies);
             response

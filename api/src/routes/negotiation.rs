@@ -64,6 +64,13 @@ pub fn accepted(list: &str) -> impl Iterator<Item = &str> {
     })
 }
 
+/// Whether the request's `Accept-Encoding` admits gzip.
+pub fn accepts_gzip(request: &Request) -> bool {
+    request
+        .header(header::ACCEPT_ENCODING)
+        .is_some_and(|list| accepted(list).any(|coding| coding.eq_ignore_ascii_case("gzip")))
+}
+
 /// Works out the response format (or answers 406), and labels the JSON answers of `/graphql` with it.
 pub async fn negotiate<E: Endpoint>(next: Arc<E>, mut request: Request) -> poem::Result<Response> {
     let Some(format) = ResponseFormat::negotiate(request.header(header::ACCEPT)) else {

@@ -44,7 +44,7 @@ impl File {
     /// The bytes to send and their tag: gzipped when the file has them and the browser takes them.
     fn representation(&self, request: &Request) -> Representation<'_> {
         let version = || infra::digest::sha256_hex(self.body, 12);
-        match self.gzipped.filter(|_| accepts_gzip(request)) {
+        match self.gzipped.filter(|_| super::negotiation::accepts_gzip(request)) {
             Some(gzipped) => Representation {
                 body: gzipped,
                 gzipped: true,
@@ -63,13 +63,6 @@ struct Representation<'a> {
     body: &'static [u8],
     gzipped: bool,
     etag: &'a str,
-}
-
-/// Whether `Accept-Encoding` admits gzip.
-fn accepts_gzip(request: &Request) -> bool {
-    request.header(header::ACCEPT_ENCODING).is_some_and(|list| {
-        super::negotiation::accepted(list).any(|coding| coding.eq_ignore_ascii_case("gzip"))
-    })
 }
 
 const HTML: &str = "text/html; charset=utf-8";

@@ -58,6 +58,49 @@ async fn a_cached_product_renders_without_a_database_statement() {
     assert_eq!(app.statements_sent_to("replica-1"), before, "another document reuses the cached product");
 }
 
+/// Browsers take gzip: an answer kept in memory goes to them gzipped, compressed once; an answer
+/// gzip would hardly shrink, and every answer to a client that does not take gzip, go as they are.
+#[tokio::test]
+async fn a_cached_answer_from_memory_goes_gzipped_to_a_client_that_takes_it() {
+    const SIZES: &str = r#"{ product(slug: "harbour-jacket") { variants { sku size colour inStock } } }"#;
+    const NAME: &str = r#"{ product(slug: "harbour-jacket") { name } }"#;
+    let app = TestApp::spawn().await;
+    let mut catalog = CatalogFixture::new(&app.primary);
+    let (brand, jackets) = (catalog.brand("Harbour").await, catalog.category("Jackets", None).await);
+    let sizes: Vec<_> = ["XS", "S", "M", "L", "XL", "XXL"]
+        .into_iter()
+        .flat_map(|size| ["Olive", "Navy", "Sand"].map(|colour| (size, colour, 8999, 3)))
+        .collect();
+    catalog.product("Harbour Jacket", brand, jackets.0, &sizes).await;
+    app.wait_for_replica().await;
+    app.wait_for_near_cache().await;
+
+    let (first_gzipped, first) = app.post_graphql_taking_gzip(SIZES).await;
+    let near_hits = app.services.cache.stats().near_hits;
+    let (gzipped, from_memory) = app.post_graphql_taking_gzip(SIZES).await;
+    let (_, again) = app.post_graphql_taking_gzip(SIZES).await;
+    let plain = app.post_graphql(SIZES).await;
+
+    assert!(!first_gzipped, "the miss's answer was rendered for this request, not kept in memory");
+    assert!(gzipped, "the hit from memory is gzipped");
+    assert_eq!(first["data"]["product"]["variants"].as_array().map(Vec::len), Some(18));
+    assert_eq!((&from_memory, &again, &plain), (&first, &first, &first));
+    assert_eq!(app.services.cache.stats().near_hits, near_hits + 3);
+    app.post_graphql_taking_gzip(NAME).await;
+    let (name_gzipped, name) = app.post_graphql_taking_gzip(NAME).await;
+    assert!(!name_gzipped, "a gzip of a few dozen bytes is no smaller: {name}");
+    let refused = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .header("accept-encoding", "gzip;q=0, br")
+        .json(&json!({ "query": SIZES }))
+        .send()
+        .await
+        .unwrap();
+    assert!(refused.headers().get("content-encoding").is_none());
+    assert_eq!(refused.headers()["vary"], "accept-encoding");
+}
+
 #[tokio::test]
 async fn a_cached_listing_page_total_and_facets_render_without_a_database_statement() {
     let app = TestApp::spawn().await;
@@ -159,8 +202,8 @@ async fn a_fill_that_raced_with_a_write_to_what_it_shows_is_not_kept() {
         }
     };
 
-    assert_eq!(cache.get_or_render(key, ReadPolicy::EVENTUAL, render).await.unwrap(), &b"old"[..]);
-    assert_eq!(cache.get_or_render(key, ReadPolicy::EVENTUAL, render).await.unwrap(), &b"old"[..]);
+    assert_eq!(cache.get_or_render(key, ReadPolicy::EVENTUAL, render).await.unwrap().bytes(), &b"old"[..]);
+    assert_eq!(cache.get_or_render(key, ReadPolicy::EVENTUAL, render).await.unwrap().bytes(), &b"old"[..]);
     assert_eq!(loads.load(Ordering::Relaxed), 2, "the raced load was not kept");
     cache.get_or_render(key, ReadPolicy::EVENTUAL, render).await.unwrap();
     assert_eq!(loads.load(Ordering::Relaxed), 2, "a load after the write was kept");

@@ -223,6 +223,36 @@ async fn an_adjusted_stock_shows_on_the_other_instance_within_a_second() {
     shop.tee_is_still_cached().await;
 }
 
+/// What the reader keeps gzipped goes with the answer it was made of.
+#[tokio::test]
+async fn a_gzipped_answer_from_memory_shows_a_stock_change_within_a_second() {
+    const LISTING: &str = r#"{ products(first: 30, filter: { inStock: true }) { totalCount
+        edges { node { slug name variants { size colour inStock } } } } }"#;
+    let shop = TwoInstances::start(13).await;
+    // Enough tees for the listing to be worth gzipping.
+    let mut catalog = CatalogFixture::new(&shop.reader.primary);
+    let (loom, tees) = (catalog.brand("Loom Basics").await, catalog.category("Tees", None).await);
+    for n in 1..=20 {
+        catalog.product(&format!("Loom Tee {n}"), loom, tees.0, &[("M", "White", 1500, 40)]).await;
+    }
+    shop.reader.wait_for_replica().await;
+    let in_stock = |listing: &Value| listing["data"]["products"]["totalCount"].clone();
+    let (_, listing) = shop.reader.post_graphql_taking_gzip(LISTING).await;
+    assert_eq!(in_stock(&listing), 22);
+    assert!(shop.reader.post_graphql_taking_gzip(LISTING).await.0, "from memory, gzipped");
+
+    shop.adjust_stock(-13).await;
+
+    let since = Instant::now();
+    while in_stock(&shop.reader.post_graphql_taking_gzip(LISTING).await.1) != 21 {
+        assert!(since.elapsed() < Duration::from_secs(1), "a second after the write, still 22 in stock");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (gzipped, listing) = shop.reader.post_graphql_taking_gzip(LISTING).await;
+    assert!(gzipped, "the new answer is kept, and gzipped, in its turn");
+    assert_eq!(in_stock(&listing), 21);
+}
+
 /// The writer's next reads go through the cache, which forgot what the write touched before the
 /// write was answered: they see the write at once although the only replica is two seconds behind,
 /// and they are cache hits after the first.

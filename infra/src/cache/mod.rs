@@ -331,6 +331,27 @@ enum Found {
     Bytes(Vec<u8>),
 }
 
+/// The bytes `get_or_render` answers with.
+pub struct Answer(Found);
+
+impl Answer {
+    pub fn bytes(self) -> Bytes {
+        match self.0 {
+            Found::Near(entry) => entry.bytes().clone(),
+            Found::Bytes(bytes) => Bytes::from(bytes),
+        }
+    }
+
+    /// The bytes gzipped, when they come from memory (compressed once there, not on every read) and
+    /// gzip makes them small enough to be worth it.
+    pub fn gzipped(&self) -> Option<Bytes> {
+        match &self.0 {
+            Found::Near(entry) => entry.gzipped().cloned(),
+            Found::Bytes(_) => None,
+        }
+    }
+}
+
 /// Entries begin with a line of the names of their tags; earlier versions' entries, without it, live
 /// under other keys.
 const ENTRY_FORMAT: &str = "tagged:";
@@ -392,15 +413,12 @@ impl ReadCache {
         key: CacheKey<'_>,
         policy: ReadPolicy,
         render: F,
-    ) -> Result<Bytes, crate::Error>
+    ) -> Result<Answer, crate::Error>
     where
         F: FnOnce(Consistency) -> Fut,
         Fut: Future<Output = Result<Rendered, crate::Error>>,
     {
-        Ok(match self.find_or_render(key, policy, render).await? {
-            Found::Near(entry) => entry.bytes().clone(),
-            Found::Bytes(bytes) => Bytes::from(bytes),
-        })
+        self.find_or_render(key, policy, render).await.map(Answer)
     }
 
     /// As `get_or_render`; an entry of the near cache is handed over as it is kept.

@@ -17,15 +17,20 @@
 //!
 //! An entry that answers a cached query also keeps the value its bytes encode once a read decoded it,
 //! so that later reads copy the value instead of parsing JSON again; its weight counts that copy as
-//! its bytes' size again.
+//! its bytes' size again. An entry that is a whole response keeps its bytes gzipped once a reader that
+//! takes gzip asked for them, when that makes them at most a quarter of their size; its weight counts
+//! that quarter from the start.
 
 use std::any::Any;
 use std::hash::BuildHasher;
+use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use flate2::Compression;
+use flate2::write::GzEncoder;
 use moka::sync::Cache;
 use serde::de::DeserializeOwned;
 
@@ -54,6 +59,8 @@ pub struct NearEntry {
     bytes: Bytes,
     /// What `bytes` decode to, once a read decoded them.
     value: OnceLock<Box<dyn Any + Send + Sync>>,
+    /// `bytes` gzipped, once a reader that takes gzip asked; none when that saves too little.
+    gzipped: OnceLock<Option<Bytes>>,
     stamps: Vec<(usize, u64)>,
     weight: u32,
 }
@@ -81,6 +88,20 @@ impl NearEntry {
         let _ = self.value.set(Box::new(value.clone()));
         Ok(value)
     }
+
+    /// The bytes gzipped: compressed by the first read that asks, shared by the later ones. None when
+    /// gzip leaves more than a quarter of them, which is all the entry's weight allows for.
+    pub fn gzipped(&self) -> Option<&Bytes> {
+        self.gzipped
+            .get_or_init(|| gzip(&self.bytes).filter(|gzipped| gzipped.len() * 4 <= self.bytes.len()))
+            .as_ref()
+    }
+}
+
+fn gzip(bytes: &[u8]) -> Option<Bytes> {
+    let mut encoder = GzEncoder::new(Vec::with_capacity(bytes.len() / 4), Compression::default());
+    encoder.write_all(bytes).ok()?;
+    encoder.finish().ok().map(Bytes::from)
 }
 
 /// What a fill saw before it read Redis: an entry it then keeps is refused if anything was forgotten
@@ -142,11 +163,18 @@ impl NearCache {
         if self.ticket().0 != ticket.0 {
             return;
         }
-        let copies = if held == Held::Decoded { 2 } else { 1 };
-        let weight = key.len() + bytes.len() * copies + stamps.len() * 16;
-        let weight = u32::try_from(weight).unwrap_or(u32::MAX);
-        let entry =
-            NearEntry { bytes: Bytes::copy_from_slice(bytes), value: OnceLock::new(), stamps, weight };
+        let copies = match held {
+            Held::Decoded => bytes.len() * 2,
+            Held::Bytes => bytes.len() + bytes.len() / 4,
+        };
+        let weight = u32::try_from(key.len() + copies + stamps.len() * 16).unwrap_or(u32::MAX);
+        let entry = NearEntry {
+            bytes: Bytes::copy_from_slice(bytes),
+            value: OnceLock::new(),
+            gzipped: OnceLock::new(),
+            stamps,
+            weight,
+        };
         self.entries.insert(key.to_owned(), Arc::new(entry));
         // A message applied between the check and the insert may have moved the versions before the
         // stamps were taken: then the entry could look current, so it goes.
@@ -244,6 +272,23 @@ mod tests {
         assert_eq!(again, first);
         assert!(entry.decoded::<u64>().is_err(), "a value of another type is decoded from the bytes");
         assert_eq!(entry.weight as usize, "sizes".len() + 2 * br#"["S","M"]"#.len() + 2 * 16);
+    }
+
+    #[test]
+    fn a_response_is_gzipped_once_when_that_makes_it_a_quarter_or_less() {
+        let cache = serving_cache();
+        let listing = br#"{"size":"M","colour":"Navy","inStock":true},"#.repeat(100);
+        cache.insert(cache.ticket(), "listing", &listing, Held::Bytes, ["stock:tee"]);
+        keep(&cache, "tiny", &[]);
+        let entry = cache.get("listing").expect("kept");
+
+        let gzipped = entry.gzipped().expect("JSON of repeated shapes compresses well");
+        let mut unzipped = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gzipped[..]), &mut unzipped).unwrap();
+        assert_eq!(unzipped, listing);
+        assert!(std::ptr::eq(entry.gzipped().unwrap(), gzipped), "compressed once, then shared");
+        assert_eq!(entry.weight as usize, "listing".len() + listing.len() + listing.len() / 4 + 2 * 16);
+        assert_eq!(cache.get("tiny").expect("kept").gzipped(), None, "a gzip header outweighs four bytes");
     }
 
     #[test]

@@ -208,6 +208,30 @@ impl TestApp {
         self.post_graphql_with(json!({ "query": query })).await
     }
 
+    /// POSTs `query` as a browser does, taking gzip: whether the answer came gzipped (and said that
+    /// it depends on `Accept-Encoding`), and the answer.
+    pub async fn post_graphql_taking_gzip(&self, query: &str) -> (bool, Value) {
+        let response = self
+            .client
+            .post(format!("{}/graphql", self.address))
+            .header("accept-encoding", "gzip, deflate, br")
+            .json(&json!({ "query": query }))
+            .send()
+            .await
+            .expect("the server answers");
+        assert_eq!(response.status(), 200, "POST /graphql");
+        let gzipped = response.headers().get("content-encoding").is_some_and(|coding| coding == "gzip");
+        assert!(!gzipped || response.headers()["vary"] == "accept-encoding", "a gzipped answer says why");
+        let body = response.bytes().await.expect("a body");
+        let mut unzipped = Vec::new();
+        if gzipped {
+            let mut decoder = flate2::read::GzDecoder::new(&body[..]);
+            std::io::Read::read_to_end(&mut decoder, &mut unzipped).expect("the body unzips");
+        }
+        let json = if gzipped { &unzipped[..] } else { &body[..] };
+        (gzipped, serde_json::from_slice(json).expect("the body is JSON"))
+    }
+
     pub async fn post_graphql_with(&self, body: Value) -> Value {
         let response = self
             .client
