@@ -38,28 +38,57 @@ pub struct LastWrite {
     pub position: WalPosition,
     /// Whether the cache forgot what the write touched before it was answered.
     pub cache_told: bool,
+    /// The number of its invalidation on the channel the near caches follow (0 when it published
+    /// none there), when known.
+    pub published: Option<u64>,
 }
 
 impl SessionState {
-    /// How the session reads: at least as far as its last write, and through the cache unless the
-    /// cache could not be told of that write.
+    /// How the session reads: at least as far as its last write, through the cache unless the cache
+    /// could not be told of that write, and from memory once the near cache has applied it.
     pub fn read_policy(&self) -> ReadPolicy {
         match self.last_write {
             None => ReadPolicy::EVENTUAL,
             Some(write) => ReadPolicy {
                 consistency: Consistency::AtLeast(write.position),
                 through_cache: write.cache_told,
+                from_memory_after: write.published.filter(|_| write.cache_told),
             },
         }
     }
 }
 
 /// How a write the cache was not told of is kept: after its position.
-const UNTOLD: &str = " untold";
+const UNTOLD: &str = "untold";
+/// How the number of a write's invalidation is kept: after its position, behind this.
+const PUBLISHED: &str = "published:";
 
-/// KEYS[1] the session's last write; ARGV[1] a write's position (sortable), ARGV[2] `UNTOLD` when
-/// the cache was not told of it (else ''), ARGV[3] how long it is kept (ms). Concurrent writes of a
-/// session may be recorded in either order: the one with the later position stays.
+impl LastWrite {
+    /// What is kept of the write after its position.
+    fn flags(&self) -> String {
+        let untold = (!self.cache_told).then(|| format!(" {UNTOLD}"));
+        let published = self.published.map(|number| format!(" {PUBLISHED}{number}"));
+        untold.into_iter().chain(published).collect()
+    }
+
+    /// The write kept as `value`, its position then its flags.
+    fn parse(value: &str) -> Option<Self> {
+        let mut words = value.split(' ');
+        let mut write =
+            Self { position: WalPosition::from_sortable(words.next()?)?, cache_told: true, published: None };
+        for flag in words {
+            match flag.strip_prefix(PUBLISHED) {
+                Some(number) => write.published = number.parse().ok(),
+                None => write.cache_told &= flag != UNTOLD,
+            }
+        }
+        Some(write)
+    }
+}
+
+/// KEYS[1] the session's last write; ARGV[1] a write's position (sortable), ARGV[2] what is kept
+/// after it (`LastWrite::flags`), ARGV[3] how long it is kept (ms). Concurrent writes of a session
+/// may be recorded in either order: the one with the later position stays.
 static RECORD_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(RECORD));
 const RECORD: &str = r"
 local current = redis.call('GET', KEYS[1]) or ''
@@ -103,8 +132,7 @@ impl SessionRegistry {
     }
 
     pub async fn record_write(&self, session: &SessionId, write: LastWrite) -> Result<(), crate::Error> {
-        let untold = if write.cache_told { "" } else { UNTOLD };
-        let args = (write.position.sortable(), untold, REMEMBER_WRITES_FOR.as_millis() as u64);
+        let args = (write.position.sortable(), write.flags(), REMEMBER_WRITES_FOR.as_millis() as u64);
         self.redis.eval::<i64>(&RECORD_SCRIPT, vec![self.written_key(session)], args).await.map(drop)
     }
 
@@ -168,13 +196,7 @@ impl SessionRegistry {
         let [last_write, revoked, generation] = [0, 1, 2].map(|i| values.get(i).cloned().flatten());
         let current_generation = generation.and_then(|g| g.parse::<u64>().ok()).unwrap_or(0);
         let revoked = revoked.is_some() || session.generation < current_generation;
-        let last_write = last_write.as_deref().and_then(|value| {
-            let (position, cache_told) = match value.strip_suffix(UNTOLD) {
-                Some(position) => (position, false),
-                None => (value, true),
-            };
-            Some(LastWrite { position: WalPosition::from_sortable(position)?, cache_told })
-        });
+        let last_write = last_write.as_deref().and_then(LastWrite::parse);
         Ok(SessionState { last_write, revoked })
     }
 
@@ -191,5 +213,41 @@ impl SessionRegistry {
 
     fn generation_key(&self, subject: &str) -> String {
         self.redis.key_in_slot(subject, &format!("account:{subject}:generation"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_write_reads_back_as_it_was_kept_and_older_records_still_read() {
+        let position = WalPosition::from_sortable("00000001000000A0").expect("a position");
+        for cache_told in [true, false] {
+            for published in [None, Some(0), Some(42)] {
+                let write = LastWrite { position, cache_told, published };
+                let kept = format!("{}{}", position.sortable(), write.flags());
+                assert_eq!(LastWrite::parse(&kept), Some(write), "{kept}");
+            }
+        }
+        let before_numbers = |kept: &str| LastWrite::parse(kept).map(|w| (w.cache_told, w.published));
+        assert_eq!(before_numbers("00000001000000A0"), Some((true, None)));
+        assert_eq!(before_numbers("00000001000000A0 untold"), Some((false, None)));
+    }
+
+    #[test]
+    fn a_session_reads_from_memory_after_its_write_only_when_the_cache_was_told_of_it() {
+        let position = WalPosition::from_sortable("00000001000000A0").expect("a position");
+        let policy = |cache_told, published| {
+            let state = SessionState {
+                last_write: Some(LastWrite { position, cache_told, published }),
+                revoked: false,
+            };
+            state.read_policy().from_memory_after
+        };
+        assert_eq!(policy(true, Some(42)), Some(42));
+        assert_eq!(policy(true, None), None, "a write kept before its number was");
+        assert_eq!(policy(false, Some(42)), None);
+        assert_eq!(SessionState::default().read_policy(), ReadPolicy::EVENTUAL);
     }
 }

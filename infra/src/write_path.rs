@@ -197,16 +197,19 @@ impl WritePath {
             return value;
         }
         let position = commit_position(&self.db).await;
-        let mut cache_told = true;
+        let (mut cache_told, mut published) = (true, 0);
         for invalidation in invalidations(&touched) {
-            if let Err(err) = invalidation.run(&self.cache, position).await {
-                tracing::warn!(error = %err, "the cache could not be told of a write; retrying");
-                tokio::spawn(invalidation.retry(self.cache.clone(), position));
-                cache_told = false;
+            match invalidation.run(&self.cache, position).await {
+                Ok(number) => published = published.max(number),
+                Err(err) => {
+                    tracing::warn!(error = %err, "the cache could not be told of a write; retrying");
+                    tokio::spawn(invalidation.retry(self.cache.clone(), position));
+                    cache_told = false;
+                }
             }
         }
         if let (Some(session), Some(position)) = (session, position) {
-            let write = LastWrite { position, cache_told };
+            let write = LastWrite { position, cache_told, published: Some(published) };
             if let Err(err) = self.sessions.record_write(session, write).await {
                 tracing::warn!(error = %err, "could not remember a session's write");
             }
@@ -224,7 +227,8 @@ struct Invalidation {
 }
 
 impl Invalidation {
-    async fn run(&self, cache: &ReadCache, position: Option<WalPosition>) -> Result<(), crate::Error> {
+    /// The number of the invalidation on the near caches' channel (0 when it published none there).
+    async fn run(&self, cache: &ReadCache, position: Option<WalPosition>) -> Result<u64, crate::Error> {
         cache.invalidate(self.scope, &self.tags, self.new_generation, position).await
     }
 

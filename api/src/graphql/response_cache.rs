@@ -49,7 +49,10 @@ pub async fn respond(
         .get_or_render(CacheKey::Response(&fingerprint), policy, |at| async move {
             executed.store(true, Ordering::Relaxed);
             // Beneath a response filled at a position, the cache's entries might predate it.
-            let policy = ReadPolicy { consistency: at, through_cache: at == Consistency::Eventual };
+            let policy = match at {
+                Consistency::Eventual => ReadPolicy::EVENTUAL,
+                at => ReadPolicy { consistency: at, through_cache: false, from_memory_after: None },
+            };
             let (request, reads) = prepare(request, services, caller, policy);
             let response = execute(schema, request, request_id).await;
             if is_request_error(&response) {

@@ -159,12 +159,16 @@ impl TwoInstances {
     }
 
     /// A session of the reading instance whose last write, at the primary's position now, the cache
-    /// was told of or not: its token and that write.
-    async fn reader_session_that_wrote(&self, cache_told: bool) -> (String, Session, LastWrite) {
+    /// was told of or not, as the invalidation numbered `published`: its token and that write.
+    async fn reader_session_that_wrote(
+        &self,
+        cache_told: bool,
+        published: u64,
+    ) -> (String, Session, LastWrite) {
         let session = infra::tokens::Tokens::new_session();
         let token = self.reader.services.tokens.issue(&session).unwrap();
         let position = self.reader.services.db.write_position().await.unwrap();
-        let write = LastWrite { position, cache_told };
+        let write = LastWrite { position, cache_told, published: Some(published) };
         self.reader.services.sessions.record_write(&session.id, write).await.unwrap();
         (token, session, write)
     }
@@ -288,7 +292,7 @@ async fn the_writer_reads_its_own_stock_change_at_once_and_then_from_the_cache()
 async fn a_session_whose_write_the_cache_missed_reads_around_the_cache() {
     let shop = TwoInstances::start(13).await;
     shop.warm().await;
-    let (token, session, untold) = shop.reader_session_that_wrote(false).await;
+    let (token, session, untold) = shop.reader_session_that_wrote(false, 0).await;
     let (sessions, position) = (&shop.reader.services.sessions, untold.position);
 
     let before = shop.reader.services.cache.stats();
@@ -299,7 +303,11 @@ async fn a_session_whose_write_the_cache_missed_reads_around_the_cache() {
     let state = sessions.state(&session).await.unwrap();
     assert_eq!(
         state.read_policy(),
-        ReadPolicy { consistency: Consistency::AtLeast(position), through_cache: false }
+        ReadPolicy {
+            consistency: Consistency::AtLeast(position),
+            through_cache: false,
+            from_memory_after: None
+        }
     );
     sessions.record_write(&session.id, LastWrite { cache_told: true, ..untold }).await.unwrap();
     let state = sessions.state(&session).await.unwrap();
@@ -395,18 +403,50 @@ async fn a_dropped_channel_empties_the_near_cache() {
     assert_eq!(shop.near_hits(), near_hits, "the tee was forgotten with everything else");
 }
 
-/// A session that wrote reads past the near cache, which may not have heard of its write yet.
+/// A session that wrote reads past the near cache until the near cache has applied its write's
+/// invalidation, and from memory after.
 #[tokio::test]
-async fn a_session_that_wrote_reads_past_the_near_cache() {
+async fn a_session_that_wrote_reads_past_the_near_cache_until_it_has_applied_the_write() {
     let shop = TwoInstances::start(13).await;
     shop.warm().await;
-    let (token, _, _) = shop.reader_session_that_wrote(true).await;
+    let (not_yet, _, _) = shop.reader_session_that_wrote(true, u64::MAX).await;
+    let (applied, _, _) = shop.reader_session_that_wrote(true, 0).await;
 
     let (hits, near_hits) = (shop.hits(), shop.near_hits());
-    shop.reader.post_graphql_as(&token, JACKET).await;
+    shop.reader.post_graphql_as(&not_yet, JACKET).await;
+    assert_eq!((shop.hits(), shop.near_hits()), (hits + 1, near_hits), "a hit in Redis, not in memory");
+    shop.reader.post_graphql_as(&applied, JACKET).await;
+    assert_eq!((shop.hits(), shop.near_hits()), (hits + 2, near_hits + 1), "a hit in memory");
+}
 
-    assert_eq!(shop.hits(), hits + 1, "a hit in Redis");
-    assert_eq!(shop.near_hits(), near_hits, "not in memory");
+/// A session's own stock change: it sees it in every answer, and its answers come from memory again
+/// once the reader's near cache has applied the change.
+#[tokio::test]
+async fn a_session_reads_its_own_write_at_once_and_from_memory_once_it_is_applied() {
+    let shop = TwoInstances::start(13).await;
+    shop.warm().await;
+    let admin = shop.reader.admin_token().await;
+    let adjust = format!(
+        r#"mutation {{ adjustStock(variantId: "{}", delta: -3) {{ variant {{ id }} }} }}"#,
+        shop.jacket
+    );
+    let adjusted = shop.reader.post_graphql_as(&admin, &adjust).await;
+    assert!(adjusted["errors"].is_null(), "{adjusted}");
+
+    let since = Instant::now();
+    loop {
+        let near_hits = shop.near_hits();
+        let jacket = shop.reader.post_graphql_as(&admin, JACKET).await;
+        assert_eq!(
+            jacket["data"]["product"]["variants"][0]["quantityAvailable"], 10,
+            "its own write, always"
+        );
+        if shop.near_hits() > near_hits {
+            break;
+        }
+        assert!(since.elapsed() < Duration::from_secs(1), "still not from memory a second after the write");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// An instance that keeps no near cache still publishes what its writes invalidate, for the

@@ -193,7 +193,7 @@ async fn of_writes_recorded_out_of_order_the_later_one_stays() {
     let sessions = &app.services.sessions;
     let session = infra::tokens::Tokens::new_session();
     let at = |text| infra::db::WalPosition::parse(text).unwrap();
-    let write = |position, cache_told| LastWrite { position, cache_told };
+    let write = |position, cache_told| LastWrite { position, cache_told, published: Some(7) };
 
     sessions.record_write(&session.id, write(at("0/200"), true)).await.unwrap();
     sessions.record_write(&session.id, write(at("0/100"), false)).await.unwrap();

@@ -301,10 +301,12 @@ end
 return 1
 ";
 
-/// KEYS[1] the scope's generation, KEYS[2] the position of its latest write; ARGV[1] the write's
-/// position ('' when unknown), ARGV[2] '1' to start a new generation, ARGV[3] the prefix of tag keys,
-/// ARGV[4] how long a tag's position is kept (ms), ARGV[5] the channel of invalidations ('' for
-/// none), ARGV[6] what to publish on it, ARGV[7…] tags whose entries go.
+/// KEYS[1] the scope's generation, KEYS[2] the position of its latest write, KEYS[3] (the catalogue's
+/// only) the count of invalidations published; ARGV[1] the write's position ('' when unknown),
+/// ARGV[2] '1' to start a new generation, ARGV[3] the prefix of tag keys, ARGV[4] how long a tag's
+/// position is kept (ms), ARGV[5] the channel of invalidations ('' for none), ARGV[6] what to
+/// publish on it, to which the invalidation's number is added (`channel::NUMBER`), ARGV[7…] tags
+/// whose entries go. Returns that number (0 when none).
 static INVALIDATE_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(INVALIDATE));
 const INVALIDATE: &str = r"
 local function raise(key, lifetime)
@@ -321,8 +323,10 @@ for i = 7, #ARGV do
   redis.call('DEL', entries)
 end
 if ARGV[2] == '1' then redis.call('INCR', KEYS[1]) end
-if ARGV[5] ~= '' then redis.call('PUBLISH', ARGV[5], ARGV[6]) end
-return 1
+if ARGV[5] == '' then return 0 end
+local number = redis.call('INCR', KEYS[3])
+redis.call('PUBLISH', ARGV[5], ARGV[6] .. ' #' .. number)
+return number
 ";
 
 /// What a read found: an entry of the near cache, or bytes from Redis or just rendered.
@@ -367,7 +371,8 @@ impl ReadCache {
     /// the cache is dropped.
     pub fn follow_invalidations(&self) {
         if let Some(near) = &self.near {
-            tokio::spawn(channel::follow(self.redis.clone(), Arc::downgrade(near), self.channel()));
+            let (channel, published) = (self.channel(), self.published_key());
+            tokio::spawn(channel::follow(self.redis.clone(), Arc::downgrade(near), channel, published));
         }
     }
 
@@ -406,8 +411,8 @@ impl ReadCache {
     }
 
     /// The cached bytes of `key`, or those `render` makes (reading with the consistency it is given),
-    /// which are cached, filed under their tags, when it says so. A caller that reads at least as
-    /// far as a write of its own reads past the near cache, which may learn of that write later.
+    /// which are cached, filed under their tags, when it says so. A caller that wrote reads past the
+    /// near cache until it has applied the invalidation of that write (`from_memory_after`).
     pub async fn get_or_render<F, Fut>(
         &self,
         key: CacheKey<'_>,
@@ -432,10 +437,9 @@ impl ReadCache {
         F: FnOnce(Consistency) -> Fut,
         Fut: Future<Output = Result<Rendered, crate::Error>>,
     {
-        let near = self
-            .near
-            .as_deref()
-            .filter(|_| key.scope() == Scope::Catalog && policy.consistency == Consistency::Eventual);
+        let near = self.near.as_deref().filter(|near| {
+            key.scope() == Scope::Catalog && policy.from_memory_after.is_some_and(|n| near.has_applied(n))
+        });
         // Worked out once: a slug's suffix is a digest.
         let suffix = entry_suffix(key);
         if let Some(entry) = near.and_then(|near| near.get(&suffix)) {
@@ -503,21 +507,25 @@ impl ReadCache {
 
     /// After a write at `position` (unknown when the primary could not say): the entries filed under
     /// `tags` go, and with `new_generation` every entry of `scope`. Later misses read at least at
-    /// `position`.
+    /// `position`. Returns the number of the invalidation on the channel the near caches follow (0
+    /// for a scope they do not keep): a near cache that has applied it shows the write.
     pub async fn invalidate(
         &self,
         scope: Scope,
         tags: &[Tag],
         new_generation: bool,
         position: Option<WalPosition>,
-    ) -> Result<(), crate::Error> {
-        let keys = vec![self.generation_key(scope), self.written_key(scope)];
+    ) -> Result<u64, crate::Error> {
+        let mut keys = vec![self.generation_key(scope), self.written_key(scope)];
         let position = position.map(WalPosition::sortable).unwrap_or_default();
         let tag_lifetime = self.longest_lifetime().saturating_mul(2).as_millis().to_string();
         let tags: Vec<String> = tags.iter().map(Tag::name).collect();
         // Published whether or not this instance keeps a near cache: others may.
         let (channel, message) = match scope {
-            Scope::Catalog => (self.channel(), channel::forget_message(new_generation, &tags)),
+            Scope::Catalog => {
+                keys.push(self.published_key());
+                (self.channel(), channel::forget_message(new_generation, &tags))
+            }
             Scope::Profile(_) => (String::new(), String::new()),
         };
         let args = (
@@ -529,7 +537,7 @@ impl ReadCache {
             message,
             &tags,
         );
-        let invalidated = self.redis.eval::<i64>(&INVALIDATE_SCRIPT, keys, args).await.map(drop);
+        let invalidated = self.redis.eval::<u64>(&INVALIDATE_SCRIPT, keys, args).await;
         if let (Some(near), Scope::Catalog) = (&self.near, scope) {
             near.forget(new_generation, &tags);
         }
@@ -563,6 +571,12 @@ impl ReadCache {
     /// Where every invalidation of the catalogue is published, for the instances' near caches.
     fn channel(&self) -> String {
         self.redis.key("catalog:invalidations")
+    }
+
+    /// How many invalidations were published on the channel: read by the ticks, so in the
+    /// catalogue's slot, where the invalidations count it.
+    fn published_key(&self) -> String {
+        self.scope_key(Scope::Catalog, ":published")
     }
 
     pub fn generation_key(&self, scope: Scope) -> String {

@@ -12,6 +12,11 @@
 //! therefore older than an invalidation by at most `MAX_LAG`. When the subscription drops, every
 //! entry is forgotten, as the messages of the gap will never come.
 //!
+//! Invalidations are numbered in Redis as they are published, and a tick carries the number of the
+//! latest one published before it: once an invalidation, or a tick, is applied here, so is every
+//! invalidation up to its number. A session that wrote is served from memory from then on, when its
+//! write's invalidation is among them (`has_applied`); before, it reads past the near cache.
+//!
 //! Versions live in a fixed array of counters that tags are hashed onto: two tags may share one, which
 //! only forgets a little more than needed, and the memory is bounded whatever the tags.
 //!
@@ -52,6 +57,8 @@ pub struct NearCache {
     started: Instant,
     /// Milliseconds since `started` until which entries may be served.
     serve_until_ms: AtomicU64,
+    /// The number of the latest invalidation known to be applied.
+    applied: AtomicU64,
 }
 
 pub struct NearEntry {
@@ -124,6 +131,7 @@ impl NearCache {
             hasher: std::hash::RandomState::new(),
             started: Instant::now(),
             serve_until_ms: AtomicU64::new(0),
+            applied: AtomicU64::new(0),
         }
     }
 
@@ -197,6 +205,7 @@ impl NearCache {
     /// Forgets everything and serves nothing until a tick comes back: the channel dropped.
     pub fn reset(&self) {
         self.serve_until_ms.store(0, Ordering::SeqCst);
+        self.applied.store(0, Ordering::SeqCst);
         self.forget(true, [""; 0]);
         self.entries.invalidate_all();
     }
@@ -206,9 +215,21 @@ impl NearCache {
         self.started.elapsed().as_millis() as u64
     }
 
-    /// Our tick sent at `sent_ms` came back: everything published before it has been applied.
-    pub fn tick_returned(&self, sent_ms: u64) {
+    /// Our tick sent at `sent_ms`, after the invalidation numbered `published`, came back: everything
+    /// published before it has been applied.
+    pub fn tick_returned(&self, sent_ms: u64, published: u64) {
+        self.applied_through(published);
         self.serve_until_ms.fetch_max(sent_ms + MAX_LAG.as_millis() as u64, Ordering::SeqCst);
+    }
+
+    /// Every invalidation up to the one numbered `number` has been applied.
+    pub fn applied_through(&self, number: u64) {
+        self.applied.fetch_max(number, Ordering::SeqCst);
+    }
+
+    /// Whether the invalidation numbered `published`, and every one before it, has been applied.
+    pub fn has_applied(&self, published: u64) -> bool {
+        self.applied.load(Ordering::SeqCst) >= published
     }
 
     pub fn serving(&self) -> bool {
@@ -235,7 +256,7 @@ mod tests {
 
     fn serving_cache() -> NearCache {
         let cache = NearCache::new(1 << 20, Duration::from_secs(60));
-        cache.tick_returned(cache.now_ms());
+        cache.tick_returned(cache.now_ms(), 0);
         cache
     }
 
@@ -321,21 +342,35 @@ mod tests {
         keep(&cache, "jacket", &[]);
         assert_eq!(bytes(&cache, "jacket"), None, "no tick came back yet");
 
-        cache.tick_returned(cache.now_ms());
+        cache.tick_returned(cache.now_ms(), 0);
         assert!(cache.get("jacket").is_some());
-        cache.tick_returned(0);
+        cache.tick_returned(0, 0);
         assert!(cache.get("jacket").is_some(), "an older tick does not shorten the time");
 
         cache.reset();
         assert!(!cache.serving());
-        cache.tick_returned(cache.now_ms());
+        cache.tick_returned(cache.now_ms(), 0);
         assert_eq!(bytes(&cache, "jacket"), None, "a reset forgets what was kept");
+    }
+
+    #[test]
+    fn an_invalidation_counts_as_applied_once_a_tick_sent_after_it_is_back_until_a_reset() {
+        let cache = NearCache::new(1 << 20, Duration::from_secs(60));
+        assert!(cache.has_applied(0) && !cache.has_applied(1));
+
+        cache.tick_returned(cache.now_ms(), 7);
+        cache.tick_returned(cache.now_ms(), 5);
+        assert!(cache.has_applied(7), "a tick that overtook another changes nothing");
+        assert!(!cache.has_applied(8));
+
+        cache.reset();
+        assert!(!cache.has_applied(1), "what was applied is gone with the entries");
     }
 
     #[test]
     fn entries_stop_being_served_max_lag_after_the_last_tick_was_sent() {
         let cache = NearCache::new(1 << 20, Duration::from_secs(60));
-        cache.tick_returned(1000);
+        cache.tick_returned(1000, 0);
         assert!(cache.serves_at(1000 + MAX_LAG.as_millis() as u64 - 1));
         assert!(!cache.serves_at(1000 + MAX_LAG.as_millis() as u64));
     }

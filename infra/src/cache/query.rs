@@ -41,13 +41,19 @@ pub struct ReadPolicy {
     pub consistency: Consistency,
     /// The cache has forgotten whatever the caller wrote, so its answers show the caller's writes.
     pub through_cache: bool,
+    /// The near cache may answer once it has applied the invalidations published on its channel up
+    /// to this one, the caller's last write's (0 for a caller that wrote nothing there); never
+    /// when none.
+    pub from_memory_after: Option<u64>,
 }
 
 impl ReadPolicy {
     /// Whatever a replica or the cache has.
-    pub const EVENTUAL: Self = Self { consistency: Consistency::Eventual, through_cache: true };
+    pub const EVENTUAL: Self =
+        Self { consistency: Consistency::Eventual, through_cache: true, from_memory_after: Some(0) };
     /// Everything committed, for the answers of mutations.
-    pub const PRIMARY: Self = Self { consistency: Consistency::Primary, through_cache: false };
+    pub const PRIMARY: Self =
+        Self { consistency: Consistency::Primary, through_cache: false, from_memory_after: None };
 }
 
 /// How one request reads: its policy, and what the answers it read show (so that a whole response
