@@ -58,20 +58,13 @@ impl SessionState {
     }
 }
 
-/// How a write the cache was not told of is kept: after its position.
+/// A session's last write is kept as its position, then `UNTOLD` when the cache was not told of it,
+/// then `PUBLISHED` and the largest number of the session's writes' invalidations (`RECORD`).
 const UNTOLD: &str = "untold";
-/// How the number of a write's invalidation is kept: after its position, behind this.
 const PUBLISHED: &str = "published:";
 
 impl LastWrite {
-    /// What is kept of the write after its position.
-    fn flags(&self) -> String {
-        let untold = (!self.cache_told).then(|| format!(" {UNTOLD}"));
-        let published = self.published.map(|number| format!(" {PUBLISHED}{number}"));
-        untold.into_iter().chain(published).collect()
-    }
-
-    /// The write kept as `value`, its position then its flags.
+    /// The write kept as `value`.
     fn parse(value: &str) -> Option<Self> {
         let mut words = value.split(' ');
         let mut write =
@@ -86,14 +79,20 @@ impl LastWrite {
     }
 }
 
-/// KEYS[1] the session's last write; ARGV[1] a write's position (sortable), ARGV[2] what is kept
-/// after it (`LastWrite::flags`), ARGV[3] how long it is kept (ms). Concurrent writes of a session
-/// may be recorded in either order: the one with the later position stays.
+/// KEYS[1] the session's last write; ARGV[1] a write's position (sortable), ARGV[2] ' untold' when
+/// the cache was not told of it (else ''), ARGV[3] the number of its invalidation, ARGV[4] how long
+/// it is kept (ms). Concurrent writes of a session may be recorded in either order: the one with the
+/// later position stays, and the larger number, so that the session reads from memory only once
+/// every write it made is applied there.
 static RECORD_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(RECORD));
 const RECORD: &str = r"
 local current = redis.call('GET', KEYS[1]) or ''
-if string.sub(current, 1, 16) > ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[1] .. ARGV[2], 'PX', ARGV[3])
+local number = math.max(tonumber(ARGV[3]), tonumber(string.match(current, ' published:(%d+)') or '0'))
+local position, untold = ARGV[1], ARGV[2]
+if string.sub(current, 1, 16) > position then
+  position, untold = string.sub(current, 1, 16), string.find(current, ' untold', 1, true) and ' untold' or ''
+end
+redis.call('SET', KEYS[1], position .. untold .. ' published:' .. string.format('%d', number), 'PX', ARGV[4])
 return 1
 ";
 
@@ -132,7 +131,9 @@ impl SessionRegistry {
     }
 
     pub async fn record_write(&self, session: &SessionId, write: LastWrite) -> Result<(), crate::Error> {
-        let args = (write.position.sortable(), write.flags(), REMEMBER_WRITES_FOR.as_millis() as u64);
+        let untold = if write.cache_told { String::new() } else { format!(" {UNTOLD}") };
+        let published = write.published.unwrap_or(0);
+        let args = (write.position.sortable(), untold, published, REMEMBER_WRITES_FOR.as_millis() as u64);
         self.redis.eval::<i64>(&RECORD_SCRIPT, vec![self.written_key(session)], args).await.map(drop)
     }
 
@@ -221,18 +222,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_write_reads_back_as_it_was_kept_and_older_records_still_read() {
-        let position = WalPosition::from_sortable("00000001000000A0").expect("a position");
-        for cache_told in [true, false] {
-            for published in [None, Some(0), Some(42)] {
-                let write = LastWrite { position, cache_told, published };
-                let kept = format!("{}{}", position.sortable(), write.flags());
-                assert_eq!(LastWrite::parse(&kept), Some(write), "{kept}");
-            }
-        }
-        let before_numbers = |kept: &str| LastWrite::parse(kept).map(|w| (w.cache_told, w.published));
-        assert_eq!(before_numbers("00000001000000A0"), Some((true, None)));
-        assert_eq!(before_numbers("00000001000000A0 untold"), Some((false, None)));
+    fn a_kept_write_reads_back_and_so_do_those_kept_before_the_numbers() {
+        let read =
+            |kept: &str| LastWrite::parse(kept).map(|w| (w.position.sortable(), w.cache_told, w.published));
+        let position = "00000001000000A0".to_owned();
+        assert_eq!(read("00000001000000A0 published:42"), Some((position.clone(), true, Some(42))));
+        assert_eq!(read("00000001000000A0 untold published:0"), Some((position.clone(), false, Some(0))));
+        assert_eq!(read("00000001000000A0"), Some((position.clone(), true, None)));
+        assert_eq!(read("00000001000000A0 untold"), Some((position, false, None)));
+        assert_eq!(read("A0 published:42"), None);
     }
 
     #[test]
