@@ -211,14 +211,7 @@ impl TestApp {
     /// POSTs `query` as a browser does, taking gzip: whether the answer came gzipped (and said that
     /// it depends on `Accept-Encoding`), and the answer.
     pub async fn post_graphql_taking_gzip(&self, query: &str) -> (bool, Value) {
-        let response = self
-            .client
-            .post(format!("{}/graphql", self.address))
-            .header("accept-encoding", "gzip, deflate, br")
-            .json(&json!({ "query": query }))
-            .send()
-            .await
-            .expect("the server answers");
+        let response = self.post_graphql_accepting("gzip, deflate, br", query).await;
         assert_eq!(response.status(), 200, "POST /graphql");
         let gzipped = response.headers().get("content-encoding").is_some_and(|coding| coding == "gzip");
         assert!(!gzipped || response.headers()["vary"] == "accept-encoding", "a gzipped answer says why");
@@ -230,6 +223,17 @@ impl TestApp {
         }
         let json = if gzipped { &unzipped[..] } else { &body[..] };
         (gzipped, serde_json::from_slice(json).expect("the body is JSON"))
+    }
+
+    /// POSTs `query` saying `Accept-Encoding: accept_encoding`.
+    pub async fn post_graphql_accepting(&self, accept_encoding: &str, query: &str) -> reqwest::Response {
+        self.client
+            .post(format!("{}/graphql", self.address))
+            .header("accept-encoding", accept_encoding)
+            .json(&json!({ "query": query }))
+            .send()
+            .await
+            .expect("the server answers")
     }
 
     pub async fn post_graphql_with(&self, body: Value) -> Value {
