@@ -449,6 +449,29 @@ async fn a_session_reads_its_own_write_at_once_and_from_memory_once_it_is_applie
     }
 }
 
+/// An instance started after a session's write never sees that write's own message: its ticks, which
+/// carry how many invalidations were published before them, tell it the write is applied.
+#[tokio::test]
+async fn an_instance_started_after_a_write_serves_its_session_from_memory_once_its_ticks_are_back() {
+    let shop = TwoInstances::start(13).await;
+    let admin = shop.writer.admin_token().await;
+    let adjust = format!(
+        r#"mutation {{ adjustStock(variantId: "{}", delta: -3) {{ variant {{ id }} }} }}"#,
+        shop.jacket
+    );
+    assert!(shop.writer.post_graphql_as(&admin, &adjust).await["errors"].is_null());
+
+    let later = shop.writer.beside(&[]).await;
+    later.wait_for_near_cache().await;
+    let first = later.post_graphql_as(&admin, JACKET).await;
+    let near_hits = later.services.cache.stats().near_hits;
+    let again = later.post_graphql_as(&admin, JACKET).await;
+
+    assert_eq!(first["data"]["product"]["variants"][0]["quantityAvailable"], 10, "{first}");
+    assert_eq!(again, first);
+    assert_eq!(later.services.cache.stats().near_hits, near_hits + 1, "the session's read came from memory");
+}
+
 /// An instance that keeps no near cache still publishes what its writes invalidate, for the
 /// instances that keep one.
 #[tokio::test]
