@@ -63,16 +63,23 @@ impl TwoInstances {
     }
 
     /// Reads the jacket, the in-stock listing and the tee on the reading instance until each is a hit
-    /// from its memory.
+    /// from its memory. (An invalidation of a write just before, arriving while the first reads fill
+    /// the memory, makes them keep nothing: then they are read again, within a second.)
     async fn warm(&self) {
-        for query in [JACKET, IN_STOCK, TEE] {
-            self.reader.post_graphql(query).await;
+        let since = Instant::now();
+        loop {
+            for query in [JACKET, IN_STOCK, TEE] {
+                self.reader.post_graphql(query).await;
+            }
+            let before = self.near_hits();
+            for query in [JACKET, IN_STOCK, TEE] {
+                self.reader.post_graphql(query).await;
+            }
+            if self.near_hits() == before + 3 || since.elapsed() > Duration::from_secs(1) {
+                assert_eq!(self.near_hits(), before + 3, "the reader answers from its memory");
+                return;
+            }
         }
-        let before = self.near_hits();
-        for query in [JACKET, IN_STOCK, TEE] {
-            self.reader.post_graphql(query).await;
-        }
-        assert_eq!(self.near_hits(), before + 3, "the reader answers from its memory");
     }
 
     fn hits(&self) -> u64 {
