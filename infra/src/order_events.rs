@@ -1,16 +1,19 @@
-//! What the worker does when an order is placed, in one transaction on the primary: the confirmation
-//! message into the mail sink (with the order-status link) with a notice for each ordered variant
-//! whose stock ran low, then the payment captured and the order marked paid. Handling the same event
-//! again has the effect of once: each message has a key of what it is about, and only a placed order
-//! is captured and marked paid.
+//! What the worker does when orders are placed, for all the orders of the events it read together,
+//! in one transaction on the primary: each one's confirmation message into the mail sink (with the
+//! order-status link) with a notice for each ordered variant whose stock ran low, then the payments
+//! captured and the orders marked paid. Handling the same event again has the effect of once: each
+//! message has a key of what it is about, and only a placed order is captured and marked paid.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use domain::currency::CurrencyCode;
 use domain::money::Money;
 use domain::order::{OrderNumber, OrderStatus};
+use sea_orm::sea_query::{Expr, ExprTrait, extension::postgres::PgFunc};
 use sea_orm::{
-    ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait, FromQueryResult, QuerySelect, Statement,
+    ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QuerySelect, Statement,
 };
 use uuid::Uuid;
 
@@ -19,6 +22,7 @@ use crate::entities::{order, order_line};
 use crate::mail::{Message, Posting, Storefront, post};
 use crate::outbox::{announce_orders_of, uuid_field};
 use crate::payments::PaymentProvider;
+use crate::worker::{Outcome, outcome_of};
 use crate::write_path::{Touch, WriteTx};
 
 pub struct StockAlerts {
@@ -44,42 +48,111 @@ impl OrderEvents {
         Self { db, payments, alerts, storefront }
     }
 
-    /// Handles one event; the others are of no concern to the worker.
-    pub async fn handle(&self, event_type: &str, payload: &serde_json::Value) -> Result<(), crate::Error> {
-        if event_type != "order.placed" {
-            return Ok(());
-        }
-        let order_id = uuid_field(payload, "orderId", "an order id")?;
-        self.order_placed(order_id).await
+    /// Handles the `order.placed` events with `payloads`, read together: an outcome for each, in
+    /// order. Their orders are handled in one transaction; should it fail, one by one, so that an
+    /// order that makes it fail fails alone. Errs only when a store is unavailable.
+    pub async fn orders_placed(&self, payloads: &[&serde_json::Value]) -> Result<Vec<Outcome>, crate::Error> {
+        let ids: Vec<Result<Uuid, String>> = payloads
+            .iter()
+            .map(|payload| uuid_field(payload, "orderId", "an order id").map_err(|err| err.to_string()))
+            .collect();
+        let mut unique: Vec<Uuid> = ids.iter().flatten().copied().collect();
+        unique.sort_unstable();
+        unique.dedup();
+        let decided = match outcome_of(self.placed_together(&unique).await)? {
+            Ok(decided) => decided,
+            Err(error) if unique.len() == 1 => HashMap::from([(unique[0], Err(error))]),
+            Err(error) => {
+                tracing::warn!(%error, orders = unique.len(), "orders handled together failed; one by one now");
+                self.placed_one_by_one(&unique).await?
+            }
+        };
+        Ok(ids.into_iter().map(|id| id.and_then(|id| decided[&id].clone())).collect())
     }
 
-    async fn order_placed(&self, order_id: Uuid) -> Result<(), crate::Error> {
+    async fn placed_one_by_one(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, Outcome>, crate::Error> {
+        let mut decided = HashMap::with_capacity(ids.len());
+        for &id in ids {
+            let outcome = match outcome_of(self.placed_together(&[id]).await)? {
+                Ok(mut one) => one.remove(&id).unwrap_or(Ok(())),
+                Err(error) => Err(error),
+            };
+            decided.insert(id, outcome);
+        }
+        Ok(decided)
+    }
+
+    /// Handles the placing of orders `ids` in one transaction: each order's payment captured (an
+    /// order whose capture fails is left as it was, and fails alone), the confirmations and notices
+    /// posted, and the captured orders marked paid. The outcome of each order.
+    async fn placed_together(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, Outcome>, crate::Error> {
+        let mut decided: HashMap<Uuid, Outcome> = ids.iter().map(|&id| (id, Ok(()))).collect();
+        if ids.is_empty() {
+            return Ok(decided);
+        }
         let mut tx = WriteTx::begin(&self.db).await?;
-        let Some(order) = order::Entity::find_by_id(order_id).lock_exclusive().one(tx.conn()).await? else {
-            tracing::warn!(%order_id, "an event names an order that does not exist");
-            return Ok(());
-        };
-        let lines = lines_with_stock(tx.conn(), order_id).await?;
-        let ordered: Vec<&order_line::Model> = lines.iter().map(|(line, _)| line).collect();
-        let confirmation = confirmation(&order, &ordered, &order_page(&self.storefront, &order))?;
-        let key = format!("order-confirmation:{order_id}");
-        let mut mail = vec![Posting { key, recipient: order.email.clone(), message: confirmation }];
-        mail.extend(self.low_stock_alerts(&order, &lines));
+        // Locked in id order, as every worker locks them, so that two workers' batches never deadlock.
+        let orders = order::Entity::find()
+            .filter(Expr::col(order::Column::Id).eq(PgFunc::any(Expr::val(ids.to_vec()))))
+            .order_by_asc(order::Column::Id)
+            .lock_exclusive()
+            .all(tx.conn())
+            .await?;
+        for missing in ids.iter().filter(|&&id| orders.iter().all(|order| order.id != id)) {
+            tracing::warn!(order_id = %missing, "an event names an order that does not exist");
+        }
+        let mut lines = lines_with_stock(tx.conn(), ids).await?;
+        let captures = futures::future::join_all(orders.iter().map(|order| self.capture(order))).await;
+        let (mut mail, mut paid) = (Vec::new(), Vec::new());
+        for (order, captured) in orders.iter().zip(captures) {
+            match captured {
+                Ok(true) => paid.push(order.id),
+                Ok(false) => {}
+                Err(error) => {
+                    decided.insert(order.id, Err(error));
+                    continue;
+                }
+            }
+            mail.extend(self.mail_for(order, &lines.remove(&order.id).unwrap_or_default())?);
+        }
         post(tx.conn(), &mail).await?;
-        if OrderStatus::from(order.status) == OrderStatus::Placed {
-            let authorization = order
-                .payment_reference
-                .as_deref()
-                .ok_or_else(|| anyhow::anyhow!("the placed order {order_id} has no payment authorisation"))?;
-            self.payments
-                .capture(authorization)
-                .await
-                .map_err(|failure| anyhow::anyhow!("capturing the payment of order {order_id}: {failure}"))?;
-            mark_paid(tx.conn(), order_id).await?;
-            tx.touch(Touch::Order(order_id));
+        mark_paid(tx.conn(), &paid).await?;
+        for &id in &paid {
+            tx.touch(Touch::Order(id));
         }
         tx.commit(()).await?.into_unobserved();
-        Ok(())
+        Ok(decided)
+    }
+
+    /// Captures the payment of `order` if it is placed: whether it was.
+    async fn capture(&self, order: &order::Model) -> Result<bool, String> {
+        if OrderStatus::from(order.status) != OrderStatus::Placed {
+            return Ok(false);
+        }
+        let id = order.id;
+        let authorization = order
+            .payment_reference
+            .as_deref()
+            .ok_or_else(|| format!("the placed order {id} has no payment authorisation"))?;
+        self.payments
+            .capture(authorization)
+            .await
+            .map_err(|failure| format!("capturing the payment of order {id}: {failure}"))?;
+        Ok(true)
+    }
+
+    /// The confirmation of `order`, with a notice for each of its `lines` whose stock ran low.
+    fn mail_for(
+        &self,
+        order: &order::Model,
+        lines: &[(order_line::Model, i32)],
+    ) -> Result<Vec<Posting>, crate::Error> {
+        let ordered: Vec<&order_line::Model> = lines.iter().map(|(line, _)| line).collect();
+        let confirmation = confirmation(order, &ordered, &order_page(&self.storefront, order))?;
+        let key = format!("order-confirmation:{}", order.id);
+        let mut mail = vec![Posting { key, recipient: order.email.clone(), message: confirmation }];
+        mail.extend(self.low_stock_alerts(order, lines));
+        Ok(mail)
     }
 
     /// A notice for each ordered variant whose stock, `left` after the order, is at the alert level or
@@ -99,31 +172,36 @@ impl OrderEvents {
     }
 }
 
-/// The lines of order `id`, each with what is left of its variant now.
+/// The lines of orders `ids`, by order, each with what is left of its variant now.
 async fn lines_with_stock(
     txn: &DatabaseTransaction,
-    id: Uuid,
-) -> Result<Vec<(order_line::Model, i32)>, crate::Error> {
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<(order_line::Model, i32)>>, crate::Error> {
     let lines = "SELECT l.*, v.stock_on_hand FROM order_lines l JOIN variants v ON v.id = l.variant_id \
-        WHERE l.order_id = $1 ORDER BY l.position";
-    let rows =
-        txn.query_all_raw(Statement::from_sql_and_values(DbBackend::Postgres, lines, [id.into()])).await?;
-    rows.iter()
-        .map(|row| Ok((order_line::Model::from_query_result(row, "")?, row.try_get("", "stock_on_hand")?)))
-        .collect()
+        WHERE l.order_id = ANY($1) ORDER BY l.order_id, l.position";
+    let statement = Statement::from_sql_and_values(DbBackend::Postgres, lines, [ids.to_vec().into()]);
+    let mut by_order: HashMap<Uuid, Vec<_>> = HashMap::new();
+    for row in txn.query_all_raw(statement).await? {
+        let line = order_line::Model::from_query_result(&row, "")?;
+        by_order.entry(line.order_id).or_default().push((line, row.try_get("", "stock_on_hand")?));
+    }
+    Ok(by_order)
 }
 
-/// Marks the placed order `id` paid, enters the capture of its authorisation, and announces it, in
-/// one statement.
-async fn mark_paid(txn: &DatabaseTransaction, id: Uuid) -> Result<(), crate::Error> {
+/// Marks the placed orders `ids` paid, enters the capture of each one's authorisation, and announces
+/// them, in one statement.
+async fn mark_paid(txn: &DatabaseTransaction, ids: &[Uuid]) -> Result<(), crate::Error> {
     const PAID: &str = concat!(
-        "WITH paid AS (UPDATE orders SET status = 'paid', updated_at = now() WHERE id = $1 AND status = 'placed' ",
+        "WITH paid AS (UPDATE orders SET status = 'paid', updated_at = now() WHERE id = ANY($1) AND status = 'placed' ",
         "RETURNING id, number, status::text AS status, total_minor, payment_reference), ",
         "captured AS (INSERT INTO payments (order_id, kind, amount_minor, reference) ",
         "SELECT id, 'capture'::payment_kind, total_minor, payment_reference FROM paid) ",
         announce_orders_of!("paid")
     );
-    txn.execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, PAID, [id.into()])).await?;
+    if ids.is_empty() {
+        return Ok(());
+    }
+    txn.execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, PAID, [ids.to_vec().into()])).await?;
     Ok(())
 }
 

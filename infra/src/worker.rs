@@ -59,6 +59,22 @@ pub struct Event {
     pub payload: serde_json::Value,
 }
 
+/// How the handling of an event went: done, or failed with this error, to be tried again (and dead
+/// after `max_attempts`).
+pub type Outcome = Result<(), String>;
+
+/// What `handled` means for the events it was about; errs when a store was unavailable, which the
+/// worker waits out rather than count against them.
+pub(crate) fn outcome_of<T>(handled: Result<T, crate::Error>) -> Result<Result<T, String>, crate::Error> {
+    match handled {
+        Ok(value) => Ok(Ok(value)),
+        Err(crate::Error::Unexpected(err)) => Ok(Err(format!("{err:#}"))),
+        Err(unavailable) => Err(unavailable),
+    }
+}
+
+const ORDER_PLACED: &str = "order.placed";
+
 /// What the worker does with each kind of event.
 pub struct Handlers {
     pub orders: OrderEvents,
@@ -66,12 +82,30 @@ pub struct Handlers {
 }
 
 impl Handlers {
-    async fn handle(&self, event: &Event) -> Result<(), crate::Error> {
-        if AccountEvents::handles(&event.event_type) {
-            self.accounts.handle(&event.event_type, &event.payload).await
-        } else {
-            self.orders.handle(&event.event_type, &event.payload).await
+    /// Handles the events of `deliveries`, read together: an outcome for each, in order. The orders
+    /// placed are handled together, in one transaction; every other event on its own, and events of
+    /// no concern to the worker not at all.
+    async fn handle_all(&self, deliveries: &[Delivery]) -> Result<Vec<Outcome>, crate::Error> {
+        let is_placed = |event: &&Event| event.event_type == ORDER_PLACED;
+        let placed: Vec<&serde_json::Value> = deliveries
+            .iter()
+            .filter_map(|d| d.event.as_ref())
+            .filter(is_placed)
+            .map(|e| &e.payload)
+            .collect();
+        let mut placed = self.orders.orders_placed(&placed).await?.into_iter();
+        let mut outcomes = Vec::with_capacity(deliveries.len());
+        for delivery in deliveries {
+            outcomes.push(match &delivery.event {
+                None => Err("the stream entry is not an event".to_owned()),
+                Some(event) if is_placed(&event) => placed.next().expect("an outcome for each order placed"),
+                Some(event) if AccountEvents::handles(&event.event_type) => {
+                    outcome_of(self.accounts.handle(&event.event_type, &event.payload).await)?
+                }
+                Some(_) => Ok(()),
+            });
         }
+        Ok(outcomes)
     }
 }
 
@@ -124,11 +158,10 @@ impl Worker {
         let mut deliveries = self.claim_stale().await?;
         deliveries.extend(self.read_new().await?);
         let mut handled = Vec::new();
-        for delivery in &deliveries {
-            match self.handle(delivery).await {
+        for (delivery, outcome) in deliveries.iter().zip(self.events.handle_all(&deliveries).await?) {
+            match outcome {
                 Ok(()) => handled.extend(delivery.outbox_id),
-                Err(crate::Error::Unexpected(err)) => self.failed(delivery, &format!("{err:#}")).await?,
-                Err(unavailable) => return Err(unavailable),
+                Err(error) => self.failed(delivery, &error).await?,
             }
         }
         self.forget(&handled).await?;
@@ -137,13 +170,6 @@ impl Worker {
             self.trim_stream().await?;
         }
         Ok(relayed + deliveries.len())
-    }
-
-    async fn handle(&self, delivery: &Delivery) -> Result<(), crate::Error> {
-        match &delivery.event {
-            Some(event) => self.events.handle(event).await,
-            None => Err(anyhow::anyhow!("the stream entry is not an event").into()),
-        }
     }
 
     /// Records a failed handling of `delivery`: its event is relayed again after a pause, or is dead

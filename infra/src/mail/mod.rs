@@ -36,6 +36,9 @@ pub(crate) struct Posting {
 
 /// Puts `postings` into the mail sink in one statement, each unless one with its key is there already.
 pub(crate) async fn post(txn: &DatabaseTransaction, postings: &[Posting]) -> Result<(), crate::Error> {
+    if postings.is_empty() {
+        return Ok(());
+    }
     let insert = "INSERT INTO mail (key, recipient, subject, body) \
         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) ON CONFLICT (key) DO NOTHING";
     let column =
