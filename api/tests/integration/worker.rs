@@ -172,79 +172,61 @@ async fn several_workers_at_once_handle_every_order_exactly_once() {
     assert_eq!(count(&app, "SELECT count(*) AS n FROM outbox").await, 0, "every event was handled");
 }
 
-/// Three orders placed, the second of which `breaks` (an update of its row); one round of a worker
-/// reads their events together.
-async fn three_orders_the_second_broken(app: &TestApp, breaks: &str) -> Vec<String> {
-    let (medium, _) = drop_tee(app, 50).await;
+/// Places three orders, `breaks` the second (an update of its row), and has one round of a worker
+/// read their events together: the first and the third are confirmed and paid, and the second fails
+/// alone, left placed and unconfirmed, its event to be tried again after its failure, `error_like`.
+async fn only_the_broken_one_of_three_orders_fails(breaks: &str, error_like: &str) {
+    let app = TestApp::spawn().await;
+    let (medium, _) = drop_tee(&app, 50).await;
     let mut numbers = Vec::new();
     for key in ["a", "b", "c"] {
-        let guest = guest_with(app, &medium, 1).await;
+        let guest = guest_with(&app, &medium, 1).await;
         let body = app.post_graphql_as(&guest, &guest_checkout("tok_visa", key)).await;
-        numbers.push(
-            body["data"]["checkout"]["order"]["number"]
-                .as_str()
-                .unwrap_or_else(|| panic!("{body}"))
-                .to_owned(),
-        );
+        let number = body["data"]["checkout"]["order"]["number"].as_str().unwrap_or_else(|| panic!("{body}"));
+        numbers.push(number.to_owned());
     }
     let second = "(SELECT id FROM orders ORDER BY number LIMIT 1 OFFSET 1)";
     app.primary.execute_unprepared(&format!("UPDATE orders SET {breaks} WHERE id = {second}")).await.unwrap();
-    numbers
-}
-
-/// What became of the orders of `numbers`: each one's status, and whether its confirmation is in
-/// the mail sink.
-async fn statuses_and_confirmations(app: &TestApp, numbers: &[String]) -> Vec<(String, bool)> {
-    let mut found = Vec::new();
-    for number in numbers {
-        let digits: i64 = number.trim_start_matches("MC-").parse().unwrap();
-        let status = format!("SELECT status::text AS status FROM orders WHERE number = {digits}");
-        let row = app.primary.query_one_raw(statement(&status)).await.unwrap().unwrap();
-        let mailed =
-            format!("SELECT count(*) AS n FROM mail WHERE subject = 'Your MyClothes order {number}'");
-        found.push((row.try_get("", "status").unwrap(), count(app, &mailed).await == 1));
-    }
-    found
-}
-
-/// The orders of one read are handled together; an order whose payment cannot be captured fails
-/// alone, left placed and unconfirmed, and its event waits to be tried again.
-#[tokio::test]
-async fn of_orders_handled_together_one_whose_capture_fails_fails_alone() {
-    let app = TestApp::spawn().await;
-    // The sandbox captures only the references it made.
-    let numbers = three_orders_the_second_broken(&app, "payment_reference = 'ref_of_another_provider'").await;
 
     worker(&app, "w1").work_once().await.unwrap();
 
-    let paid = |status: &str| (status.to_owned(), status == "paid");
-    assert_eq!(
-        statuses_and_confirmations(&app, &numbers).await,
-        vec![paid("paid"), paid("placed"), paid("paid")]
+    let mut found = Vec::new();
+    for number in &numbers {
+        let digits: i64 = number.trim_start_matches("MC-").parse().unwrap();
+        let status = format!("SELECT status::text AS status FROM orders WHERE number = {digits}");
+        let row = app.primary.query_one_raw(statement(&status)).await.unwrap().unwrap();
+        let status: String = row.try_get("", "status").unwrap();
+        let mailed =
+            format!("SELECT count(*) AS n FROM mail WHERE subject = 'Your MyClothes order {number}'");
+        found.push((status, count(&app, &mailed).await));
+    }
+    let expected =
+        [("paid", 1), ("placed", 0), ("paid", 1)].map(|(status, mailed)| (status.to_owned(), mailed));
+    assert_eq!(found, expected, "each order's status and confirmations");
+    let failing = format!(
+        "SELECT count(*) AS n FROM outbox WHERE event_type = 'order.placed' AND attempts = 1 \
+        AND last_error LIKE '{error_like}' AND dead_at IS NULL"
     );
-    let failing = "SELECT count(*) AS n FROM outbox WHERE event_type = 'order.placed' AND attempts = 1 \
-        AND last_error LIKE 'capturing the payment of order %' AND dead_at IS NULL";
-    assert_eq!(count(&app, failing).await, 1);
+    assert_eq!(count(&app, &failing).await, 1, "the failure is recorded and the retry waits");
+}
+
+/// The orders of one read are handled together; one whose payment cannot be captured fails alone.
+#[tokio::test]
+async fn of_orders_handled_together_one_whose_capture_fails_fails_alone() {
+    // The sandbox captures only the references it made.
+    only_the_broken_one_of_three_orders_fails(
+        "payment_reference = 'ref_of_another_provider'",
+        "capturing the payment of order %",
+    )
+    .await;
 }
 
 /// Should the transaction of the orders read together fail, they are handled one by one: only the
 /// order that made it fail fails.
 #[tokio::test]
 async fn orders_whose_transaction_fails_together_are_handled_one_by_one() {
-    let app = TestApp::spawn().await;
     // A currency code its confirmation cannot write.
-    let numbers = three_orders_the_second_broken(&app, "currency = 'e1r'").await;
-
-    worker(&app, "w1").work_once().await.unwrap();
-
-    let paid = |status: &str| (status.to_owned(), status == "paid");
-    assert_eq!(
-        statuses_and_confirmations(&app, &numbers).await,
-        vec![paid("paid"), paid("placed"), paid("paid")]
-    );
-    let failing = "SELECT count(*) AS n FROM outbox WHERE event_type = 'order.placed' AND attempts = 1 \
-        AND last_error LIKE '%e1r%' AND dead_at IS NULL";
-    assert_eq!(count(&app, failing).await, 1);
+    only_the_broken_one_of_three_orders_fails("currency = 'e1r'", "%e1r%").await;
 }
 
 /// `XLEN` of `key` under the app's Redis key prefix.
