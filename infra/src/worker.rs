@@ -30,6 +30,8 @@ const DEAD_LETTERS_KEPT: usize = 10_000;
 /// How long an idle worker waits before looking for work again.
 const IDLE_PAUSE: Duration = Duration::from_millis(100);
 const PAUSE_AFTER_FAILURE: Duration = Duration::from_secs(1);
+/// How long a worker told to stop may take to finish the round under way.
+const FINISH_ROUND_WITHIN: Duration = Duration::from_secs(10);
 
 pub struct WorkerSettings {
     /// This worker's consumer name in the group; unique among running workers.
@@ -126,14 +128,23 @@ impl Worker {
         Self { db, redis, events, settings }
     }
 
-    /// Works until `stop` completes. An event cut off mid-way is rolled back and stays pending, to be
-    /// handled again.
+    /// Works until `stop` completes, finishing the round under way (for `FINISH_ROUND_WITHIN` at
+    /// most): a relay cut off between marking its rows and writing them to the stream would leave
+    /// them for `redeliver_after`. An event cut off mid-way even so is rolled back and stays pending,
+    /// to be handled again.
     pub async fn run_until(&self, stop: impl Future<Output = ()>) {
         tokio::pin!(stop);
         loop {
+            let round = self.work_once();
+            tokio::pin!(round);
             let worked = tokio::select! {
-                worked = self.work_once() => worked,
-                () = &mut stop => return,
+                worked = &mut round => worked,
+                () = &mut stop => {
+                    if tokio::time::timeout(FINISH_ROUND_WITHIN, round).await.is_err() {
+                        tracing::warn!("the worker stopped before its round was over");
+                    }
+                    return;
+                }
             };
             let pause = match worked {
                 Ok(0) => IDLE_PAUSE,

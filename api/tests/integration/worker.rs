@@ -229,6 +229,42 @@ async fn orders_whose_transaction_fails_together_are_handled_one_by_one() {
     only_the_broken_one_of_three_orders_fails("currency = 'e1r'", "%e1r%").await;
 }
 
+/// A worker told to stop (SIGTERM, as a deploy sends) finishes the round it began: cut off, it would
+/// leave what it had relayed for `--redeliver-after`.
+#[tokio::test]
+async fn a_worker_told_to_stop_finishes_its_round_first() {
+    let app = TestApp::spawn().await;
+    order(&app, 10, "k").await;
+    let worker = worker(&app, "w1");
+    // Holding the order's row keeps the worker's round waiting inside the event.
+    let hold = app.primary.begin().await.unwrap();
+    hold.execute_unprepared("SELECT 1 FROM orders FOR UPDATE").await.unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+
+    let release = async {
+        let relayed = "SELECT count(*) AS n FROM outbox WHERE relayed_at IS NOT NULL";
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while count(&app, relayed).await == 0 {
+            assert!(Instant::now() < deadline, "the worker never relayed the event");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // Time for the round to reach the order's row.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        stop.send(()).unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        hold.rollback().await.unwrap();
+    };
+    let run = worker.run_until(async {
+        let _ = stopped.await;
+    });
+    tokio::time::timeout(Duration::from_secs(30), async { tokio::join!(run, release) })
+        .await
+        .expect("the worker stopped once its round was over");
+
+    assert_eq!(order_status(&app).await, "paid");
+    assert_eq!(count(&app, "SELECT count(*) AS n FROM outbox WHERE event_type = 'order.placed'").await, 0);
+}
+
 /// `XLEN` of `key` under the app's Redis key prefix.
 async fn stream_length(app: &TestApp, key: &str) -> i64 {
     app.redis(deadpool_redis::redis::cmd("XLEN").arg(format!("{}:{key}", app.db.name))).await
