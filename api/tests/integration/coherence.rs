@@ -158,11 +158,15 @@ impl TwoInstances {
     }
 
     async fn adjust_stock(&self, delta: i32) {
-        let adjust = format!(
+        self.admin(&self.stock_adjustment(delta)).await;
+    }
+
+    /// The mutation that adjusts the jacket's stock by `delta`.
+    fn stock_adjustment(&self, delta: i32) -> String {
+        format!(
             r#"mutation {{ adjustStock(variantId: "{}", delta: {delta}) {{ variant {{ id }} }} }}"#,
             self.jacket
-        );
-        self.admin(&adjust).await;
+        )
     }
 
     /// A session of the reading instance whose last write, at the primary's position now, the cache
@@ -182,10 +186,15 @@ impl TwoInstances {
 
     async fn admin(&self, mutation: &str) -> Value {
         let admin = self.writer.admin_token().await;
-        let body = self.writer.post_graphql_as(&admin, mutation).await;
-        assert!(body["errors"].is_null(), "{body}");
-        body
+        as_admin(&self.writer, &admin, mutation).await
     }
+}
+
+/// Runs `mutation` on `instance` as the administrator of `token`, which must succeed.
+async fn as_admin(instance: &TestApp, token: &str, mutation: &str) -> Value {
+    let body = instance.post_graphql_as(token, mutation).await;
+    assert!(body["errors"].is_null(), "{body}");
+    body
 }
 
 #[tokio::test]
@@ -433,12 +442,7 @@ async fn a_session_reads_its_own_write_at_once_and_from_memory_once_it_is_applie
     let shop = TwoInstances::start(13).await;
     shop.warm().await;
     let admin = shop.reader.admin_token().await;
-    let adjust = format!(
-        r#"mutation {{ adjustStock(variantId: "{}", delta: -3) {{ variant {{ id }} }} }}"#,
-        shop.jacket
-    );
-    let adjusted = shop.reader.post_graphql_as(&admin, &adjust).await;
-    assert!(adjusted["errors"].is_null(), "{adjusted}");
+    as_admin(&shop.reader, &admin, &shop.stock_adjustment(-3)).await;
 
     let since = Instant::now();
     loop {
@@ -462,11 +466,7 @@ async fn a_session_reads_its_own_write_at_once_and_from_memory_once_it_is_applie
 async fn an_instance_started_after_a_write_serves_its_session_from_memory_once_its_ticks_are_back() {
     let shop = TwoInstances::start(13).await;
     let admin = shop.writer.admin_token().await;
-    let adjust = format!(
-        r#"mutation {{ adjustStock(variantId: "{}", delta: -3) {{ variant {{ id }} }} }}"#,
-        shop.jacket
-    );
-    assert!(shop.writer.post_graphql_as(&admin, &adjust).await["errors"].is_null());
+    as_admin(&shop.writer, &admin, &shop.stock_adjustment(-3)).await;
 
     let later = shop.writer.beside(&[]).await;
     later.wait_for_near_cache().await;
