@@ -153,15 +153,23 @@ async fn an_event_of_a_worker_killed_before_acknowledging_is_finished_by_another
     }
 }
 
+/// A guest order of one `variant` for each idempotency key of `keys`; their numbers.
+async fn guest_orders(app: &TestApp, variant: &str, keys: &[&str]) -> Vec<String> {
+    let mut numbers = Vec::new();
+    for key in keys {
+        let guest = guest_with(app, variant, 1).await;
+        let body = app.post_graphql_as(&guest, &guest_checkout("tok_visa", key)).await;
+        let number = body["data"]["checkout"]["order"]["number"].as_str().unwrap_or_else(|| panic!("{body}"));
+        numbers.push(number.to_owned());
+    }
+    numbers
+}
+
 #[tokio::test]
 async fn several_workers_at_once_handle_every_order_exactly_once() {
     let app = TestApp::spawn().await;
     let (medium, _) = drop_tee(&app, 50).await;
-    for key in ["a", "b", "c", "d", "e", "f"] {
-        let guest = guest_with(&app, &medium, 1).await;
-        let body = app.post_graphql_as(&guest, &guest_checkout("tok_visa", key)).await;
-        assert!(body["data"]["checkout"]["order"].is_object(), "{body}");
-    }
+    guest_orders(&app, &medium, &["a", "b", "c", "d", "e", "f"]).await;
     let (first, second, third) = (worker(&app, "w1"), worker(&app, "w2"), worker(&app, "w3"));
 
     tokio::join!(work_off(&first), work_off(&second), work_off(&third));
@@ -172,19 +180,35 @@ async fn several_workers_at_once_handle_every_order_exactly_once() {
     assert_eq!(count(&app, "SELECT count(*) AS n FROM outbox").await, 0, "every event was handled");
 }
 
+/// The orders placed among the events of one read are followed up in one transaction: three cost
+/// the statements one does.
+#[tokio::test]
+async fn the_orders_of_one_read_are_followed_up_in_one_transaction() {
+    let app = TestApp::spawn().await;
+    let (medium, _) = drop_tee(&app, 50).await;
+    let worker = worker(&app, "w1");
+    let statements_of_a_round = || async {
+        let before = app.statements_sent_to("primary");
+        worker.work_once().await.unwrap();
+        app.statements_sent_to("primary") - before
+    };
+
+    guest_orders(&app, &medium, &["a"]).await;
+    let for_one = statements_of_a_round().await;
+    guest_orders(&app, &medium, &["b", "c", "d"]).await;
+    let for_three = statements_of_a_round().await;
+
+    assert_eq!(for_three, for_one, "the statements of one order's round");
+    assert_eq!(count(&app, "SELECT count(*) AS n FROM orders WHERE status = 'paid'").await, 4);
+}
+
 /// Places three orders, `breaks` the second (an update of its row), and has one round of a worker
 /// read their events together: the first and the third are confirmed and paid, and the second fails
 /// alone, left placed and unconfirmed, its event to be tried again after its failure, `error_like`.
 async fn only_the_broken_one_of_three_orders_fails(breaks: &str, error_like: &str) {
     let app = TestApp::spawn().await;
     let (medium, _) = drop_tee(&app, 50).await;
-    let mut numbers = Vec::new();
-    for key in ["a", "b", "c"] {
-        let guest = guest_with(&app, &medium, 1).await;
-        let body = app.post_graphql_as(&guest, &guest_checkout("tok_visa", key)).await;
-        let number = body["data"]["checkout"]["order"]["number"].as_str().unwrap_or_else(|| panic!("{body}"));
-        numbers.push(number.to_owned());
-    }
+    let numbers = guest_orders(&app, &medium, &["a", "b", "c"]).await;
     let second = "(SELECT id FROM orders ORDER BY number LIMIT 1 OFFSET 1)";
     app.primary.execute_unprepared(&format!("UPDATE orders SET {breaks} WHERE id = {second}")).await.unwrap();
 
