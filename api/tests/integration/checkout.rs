@@ -470,3 +470,17 @@ async fn staff_move_orders_along_the_status_machine_and_a_cancellation_returns_s
     let customer = app.post_graphql(&set(&numbers[1], "PAID")).await;
     assert_eq!(customer["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
 }
+
+/// Every statement of a checkout is a round trip on the way to every order: one that goes through
+/// spends none on its idempotency key, which the unique index on it guards.
+#[tokio::test]
+async fn a_guest_checkout_sends_the_primary_seven_statements() {
+    let app = TestApp::spawn().await;
+    let (medium, _) = drop_tee(&app, 10).await;
+    let guest = guest_with(&app, &medium, 1).await;
+
+    let before = app.statements_sent_to("primary");
+    let placed = app.post_graphql_as(&guest, &guest_checkout("tok_visa", "counted")).await;
+    assert_eq!(placed["data"]["checkout"]["order"]["status"], "PLACED", "{placed}");
+    assert_eq!(app.statements_sent_to("primary") - before, 7);
+}

@@ -120,13 +120,28 @@ async fn a_provider_that_answers_too_late_leaves_the_order_pending_until_the_rec
 #[tokio::test]
 async fn a_retry_while_the_payment_is_pending_gets_the_pending_order_and_no_second_authorisation() {
     let app = TestApp::spawn_with(&["--sandbox-latency", "1s"]).await;
-    let (medium, _) = drop_tee(&app, 10).await;
-    let guest = guest_with(&app, &medium, 1).await;
+    retried_while_pending(&app, 10).await;
+    assert_eq!(stock_of(&app, "DROP-TEE-M-BLACK").await, 9);
+}
+
+/// The retry finds no stock left to reserve, yet it is the same checkout: it gets the order too.
+#[tokio::test]
+async fn a_retry_while_the_order_holds_the_last_of_the_stock_gets_that_order() {
+    let app = TestApp::spawn_with(&["--sandbox-latency", "1s"]).await;
+    retried_while_pending(&app, 1).await;
+    assert_eq!(stock_of(&app, "DROP-TEE-M-BLACK").await, 0);
+}
+
+/// A guest's checkout of one tee of `stock`, retried with the same key while the provider thinks:
+/// both answers are the one order, authorised once.
+async fn retried_while_pending(app: &TestApp, stock: i32) {
+    let (medium, _) = drop_tee(app, stock).await;
+    let guest = guest_with(app, &medium, 1).await;
     let same = guest_checkout("tok_visa", "double-click");
 
     let first = app.post_graphql_as(&guest, &same);
     let retry = async {
-        until_counted(&app, PENDING, 1).await;
+        until_counted(app, PENDING, 1).await;
         app.post_graphql_as(&guest, &same).await
     };
     let (first, retry) = tokio::join!(first, retry);
@@ -136,7 +151,6 @@ async fn a_retry_while_the_payment_is_pending_gets_the_pending_order_and_no_seco
     assert_eq!(retry["status"], "PENDING_PAYMENT", "{retry}");
     assert_eq!(first["number"], retry["number"]);
     assert_eq!(app.sandbox().authorizations(), 1);
-    assert_eq!(stock_of(&app, "DROP-TEE-M-BLACK").await, 9);
 }
 
 /// `kill -9` while the provider thinks: the worker's reconciler finishes both orders by asking the

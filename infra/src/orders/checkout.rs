@@ -24,9 +24,9 @@
 //! A shopper who says what total they were shown is never charged another: the order is refused with
 //! the total as it is now.
 //!
-//! One order per idempotency key and cart owner: checkouts with the same key queue on an advisory
-//! lock in the first transaction, and the later ones find the first one's order, pending or placed,
-//! instead of charging again. A failed payment frees its key for another try.
+//! One order per idempotency key and cart owner, which a unique index keeps: a checkout with the key
+//! of an order pending or placed (its insert waits for that order's first transaction, then fails)
+//! gets that order instead of charging again. A failed payment frees its key for another try.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,8 +41,8 @@ use domain::shipping::choose;
 use domain::totals::{Line, LineTotal, Totals};
 use domain::vat::VatRate;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend,
-    EntityTrait, IntoActiveModel, QueryFilter, Statement,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr,
+    EntityTrait, IntoActiveModel, QueryFilter, SqlErr, Statement,
 };
 use uuid::Uuid;
 
@@ -153,6 +153,21 @@ enum Begun {
     Refused(CheckoutRejection),
 }
 
+/// How the first transaction's order came out.
+enum Opening {
+    Opened(Committed<Box<(OrderView, PaymentRequest)>>),
+    Refused(CheckoutRejection),
+    /// Another order of the cart's owner, pending or placed, has the key.
+    KeyTaken,
+}
+
+/// The index that keeps an idempotency key to one order per owner (a failed payment's aside).
+const KEY_INDEX: &str = "orders_checkout_key_idx";
+
+/// How often a checkout tries again when the order that held its key failed its payment between
+/// the insert that ran into it and the look-up that followed.
+const KEY_ATTEMPTS: usize = 3;
+
 impl Checkout {
     pub fn new(
         db: Arc<DbRouter>,
@@ -227,7 +242,11 @@ impl Checkout {
     }
 
     /// The first transaction: an order of the cart's `lines`, waiting for its payment, or the order
-    /// the key placed before.
+    /// the key placed before. The key is looked up only when no new order came of it: the cart is
+    /// empty (a retry after the order took its lines), the checkout was refused (a retry while the
+    /// order holds the last of the stock), or the order's insert ran into the order that holds the
+    /// key (unique per owner; an insert waits for a checkout with the key still in this transaction).
+    /// A checkout that goes through spends no round trip on its key.
     async fn begin(
         &self,
         request: &CheckoutRequest,
@@ -235,26 +254,50 @@ impl Checkout {
         discount_code: Option<&Code>,
         currency: CurrencyCode,
     ) -> Result<Committed<Begun>, crate::Error> {
-        let refused = |rejection| Ok(Committed::nothing(Begun::Refused(rejection)));
         let fingerprint = cart_fingerprint(lines);
         let owner = request.owner.to_string();
-        let mut tx = WriteTx::begin(&self.db).await?;
-        lock_key(tx.conn(), &owner, &request.idempotency_key).await?;
-        if let Some(existing) = placed_with_key(tx.conn(), &owner, &request.idempotency_key).await? {
-            // A retry after the order was placed finds the ordered lines gone from the cart.
-            let retried = lines.is_empty() || existing.cart_fingerprint == fingerprint;
-            if !retried {
-                return refused(CheckoutRejection::IdempotencyConflict);
+        for _ in 0..KEY_ATTEMPTS {
+            let refusal = if lines.is_empty() {
+                Some(CheckoutRejection::EmptyCart)
+            } else {
+                match self.open(request, lines, discount_code, currency).await? {
+                    Opening::Opened(pending) => return Ok(pending.map(Begun::Pending)),
+                    Opening::Refused(rejection) => Some(rejection),
+                    Opening::KeyTaken => None,
+                }
+            };
+            // In a transaction of its own, which sees only the orders committed.
+            let tx = WriteTx::begin(&self.db).await?;
+            if let Some(existing) = placed_with_key(tx.conn(), &owner, &request.idempotency_key).await? {
+                // A retry after the order was placed finds the ordered lines gone from the cart.
+                if !lines.is_empty() && existing.cart_fingerprint != fingerprint {
+                    return Ok(Committed::nothing(Begun::Refused(CheckoutRejection::IdempotencyConflict)));
+                }
+                let pending = existing.status == order::Status::PendingPayment;
+                let waiting_on = existing.payment_reference.clone().filter(|_| pending);
+                let existing = OrderView::of(rows_of_one(tx.conn(), existing).await?)?;
+                return Ok(Committed::nothing(Begun::Retried(Box::new((existing, waiting_on)))));
             }
-            let pending = existing.status == order::Status::PendingPayment;
-            let waiting_on = existing.payment_reference.clone().filter(|_| pending);
-            let existing = OrderView::of(rows_of_one(tx.conn(), existing).await?)?;
-            // Nothing was written: ending the transaction releases the key's lock.
-            return tx.commit(Begun::Retried(Box::new((existing, waiting_on)))).await;
+            if let Some(rejection) = refusal {
+                return Ok(Committed::nothing(Begun::Refused(rejection)));
+            }
+            // The order that held the key failed its payment since, which frees the key: again.
         }
-        if lines.is_empty() {
-            return refused(CheckoutRejection::EmptyCart);
-        }
+        Err(anyhow::anyhow!("the checkout key of {owner} changed hands {KEY_ATTEMPTS} times at once").into())
+    }
+
+    /// An order of the cart's `lines`, committed waiting for its payment; why not, or that another
+    /// order of the owner holds the key. Nothing stays of an order not opened: its transaction rolls
+    /// back as it is dropped.
+    async fn open(
+        &self,
+        request: &CheckoutRequest,
+        lines: &[(Uuid, u32)],
+        discount_code: Option<&Code>,
+        currency: CurrencyCode,
+    ) -> Result<Opening, crate::Error> {
+        let refused = |rejection| Ok(Opening::Refused(rejection));
+        let mut tx = WriteTx::begin(&self.db).await?;
         let customer = request.owner.customer();
         let email = match (customer, &request.email) {
             (Some(customer), _) => account_email(tx.conn(), customer).await?,
@@ -324,13 +367,17 @@ impl Checkout {
             discount_minor: Set(totals.discount_minor),
             shipping_address: Set(serde_json::to_value(&shipping).map_err(anyhow::Error::from)?),
             payment_due_by: Set(Some(due_by.fixed_offset())),
-            checkout_owner: Set(owner),
+            checkout_owner: Set(request.owner.to_string()),
             idempotency_key: Set(request.idempotency_key.as_str().to_owned()),
-            cart_fingerprint: Set(fingerprint),
+            cart_fingerprint: Set(cart_fingerprint(lines)),
             access_token: Set(OrderAccessToken::from_random(rand::random()).as_str().to_owned()),
             ..Default::default()
         };
-        let order = order.insert(tx.conn()).await?;
+        let order = match order.insert(tx.conn()).await {
+            Ok(order) => order,
+            Err(err) if holds_key(&err) => return Ok(Opening::KeyTaken),
+            Err(err) => return Err(err.into()),
+        };
         let lines = record_lines(tx.conn(), id, reserved, &totals).await?;
         if let Some((discount, _)) = &discount
             && let Err(refusal) = claim(tx.conn(), discount, customer, &order.email, &for_discount).await?
@@ -339,7 +386,7 @@ impl Checkout {
         }
         tx.touch(Touch::Order(id));
         let pending = OrderView::of(OrderRows { order, lines, payments: Vec::new() })?;
-        tx.commit(Begun::Pending(Box::new((pending, payment)))).await
+        Ok(Opening::Opened(tx.commit(Box::new((pending, payment))).await?))
     }
 }
 
@@ -374,12 +421,9 @@ fn lines_for_discount(reserved: &[Reserved]) -> Vec<LineOf> {
         .collect()
 }
 
-/// Queues checkouts with the same key for the same owner behind each other until their transactions end.
-async fn lock_key(txn: &DatabaseTransaction, owner: &str, key: &IdempotencyKey) -> Result<(), crate::Error> {
-    let lock = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))";
-    let values = [format!("checkout:{owner}:{}", key.as_str()).into()];
-    txn.execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, lock, values)).await?;
-    Ok(())
+/// Whether an order's insert failed because another order of its owner, not failed, has its key.
+fn holds_key(err: &DbErr) -> bool {
+    matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(message)) if message.contains(KEY_INDEX))
 }
 
 /// The order of `owner`'s checkout with `key`, pending or placed; a failed payment's attempt is not.
