@@ -133,8 +133,10 @@ fn invalid(field: &str, message: &str) -> UserError {
 }
 
 async fn written(ctx: &Context<'_>, write: impl Future<Output = Written>) -> Result<DiscountCodePayload> {
+    // Handed over (and boxed) before anything is awaited, so that this future does not hold it.
+    let write = committed(ctx, write);
     let currency = services(ctx).shop.currency().await.or_graphql()?;
-    Ok(match committed(ctx, write).await? {
+    Ok(match write.await? {
         Ok(discount) => DiscountCodePayload {
             discount_code: Some(DiscountCode { discount, currency }),
             user_errors: vec![],

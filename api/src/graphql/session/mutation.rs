@@ -1,3 +1,5 @@
+use std::pin::Pin;
+
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
 use domain::session::{Role, Session};
 use infra::rate_limits::address_group;
@@ -69,32 +71,35 @@ pub async fn charge_sign_in(ctx: &Context<'_>) -> Result<()> {
 
 /// Runs a login `attempt` for `email` of a `kind` of account unless too many attempts failed lately
 /// for the account from the caller's address, or from that address; it counts as a failure unless
-/// it succeeds. Wrong emails and wrong passwords get the same answer.
-pub async fn limited_login<T>(
-    ctx: &Context<'_>,
-    kind: &str,
-    email: &str,
-    attempt: impl Future<Output = Result<Option<T>, infra::Error>>,
-) -> Result<Result<T, UserError>> {
-    charge_sign_in(ctx).await?;
-    let services = services(ctx);
-    let ip = caller(ctx).ip;
-    let account = format!("{kind}:{}", email.trim().to_lowercase());
-    if !services.login_limits.attempt(&account, ip).await.or_graphql()? {
-        let message = "too many failed logins; try again in 15 minutes";
-        return Ok(Err(UserError::new(None, UserErrorCode::TooManyAttempts, message)));
-    }
-    match attempt.await.or_graphql()? {
-        Some(signed_in) => {
-            services.login_limits.succeeded(&account, ip).await.or_graphql()?;
-            Ok(Ok(signed_in))
+/// it succeeds. Wrong emails and wrong passwords get the same answer. Boxed, attempt and all, so
+/// that its future (kilobytes) does not size every mutation's (see `committed_for`).
+pub fn limited_login<'a, T>(
+    ctx: &'a Context<'_>,
+    kind: &'a str,
+    email: &'a str,
+    attempt: impl Future<Output = Result<Option<T>, infra::Error>> + 'a,
+) -> Pin<Box<impl Future<Output = Result<Result<T, UserError>>>>> {
+    Box::pin(async move {
+        charge_sign_in(ctx).await?;
+        let services = services(ctx);
+        let ip = caller(ctx).ip;
+        let account = format!("{kind}:{}", email.trim().to_lowercase());
+        if !services.login_limits.attempt(&account, ip).await.or_graphql()? {
+            let message = "too many failed logins; try again in 15 minutes";
+            return Ok(Err(UserError::new(None, UserErrorCode::TooManyAttempts, message)));
         }
-        None => Ok(Err(UserError::new(
-            None,
-            UserErrorCode::InvalidCredentials,
-            "the email or the password is wrong",
-        ))),
-    }
+        match attempt.await.or_graphql()? {
+            Some(signed_in) => {
+                services.login_limits.succeeded(&account, ip).await.or_graphql()?;
+                Ok(Ok(signed_in))
+            }
+            None => Ok(Err(UserError::new(
+                None,
+                UserErrorCode::InvalidCredentials,
+                "the email or the password is wrong",
+            ))),
+        }
+    })
 }
 
 /// Signs `session` and sets it as the session cookie too.

@@ -185,8 +185,10 @@ async fn zone_written(
     ctx: &Context<'_>,
     edit: impl Future<Output = Edited<infra::shipping::ZoneView>>,
 ) -> Result<ShippingZonePayload> {
+    // Handed over (and boxed) before anything is awaited, so that this future does not hold it.
+    let edit = committed(ctx, edit);
     let currency = services(ctx).shop.currency().await.or_graphql()?;
-    Ok(match committed(ctx, edit).await? {
+    Ok(match edit.await? {
         Ok(zone) => ShippingZonePayload { zone: Some(ShippingZone { zone, currency }), user_errors: vec![] },
         Err(rejection) => ShippingZonePayload { zone: None, user_errors: vec![refused(rejection)] },
     })
@@ -196,8 +198,10 @@ async fn method_written(
     ctx: &Context<'_>,
     edit: impl Future<Output = Edited<infra::shipping::MethodSetting>>,
 ) -> Result<ShippingMethodPayload> {
+    // Handed over (and boxed) before anything is awaited, so that this future does not hold it.
+    let edit = committed(ctx, edit);
     let currency = services(ctx).shop.currency().await.or_graphql()?;
-    Ok(match committed(ctx, edit).await? {
+    Ok(match edit.await? {
         Ok(setting) => ShippingMethodPayload {
             method: Some(ShippingMethodSetting { setting, currency }),
             user_errors: vec![],
