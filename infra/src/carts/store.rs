@@ -132,7 +132,7 @@ else
     redis.call('HSET', KEYS[1], ARGV[2], ARGV[3] .. '|' .. ARGV[4] .. '|' .. now())
   end
 end
-if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[6]) end
+redis.call('PEXPIRE', KEYS[1], ARGV[6])
 return {'OK', redis.call('HGETALL', KEYS[1])}
 ";
 
@@ -172,7 +172,7 @@ end
 const MERGE: &str = r"
 merge_lines(KEYS[2], redis.call('HGETALL', KEYS[1]))
 redis.call('DEL', KEYS[1])
-if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[3]) end
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
 return {'OK', redis.call('HGETALL', KEYS[2])}
 ";
 
@@ -181,7 +181,7 @@ return {'OK', redis.call('HGETALL', KEYS[2])}
 /// whose mark is there were merged already, and are not again.
 const MERGE_IN: &str = r"
 if redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[4]) then merge_lines(KEYS[1], {unpack(ARGV, 5)}) end
-if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return {'OK', redis.call('HGETALL', KEYS[1])}
 ";
 
@@ -207,7 +207,7 @@ for i = 2, #ARGV, 2 do
     end
   end
 end
-if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return {'OK', redis.call('HGETALL', KEYS[1])}
 ";
 
