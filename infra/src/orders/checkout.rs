@@ -161,7 +161,7 @@ enum Opening {
     KeyTaken,
 }
 
-/// The index that keeps an idempotency key to one order per owner (a failed payment's aside).
+/// The unique index on the owner and idempotency key of the orders whose payment did not fail.
 const KEY_INDEX: &str = "orders_checkout_key_idx";
 
 /// How often a checkout tries again when the order that held its key failed its payment between
