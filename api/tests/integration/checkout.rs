@@ -304,6 +304,9 @@ async fn one_idempotency_key_sent_five_times_at_once_makes_one_order_and_one_cha
     assert_eq!(count(&app, "SELECT count(*) AS n FROM orders").await, 1);
     assert_eq!(app.sandbox().authorizations(), 1);
     assert_eq!(stock_of(&app, "DROP-TEE-M-BLACK").await, 9);
+    // Once more, the cart now empty (the order took its lines): the same order.
+    let again = app.post_graphql_as(&guest, &same).await;
+    assert_eq!(&again["data"]["checkout"]["order"]["number"], numbers[0], "{again}");
 
     app.post_graphql_as(&guest, &add(&large, 1)).await;
     let reused = app.post_graphql_as(&guest, &same).await;

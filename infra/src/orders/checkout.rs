@@ -155,10 +155,12 @@ enum Begun {
 
 /// How the first transaction's order came out.
 enum Opening {
-    Opened(Committed<Box<(OrderView, PaymentRequest)>>),
+    Opened(Box<(OrderView, PaymentRequest)>),
+    /// Refused before anything of the order was written: its transaction may look the key up.
     Refused(CheckoutRejection),
-    /// Another order of the cart's owner, pending or placed, has the key.
-    KeyTaken,
+    /// The order's insert ran into the order that holds the key (none), or its discount code was
+    /// refused after it: the transaction can only roll back.
+    Undone(Option<CheckoutRejection>),
 }
 
 /// The unique index on the owner and idempotency key of the orders whose payment did not fail.
@@ -244,9 +246,10 @@ impl Checkout {
     /// The first transaction: an order of the cart's `lines`, waiting for its payment, or the order
     /// the key placed before. The key is looked up only when no new order came of it: the cart is
     /// empty (a retry after the order took its lines), the checkout was refused (a retry while the
-    /// order holds the last of the stock), or the order's insert ran into the order that holds the
-    /// key (unique per owner; an insert waits for a checkout with the key still in this transaction).
-    /// A checkout that goes through spends no round trip on its key.
+    /// order holds the last of the stock; looked up in the refused transaction, before it rolls
+    /// back), or the order's insert ran into the order that holds the key (unique per owner; an
+    /// insert waits for a checkout with the key still in its first transaction). A checkout that
+    /// goes through spends no round trip on its key.
     async fn begin(
         &self,
         request: &CheckoutRequest,
@@ -254,23 +257,23 @@ impl Checkout {
         discount_code: Option<&Code>,
         currency: CurrencyCode,
     ) -> Result<Committed<Begun>, crate::Error> {
-        let fingerprint = cart_fingerprint(lines);
-        let owner = request.owner.to_string();
         for _ in 0..KEY_ATTEMPTS {
-            let refusal = if lines.is_empty() {
-                Some(CheckoutRejection::EmptyCart)
-            } else {
-                match self.open(request, lines, discount_code, currency).await? {
-                    Opening::Opened(pending) => return Ok(pending.map(Begun::Pending)),
-                    Opening::Refused(rejection) => Some(rejection),
-                    Opening::KeyTaken => None,
+            let mut tx = WriteTx::begin(&self.db).await?;
+            let refusal = match self.open(&mut tx, request, lines, discount_code, currency).await? {
+                Opening::Opened(pending) => return tx.commit(Begun::Pending(pending)).await,
+                Opening::Refused(rejection) => Some(rejection),
+                // Rolled back (first, so that no checkout holds two connections); the key is looked
+                // up in a transaction that sees only committed orders.
+                Opening::Undone(rejection) => {
+                    drop(tx);
+                    tx = WriteTx::begin(&self.db).await?;
+                    rejection
                 }
             };
-            // In a transaction of its own, which sees only the orders committed.
-            let tx = WriteTx::begin(&self.db).await?;
+            let owner = request.owner.to_string();
             if let Some(existing) = placed_with_key(tx.conn(), &owner, &request.idempotency_key).await? {
                 // A retry after the order was placed finds the ordered lines gone from the cart.
-                if !lines.is_empty() && existing.cart_fingerprint != fingerprint {
+                if !lines.is_empty() && existing.cart_fingerprint != cart_fingerprint(lines) {
                     return Ok(Committed::nothing(Begun::Refused(CheckoutRejection::IdempotencyConflict)));
                 }
                 let pending = existing.status == order::Status::PendingPayment;
@@ -283,21 +286,25 @@ impl Checkout {
             }
             // The order that held the key failed its payment since, which frees the key: again.
         }
+        let owner = &request.owner;
         Err(anyhow::anyhow!("the checkout key of {owner} changed hands {KEY_ATTEMPTS} times at once").into())
     }
 
-    /// An order of the cart's `lines`, committed waiting for its payment; why not, or that another
-    /// order of the owner holds the key. Nothing stays of an order not opened: its transaction rolls
-    /// back as it is dropped.
+    /// An order of the cart's `lines` waiting for its payment, written in `tx`; why not, or that
+    /// another order of the owner holds the key. Nothing stays of an order not opened: its
+    /// transaction rolls back as it is dropped.
     async fn open(
         &self,
+        tx: &mut WriteTx,
         request: &CheckoutRequest,
         lines: &[(Uuid, u32)],
         discount_code: Option<&Code>,
         currency: CurrencyCode,
     ) -> Result<Opening, crate::Error> {
         let refused = |rejection| Ok(Opening::Refused(rejection));
-        let mut tx = WriteTx::begin(&self.db).await?;
+        if lines.is_empty() {
+            return refused(CheckoutRejection::EmptyCart);
+        }
         let customer = request.owner.customer();
         let email = match (customer, &request.email) {
             (Some(customer), _) => account_email(tx.conn(), customer).await?,
@@ -375,18 +382,18 @@ impl Checkout {
         };
         let order = match order.insert(tx.conn()).await {
             Ok(order) => order,
-            Err(err) if holds_key(&err) => return Ok(Opening::KeyTaken),
+            Err(err) if holds_key(&err) => return Ok(Opening::Undone(None)),
             Err(err) => return Err(err.into()),
         };
         let lines = record_lines(tx.conn(), id, reserved, &totals).await?;
         if let Some((discount, _)) = &discount
             && let Err(refusal) = claim(tx.conn(), discount, customer, &order.email, &for_discount).await?
         {
-            return refused(CheckoutRejection::Discount(refusal));
+            return Ok(Opening::Undone(Some(CheckoutRejection::Discount(refusal))));
         }
         tx.touch(Touch::Order(id));
         let pending = OrderView::of(OrderRows { order, lines, payments: Vec::new() })?;
-        Ok(Opening::Opened(tx.commit(Box::new((pending, payment))).await?))
+        Ok(Opening::Opened(Box::new((pending, payment))))
     }
 }
 
