@@ -19,24 +19,29 @@ pub fn committed<'a, T>(
 ) -> Pin<Box<impl Future<Output = Result<T>>>> {
     Box::pin(async move {
         let session = session(ctx)?.map(|session| &session.id);
-        committed_for(ctx, session, command).await
+        answer(ctx, session, command).await
     })
 }
 
 /// The answer of `command`, for `session` (the new session of a customer who just registered).
-///
-/// Boxed, command and all: a mutation's future holds the futures of the fields it may resolve, so
-/// the largest command's (a checkout's: kilobytes) would otherwise size every mutation's, a cart
-/// change's too, and each mutation's future is moved and allocated whole.
 pub fn committed_for<'a, T>(
     ctx: &'a Context<'_>,
     session: Option<&'a SessionId>,
     command: impl Future<Output = Result<Committed<T>, infra::Error>> + 'a,
 ) -> Pin<Box<impl Future<Output = Result<T>>>> {
-    Box::pin(async move {
-        let committed = command.await.or_graphql()?;
-        Ok(services(ctx).write_path.apply(committed, session).await)
-    })
+    Box::pin(answer(ctx, session, command))
+}
+
+/// Both of the above box it, command and all: a mutation's future holds the futures of the fields
+/// it may resolve, so the largest command's (a checkout's: kilobytes) would otherwise size every
+/// mutation's, a cart change's too, and each mutation's future is moved and allocated whole.
+async fn answer<T>(
+    ctx: &Context<'_>,
+    session: Option<&SessionId>,
+    command: impl Future<Output = Result<Committed<T>, infra::Error>>,
+) -> Result<T> {
+    let committed = command.await.or_graphql()?;
+    Ok(services(ctx).write_path.apply(committed, session).await)
 }
 
 #[cfg(test)]
