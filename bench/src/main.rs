@@ -4,7 +4,8 @@
 //! step, the requests, throughput, latency percentiles, errors (a failed request or a GraphQL error)
 //! and refusals (userErrors such as OUT_OF_STOCK), then the checkouts per second. Then each shopper
 //! checks its cart against what it knows it holds, and finds every order it placed: lost carts and
-//! lost orders are counted (with `--summary`, also as one JSON line for the drills).
+//! lost orders are counted (with `--summary`, also as one JSON line for the drills, with the whole
+//! machine's busy time while the shoppers shopped).
 //!
 //! With `--buy-only`, each shopper buys one unit of a product of its own, again and again (an add to
 //! the cart, then a checkout), so that the run measures checkouts that contend for nothing but the
@@ -17,6 +18,7 @@ use anyhow::{Context, bail};
 use clap::Parser;
 use serde_json::{Value, json};
 
+mod machine;
 mod shopper;
 mod stats;
 
@@ -66,6 +68,7 @@ async fn main() -> anyhow::Result<()> {
     if args.buy_only && catalogue.own_picks.len() < args.shoppers {
         bail!("--buy-only needs a product in stock per shopper; {} are", catalogue.own_picks.len());
     }
+    let busy_before = machine::busy_ticks();
     let stats = Stats::new();
     let deadline = Instant::now() + args.duration;
     let shoppers = (0..args.shoppers).map(|i| {
@@ -85,6 +88,8 @@ async fn main() -> anyhow::Result<()> {
     let mut shoppers: Vec<Shopper> =
         futures::future::join_all(shoppers).await.into_iter().collect::<Result<_, _>>()?;
     let elapsed = stats.elapsed();
+    // Up to here: the checks that follow (a look-up of every order placed) are not the run's work.
+    let busy_ticks = busy_before.zip(machine::busy_ticks()).map(|(before, after)| after - before);
     let verdicts = futures::future::join_all(shoppers.iter_mut().map(Shopper::verify)).await;
     let verdict = verdicts.into_iter().fold(Verdict::default(), |total, v| Verdict {
         carts_checked: total.carts_checked + v.carts_checked,
@@ -114,6 +119,7 @@ async fn main() -> anyhow::Result<()> {
         let (refusals, slowest_checkout_ms) = stats.checkout_refusals_and_slowest();
         let extra = json!({
             "seconds": elapsed.as_secs_f64(),
+            "machine_busy_ticks": busy_ticks,
             "orders_placed": verdict.orders_placed,
             "orders_lost": verdict.orders_lost,
             "unanswered_checkouts": verdict.unanswered_checkouts,
