@@ -71,7 +71,7 @@ impl CartCommands {
             Err(refusal) => return self.refuse(owner, liveness, refusal).await,
         };
         let added = self.store.add(owner, liveness, variant, quantity, price).await;
-        self.changed_after(owner, liveness, added, Some(read)).await
+        changed(added, Some(read))
     }
 
     /// Sets the quantity of a variant's line; 0 removes it.
@@ -93,8 +93,8 @@ impl CartCommands {
             Ok(price) => price,
             Err(refusal) => return self.refuse(owner, liveness, refusal).await,
         };
-        let set = self.store.set_quantity(owner, liveness, variant, quantity.get(), price).await;
-        self.changed_after(owner, liveness, set, Some(read)).await
+        let set = self.store.set_quantity(owner, liveness, variant, quantity, price).await;
+        changed(set, Some(read))
     }
 
     pub async fn remove(
@@ -103,11 +103,11 @@ impl CartCommands {
         liveness: &Liveness,
         variant: Uuid,
     ) -> Result<CartChange, crate::Error> {
-        self.changed(owner, liveness, self.store.remove(owner, liveness, variant).await).await
+        changed(self.store.remove(owner, liveness, variant).await, None)
     }
 
     pub async fn clear(&self, owner: &CartOwner, liveness: &Liveness) -> Result<CartChange, crate::Error> {
-        self.changed(owner, liveness, self.store.clear(owner, liveness).await).await
+        changed(self.store.clear(owner, liveness).await, None)
     }
 
     /// Applies the discount code `code` (as the shopper typed it) to the cart, if the cart may use it
@@ -129,7 +129,7 @@ impl CartCommands {
         if let Err(refusal) = self.discounts.check(&code, &lines, owner.customer(), &reads).await? {
             return refuse(refusal).await;
         }
-        self.changed(owner, liveness, self.store.set_code(owner, liveness, &code).await).await
+        changed(self.store.set_code(owner, liveness, &code).await, None)
     }
 
     pub async fn remove_code(
@@ -137,34 +137,7 @@ impl CartCommands {
         owner: &CartOwner,
         liveness: &Liveness,
     ) -> Result<CartChange, crate::Error> {
-        self.changed(owner, liveness, self.store.remove_code(owner, liveness).await).await
-    }
-
-    async fn changed(
-        &self,
-        owner: &CartOwner,
-        liveness: &Liveness,
-        stored: StoredChange,
-    ) -> Result<CartChange, crate::Error> {
-        self.changed_after(owner, liveness, stored, None).await
-    }
-
-    /// As `changed`, for a change that read `read` of the catalogue.
-    async fn changed_after(
-        &self,
-        owner: &CartOwner,
-        liveness: &Liveness,
-        stored: StoredChange,
-        read: Option<VariantsForSale>,
-    ) -> Result<CartChange, crate::Error> {
-        match stored? {
-            Ok(cart) => Ok(CartChange { cart, refused: None, read }),
-            Err(CartRejection::SessionEnded) => Ok(session_ended()),
-            Err(CartRejection::QuantityLimit) => {
-                self.refuse(owner, liveness, CartRefusal::InvalidQuantity).await
-            }
-            Err(CartRejection::LineLimit) => self.refuse(owner, liveness, CartRefusal::LineLimit).await,
-        }
+        changed(self.store.remove_code(owner, liveness).await, None)
     }
 
     /// The cart as it is, with `refusal`.
@@ -175,10 +148,24 @@ impl CartCommands {
         refusal: CartRefusal,
     ) -> Result<CartChange, crate::Error> {
         Ok(match self.store.look(owner, liveness).await? {
-            Ok(cart) => CartChange { cart, refused: Some(refusal), read: None },
+            Ok(cart) => refused(cart, refusal),
             Err(_) => session_ended(),
         })
     }
+}
+
+/// The answer to a change the store made or refused; `read` is what the change read of the catalogue.
+fn changed(stored: StoredChange, read: Option<VariantsForSale>) -> Result<CartChange, crate::Error> {
+    Ok(match stored? {
+        Ok(cart) => CartChange { cart, refused: None, read },
+        Err(CartRejection::SessionEnded) => session_ended(),
+        Err(CartRejection::QuantityLimit(cart)) => refused(cart, CartRefusal::InvalidQuantity),
+        Err(CartRejection::LineLimit(cart)) => refused(cart, CartRefusal::LineLimit),
+    })
+}
+
+fn refused(cart: StoredCart, refusal: CartRefusal) -> CartChange {
+    CartChange { cart, refused: Some(refusal), read: None }
 }
 
 /// The live price of `variant`, as `read`, if it can be bought; or why it cannot.
@@ -191,5 +178,5 @@ fn price_for_sale(read: &VariantsForSale, variant: Uuid) -> Result<i64, CartRefu
 }
 
 fn session_ended() -> CartChange {
-    CartChange { cart: StoredCart::default(), refused: Some(CartRefusal::SessionEnded), read: None }
+    refused(StoredCart::default(), CartRefusal::SessionEnded)
 }

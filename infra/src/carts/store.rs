@@ -2,9 +2,10 @@
 //! `quantity|unit price when added|added at (µs)`, and the field `discount` holding the discount code
 //! applied to it, if any. Every change is one Lua script, so it is atomic (two
 //! tabs adding at once never lose an update), checks the limits, renews the sliding expiry, and returns
-//! the whole cart in the same round trip. A shopper's change, and a look at the cart when a change is
-//! refused, first checks in the same script that the shopper's session has not ended, so that a
-//! cart write is one round trip. The append-only file keeps carts across Redis restarts.
+//! the whole cart in the same round trip, refused or not. A shopper's change, and a look at the cart
+//! when a change is refused before it gets here, first checks in the same script that the shopper's
+//! session has not ended, so that a cart write is one round trip. The append-only file keeps carts
+//! across Redis restarts.
 //!
 //! In a Redis Cluster a cart lives in its owner's slot, with the keys of the sessions that show it, so
 //! those scripts still see all they need. Only a merge spans two owners: there it is three steps (see
@@ -44,13 +45,14 @@ pub struct StoredCart {
 /// looks like it.
 const DISCOUNT_FIELD: &str = "discount";
 
-/// Why a cart change was refused; the cart is unchanged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Why a cart change was refused; the cart is unchanged, and comes with the refusal from the script
+/// that refused it, so a refused change is one round trip too.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CartRejection {
     /// The line would hold more than `Quantity::MAX`.
-    QuantityLimit,
+    QuantityLimit(StoredCart),
     /// The cart has `MAX_LINES` lines already.
-    LineLimit,
+    LineLimit(StoredCart),
     /// The session it was made for has ended (logged out, or all of its account's sessions).
     SessionEnded,
 }
@@ -269,8 +271,24 @@ impl CartStore {
         self.for_session(&ADD_SCRIPT, owner, liveness, args).await
     }
 
-    /// Sets a line's quantity (0 removes it); a variant not in the cart is added at `price`.
+    /// Sets a line's quantity; a variant not in the cart is added at `price`.
     pub async fn set_quantity(
+        &self,
+        owner: &CartOwner,
+        liveness: &Liveness,
+        variant: Uuid,
+        quantity: Quantity,
+        price: i64,
+    ) -> StoredChange {
+        self.set_line(owner, liveness, variant, quantity.get(), price).await
+    }
+
+    pub async fn remove(&self, owner: &CartOwner, liveness: &Liveness, variant: Uuid) -> StoredChange {
+        self.set_line(owner, liveness, variant, 0, 0).await
+    }
+
+    /// Sets a line's quantity, 0 removing it.
+    async fn set_line(
         &self,
         owner: &CartOwner,
         liveness: &Liveness,
@@ -278,9 +296,6 @@ impl CartStore {
         quantity: u32,
         price: i64,
     ) -> StoredChange {
-        if quantity > Quantity::MAX {
-            return Ok(Err(CartRejection::QuantityLimit));
-        }
         let args = vec![
             variant.to_string(),
             quantity.to_string(),
@@ -289,10 +304,6 @@ impl CartStore {
             self.expiry_ms(),
         ];
         self.for_session(&SET_QUANTITY_SCRIPT, owner, liveness, args).await
-    }
-
-    pub async fn remove(&self, owner: &CartOwner, liveness: &Liveness, variant: Uuid) -> StoredChange {
-        self.set_quantity(owner, liveness, variant, 0, 0).await
     }
 
     pub async fn clear(&self, owner: &CartOwner, liveness: &Liveness) -> StoredChange {
@@ -430,9 +441,9 @@ fn answer((status, fields): (String, Vec<String>)) -> StoredChange {
     let cart = parse_cart(&fields)?;
     Ok(match status.as_str() {
         "OK" => Ok(cart),
-        "QUANTITY_LIMIT" => Err(CartRejection::QuantityLimit),
+        "QUANTITY_LIMIT" => Err(CartRejection::QuantityLimit(cart)),
         "SESSION_ENDED" => Err(CartRejection::SessionEnded),
-        _ => Err(CartRejection::LineLimit),
+        _ => Err(CartRejection::LineLimit(cart)),
     })
 }
 
