@@ -2,7 +2,8 @@
 -- QUERIES instead (documents separated by lines of `---`), each in turn: a mix.
 -- - When a document contains %d, each request gets its own number there (distinct per thread), so
 --   every request is a different query: a cache miss.
--- - An answer with GraphQL errors counts as an error, like a status of 400 or more.
+-- - An answer with GraphQL errors counts as an error, like a status of 400 or more; so does one whose
+--   mutation was refused (`userErrors` not empty): a refused cart write is not the write measured.
 -- - TOKEN, when set, is sent as the bearer session token.
 -- - RESET_QUERY, when set, is sent instead of QUERY on every RESET_EVERY-th request of a thread.
 -- - ADDRESSES, when set, is a number of clients: each request says it comes from one of them in turn
@@ -101,7 +102,7 @@ function response(status, headers, body)
   if status >= 400 then return end
   if gzipped(headers) then
     if body ~= gzipped_answer then graphql_errors = graphql_errors + 1 end
-  elseif body and string.find(body, '"errors"', 1, true) then
+  elseif body and (string.find(body, '"errors"', 1, true) or string.find(body, '"userErrors":[{', 1, true)) then
     graphql_errors = graphql_errors + 1
   end
 end
