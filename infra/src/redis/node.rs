@@ -84,9 +84,11 @@ impl Node {
     pub async fn shared(&self) -> Result<Connection, RedisError> {
         match self {
             Self::Server(server) => {
+                // No time-out of its own for a command: each is bounded by its caller
+                // (`RedisStore::attempt`), and a second timer per command would only cost.
                 let config = ConnectionManagerConfig::new()
                     .set_connection_timeout(Some(server.timeout))
-                    .set_response_timeout(Some(server.timeout))
+                    .set_response_timeout(None)
                     .set_number_of_retries(0);
                 let shared = server
                     .shared
