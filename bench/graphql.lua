@@ -81,24 +81,34 @@ end
 local page_headers = {}
 if etag and etag ~= "" then page_headers["If-None-Match"] = etag end
 
--- A POST of `document`, from the next of the ADDRESSES when they are set.
-local function post(document)
+-- The client the next request comes from: one of the ADDRESSES in turn, when they are set.
+local function next_client()
+  if addresses == 0 then return 0 end
+  return (thread_offset / 100000000 * 7919 + counter) % addresses
+end
+
+-- A POST of `document` from `client`.
+local function post(document, client)
   if addresses > 0 then
-    local client = (thread_offset / 100000000 * 7919 + counter) % addresses
     headers["X-Forwarded-For"] = string.format("10.%d.%d.%d",
       math.floor(client / 65536) % 256, math.floor(client / 256) % 256, client % 256)
   end
   return wrk.format("POST", "/graphql", headers, json_body(document))
 end
 
--- The POST of a document sent the same way on every request, formatted once: on two cores, the load
--- generator's own CPU is taken from the server it measures.
+-- The POST of a document sent the same way every time, formatted once per client: on two cores, the
+-- load generator's own CPU is taken from the server it measures.
 local posts_of = {}
-local function same_post(document)
-  local request = posts_of[document]
+local function same_post(document, client)
+  local of_document = posts_of[document]
+  if not of_document then
+    of_document = {}
+    posts_of[document] = of_document
+  end
+  local request = of_document[client]
   if not request then
-    request = post(document)
-    posts_of[document] = request
+    request = post(document, client)
+    of_document[client] = request
   end
   return request
 end
@@ -107,14 +117,14 @@ function request()
   first_request_at = first_request_at or os.time()
   if page and page ~= "" then return wrk.format("GET", page, page_headers) end
   counter = counter + 1
+  local client = next_client()
   local document = documents[(counter - 1) % #documents + 1]
   if reset_query and reset_every > 0 and counter % reset_every == 0 then
     document = reset_query
   elseif string.find(document, "%%d") then
-    return post(string.format(document, thread_offset + counter))
+    return post(string.format(document, thread_offset + counter), client)
   end
-  if addresses > 0 then return post(document) end
-  return same_post(document)
+  return same_post(document, client)
 end
 
 function response(status, headers, body)
