@@ -211,6 +211,24 @@ async fn a_cart_holds_at_most_100_lines() {
     assert_eq!((held.lines.len(), shown), (100, held), "the refusal shows the cart as it is");
 }
 
+/// The script that refuses a line past its limit answers with the cart as it is, so the refusal needs
+/// no second look at the cart.
+#[tokio::test]
+async fn a_line_past_its_limit_is_refused_with_the_cart_as_it_is() {
+    let app = TestApp::spawn().await;
+    let store = CartStore::new(app.services.redis.clone(), Duration::from_secs(60));
+    let (session, live) = shopper(&app, None);
+    let (variant, q) = (Uuid::now_v7(), |n| domain::cart::Quantity::parse(n).unwrap());
+    store.add(&session, &live, variant, q(98), 100).await.unwrap().unwrap();
+
+    let refused = store.add(&session, &live, variant, q(2), 100).await.unwrap();
+
+    let Err(infra::carts::CartRejection::QuantityLimit(shown)) = refused else { panic!("{refused:?}") };
+    let lines: Vec<(Uuid, u32)> = shown.lines.iter().map(|line| (line.variant_id, line.quantity)).collect();
+    assert_eq!(lines, [(variant, 98)]);
+    assert_eq!(shown, store.get(&session).await.unwrap());
+}
+
 /// The code applied to a cart lives in the cart's hash without being one of its lines: a full cart
 /// still takes it, a sign-in's merge carries it over, and the order it went with takes it away.
 #[tokio::test]
