@@ -9,8 +9,9 @@
 -- - ADDRESSES, when set, is a number of clients: each request says it comes from one of them in turn
 --   (`X-Forwarded-For: 10.x.y.z`, which a server that trusts 127.0.0.1 believes), so that per-address
 --   rate limits see many light clients rather than one heavy one.
--- REQUESTS, when set, stops sending once that many answers came back (shared evenly by the threads),
--- or at the duration given to wrk, whichever is first; wrk still waits out its duration, so the rate
+-- REQUESTS, when set, stops sending once that many answers came back (shared evenly by wrk's threads,
+-- THREADS of them: 2 unless set, as every caller runs wrk -t2), or at the duration given to wrk,
+-- whichever is first; wrk still waits out its duration, so the rate
 -- printed is then over the seconds (whole ones) between the first request and the last answer.
 -- ACCEPT_ENCODING, when set, is sent as Accept-Encoding. An answer that comes back gzipped cannot be
 -- searched for errors here, so it counts as a success only when it is byte for byte the content of
@@ -37,6 +38,7 @@ for _, document in ipairs({ reset_query or "", unpack(documents) }) do
 end
 local addresses = tonumber(os.getenv("ADDRESSES") or "0")
 local requests_wanted = tonumber(os.getenv("REQUESTS") or "0")
+local thread_count = tonumber(os.getenv("THREADS") or "2")
 local answers = 0
 local counter = 0
 -- Set in each thread by setup (globals: thread:set cannot reach a local).
@@ -49,11 +51,13 @@ local next_thread = 0
 local threads = {}
 graphql_errors = 0
 
+-- wrk starts each thread right after its setup, so setup may only set the thread it is given: a
+-- value set in a thread already running races with its own Lua and can corrupt it.
 function setup(thread)
   next_thread = next_thread + 1
   thread:set("thread_offset", next_thread * 100000000)
+  thread:set("answers_wanted", math.ceil(requests_wanted / thread_count))
   table.insert(threads, thread)
-  for _, each in ipairs(threads) do each:set("answers_wanted", math.ceil(requests_wanted / #threads)) end
 end
 
 local function json_body(document)
