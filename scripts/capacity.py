@@ -127,7 +127,7 @@ def main(port, admin_port, server_pid, worker_pid, loadgen_binary):
         ("`product(slug)`, cache hit", "request", lambda: wrk(port, QUERY=product, ADDRESSES="4096")),
         ("`products(first: 20)`, cache hit", "request", lambda: wrk(port, QUERY=page % "", ADDRESSES="4096")),
         ("`products(first: 20)`, cache miss", "request", lambda: wrk(port, QUERY=page % ", filter: { minPrice: %d }", ADDRESSES="4096")),
-        ("`addToCart`, one session", "request", lambda: wrk(port, QUERY=add, TOKEN=token, RESET_QUERY="mutation { clearCart { cart { totalQuantity } } }", RESET_EVERY="90")),
+        ("`addToCart`, one session", "request", lambda: wrk(port, QUERY=add, TOKEN=token, RESET_QUERY="mutation { clearCart { cart { totalQuantity } } }", RESET_EVERY="16")),
         ("shopper flow (32 shoppers, whole visits)", "request", lambda: loadgen(loadgen_binary, port, "--shoppers", "32")),
         ("checkout cycle (64 buyers: an add, then a checkout)", "order", lambda: loadgen(loadgen_binary, port, "--shoppers", "64", "--buy-only")),
     ]
