@@ -24,11 +24,12 @@ let visitors = 0;
  * The address a new visitor comes from, as the balancer in front of the shop tells it (in
  * `X-Forwarded-For`, which the shop believes of 127.0.0.1): one of its own, as every shopper has, so
  * that the per-address budgets (ten sign-ins a minute) count one visitor's requests, not the suite's.
- * Distinct across the test files' processes by their ids.
+ * Distinct across the test files' processes by their ids, and within one for its first 256 visitors
+ * (past 255 the last part would not be an address, and the shop would not believe it).
  */
 function newAddress() {
   visitors += 1;
-  return `10.${(process.pid >> 8) & 255}.${process.pid & 255}.${visitors}`;
+  return `10.${(process.pid >> 8) & 255}.${process.pid & 255}.${visitors & 255}`;
 }
 
 /** A fresh visitor: its own cookies and address, every request checked, every page problem recorded. */
